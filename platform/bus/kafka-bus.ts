@@ -1,0 +1,185 @@
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer } from 'kafkajs';
+import type { Logger } from '../logger.ts';
+import type { Bus, BusMessage, ConsumeOptions, OutgoingMessage, Subscription, TopicSpec } from './bus.ts';
+import { retryDelayMs } from './bus.ts';
+
+export interface KafkaBusOptions {
+  brokers: readonly string[];
+  clientId: string;
+  logger: Logger;
+}
+
+/**
+ * The bus on Apache Kafka through kafkajs. Producers wait for acks from all in-sync replicas;
+ * consumers commit offsets by hand, after the handler returns.
+ */
+export class KafkaBus implements Bus {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private readonly logger: Logger;
+  private producer: Producer | undefined;
+  private producerReady: Promise<Producer> | undefined;
+  private admin: Admin | undefined;
+  private readonly consumers = new Set<Subscription>();
+
+  constructor(options: KafkaBusOptions) {
+    this.logger = options.logger;
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      connectionTimeout: 3_000,
+      requestTimeout: 30_000,
+      retry: { initialRetryTime: 100, retries: 8 },
+      logLevel: logLevel.WARN,
+      logCreator: () => ({ level, log }) => {
+        const { message, ...extra } = log;
+        // kafkajs reports every reconnect attempt as an error; they are expected during outages.
+        this.logger[level <= logLevel.ERROR ? 'warn' : 'debug']({ kafka: extra }, message);
+      },
+    });
+  }
+
+  async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
+    const admin = await this.getAdmin();
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic.name));
+    if (missing.length === 0) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({ topic: topic.name, numPartitions: topic.partitions })),
+    });
+  }
+
+  async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const producer = await this.getProducer();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((message) => ({ key: message.key, value: message.value, headers: message.headers })),
+    });
+  }
+
+  async consume(options: ConsumeOptions): Promise<Subscription> {
+    const consumer: Consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 200,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+    const maxBatchSize = options.maxBatchSize ?? 500;
+    let running = true;
+    await consumer.connect();
+    for (const topic of options.topics) {
+      await consumer.subscribe({ topic, fromBeginning: true });
+    }
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        const all: BusMessage[] = batch.messages.map((message) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? '',
+          value: message.value?.toString() ?? '',
+          headers: Object.fromEntries(
+            Object.entries(message.headers ?? {}).map(([name, value]) => [name, value?.toString() ?? '']),
+          ),
+        }));
+        const live = () => running && payload.isRunning() && !payload.isStale();
+        for (let start = 0; start < all.length && live(); start += maxBatchSize) {
+          const chunk = all.slice(start, start + maxBatchSize);
+          for (let attempt = 1; ; attempt++) {
+            if (!live()) return;
+            try {
+              await options.handleBatch(chunk);
+              break;
+            } catch (error) {
+              options.onHandlerError?.(error, attempt, chunk);
+              await sleepWhile(retryDelayMs(attempt), live);
+              await payload.heartbeat().catch(() => undefined);
+            }
+          }
+          const last = chunk[chunk.length - 1]!;
+          // Commit exactly what the handler finished, before taking the next chunk.
+          await consumer.commitOffsets([
+            { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+          ]);
+          payload.resolveOffset(last.offset);
+          await payload.heartbeat();
+        }
+      },
+    });
+    const subscription: Subscription = {
+      stop: async () => {
+        running = false;
+        this.consumers.delete(subscription);
+        await consumer.disconnect();
+      },
+    };
+    this.consumers.add(subscription);
+    return subscription;
+  }
+
+  async isHealthy(): Promise<boolean> {
+    try {
+      const admin = await this.getAdmin();
+      await withTimeout(admin.describeCluster(), 2_000);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((consumer) => consumer.stop()));
+    await this.producer?.disconnect();
+    await this.admin?.disconnect();
+  }
+
+  private getProducer(): Promise<Producer> {
+    this.producerReady ??= (async () => {
+      const producer = this.kafka.producer({
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+        retry: { initialRetryTime: 100, retries: 8 },
+      });
+      await producer.connect();
+      this.producer = producer;
+      return producer;
+    })().catch((error: unknown) => {
+      this.producerReady = undefined;
+      throw error;
+    });
+    return this.producerReady;
+  }
+
+  private async getAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    return this.admin;
+  }
+}
+
+async function sleepWhile(ms: number, condition: () => boolean): Promise<void> {
+  const until = Date.now() + ms;
+  while (condition() && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50, until - Date.now())));
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

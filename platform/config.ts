@@ -1,0 +1,163 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The process environment of CONTRACT.md, read once at start with zod.
+ * A bad value stops the process with one line that names the variable.
+ */
+
+const port = z.coerce
+  .number({ error: 'must be a port number' })
+  .int('must be a whole number')
+  .min(0, 'must be between 0 and 65535')
+  .max(65535, 'must be between 0 and 65535');
+
+// host:port, where host is a name, an IPv4 address or a bracketed IPv6 address.
+const brokerAddress = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
+
+const kafkaBrokers = z
+  .string()
+  .transform((raw, ctx) => {
+    const brokers = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    if (brokers.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'must list at least one host:port' });
+      return z.NEVER;
+    }
+    for (const broker of brokers) {
+      const match = brokerAddress.exec(broker);
+      const brokerPort = match ? Number(match[1]) : 0;
+      if (!match || brokerPort < 1 || brokerPort > 65535) {
+        ctx.addIssue({ code: 'custom', message: `"${broker}" is not host:port` });
+        return z.NEVER;
+      }
+    }
+    return brokers;
+  });
+
+export const FAULT_KINDS = [
+  'ack_timeout',
+  'duplicate',
+  'reorder',
+  'drop_report',
+  'reject',
+  'partial',
+  'outage',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+export type FaultProbabilities = Record<FaultKind, number>;
+
+const noFaults = (): FaultProbabilities =>
+  Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as FaultProbabilities;
+
+/** Parses `ack_timeout=0.05,duplicate=0.1`; shared by BROKER_FAULTS and `--faults`. */
+export const faultSpec = z.string().transform((raw, ctx) => {
+  const faults = noFaults();
+  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [name, value, ...rest] = part.split('=');
+    if (!(FAULT_KINDS as readonly string[]).includes(name ?? '')) {
+      ctx.addIssue({ code: 'custom', message: `unknown fault "${name}" (known: ${FAULT_KINDS.join(', ')})` });
+      return z.NEVER;
+    }
+    const probability = Number(value);
+    if (rest.length > 0 || value === undefined || value.trim() === '' || !(probability >= 0 && probability <= 1)) {
+      ctx.addIssue({ code: 'custom', message: `"${part}" needs a probability between 0 and 1` });
+      return z.NEVER;
+    }
+    faults[name as FaultKind] = probability;
+  }
+  return faults;
+});
+
+/** `2-20` or `5`: a range of simulated broker latency in milliseconds. */
+export const latencyRange = z.string().transform((raw, ctx) => {
+  const match = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(raw);
+  const min = match ? Number(match[1]) : NaN;
+  const max = match ? Number(match[2] ?? match[1]) : NaN;
+  if (!match || min > max || max > 60_000) {
+    ctx.addIssue({ code: 'custom', message: `must be "min-max" milliseconds with min <= max <= 60000` });
+    return z.NEVER;
+  }
+  return { min, max };
+});
+
+const seed = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a whole number of at most 15 digits')
+  .transform(Number);
+
+const envSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// connection string')
+    .optional(),
+  KAFKA_BROKERS: kafkaBrokers.optional(),
+  KAFKA_PARTITIONS: z.coerce.number().int('must be a whole number').min(1).max(1000).default(6),
+  OPS_API_KEY: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
+  BROKER_FAULTS: faultSpec.prefault(''),
+  BROKER_LATENCY_MS: latencyRange.prefault('2-20'),
+  SIM_SEED: seed.optional(),
+  COMMISSION_BPS: z.coerce.number().int('must be a whole number of basis points').min(0).max(10_000).default(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = Omit<z.infer<typeof envSchema>, 'OPS_API_KEY' | 'SIM_SEED'> & {
+  OPS_API_KEY: string;
+  SIM_SEED: number;
+  /** True when the ops key or seed were generated here and should be printed at start. */
+  generated: { opsApiKey: boolean; seed: boolean };
+};
+
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, detail: string) {
+    super(`Invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/** Reads configuration from an environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable is treated as unset, as shells and compose files often export them empty.
+  const present = Object.fromEntries(
+    Object.keys(envSchema.shape)
+      .filter((key) => env[key] !== undefined && env[key] !== '')
+      .map((key) => [key, env[key]]),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const got = present[variable];
+    throw new ConfigError(variable, `${issue.message}${got === undefined ? '' : ` (got "${got}")`}`);
+  }
+  const { OPS_API_KEY, SIM_SEED, ...rest } = parsed.data;
+  return {
+    ...rest,
+    OPS_API_KEY: OPS_API_KEY ?? `ops_${randomBytes(24).toString('base64url')}`,
+    SIM_SEED: SIM_SEED ?? randomInt(1, 2 ** 31),
+    generated: { opsApiKey: OPS_API_KEY === undefined, seed: SIM_SEED === undefined },
+  };
+}
+
+/** For entry points: load, or print the one clear line and exit 1. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

