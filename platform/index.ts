@@ -7,3 +7,4 @@ export * from './logger.ts';
 export * from './migrations.ts';
 export * from './bus/index.ts';
 export { provisionKafka, ensureKafkaJars, type RunningKafka } from './kafka/local-kafka.ts';
+export * from './errors.ts';
