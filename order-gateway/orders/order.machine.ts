@@ -1,0 +1,359 @@
+import { assign, initialTransition, setup, transition, type SnapshotFrom } from 'xstate';
+import { dec } from '../../platform/decimal.ts';
+
+/**
+ * One order's life at our firm, as a pure xstate machine. The trading server never runs it as an
+ * actor: it restores the stored snapshot, computes `decide(snapshot, event)` inside the database
+ * transaction that stores the result, and turns the returned effects into ledger calls and outbox
+ * rows in that same transaction.
+ *
+ * Rules the broker's reality forces on it:
+ * - a fill before the acknowledgement implies acceptance;
+ * - quantities come from the executions themselves (summed by execId), never from the order in
+ *   which reports arrive, so reordered reports end in the same place;
+ * - a fill that would take the order above its quantity is refused and alarmed, never applied;
+ * - a fill after a cancel request counts; a cancel the broker refuses as too late reopens the order;
+ * - when the broker closes an order (canceled, expired) while its report says more was filled than
+ *   we have seen, the order shows the final status at once but waits in `closing` for those fills
+ *   (live, or repaired by the reconciler) before it releases the rest of its hold;
+ * - final states absorb everything: later events are recorded and change nothing.
+ */
+
+export const ORDER_MACHINE_VERSION = 'order@1';
+
+export type OrderStatus =
+  | 'pending_new'
+  | 'new'
+  | 'partially_filled'
+  | 'filled'
+  | 'pending_cancel'
+  | 'canceled'
+  | 'rejected'
+  | 'expired';
+
+export const FINAL_STATUSES: readonly OrderStatus[] = ['filled', 'canceled', 'rejected', 'expired'];
+
+export interface OrderContext {
+  quantity: string;
+  filledQuantity: string;
+  /** Σ quantity × price of the applied fills, exact: the average price is derived from it. */
+  filledNotional: string;
+  /** execIds already applied: a duplicate report is recognised here as well as by the database. */
+  execIds: string[];
+  brokerOrderId: string | null;
+  rejectReason: string | null;
+  /** Set when the broker closed the order while fills it reported were still on their way. */
+  closing: { as: 'canceled' | 'expired'; awaitingFilledQuantity: string } | null;
+}
+
+export type OrderEvent =
+  | { type: 'OrderAcknowledged'; brokerOrderId: string; at: string }
+  | { type: 'OrderRejected'; reason: string; at: string }
+  | { type: 'FillReported'; execId: string; quantity: string; price: string; at: string }
+  | { type: 'CancelRequested'; at: string }
+  | { type: 'CancelRejected'; reason: string; at: string }
+  | { type: 'OrderCanceled'; cumulativeQuantity: string; at: string }
+  | { type: 'OrderExpired'; cumulativeQuantity: string; at: string };
+
+export type AlarmKind = 'FILL_EXCEEDS_QUANTITY' | 'FILL_ON_FINAL_ORDER' | 'REJECTED_AFTER_FILL';
+
+/** What a transition asks the world to do; executed by the caller inside the same transaction. */
+export type OrderEffect =
+  | { type: 'applyFill'; execId: string; quantity: string; price: string; at: string }
+  | { type: 'releaseHold' }
+  | { type: 'requestCancelAtBroker' }
+  | { type: 'raiseAlarm'; kind: AlarmKind; detail: string }
+  | { type: 'ignoreEvent'; reason: string };
+
+type FillEvent = Extract<OrderEvent, { type: 'FillReported' }>;
+
+function fillOf(event: OrderEvent): FillEvent {
+  if (event.type !== 'FillReported') throw new Error(`expected FillReported, got ${event.type}`);
+  return event;
+}
+
+function filledAfter(context: OrderContext, event: OrderEvent) {
+  return dec(context.filledQuantity).plus(fillOf(event).quantity);
+}
+
+function isDuplicateFill(context: OrderContext, event: OrderEvent): boolean {
+  return event.type === 'FillReported' && context.execIds.includes(event.execId);
+}
+
+function fillExceedsQuantity(context: OrderContext, event: OrderEvent): boolean {
+  return event.type === 'FillReported' && filledAfter(context, event).gt(context.quantity);
+}
+
+function fillCompletesOrder(context: OrderContext, event: OrderEvent): boolean {
+  return event.type === 'FillReported' && filledAfter(context, event).eq(context.quantity);
+}
+
+export const orderMachine = setup({
+  types: {
+    context: {} as OrderContext,
+    events: {} as OrderEvent,
+    input: {} as { quantity: string },
+  },
+  actions: {
+    addFill: assign(({ context, event }) => {
+      const fill = fillOf(event);
+      return {
+        filledQuantity: filledAfter(context, event).toFixed(),
+        filledNotional: dec(context.filledNotional).plus(dec(fill.quantity).times(fill.price)).toFixed(),
+        execIds: [...context.execIds, fill.execId],
+      };
+    }),
+    rememberBrokerOrderId: assign(({ context, event }) => ({
+      brokerOrderId: context.brokerOrderId ?? (event.type === 'OrderAcknowledged' ? event.brokerOrderId : null),
+    })),
+    rememberRejectReason: assign(({ event }) => ({
+      rejectReason: event.type === 'OrderRejected' ? event.reason : null,
+    })),
+    awaitOutstandingFills: assign(({ event }) => {
+      if (event.type !== 'OrderCanceled' && event.type !== 'OrderExpired') return {};
+      return {
+        closing: {
+          as: event.type === 'OrderCanceled' ? ('canceled' as const) : ('expired' as const),
+          awaitingFilledQuantity: event.cumulativeQuantity,
+        },
+      };
+    }),
+    // Effects: no-ops here; `decide()` hands them to the caller, who carries them out.
+    applyFill: () => undefined,
+    releaseHold: () => undefined,
+    requestCancelAtBroker: () => undefined,
+    alarmFillExceedsQuantity: () => undefined,
+    alarmRejectedAfterFill: () => undefined,
+    ignoreEvent: (_, _params: { reason: string }) => undefined,
+  },
+  guards: {
+    isDuplicateFill: ({ context, event }) => isDuplicateFill(context, event),
+    fillExceedsQuantity: ({ context, event }) => fillExceedsQuantity(context, event),
+    fillCompletesOrder: ({ context, event }) => fillCompletesOrder(context, event),
+    /** Neither a duplicate, nor an excess, nor the last share: the live state decides. */
+    isOrdinaryFill: ({ context, event }) =>
+      !isDuplicateFill(context, event) && !fillExceedsQuantity(context, event) && !fillCompletesOrder(context, event),
+    fillReachesAwaited: ({ context, event }) =>
+      context.closing !== null && filledAfter(context, event).gte(context.closing.awaitingFilledQuantity),
+    fillsStillOutstanding: ({ context, event }) =>
+      (event.type === 'OrderCanceled' || event.type === 'OrderExpired') &&
+      dec(event.cumulativeQuantity).gt(context.filledQuantity),
+    nothingFilledYet: ({ context }) => dec(context.filledQuantity).isZero(),
+    closingAsCanceled: ({ context }) => context.closing?.as === 'canceled',
+  },
+}).createMachine({
+  id: 'order',
+  context: ({ input }) => ({
+    quantity: input.quantity,
+    filledQuantity: '0',
+    filledNotional: '0',
+    execIds: [],
+    brokerOrderId: null,
+    rejectReason: null,
+    closing: null,
+  }),
+  initial: 'live',
+  states: {
+    /** The order can still fill. Children handle ordinary fills; the rest is decided here. */
+    live: {
+      initial: 'pendingNew',
+      on: {
+        FillReported: [
+          { guard: 'isDuplicateFill', actions: { type: 'ignoreEvent', params: { reason: 'duplicate execId' } } },
+          { guard: 'fillExceedsQuantity', actions: 'alarmFillExceedsQuantity' },
+          { guard: 'fillCompletesOrder', target: 'filled', actions: ['addFill', 'applyFill', 'releaseHold'] },
+        ],
+        OrderAcknowledged: { actions: 'rememberBrokerOrderId' },
+        OrderRejected: [
+          { guard: 'nothingFilledYet', target: 'rejected', actions: ['rememberRejectReason', 'releaseHold'] },
+          { actions: 'alarmRejectedAfterFill' },
+        ],
+        CancelRequested: { actions: { type: 'ignoreEvent', params: { reason: 'cancel already requested' } } },
+        CancelRejected: { actions: { type: 'ignoreEvent', params: { reason: 'no cancel pending' } } },
+        OrderCanceled: [
+          { guard: 'fillsStillOutstanding', target: 'closing', actions: 'awaitOutstandingFills' },
+          { target: 'canceled', actions: 'releaseHold' },
+        ],
+        OrderExpired: [
+          { guard: 'fillsStillOutstanding', target: 'closing', actions: 'awaitOutstandingFills' },
+          { target: 'expired', actions: 'releaseHold' },
+        ],
+      },
+      states: {
+        pendingNew: {
+          on: {
+            OrderAcknowledged: { target: 'open', actions: 'rememberBrokerOrderId' },
+            // A fill before the acknowledgement implies the broker accepted the order.
+            FillReported: { guard: 'isOrdinaryFill', target: 'open', actions: ['addFill', 'applyFill'] },
+            CancelRequested: { target: 'pendingCancel', actions: 'requestCancelAtBroker' },
+          },
+        },
+        open: {
+          on: {
+            FillReported: { guard: 'isOrdinaryFill', actions: ['addFill', 'applyFill'] },
+            CancelRequested: { target: 'pendingCancel', actions: 'requestCancelAtBroker' },
+          },
+        },
+        pendingCancel: {
+          on: {
+            // The broker may fill after we asked to cancel: it counts.
+            FillReported: { guard: 'isOrdinaryFill', actions: ['addFill', 'applyFill'] },
+            // Too late: the order lives on, and may still fill.
+            CancelRejected: { target: 'open' },
+          },
+        },
+      },
+    },
+    /** The broker closed the order; fills its report counted are still on their way. */
+    closing: {
+      on: {
+        FillReported: [
+          { guard: 'isDuplicateFill', actions: { type: 'ignoreEvent', params: { reason: 'duplicate execId' } } },
+          { guard: 'fillExceedsQuantity', actions: 'alarmFillExceedsQuantity' },
+          // The broker's close stands whatever the fill: the status was final the moment it came.
+          { guard: 'fillReachesAwaited', target: 'closed', actions: ['addFill', 'applyFill'] },
+          { guard: 'fillCompletesOrder', target: 'closed', actions: ['addFill', 'applyFill'] },
+          { actions: ['addFill', 'applyFill'] },
+        ],
+        '*': { actions: { type: 'ignoreEvent', params: { reason: 'order already closed by the broker' } } },
+      },
+    },
+    /** Every fill the broker's close counted has arrived: settle as the broker closed it. */
+    closed: {
+      always: [
+        { guard: 'closingAsCanceled', target: 'canceled', actions: 'releaseHold' },
+        { target: 'expired', actions: 'releaseHold' },
+      ],
+    },
+    filled: { type: 'final' },
+    canceled: { type: 'final' },
+    expired: { type: 'final' },
+    rejected: { type: 'final' },
+  },
+});
+
+export type OrderSnapshot = SnapshotFrom<typeof orderMachine>;
+export type OrderStateValue = string | { live: string };
+type StateName = 'pendingNew' | 'open' | 'pendingCancel' | 'closing' | 'filled' | 'canceled' | 'expired' | 'rejected';
+
+/** `{live: 'open'}` → 'open'; 'filled' → 'filled'. */
+function stateName(snapshot: OrderSnapshot): StateName {
+  const value = snapshot.value as string | { live: string };
+  return (typeof value === 'string' ? value : value.live) as StateName;
+}
+
+/** A new order's snapshot, as it is stored when the order is accepted. */
+export function newOrderSnapshot(quantity: string): OrderSnapshot {
+  return initialTransition(orderMachine, { quantity })[0];
+}
+
+/** Rebuilds a snapshot from what was stored (`value` and `context`). */
+export function restoreOrderSnapshot(stored: { value: OrderStateValue; context: OrderContext }): OrderSnapshot {
+  return orderMachine.resolveState({ value: stored.value, context: stored.context });
+}
+
+/** What is stored: JSON, beside ORDER_MACHINE_VERSION. */
+export function persistOrderSnapshot(snapshot: OrderSnapshot): { value: OrderStateValue; context: OrderContext } {
+  return { value: snapshot.value as OrderStateValue, context: snapshot.context };
+}
+
+/** The pure step: next snapshot and the effects to carry out in the same transaction. */
+export function decide(snapshot: OrderSnapshot, event: OrderEvent): { next: OrderSnapshot; effects: OrderEffect[] } {
+  if (snapshot.status === 'done') {
+    // Final states absorb everything. A fill here is an anomaly worth an alarm (a fill never
+    // arrives on a rejected order; a filled or closed order has nothing left to fill), unless it is
+    // one we already applied.
+    if (event.type === 'FillReported' && !snapshot.context.execIds.includes(event.execId)) {
+      return {
+        next: snapshot,
+        effects: [
+          {
+            type: 'raiseAlarm',
+            kind: 'FILL_ON_FINAL_ORDER',
+            detail: `fill ${event.execId} of ${event.quantity} @ ${event.price} on a ${orderStatus(snapshot)} order`,
+          },
+        ],
+      };
+    }
+    return { next: snapshot, effects: [{ type: 'ignoreEvent', reason: `order is ${orderStatus(snapshot)}` }] };
+  }
+  const [next, actions] = transition(orderMachine, snapshot, event);
+  const effects: OrderEffect[] = [];
+  for (const action of actions) {
+    const type = action.type as EffectAction;
+    switch (type) {
+      case 'applyFill': {
+        const fill = fillOf(event);
+        effects.push({ type, execId: fill.execId, quantity: fill.quantity, price: fill.price, at: fill.at });
+        break;
+      }
+      case 'releaseHold':
+      case 'requestCancelAtBroker':
+        effects.push({ type });
+        break;
+      case 'alarmFillExceedsQuantity': {
+        const fill = fillOf(event);
+        effects.push({
+          type: 'raiseAlarm',
+          kind: 'FILL_EXCEEDS_QUANTITY',
+          detail: `fill ${fill.execId} of ${fill.quantity} on ${snapshot.context.filledQuantity} filled of ${snapshot.context.quantity}`,
+        });
+        break;
+      }
+      case 'alarmRejectedAfterFill':
+        effects.push({
+          type: 'raiseAlarm',
+          kind: 'REJECTED_AFTER_FILL',
+          detail: `broker rejected an order with ${snapshot.context.filledQuantity} already filled`,
+        });
+        break;
+      case 'ignoreEvent':
+        effects.push({ type, reason: (action.params as { reason: string }).reason });
+        break;
+      default: {
+        const exhaustive: never = type;
+        throw new Error(`unexpected action ${String(exhaustive)}`);
+      }
+    }
+  }
+  // An event no state handles (e.g. a cancel rejection with no cancel pending) is still recorded.
+  if (effects.length === 0 && next === snapshot) effects.push({ type: 'ignoreEvent', reason: 'not applicable in this state' });
+  return { next, effects };
+}
+
+type EffectAction =
+  | 'applyFill'
+  | 'releaseHold'
+  | 'requestCancelAtBroker'
+  | 'alarmFillExceedsQuantity'
+  | 'alarmRejectedAfterFill'
+  | 'ignoreEvent';
+
+/** The status of CONTRACT.md, from the machine's state and context. */
+export function orderStatus(snapshot: OrderSnapshot): OrderStatus {
+  const state = stateName(snapshot);
+  switch (state) {
+    case 'pendingNew':
+      return 'pending_new';
+    case 'open':
+      return dec(snapshot.context.filledQuantity).isZero() ? 'new' : 'partially_filled';
+    case 'pendingCancel':
+      return 'pending_cancel';
+    case 'closing':
+      return snapshot.context.closing?.as ?? 'canceled';
+    case 'filled':
+    case 'canceled':
+    case 'expired':
+    case 'rejected':
+      return state;
+    default: {
+      const exhaustive: never = state;
+      throw new Error(`unknown state ${String(exhaustive)}`);
+    }
+  }
+}
+
+/** True when no later event can change the order's quantities or release anything more. */
+export function isSettled(snapshot: OrderSnapshot): boolean {
+  return snapshot.status === 'done';
+}
