@@ -254,7 +254,7 @@ export function restoreOrderSnapshot(stored: { value: OrderStateValue; context: 
 
 /** What is stored: JSON, beside ORDER_MACHINE_VERSION. */
 export function persistOrderSnapshot(snapshot: OrderSnapshot): { value: OrderStateValue; context: OrderContext } {
-  return { value: snapshot.value as OrderStateValue, context: snapshot.context };
+  return { value: snapshot.value, context: snapshot.context };
 }
 
 /** The pure step: next snapshot and the effects to carry out in the same transaction. */
