@@ -180,7 +180,7 @@ describe('order machine properties', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 12 }), fc.array(eventArb, { maxLength: 40 }), (quantity, events) => {
         let snapshot = newOrderSnapshot(String(quantity));
-        let applied = dec(0);
+        let applied = dec('0');
         const appliedExecIds = new Set<string>();
         let holdReleases = 0;
         let settledAs: string | undefined;
