@@ -6,3 +6,20 @@ export const ledgerMigrations: ComponentMigrations = {
   component: 'ledger',
   dir: fileURLToPath(new URL('./migrations', import.meta.url)),
 };
+
+export { createLedger } from './ledger.ts';
+export { checkLedgerInvariants } from './ledger.invariants.ts';
+export { buyHoldAmount, commissionOn, OMNIBUS, COMMISSION_REVENUE, EXTERNAL } from './ledger.rules.ts';
+export { LedgerError, LedgerConflictError, isLedgerError, type LedgerErrorCode } from './ledger.errors.ts';
+export type {
+  AccountBalances,
+  AssetTotals,
+  CashBalance,
+  FillSettlement,
+  FillToSettle,
+  Hold,
+  InvariantViolation,
+  Ledger,
+  LedgerTotals,
+  PositionBalance,
+} from './ledger.types.ts';

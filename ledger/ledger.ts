@@ -1,0 +1,242 @@
+import { ZERO, type Decimal, type Queryable } from '../platform/index.ts';
+import { LedgerError } from './ledger.errors.ts';
+import {
+  depositPostings,
+  holdAsset,
+  holdPostings,
+  releasePostings,
+  settleFillPostings,
+  withdrawalPostings,
+  type HoldState,
+} from './ledger.postings.ts';
+import * as repository from './ledger.repository.ts';
+import { Books } from './ledger.repository.ts';
+import {
+  CASH_ASSET,
+  NO_PROGRESS,
+  bpsOf,
+  checkAccountId,
+  checkCash,
+  checkDate,
+  checkIdentifier,
+  checkPrice,
+  checkQuantity,
+  checkReleaseAmount,
+  checkSide,
+  checkSymbol,
+  costOf,
+} from './ledger.rules.ts';
+import type { AccountBalances, AssetTotals, CashBalance, FillSettlement, FillToSettle, Hold, Ledger, LedgerTotals } from './ledger.types.ts';
+
+/**
+ * Every operation runs in the caller's transaction, so an order and its hold, or an execution and
+ * its ledger effects, commit together. Concurrency: the account rows are locked (FOR UPDATE, in id
+ * order) before anything is read, and each balance row's version is checked when it is written.
+ */
+export function createLedger(options: { commissionBps: number }): Ledger {
+  const bps = bpsOf(options.commissionBps);
+
+  async function moveMoney(tx: Queryable, kind: 'deposit' | 'withdrawal', input: { accountId: string; amount: Decimal; reference: string }) {
+    const accountId = checkIdentifier(input.accountId, 'accountId', 'INVALID_ACCOUNT_ID');
+    const amount = checkCash(input.amount);
+    const reference = checkIdentifier(input.reference, 'reference');
+    const books = await Books.open(tx, [accountId]);
+    if (await repository.moneyReferenceExists(tx, accountId, kind, reference)) {
+      throw new LedgerError('DUPLICATE_REFERENCE', `a ${kind} with this reference already exists`, { accountId, reference });
+    }
+    const cash = books.balanceOf(accountId, CASH_ASSET);
+    const postings = kind === 'deposit' ? depositPostings(accountId, amount) : withdrawalPostings(cash, amount);
+    books.record(kind, accountId, reference, postings);
+    await books.flush();
+    return cashOf(cash.available, cash.held);
+  }
+
+  async function settleFills(tx: Queryable, input: readonly FillToSettle[]): Promise<FillSettlement[]> {
+    const fills = input.map(checkFill);
+    if (fills.length === 0) return [];
+    const holdIds = [...new Set(fills.map((f) => f.holdId))];
+    const before = await repository.findHolds(tx, holdIds);
+    const unknown = holdIds.filter((id) => !before.has(id));
+    if (unknown.length > 0) throw new LedgerError('HOLD_NOT_FOUND', `unknown hold ${unknown.join(', ')}`, { holdIds: unknown });
+    const books = await Books.open(tx, [...before.values()].map((h) => h.accountId));
+    await books.loadHolds(holdIds);
+    const settled = await repository.findFills(
+      tx,
+      fills.map((f) => f.execId),
+    );
+    const results: FillSettlement[] = [];
+    for (const fill of fills) {
+      const first = settled.get(fill.execId);
+      if (first) {
+        results.push({ ...first, duplicate: true });
+        continue;
+      }
+      const hold = books.hold(fill.holdId)!;
+      const cash = books.balanceOf(hold.accountId, CASH_ASSET);
+      const shares = books.balanceOf(hold.accountId, hold.symbol);
+      const outcome = settleFillPostings(hold, cash, shares, fill, bps);
+      const entryId = books.record('fill', hold.accountId, fill.execId, outcome.postings);
+      books.putHold(outcome.hold);
+      books.setCostBasis(hold.accountId, hold.symbol, outcome.costBasis);
+      const result = { execId: fill.execId, notional: outcome.notional, commission: outcome.commission, holdReleased: outcome.holdReleased };
+      books.addFill({ ...result, holdId: hold.id, entryId, quantity: fill.quantity, price: fill.price, at: fill.at });
+      settled.set(fill.execId, result);
+      results.push({ ...result, duplicate: false });
+    }
+    await books.flush();
+    return results;
+  }
+
+  return {
+    async openAccount(tx, accountId) {
+      await repository.insertAccount(tx, checkAccountId(accountId));
+    },
+
+    deposit: (tx, input) => moveMoney(tx, 'deposit', input),
+    withdraw: (tx, input) => moveMoney(tx, 'withdrawal', input),
+
+    async placeHold(tx, input) {
+      const holdId = checkIdentifier(input.holdId, 'holdId');
+      const accountId = checkIdentifier(input.accountId, 'accountId', 'INVALID_ACCOUNT_ID');
+      const side = checkSide(input.side);
+      const symbol = checkSymbol(input.symbol);
+      const quantity = checkQuantity(input.quantity);
+      const worstPrice = checkPrice(input.worstPrice, 'worstPrice');
+      const books = await Books.open(tx, [accountId]);
+      await books.loadHolds([holdId]);
+      const existing = books.hold(holdId);
+      if (existing) {
+        const same =
+          existing.accountId === accountId &&
+          existing.side === side &&
+          existing.symbol === symbol &&
+          existing.orderQuantity.eq(quantity) &&
+          existing.worstPrice.eq(worstPrice);
+        if (!same) throw new LedgerError('HOLD_CONFLICT', 'a hold with this id exists with other terms', { holdId });
+        return toHold(existing);
+      }
+      const asset = holdAsset(side, symbol);
+      const amount = side === 'buy' ? costOf(quantity.times(worstPrice), bps) : quantity;
+      const postings = holdPostings(books.balanceOf(accountId, asset), side, amount);
+      const hold: HoldState = {
+        id: holdId,
+        accountId,
+        side,
+        symbol,
+        asset,
+        orderQuantity: quantity,
+        worstPrice,
+        originalAmount: amount,
+        amount,
+        progress: NO_PROGRESS,
+      };
+      books.record('hold', accountId, holdId, postings);
+      books.putHold(hold, true);
+      await books.flush();
+      return toHold(hold);
+    },
+
+    async releaseHold(tx, input) {
+      const holdId = checkIdentifier(input.holdId, 'holdId');
+      const before = (await repository.findHolds(tx, [holdId])).get(holdId);
+      if (!before) throw new LedgerError('HOLD_NOT_FOUND', `unknown hold ${holdId}`, { holdId });
+      const amount = input.amount === undefined ? undefined : checkReleaseAmount(input.amount, before.side);
+      const books = await Books.open(tx, [before.accountId]);
+      await books.loadHolds([holdId]);
+      const hold = books.hold(holdId)!;
+      const { hold: next, postings } = releasePostings(hold, amount ?? hold.amount);
+      if (postings.length === 0) return toHold(hold);
+      books.record('release', hold.accountId, holdId, postings);
+      books.putHold(next);
+      await books.flush();
+      return toHold(next);
+    },
+
+    async settleFill(tx, fill) {
+      const [result] = await settleFills(tx, [fill]);
+      return result!;
+    },
+
+    settleFills,
+
+    async getAccount(q, accountId) {
+      const id = checkIdentifier(accountId, 'accountId', 'INVALID_ACCOUNT_ID');
+      if ((await repository.accountKind(q, id)) !== 'customer') throw new LedgerError('UNKNOWN_ACCOUNT', `unknown account ${id}`, { accountId: id });
+      const balances = await repository.findBalances(q, [id]);
+      const cash = balances.find((b) => b.asset === CASH_ASSET);
+      const positions = balances
+        .filter((b) => b.asset !== CASH_ASSET && !b.available.plus(b.held).isZero())
+        .sort((a, b) => (a.asset < b.asset ? -1 : 1))
+        .map((b) => {
+          const quantity = b.available.plus(b.held);
+          return {
+            symbol: b.asset,
+            quantity,
+            available: b.available,
+            held: b.held,
+            averageCost: b.costBasis.dividedBy(quantity).toDecimalPlaces(4),
+          };
+        });
+      return { accountId: id, cash: cashOf(cash?.available ?? ZERO, cash?.held ?? ZERO), positions } satisfies AccountBalances;
+    },
+
+    async getHold(q, holdId) {
+      const id = checkIdentifier(holdId, 'holdId');
+      const hold = (await repository.findHolds(q, [id])).get(id);
+      if (!hold) throw new LedgerError('HOLD_NOT_FOUND', `unknown hold ${id}`, { holdId: id });
+      return toHold(hold);
+    },
+
+    async totals(q) {
+      const [customers, counters] = await Promise.all([repository.customerTotals(q), repository.counterBalances(q)]);
+      const none: AssetTotals = { total: ZERO, available: ZERO, held: ZERO };
+      const shares: Record<string, AssetTotals> = {};
+      for (const { asset, ...totals } of customers) if (asset !== CASH_ASSET) shares[asset] = totals;
+      const counter = (kind: string, asset: string) =>
+        counters.find((c) => c.kind === kind && c.asset === asset)?.amount ?? ZERO;
+      const omnibusShares: Record<string, Decimal> = {};
+      for (const c of counters) if (c.kind === 'omnibus' && c.asset !== CASH_ASSET) omnibusShares[c.asset] = c.amount;
+      const external = counter('external', CASH_ASSET);
+      return {
+        customers: { cash: customers.find((c) => c.asset === CASH_ASSET) ?? none, shares },
+        omnibus: { cash: counter('omnibus', CASH_ASSET), shares: omnibusShares },
+        commissionRevenue: counter('commission', CASH_ASSET),
+        external,
+        // plus(0): negating a zero gives −0, which would print as "-0".
+        netDeposits: external.negated().plus(0),
+      } satisfies LedgerTotals;
+    },
+  };
+}
+
+function checkFill(fill: FillToSettle): FillToSettle {
+  if (typeof fill !== 'object' || fill === null) throw new LedgerError('INVALID_FILL', 'a fill must be an object');
+  return {
+    holdId: checkIdentifier(fill.holdId, 'holdId', 'INVALID_FILL'),
+    execId: checkIdentifier(fill.execId, 'execId', 'INVALID_FILL'),
+    quantity: checkQuantity(fill.quantity),
+    price: checkPrice(fill.price),
+    at: checkDate(fill.at, 'at'),
+  };
+}
+
+function cashOf(available: Decimal, held: Decimal): CashBalance {
+  return { currency: 'USD', total: available.plus(held), available, held };
+}
+
+function toHold(hold: HoldState): Hold {
+  return {
+    holdId: hold.id,
+    accountId: hold.accountId,
+    side: hold.side,
+    symbol: hold.symbol,
+    asset: hold.asset,
+    orderQuantity: hold.orderQuantity,
+    worstPrice: hold.worstPrice,
+    originalAmount: hold.originalAmount,
+    amount: hold.amount,
+    filledQuantity: hold.progress.filledQuantity,
+    notional: hold.progress.notional,
+    commission: hold.progress.commission,
+  };
+}

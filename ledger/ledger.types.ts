@@ -1,0 +1,114 @@
+import type { Decimal, Queryable } from '../platform/index.ts';
+
+export interface CashBalance {
+  currency: 'USD';
+  total: Decimal;
+  available: Decimal;
+  held: Decimal;
+}
+
+export interface PositionBalance {
+  symbol: string;
+  quantity: Decimal;
+  available: Decimal;
+  held: Decimal;
+  /** Notional paid per share still owned (commission excluded), half-up to 4 decimals. */
+  averageCost: Decimal;
+}
+
+/** CONTRACT.md's GET /v1/account, as decimals. */
+export interface AccountBalances {
+  accountId: string;
+  cash: CashBalance;
+  positions: PositionBalance[];
+}
+
+export interface Hold {
+  holdId: string;
+  accountId: string;
+  side: 'buy' | 'sell';
+  symbol: string;
+  /** USD for a buy, the symbol for a sell: what `originalAmount` and `amount` count. */
+  asset: string;
+  orderQuantity: Decimal;
+  worstPrice: Decimal;
+  originalAmount: Decimal;
+  amount: Decimal;
+  filledQuantity: Decimal;
+  /** The order's cumulative notional and commission so far, to the cent. */
+  notional: Decimal;
+  commission: Decimal;
+}
+
+export interface FillToSettle {
+  holdId: string;
+  execId: string;
+  quantity: Decimal;
+  price: Decimal;
+  at: Date;
+}
+
+export interface FillSettlement {
+  execId: string;
+  notional: Decimal;
+  commission: Decimal;
+  /** What left the hold (in its asset): the fill's cost and what the rest of the order no longer needs. */
+  holdReleased: Decimal;
+  duplicate: boolean;
+}
+
+export interface AssetTotals {
+  total: Decimal;
+  available: Decimal;
+  held: Decimal;
+}
+
+/**
+ * Customer sums per asset, and each counter-account's balance signed as posted, so that every
+ * asset sums to zero over all accounts: customers' cash + omnibus cash + commission revenue +
+ * external = 0, and customers' shares + omnibus shares = 0.
+ */
+export interface LedgerTotals {
+  customers: { cash: AssetTotals; shares: Record<string, AssetTotals> };
+  omnibus: { cash: Decimal; shares: Record<string, Decimal> };
+  commissionRevenue: Decimal;
+  external: Decimal;
+  /** Money in minus money out through deposits and withdrawals: −external. */
+  netDeposits: Decimal;
+}
+
+export interface InvariantViolation {
+  code:
+    | 'ENTRY_UNBALANCED'
+    | 'JOURNAL_UNBALANCED'
+    | 'BALANCE_MISMATCH'
+    | 'TOTAL_MISMATCH'
+    | 'NEGATIVE_BALANCE'
+    | 'HELD_MISMATCH'
+    | 'HOLD_MISMATCH';
+  message: string;
+  details: Record<string, string | null>;
+}
+
+export interface Ledger {
+  /** Idempotent. */
+  openAccount(tx: Queryable, accountId: string): Promise<void>;
+  deposit(tx: Queryable, input: { accountId: string; amount: Decimal; reference: string }): Promise<CashBalance>;
+  /** Refused beyond the available cash. */
+  withdraw(tx: Queryable, input: { accountId: string; amount: Decimal; reference: string }): Promise<CashBalance>;
+  /** Reserves for an order. Buy: cash for worst-case cost + commission; sell: the shares. Idempotent on holdId with the same terms. */
+  placeHold(
+    tx: Queryable,
+    input: { holdId: string; accountId: string; side: 'buy' | 'sell'; symbol: string; quantity: Decimal; worstPrice: Decimal },
+  ): Promise<Hold>;
+  /** `amount` in the hold's asset; omitted: the rest. */
+  releaseHold(tx: Queryable, input: { holdId: string; amount?: Decimal }): Promise<Hold>;
+  /** Idempotent on execId: a second call with the same execId changes nothing and returns the first result. */
+  settleFill(tx: Queryable, fill: FillToSettle): Promise<FillSettlement>;
+  /** One batch, in order; all or nothing. */
+  settleFills(tx: Queryable, fills: readonly FillToSettle[]): Promise<FillSettlement[]>;
+  getAccount(q: Queryable, accountId: string): Promise<AccountBalances>;
+  getHold(q: Queryable, holdId: string): Promise<Hold>;
+  /** Sum over customer accounts per asset, and the counter-accounts' balances: for reconciliation. */
+  totals(q: Queryable): Promise<LedgerTotals>;
+}
