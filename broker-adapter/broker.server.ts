@@ -1,0 +1,48 @@
+import {
+  ConfigError,
+  createLogger,
+  createPool,
+  loadConfigOrExit,
+  migrate,
+} from '../platform/index.ts';
+import { acceleratedClock, alwaysOpenClock, brokerAdapterMigrations, realClock, startBroker } from './index.ts';
+import { loadProcessEnv } from './process-env.ts';
+
+/** The simulated broker as its own process: `node broker-adapter/broker.server.ts` (see README.md). */
+const config = loadConfigOrExit();
+let env;
+try {
+  env = loadProcessEnv();
+  if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required to run the broker on its own');
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n`);
+  process.exit(1);
+}
+const logger = createLogger('sim-broker', config.LOG_LEVEL);
+await migrate(config.DATABASE_URL, [brokerAdapterMigrations], logger);
+const pool = createPool(config.DATABASE_URL, { name: 'sim-broker' });
+const clock =
+  env.BROKER_CLOCK === 'accelerated'
+    ? acceleratedClock({ daySeconds: env.BROKER_DAY_SECONDS, tradingDate: env.BROKER_TRADING_DATE })
+    : env.BROKER_CLOCK === 'always-open'
+      ? alwaysOpenClock()
+      : realClock();
+const broker = await startBroker({
+  pool,
+  config,
+  clock,
+  logger,
+  port: env.BROKER_PORT,
+  host: config.HOST,
+  fillReceiverUrl: env.FILL_RECEIVER_URL,
+});
+process.stdout.write(`Simulated broker: ${broker.url} (seed ${config.SIM_SEED}, clock ${clock.kind})\n`);
+
+async function shutdown() {
+  setTimeout(() => process.exit(1), 4_500).unref();
+  await broker.close();
+  await pool.end();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { DECIMAL_PATTERN, dec } from '../../platform/decimal.ts';
+import { ExecutionReport, ORDER_STATUSES } from '../executions/execution-report.schemas.ts';
+
+const decimal = z.string().regex(DECIMAL_PATTERN, 'must be a decimal string such as "12.50"');
+const positive = decimal.refine((value) => dec(value).gt(0), 'must be positive');
+
+/**
+ * An order as our request server sends it to the broker. The broker answers a malformed one with
+ * 400; a well-formed one it cannot take (unknown symbol, bad tick, fractional limit order...) is
+ * recorded as a rejected order with a reason, as a real broker's risk layer does.
+ */
+export const BrokerOrderRequest = z
+  .object({
+    /** OUR order id: globally unique; the broker never makes a second order for it. */
+    clientOrderId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]'),
+    /** Our account id (FIX tag 1), echoed on every report. */
+    account: z.string().min(1).max(64),
+    symbol: z.string().min(1).max(12),
+    side: z.enum(['buy', 'sell']),
+    type: z.enum(['market', 'limit']),
+    quantity: positive.refine((value) => dec(value).decimalPlaces() <= 6, 'at most 6 fractional digits'),
+    limitPrice: positive.optional(),
+    /** Market orders: never fill a buy above / a sell below this (our hold can never be exceeded). */
+    collarPrice: positive.optional(),
+    timeInForce: z.enum(['day', 'gtc', 'ioc']).default('day'),
+    extendedHours: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((order, ctx) => {
+    if (order.type === 'limit' && order.limitPrice === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'required for a limit order' });
+    }
+    if (order.type === 'market' && order.limitPrice !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'not allowed on a market order' });
+    }
+    if (order.type === 'limit' && order.collarPrice !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['collarPrice'], message: 'only for market orders' });
+    }
+  });
+export type BrokerOrderRequest = z.input<typeof BrokerOrderRequest>;
+export type ParsedOrderRequest = z.output<typeof BrokerOrderRequest>;
+
+export const BrokerOrder = z.object({
+  brokerOrderId: z.string(),
+  clientOrderId: z.string(),
+  account: z.string(),
+  symbol: z.string(),
+  side: z.enum(['buy', 'sell']),
+  type: z.enum(['market', 'limit']),
+  quantity: z.string(),
+  limitPrice: z.string().nullable(),
+  collarPrice: z.string().nullable(),
+  timeInForce: z.enum(['day', 'gtc', 'ioc']),
+  extendedHours: z.boolean(),
+  status: z.enum(ORDER_STATUSES),
+  cumulativeQuantity: z.string(),
+  leavesQuantity: z.string(),
+  averagePrice: z.string(),
+  rejectReason: z.string().nullable(),
+  /** Day orders: when they expire; null for gtc and ioc. */
+  expiresAt: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type BrokerOrder = z.infer<typeof BrokerOrder>;
+
+export const STATEMENT_KINDS = ['executions', 'orders', 'positions', 'cash'] as const;
+export type StatementKind = (typeof STATEMENT_KINDS)[number];
+
+/** Statement dates are New York trading dates. */
+export const StatementDate = z.iso.date();
+
+export const ExecutionsStatement = z.object({ date: z.string(), executions: z.array(ExecutionReport) });
+export const OrdersStatement = z.object({ date: z.string(), orders: z.array(BrokerOrder) });
+export const PositionsStatement = z.object({
+  date: z.string(),
+  positions: z.array(z.object({ symbol: z.string(), quantity: z.string() })),
+});
+export const CashStatement = z.object({
+  date: z.string(),
+  currency: z.literal('USD'),
+  /** Net trade cash flow since the first trade: sells minus buys, each fill's cash rounded to the cent. */
+  balance: z.string(),
+  /** That day's buys and sells, in cash. */
+  bought: z.string(),
+  sold: z.string(),
+});
+export type ExecutionsStatement = z.infer<typeof ExecutionsStatement>;
+export type OrdersStatement = z.infer<typeof OrdersStatement>;
+export type PositionsStatement = z.infer<typeof PositionsStatement>;
+export type CashStatement = z.infer<typeof CashStatement>;
+export interface Statements {
+  executions: ExecutionsStatement;
+  orders: OrdersStatement;
+  positions: PositionsStatement;
+  cash: CashStatement;
+}
+
+export const InstrumentView = z.object({
+  symbol: z.string(),
+  name: z.string(),
+  lastPrice: z.string(),
+  tradable: z.boolean(),
+});
+export type InstrumentView = z.infer<typeof InstrumentView>;
+
+export const ClockView = z.object({
+  now: z.string(),
+  session: z.enum(['pre', 'regular', 'post', 'closed']),
+  nextOpen: z.string(),
+  nextClose: z.string(),
+});
+export type ClockView = z.infer<typeof ClockView>;

@@ -1,0 +1,66 @@
+import type { Pool } from '../../platform/database.ts';
+import type { Logger } from '../../platform/logger.ts';
+import * as repo from './broker.repository.ts';
+
+export interface ReportPusherOptions {
+  pool: Pool;
+  /** The fill receiver's endpoint for reports, e.g. http://127.0.0.1:3100/v1/execution-reports. */
+  url: string;
+  logger: Logger;
+  /** Give up on one attempt after this long; the report stays due and is tried again. */
+  timeoutMs?: number;
+  realNow?: () => number;
+}
+
+/**
+ * Pushes execution reports to the fill receiver until it acknowledges each with a 2xx, in the order
+ * they fell due. A failed push stops the pass, so a receiver outage does not shuffle the stream;
+ * only the `reorder` fault does that.
+ */
+export class ReportPusher {
+  private readonly options: ReportPusherOptions;
+  private readonly realNow: () => number;
+
+  constructor(options: ReportPusherOptions) {
+    this.options = options;
+    this.realNow = options.realNow ?? Date.now;
+  }
+
+  /** Pushes what is due now; returns how many were acknowledged and whether one failed. */
+  async pushDue(limit = 100): Promise<{ delivered: number; failed: boolean }> {
+    const due = await repo.dueDeliveries(this.options.pool, new Date(this.realNow()), limit);
+    let delivered = 0;
+    for (const delivery of due) {
+      const error = await this.push(delivery.report);
+      if (error === null) {
+        await repo.markDelivered(this.options.pool, delivery.id);
+        delivered++;
+        continue;
+      }
+      const backoff = Math.min(2_000, 50 * 2 ** Math.min(delivery.attempts, 10));
+      await repo.markFailed(this.options.pool, delivery.id, error, new Date(this.realNow() + backoff));
+      this.options.logger.warn(
+        { sequence: delivery.report.sequence, attempts: delivery.attempts + 1, error },
+        'execution report not acknowledged; will retry',
+      );
+      return { delivered, failed: true };
+    }
+    return { delivered, failed: false };
+  }
+
+  /** Null when acknowledged, else why not. */
+  private async push(report: unknown): Promise<string | null> {
+    try {
+      const response = await fetch(this.options.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(report),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
+      });
+      await response.text().catch(() => '');
+      return response.ok ? null : `HTTP ${response.status}`;
+    } catch (error) {
+      return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    }
+  }
+}

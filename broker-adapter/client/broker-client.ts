@@ -1,0 +1,147 @@
+import type { z } from 'zod';
+import {
+  BrokerOrder,
+  CashStatement,
+  ClockView,
+  ExecutionsStatement,
+  InstrumentView,
+  OrdersStatement,
+  PositionsStatement,
+  type BrokerOrderRequest,
+  type StatementKind,
+  type Statements,
+} from '../broker/broker-order.schemas.ts';
+
+/** The broker said no, with a reason: the outcome is known and retrying the same request will not help. */
+export class BrokerRejectedError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: unknown;
+  constructor(status: number, code: string, message: string, details: unknown) {
+    super(message);
+    this.name = 'BrokerRejectedError';
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/**
+ * We do not know what happened: timeout, connection error, 5xx or a 503 outage. The order may or may
+ * not exist at the broker; ask again by client order id.
+ */
+export class BrokerUnavailableError extends Error {
+  readonly reason: 'timeout' | 'connection' | 'server_error' | 'bad_response';
+  readonly status: number | null;
+  constructor(reason: BrokerUnavailableError['reason'], message: string, status: number | null = null) {
+    super(message);
+    this.name = 'BrokerUnavailableError';
+    this.reason = reason;
+    this.status = status;
+  }
+}
+
+export interface BrokerClientOptions {
+  baseUrl: string;
+  /** Per call, in ms; past it the outcome is unknown. */
+  timeoutMs?: number;
+}
+
+const statementSchemas: { [K in StatementKind]: z.ZodType<Statements[K]> } = {
+  executions: ExecutionsStatement,
+  orders: OrdersStatement,
+  positions: PositionsStatement,
+  cash: CashStatement,
+};
+
+/** A typed client of the simulated broker's HTTP API. */
+export class BrokerClient {
+  private readonly baseUrl: string;
+  private readonly timeoutMs: number;
+
+  constructor(options: BrokerClientOptions) {
+    this.baseUrl = options.baseUrl;
+    this.timeoutMs = options.timeoutMs ?? 5_000;
+  }
+
+  /** Idempotent on clientOrderId: a resubmission returns the first order, never a second one. */
+  submitOrder(request: BrokerOrderRequest): Promise<BrokerOrder> {
+    return this.call('POST', '/v1/orders', BrokerOrder, request);
+  }
+
+  /** Accepted: the order, now pending_cancel. Too late (already final): BrokerRejectedError TOO_LATE_TO_CANCEL. */
+  cancelOrder(brokerOrderId: string): Promise<BrokerOrder> {
+    return this.call('DELETE', `/v1/orders/${encodeURIComponent(brokerOrderId)}`, BrokerOrder);
+  }
+
+  getOrder(brokerOrderId: string): Promise<BrokerOrder> {
+    return this.call('GET', `/v1/orders/${encodeURIComponent(brokerOrderId)}`, BrokerOrder);
+  }
+
+  /** Null when the broker does not know the order (it never arrived). */
+  async getOrderByClientOrderId(clientOrderId: string): Promise<BrokerOrder | null> {
+    try {
+      return await this.call('GET', `/v1/orders?clientOrderId=${encodeURIComponent(clientOrderId)}`, BrokerOrder);
+    } catch (error) {
+      if (error instanceof BrokerRejectedError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  /** A daily statement; `date` is the New York trading date YYYY-MM-DD. */
+  getStatement<K extends StatementKind>(kind: K, date: string): Promise<Statements[K]> {
+    return this.call('GET', `/v1/statements/${kind}?date=${encodeURIComponent(date)}`, statementSchemas[kind]);
+  }
+
+  getInstruments(): Promise<InstrumentView[]> {
+    return this.call('GET', '/v1/instruments', InstrumentView.array());
+  }
+
+  getClock(): Promise<ClockView> {
+    return this.call('GET', '/v1/clock', ClockView);
+  }
+
+  private async call<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, this.baseUrl), {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      throw new BrokerUnavailableError(
+        timedOut ? 'timeout' : 'connection',
+        `${method} ${path}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    let payload: unknown;
+    try {
+      payload = await response.json();
+    } catch (error) {
+      if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+        throw new BrokerUnavailableError('timeout', `${method} ${path}: timed out reading the answer`);
+      }
+      payload = undefined;
+    }
+    if (response.status >= 500) {
+      throw new BrokerUnavailableError('server_error', `${method} ${path}: HTTP ${response.status}`, response.status);
+    }
+    if (response.status >= 400) {
+      const error = (payload as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+      throw new BrokerRejectedError(
+        response.status,
+        error?.code ?? `HTTP_${response.status}`,
+        error?.message ?? `${method} ${path}: HTTP ${response.status}`,
+        error?.details ?? null,
+      );
+    }
+    const parsed = schema.safeParse(payload);
+    if (!parsed.success) {
+      throw new BrokerUnavailableError('bad_response', `${method} ${path}: unexpected answer: ${parsed.error.message}`);
+    }
+    return parsed.data;
+  }
+}

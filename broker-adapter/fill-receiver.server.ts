@@ -1,0 +1,33 @@
+import { ConfigError, KafkaBus, createLogger, createPool, loadConfigOrExit, migrate } from '../platform/index.ts';
+import { brokerAdapterMigrations, createFillReceiverApp, ensureExecutionsTopic } from './index.ts';
+import { loadProcessEnv } from './process-env.ts';
+
+/** The fill receiver as its own process: `node broker-adapter/fill-receiver.server.ts` (see README.md). */
+const config = loadConfigOrExit();
+let env;
+try {
+  env = loadProcessEnv();
+  if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required to run the fill receiver on its own');
+  if (!config.KAFKA_BROKERS) throw new ConfigError('KAFKA_BROKERS', 'is required to run the fill receiver on its own');
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n`);
+  process.exit(1);
+}
+const logger = createLogger('fill-receiver', config.LOG_LEVEL);
+await migrate(config.DATABASE_URL, [brokerAdapterMigrations], logger);
+const pool = createPool(config.DATABASE_URL, { name: 'fill-receiver' });
+const bus = new KafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'fill-receiver', logger });
+await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
+const app = createFillReceiverApp({ bus, pool, logger });
+const url = await app.listen({ port: env.FILL_RECEIVER_PORT, host: config.HOST });
+process.stdout.write(`Fill receiver: ${url}\n`);
+
+async function shutdown() {
+  setTimeout(() => process.exit(1), 4_500).unref();
+  await app.close();
+  await bus.close();
+  await pool.end();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());

@@ -1,0 +1,40 @@
+import { withTransaction, type Pool, type Queryable } from '../../platform/database.ts';
+import * as sql from './fill-receiver.sql.ts';
+
+/** A hole wider than this is recorded only at its top end: a wild sequence must not fill the table. */
+const MAX_GAP_RECORDED = 10_000;
+
+export interface SequenceGap {
+  sequence: number;
+  detectedAt: Date;
+  filledAt: Date | null;
+}
+
+/**
+ * Records that report `sequence` reached the bus: opens a gap for every lower number not seen yet
+ * when it jumps ahead, and closes the gap it fills when it comes late.
+ */
+export async function recordReceived(pool: Pool, sequence: number, execId: string): Promise<void> {
+  await withTransaction(pool, async (tx) => {
+    await tx.query(sql.LOCK_SEQUENCE_BOOK);
+    const { rows } = await tx.query<{ highest: string }>(sql.HIGHEST_RECEIVED);
+    const highest = Number(rows[0]!.highest);
+    const inserted = await tx.query(sql.INSERT_RECEIVED, [sequence, execId]);
+    if (inserted.rowCount === 0) return;
+    if (sequence > highest + 1) {
+      await tx.query(sql.INSERT_GAPS, [Math.max(highest + 1, sequence - MAX_GAP_RECORDED), sequence - 1]);
+    }
+    await tx.query(sql.FILL_GAP, [sequence]);
+  });
+}
+
+/** Sequence numbers the broker used that never reached us (so far): the reconciler's leads. */
+export async function openSequenceGaps(db: Queryable): Promise<SequenceGap[]> {
+  const { rows } = await db.query<{ sequence: string; detected_at: Date }>(sql.OPEN_GAPS);
+  return rows.map((row) => ({ sequence: Number(row.sequence), detectedAt: row.detected_at, filledAt: null }));
+}
+
+export async function allSequenceGaps(db: Queryable): Promise<SequenceGap[]> {
+  const { rows } = await db.query<{ sequence: string; detected_at: Date; filled_at: Date | null }>(sql.ALL_GAPS);
+  return rows.map((row) => ({ sequence: Number(row.sequence), detectedAt: row.detected_at, filledAt: row.filled_at }));
+}
