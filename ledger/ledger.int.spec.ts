@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dec, withTransaction, type Decimal } from '../platform/index.ts';
+import { dec, withTransaction, type Decimal, type PoolClient } from '../platform/index.ts';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.ts';
 import { checkLedgerInvariants, createLedger, LedgerError, type Ledger } from './index.ts';
 import { aBuyHold, aFill, aFundedAccount, aSellHold } from './test/ledger.builders.ts';
@@ -9,7 +9,7 @@ const s = (value: Decimal) => value.toFixed();
 describe('ledger on real PostgreSQL', () => {
   let db: TestDatabase;
   let ledger: Ledger;
-  const tx = <T>(work: (tx: import('../platform/index.ts').PoolClient) => Promise<T>) => withTransaction(db.pool, work);
+  const tx = <T>(work: (tx: PoolClient) => Promise<T>) => withTransaction(db.pool, work);
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -36,7 +36,11 @@ describe('ledger on real PostgreSQL', () => {
     const afterDeposit = await tx((t) => ledger.deposit(t, { accountId, amount: dec('1000.00'), reference: 'd1' }));
     expect(s(afterDeposit.available)).toBe('1000');
     const afterWithdrawal = await tx((t) => ledger.withdraw(t, { accountId, amount: dec('250.50'), reference: 'w1' }));
-    expect([s(afterWithdrawal.total), s(afterWithdrawal.available), s(afterWithdrawal.held)]).toEqual(['749.5', '749.5', '0']);
+    expect([s(afterWithdrawal.total), s(afterWithdrawal.available), s(afterWithdrawal.held)]).toEqual([
+      '749.5',
+      '749.5',
+      '0',
+    ]);
   });
 
   it('settles the contract example: 4 @ 187.20 at 10 bps costs 748.80 plus 0.75 commission', async () => {
@@ -64,9 +68,19 @@ describe('ledger on real PostgreSQL', () => {
   it('releases the rest of a hold when the order completes, and whole holds on request', async () => {
     const accountId = await aFundedAccount(db.pool, ledger, '1000.00');
     const hold = await tx((t) => ledger.placeHold(t, aBuyHold(accountId, { quantity: '3', worstPrice: '100' })));
-    await tx((t) => ledger.settleFills(t, [aFill({ holdId: hold.holdId, quantity: dec('1'), price: dec('99') }), aFill({ holdId: hold.holdId, quantity: dec('2'), price: dec('98.5') })]));
+    await tx((t) =>
+      ledger.settleFills(t, [
+        aFill({ holdId: hold.holdId, quantity: dec('1'), price: dec('99') }),
+        aFill({ holdId: hold.holdId, quantity: dec('2'), price: dec('98.5') }),
+      ]),
+    );
     const done = await ledger.getHold(db.pool, hold.holdId);
-    expect([s(done.amount), s(done.filledQuantity), s(done.notional), s(done.commission)]).toEqual(['0', '3', '296', '0.3']);
+    expect([s(done.amount), s(done.filledQuantity), s(done.notional), s(done.commission)]).toEqual([
+      '0',
+      '3',
+      '296',
+      '0.3',
+    ]);
     const account = await ledger.getAccount(db.pool, accountId);
     expect([s(account.cash.available), s(account.cash.held)]).toEqual(['703.7', '0']);
 
@@ -87,16 +101,22 @@ describe('ledger on real PostgreSQL', () => {
     await expect(tx((t) => ledger.placeHold(t, aSellHold(accountId, { quantity: '3.000001' })))).rejects.toMatchObject({
       code: 'INSUFFICIENT_POSITION',
     });
-    const settled = await tx((t) => ledger.settleFill(t, aFill({ holdId: sell.holdId, quantity: dec('2'), price: dec('110.10') })));
+    const settled = await tx((t) =>
+      ledger.settleFill(t, aFill({ holdId: sell.holdId, quantity: dec('2'), price: dec('110.10') })),
+    );
     expect([s(settled.notional), s(settled.commission)]).toEqual(['220.2', '0.22']);
     const account = await ledger.getAccount(db.pool, accountId);
     // 1000 − 500 − 0.50 + 220.20 − 0.22
     expect(s(account.cash.available)).toBe('719.48');
-    expect(account.positions.map((p) => [s(p.quantity), s(p.available), s(p.held), s(p.averageCost)])).toEqual([['3', '3', '0', '100']]);
+    expect(account.positions.map((p) => [s(p.quantity), s(p.available), s(p.held), s(p.averageCost)])).toEqual([
+      ['3', '3', '0', '100'],
+    ]);
 
     const totals = await ledger.totals(db.pool);
     expect(s(totals.customers.shares.AAPL!.total.plus(totals.omnibus.shares.AAPL!))).toBe('0');
-    expect(s(totals.customers.cash.total.plus(totals.omnibus.cash).plus(totals.commissionRevenue).minus(totals.netDeposits))).toBe('0');
+    expect(
+      s(totals.customers.cash.total.plus(totals.omnibus.cash).plus(totals.commissionRevenue).minus(totals.netDeposits)),
+    ).toBe('0');
   });
 
   it('takes a fill above the worst price from available cash, and refuses it when there is not enough', async () => {
@@ -104,7 +124,9 @@ describe('ledger on real PostgreSQL', () => {
     const hold = await tx((t) => ledger.placeHold(t, aBuyHold(accountId, { quantity: '1', worstPrice: '100' })));
     expect(s(hold.amount)).toBe('100.1');
     const before = await journalSize();
-    await expect(tx((t) => ledger.settleFill(t, aFill({ holdId: hold.holdId, quantity: dec('1'), price: dec('101') })))).rejects.toMatchObject({
+    await expect(
+      tx((t) => ledger.settleFill(t, aFill({ holdId: hold.holdId, quantity: dec('1'), price: dec('101') }))),
+    ).rejects.toMatchObject({
       code: 'FILL_EXCEEDS_HOLD',
     });
     expect(await journalSize()).toBe(before);
@@ -113,29 +135,93 @@ describe('ledger on real PostgreSQL', () => {
     expect([s(account.cash.available), s(account.cash.held)]).toEqual(['0.1', '0']);
   });
 
-  it.each([
-    ['a zero deposit', (l: Ledger, a: string) => (t: never) => l.deposit(t, { accountId: a, amount: dec('0'), reference: 'z' }), 'INVALID_AMOUNT'],
-    ['a negative deposit', (l: Ledger, a: string) => (t: never) => l.deposit(t, { accountId: a, amount: dec('-5'), reference: 'n' }), 'INVALID_AMOUNT'],
-    ['a deposit of a tenth of a cent', (l: Ledger, a: string) => (t: never) => l.deposit(t, { accountId: a, amount: dec('0.001'), reference: 'm' }), 'INVALID_AMOUNT'],
-    ['a deposit given as a string', (l: Ledger, a: string) => (t: never) => l.deposit(t, { accountId: a, amount: '5' as never, reference: 's' }), 'INVALID_AMOUNT'],
-    ['a deposit to an unknown account', (l: Ledger) => (t: never) => l.deposit(t, { accountId: 'nobody', amount: dec('5'), reference: 'u' }), 'UNKNOWN_ACCOUNT'],
-    ['a deposit to a firm account', (l: Ledger) => (t: never) => l.deposit(t, { accountId: 'firm:omnibus', amount: dec('5'), reference: 'f' }), 'UNKNOWN_ACCOUNT'],
-    ['a second deposit with one reference', (l: Ledger, a: string) => (t: never) => l.deposit(t, { accountId: a, amount: dec('5'), reference: 'seed-' + a }), 'DUPLICATE_REFERENCE'],
-    ['a withdrawal beyond available', (l: Ledger, a: string) => (t: never) => l.withdraw(t, { accountId: a, amount: dec('50.01'), reference: 'w' }), 'INSUFFICIENT_FUNDS'],
-    ['an account id of the firm', (l: Ledger) => (t: never) => l.openAccount(t, 'firm:mine'), 'INVALID_ACCOUNT_ID'],
-    ['an empty account id', (l: Ledger) => (t: never) => l.openAccount(t, ''), 'INVALID_ACCOUNT_ID'],
-    ['a hold beyond buying power', (l: Ledger, a: string) => (t: never) => l.placeHold(t, aBuyHold(a, { quantity: '1', worstPrice: '49.96' })), 'INSUFFICIENT_BUYING_POWER'],
-    ['a hold with 7 decimals of quantity', (l: Ledger, a: string) => (t: never) => l.placeHold(t, aBuyHold(a, { quantity: '0.0000001' })), 'INVALID_QUANTITY'],
-    ['a hold with 5 decimals of price', (l: Ledger, a: string) => (t: never) => l.placeHold(t, aBuyHold(a, { worstPrice: '1.00001' })), 'INVALID_PRICE'],
-    ['a hold on a bad symbol', (l: Ledger, a: string) => (t: never) => l.placeHold(t, { ...aBuyHold(a), symbol: 'usd' }), 'INVALID_SYMBOL'],
-    ['a sell hold without shares', (l: Ledger, a: string) => (t: never) => l.placeHold(t, aSellHold(a, { quantity: '1' })), 'INSUFFICIENT_POSITION'],
-    ['a release of an unknown hold', (l: Ledger) => (t: never) => l.releaseHold(t, { holdId: 'no-such-order' }), 'HOLD_NOT_FOUND'],
-    ['a fill of an unknown hold', (l: Ledger) => (t: never) => l.settleFill(t, aFill({ holdId: 'no-such-order' })), 'HOLD_NOT_FOUND'],
-    ['a fill with an invalid date', (l: Ledger) => (t: never) => l.settleFill(t, aFill({ holdId: 'x', at: new Date('nope') })), 'INVALID_FILL'],
+  it.each<[string, (l: Ledger, accountId: string) => (t: PoolClient) => Promise<unknown>, string]>([
+    [
+      'a zero deposit',
+      (l: Ledger, a: string) => (t) => l.deposit(t, { accountId: a, amount: dec('0'), reference: 'z' }),
+      'INVALID_AMOUNT',
+    ],
+    [
+      'a negative deposit',
+      (l: Ledger, a: string) => (t) => l.deposit(t, { accountId: a, amount: dec('-5'), reference: 'n' }),
+      'INVALID_AMOUNT',
+    ],
+    [
+      'a deposit of a tenth of a cent',
+      (l: Ledger, a: string) => (t) => l.deposit(t, { accountId: a, amount: dec('0.001'), reference: 'm' }),
+      'INVALID_AMOUNT',
+    ],
+    [
+      'a deposit given as a string',
+      (l: Ledger, a: string) => (t) => l.deposit(t, { accountId: a, amount: '5' as never, reference: 's' }),
+      'INVALID_AMOUNT',
+    ],
+    [
+      'a deposit to an unknown account',
+      (l: Ledger) => (t) => l.deposit(t, { accountId: 'nobody', amount: dec('5'), reference: 'u' }),
+      'UNKNOWN_ACCOUNT',
+    ],
+    [
+      'a deposit to a firm account',
+      (l: Ledger) => (t) => l.deposit(t, { accountId: 'firm:omnibus', amount: dec('5'), reference: 'f' }),
+      'UNKNOWN_ACCOUNT',
+    ],
+    [
+      'a second deposit with one reference',
+      (l: Ledger, a: string) => (t) => l.deposit(t, { accountId: a, amount: dec('5'), reference: 'seed-' + a }),
+      'DUPLICATE_REFERENCE',
+    ],
+    [
+      'a withdrawal beyond available',
+      (l: Ledger, a: string) => (t) => l.withdraw(t, { accountId: a, amount: dec('50.01'), reference: 'w' }),
+      'INSUFFICIENT_FUNDS',
+    ],
+    ['an account id of the firm', (l: Ledger) => (t) => l.openAccount(t, 'firm:mine'), 'INVALID_ACCOUNT_ID'],
+    ['an empty account id', (l: Ledger) => (t) => l.openAccount(t, ''), 'INVALID_ACCOUNT_ID'],
+    [
+      'a hold beyond buying power',
+      (l: Ledger, a: string) => (t) => l.placeHold(t, aBuyHold(a, { quantity: '1', worstPrice: '49.96' })),
+      'INSUFFICIENT_BUYING_POWER',
+    ],
+    [
+      'a hold with 7 decimals of quantity',
+      (l: Ledger, a: string) => (t) => l.placeHold(t, aBuyHold(a, { quantity: '0.0000001' })),
+      'INVALID_QUANTITY',
+    ],
+    [
+      'a hold with 5 decimals of price',
+      (l: Ledger, a: string) => (t) => l.placeHold(t, aBuyHold(a, { worstPrice: '1.00001' })),
+      'INVALID_PRICE',
+    ],
+    [
+      'a hold on a bad symbol',
+      (l: Ledger, a: string) => (t) => l.placeHold(t, { ...aBuyHold(a), symbol: 'usd' }),
+      'INVALID_SYMBOL',
+    ],
+    [
+      'a sell hold without shares',
+      (l: Ledger, a: string) => (t) => l.placeHold(t, aSellHold(a, { quantity: '1' })),
+      'INSUFFICIENT_POSITION',
+    ],
+    [
+      'a release of an unknown hold',
+      (l: Ledger) => (t) => l.releaseHold(t, { holdId: 'no-such-order' }),
+      'HOLD_NOT_FOUND',
+    ],
+    [
+      'a fill of an unknown hold',
+      (l: Ledger) => (t) => l.settleFill(t, aFill({ holdId: 'no-such-order' })),
+      'HOLD_NOT_FOUND',
+    ],
+    [
+      'a fill with an invalid date',
+      (l: Ledger) => (t) => l.settleFill(t, aFill({ holdId: 'x', at: new Date('nope') })),
+      'INVALID_FILL',
+    ],
   ])('refuses %s with a typed error and writes nothing', async (_name, operation, code) => {
     const accountId = await aFundedAccount(db.pool, ledger, '50.00');
     const before = await journalSize();
-    const error = await tx((t) => operation(ledger, accountId)(t as never)).catch((e: unknown) => e);
+    const error = await tx((t) => operation(ledger, accountId)(t)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LedgerError);
     expect((error as LedgerError).code).toBe(code);
     expect(await journalSize()).toBe(before);
@@ -145,9 +231,16 @@ describe('ledger on real PostgreSQL', () => {
     const accountId = await aFundedAccount(db.pool, ledger, '1000.00');
     const hold = await tx((t) => ledger.placeHold(t, aBuyHold(accountId, { quantity: '2', worstPrice: '100' })));
     const before = await journalSize();
-    await expect(tx((t) => ledger.releaseHold(t, { holdId: hold.holdId, amount: dec('200.21') }))).rejects.toMatchObject({ code: 'RELEASE_EXCEEDS_HOLD' });
     await expect(
-      tx((t) => ledger.settleFills(t, [aFill({ holdId: hold.holdId, quantity: dec('1') }), aFill({ holdId: hold.holdId, quantity: dec('1.5') })])),
+      tx((t) => ledger.releaseHold(t, { holdId: hold.holdId, amount: dec('200.21') })),
+    ).rejects.toMatchObject({ code: 'RELEASE_EXCEEDS_HOLD' });
+    await expect(
+      tx((t) =>
+        ledger.settleFills(t, [
+          aFill({ holdId: hold.holdId, quantity: dec('1') }),
+          aFill({ holdId: hold.holdId, quantity: dec('1.5') }),
+        ]),
+      ),
     ).rejects.toMatchObject({ code: 'FILL_EXCEEDS_ORDER' });
     expect(await journalSize()).toBe(before);
     expect(s((await ledger.getHold(db.pool, hold.holdId)).filledQuantity)).toBe('0');
@@ -159,17 +252,24 @@ describe('ledger on real PostgreSQL', () => {
     await tx((t) => ledger.placeHold(t, input));
     await tx((t) => ledger.placeHold(t, input));
     expect(s((await ledger.getAccount(db.pool, accountId)).cash.held)).toBe('100.1');
-    await expect(tx((t) => ledger.placeHold(t, { ...input, quantity: dec('2') }))).rejects.toMatchObject({ code: 'HOLD_CONFLICT' });
+    await expect(tx((t) => ledger.placeHold(t, { ...input, quantity: dec('2') }))).rejects.toMatchObject({
+      code: 'HOLD_CONFLICT',
+    });
   });
 
   it('the database itself refuses a negative customer balance and an unbalanced entry', async () => {
     const accountId = await aFundedAccount(db.pool, ledger, '10.00');
-    await expect(db.pool.query(`UPDATE ledger_balances SET available = -1, total = -1 WHERE account_id = $1`, [accountId])).rejects.toMatchObject({
+    await expect(
+      db.pool.query(`UPDATE ledger_balances SET available = -1, total = -1 WHERE account_id = $1`, [accountId]),
+    ).rejects.toMatchObject({
       code: '23514',
     });
     await expect(
       withTransaction(db.pool, async (t) => {
-        await t.query(`INSERT INTO ledger_entries (id, kind, account_id, reference) VALUES (gen_random_uuid(), 'deposit', $1, 'bad')`, [accountId]);
+        await t.query(
+          `INSERT INTO ledger_entries (id, kind, account_id, reference) VALUES (gen_random_uuid(), 'deposit', $1, 'bad')`,
+          [accountId],
+        );
         await t.query(
           `INSERT INTO ledger_postings (entry_id, account_id, asset, bucket, amount)
            SELECT id, $1, 'USD', 'available', 5 FROM ledger_entries WHERE reference = 'bad'`,
@@ -182,10 +282,16 @@ describe('ledger on real PostgreSQL', () => {
 
   it('checkLedgerInvariants finds a balance row that disagrees with its postings', async () => {
     const accountId = await aFundedAccount(db.pool, ledger, '10.00');
-    await db.pool.query(`UPDATE ledger_balances SET available = available + 1, total = total + 1 WHERE account_id = $1`, [accountId]);
+    await db.pool.query(
+      `UPDATE ledger_balances SET available = available + 1, total = total + 1 WHERE account_id = $1`,
+      [accountId],
+    );
     const violations = await checkLedgerInvariants(db.pool);
     expect(violations.map((v) => [v.code, v.details.account_id])).toEqual([['BALANCE_MISMATCH', accountId]]);
-    await db.pool.query(`UPDATE ledger_balances SET available = available - 1, total = total - 1 WHERE account_id = $1`, [accountId]);
+    await db.pool.query(
+      `UPDATE ledger_balances SET available = available - 1, total = total - 1 WHERE account_id = $1`,
+      [accountId],
+    );
     expect(await checkLedgerInvariants(db.pool)).toEqual([]);
   });
 });

@@ -202,13 +202,18 @@ function costBasisAfterSale(shares: Balance, sold: Decimal): Decimal {
 }
 
 /** Applies postings to customer balances, refusing (as a bug) anything that would go negative. */
-export function applyPostings(balanceOf: (accountId: string, asset: string) => Balance, postings: readonly Posting[]): void {
+export function applyPostings(
+  balanceOf: (accountId: string, asset: string) => Balance,
+  postings: readonly Posting[],
+): void {
   for (const posting of postings) {
     if (!isCustomer(posting.accountId)) continue;
     const balance = balanceOf(posting.accountId, posting.asset);
     const next = balance[posting.bucket].plus(posting.amount);
     if (next.isNegative()) {
-      throw new Error(`ledger bug: ${posting.accountId} ${posting.asset} ${posting.bucket} would become ${next.toFixed()}`);
+      throw new Error(
+        `ledger bug: ${posting.accountId} ${posting.asset} ${posting.bucket} would become ${next.toFixed()}`,
+      );
     }
     balance[posting.bucket] = next;
   }

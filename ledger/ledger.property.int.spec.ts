@@ -21,13 +21,20 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     micro: fc.integer({ min: 1, max: 30_000_000 }),
     pips: fc.integer({ min: 1, max: 5_000_000 }),
   }),
-  fc.record({ type: fc.constant('release' as const), index: fc.nat(), percent: fc.option(fc.integer({ min: 1, max: 120 })) }),
+  fc.record({
+    type: fc.constant('release' as const),
+    index: fc.nat(),
+    percent: fc.option(fc.integer({ min: 1, max: 120 })),
+  }),
   fc.record({
     type: fc.constant('fill' as const),
     index: fc.nat(),
     percent: fc.integer({ min: 1, max: 110 }),
     // Mostly at or below the worst price; now and then above it (a broken collar).
-    pricePercent: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 50, max: 100 }) }, { weight: 1, arbitrary: fc.integer({ min: 101, max: 110 }) }),
+    pricePercent: fc.oneof(
+      { weight: 9, arbitrary: fc.integer({ min: 50, max: 100 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 101, max: 110 }) },
+    ),
   }),
 );
 
@@ -56,7 +63,14 @@ describe('random sequences of ledger operations on real PostgreSQL', () => {
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 30 }), async (ops) => {
         // Given an account that already owns shares, so that sells have something to sell.
         const accountId = await aFundedAccount(db.pool, ledger, '50000.00');
-        const seed = { holdId: `${accountId}-seed`, accountId, side: 'buy' as const, symbol: 'MSFT', quantity: dec('200'), worstPrice: dec('100') };
+        const seed = {
+          holdId: `${accountId}-seed`,
+          accountId,
+          side: 'buy' as const,
+          symbol: 'MSFT',
+          quantity: dec('200'),
+          worstPrice: dec('100'),
+        };
         const seeded = await withTransaction(db.pool, async (tx) => {
           await ledger.placeHold(tx, seed);
           return ledger.settleFill(tx, aFill({ holdId: seed.holdId, quantity: dec('200'), price: dec('100') }));
@@ -101,7 +115,12 @@ describe('random sequences of ledger operations on real PostgreSQL', () => {
                   if (!target) return;
                   const hold = await ledger.getHold(tx, target.holdId);
                   const amount =
-                    step.percent === null ? undefined : hold.amount.times(step.percent).dividedBy(100).toDecimalPlaces(hold.side === 'buy' ? 2 : 6, 1);
+                    step.percent === null
+                      ? undefined
+                      : hold.amount
+                          .times(step.percent)
+                          .dividedBy(100)
+                          .toDecimalPlaces(hold.side === 'buy' ? 2 : 6, 1);
                   if (amount?.isZero()) return;
                   await ledger.releaseHold(tx, { holdId: target.holdId, amount });
                   return;
@@ -114,7 +133,10 @@ describe('random sequences of ledger operations on real PostgreSQL', () => {
                   const wanted = leaves.times(step.percent).dividedBy(100).toDecimalPlaces(6, 1);
                   const quantity = wanted.isZero() ? dec('0.000001') : wanted;
                   const price = Decimal4(target.worstPrice.times(step.pricePercent).dividedBy(100));
-                  const result = await ledger.settleFill(tx, aFill({ holdId: target.holdId, execId: `${target.holdId}-e${n}`, quantity, price }));
+                  const result = await ledger.settleFill(
+                    tx,
+                    aFill({ holdId: target.holdId, execId: `${target.holdId}-e${n}`, quantity, price }),
+                  );
                   if (hold.side === 'buy') {
                     moneyOut = moneyOut.plus(result.notional).plus(result.commission);
                     shares = shares.plus(quantity);
@@ -135,7 +157,13 @@ describe('random sequences of ledger operations on real PostgreSQL', () => {
         expect(account.cash.total.toFixed()).toBe(moneyIn.minus(moneyOut).toFixed());
         expect((account.positions[0]?.quantity ?? ZERO).toFixed()).toBe(shares.toFixed());
         const totals = await ledger.totals(db.pool);
-        expect(totals.customers.cash.total.plus(totals.omnibus.cash).plus(totals.commissionRevenue).minus(totals.netDeposits).toFixed()).toBe('0');
+        expect(
+          totals.customers.cash.total
+            .plus(totals.omnibus.cash)
+            .plus(totals.commissionRevenue)
+            .minus(totals.netDeposits)
+            .toFixed(),
+        ).toBe('0');
       }),
       { numRuns: 60 },
     );

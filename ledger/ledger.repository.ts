@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { ZERO, dec, type Decimal, type Queryable } from '../platform/index.ts';
 import { LedgerConflictError, LedgerError } from './ledger.errors.ts';
-import { applyPostings, type Balance, type EntryKind, type HoldState, type Posting, type Side } from './ledger.postings.ts';
+import {
+  applyPostings,
+  type Balance,
+  type EntryKind,
+  type HoldState,
+  type Posting,
+  type Side,
+} from './ledger.postings.ts';
 import * as sql from './ledger.sql.ts';
 
 interface BalanceRow {
@@ -61,23 +68,37 @@ export async function findHolds(q: Queryable, holdIds: readonly string[]): Promi
 }
 
 export async function findFills(q: Queryable, execIds: readonly string[]): Promise<Map<string, StoredFill>> {
-  const { rows } = await q.query<{ exec_id: string; notional: string; commission: string; hold_released: string }>(sql.selectFills, [
-    execIds,
-  ]);
+  const { rows } = await q.query<{ exec_id: string; notional: string; commission: string; hold_released: string }>(
+    sql.selectFills,
+    [execIds],
+  );
   return new Map(
     rows.map((row) => [
       row.exec_id,
-      { execId: row.exec_id, notional: dec(row.notional), commission: dec(row.commission), holdReleased: dec(row.hold_released) },
+      {
+        execId: row.exec_id,
+        notional: dec(row.notional),
+        commission: dec(row.commission),
+        holdReleased: dec(row.hold_released),
+      },
     ]),
   );
 }
 
-export async function findBalances(q: Queryable, accountIds: readonly string[]): Promise<(Balance & { version: string })[]> {
+export async function findBalances(
+  q: Queryable,
+  accountIds: readonly string[],
+): Promise<(Balance & { version: string })[]> {
   const { rows } = await q.query<BalanceRow>(sql.selectBalances, [accountIds]);
   return rows.map(balanceFromRow);
 }
 
-export async function moneyReferenceExists(q: Queryable, accountId: string, kind: EntryKind, reference: string): Promise<boolean> {
+export async function moneyReferenceExists(
+  q: Queryable,
+  accountId: string,
+  kind: EntryKind,
+  reference: string,
+): Promise<boolean> {
   const { rowCount } = await q.query(sql.selectMoneyReference, [accountId, kind, reference]);
   return (rowCount ?? 0) > 0;
 }
@@ -91,7 +112,13 @@ export async function moneyReferenceExists(q: Queryable, accountId: string, kind
 export class Books {
   private readonly balances = new Map<string, { balance: Balance; version: string | null; dirty: boolean }>();
   private readonly holds = new Map<string, { hold: HoldState; isNew: boolean; dirty: boolean }>();
-  private readonly entries: { id: string; kind: EntryKind; accountId: string; reference: string; postings: Posting[] }[] = [];
+  private readonly entries: {
+    id: string;
+    kind: EntryKind;
+    accountId: string;
+    reference: string;
+    postings: Posting[];
+  }[] = [];
   private readonly fills: NewFill[] = [];
 
   private readonly tx: Queryable;
@@ -106,7 +133,8 @@ export class Books {
     const { rows } = await tx.query<{ id: string; kind: string }>(sql.lockAccounts, [ids]);
     const customers = new Set(rows.filter((row) => row.kind === 'customer').map((row) => row.id));
     const unknown = ids.filter((id) => !customers.has(id));
-    if (unknown.length > 0) throw new LedgerError('UNKNOWN_ACCOUNT', `unknown account ${unknown.join(', ')}`, { accountIds: unknown });
+    if (unknown.length > 0)
+      throw new LedgerError('UNKNOWN_ACCOUNT', `unknown account ${unknown.join(', ')}`, { accountIds: unknown });
     const books = new Books(tx);
     for (const { version, ...balance } of await findBalances(tx, ids)) {
       books.balances.set(key(balance.accountId, balance.asset), { balance, version, dirty: false });
@@ -118,7 +146,11 @@ export class Books {
     const k = key(accountId, asset);
     let slot = this.balances.get(k);
     if (!slot) {
-      slot = { balance: { accountId, asset, available: ZERO, held: ZERO, costBasis: ZERO }, version: null, dirty: false };
+      slot = {
+        balance: { accountId, asset, available: ZERO, held: ZERO, costBasis: ZERO },
+        version: null,
+        dirty: false,
+      };
       this.balances.set(k, slot);
     }
     return slot.balance;
@@ -128,7 +160,8 @@ export class Books {
   async loadHolds(holdIds: readonly string[]): Promise<void> {
     const missing = holdIds.filter((id) => !this.holds.has(id));
     if (missing.length === 0) return;
-    for (const [id, hold] of await findHolds(this.tx, missing)) this.holds.set(id, { hold, isNew: false, dirty: false });
+    for (const [id, hold] of await findHolds(this.tx, missing))
+      this.holds.set(id, { hold, isNew: false, dirty: false });
   }
 
   hold(holdId: string): HoldState | undefined {
@@ -193,7 +226,8 @@ export class Books {
         updates.map((s) => fixed(s.balance.costBasis)),
         updates.map((s) => s.version),
       ]);
-      if (rowCount !== updates.length) throw new LedgerConflictError('a balance row changed since it was read (version mismatch)');
+      if (rowCount !== updates.length)
+        throw new LedgerConflictError('a balance row changed since it was read (version mismatch)');
     }
     if (inserts.length > 0) {
       const { rowCount } = await tx.query(sql.insertBalances, [
@@ -203,7 +237,8 @@ export class Books {
         inserts.map((s) => fixed(s.balance.held)),
         inserts.map((s) => fixed(s.balance.costBasis)),
       ]);
-      if (rowCount !== inserts.length) throw new LedgerConflictError('a balance row appeared since the account was read');
+      if (rowCount !== inserts.length)
+        throw new LedgerConflictError('a balance row appeared since the account was read');
     }
     const newHolds = [...this.holds.values()].filter((slot) => slot.isNew).map((slot) => slot.hold);
     const changedHolds = [...this.holds.values()].filter((slot) => slot.dirty && !slot.isNew).map((slot) => slot.hold);
@@ -286,8 +321,15 @@ function holdFromRow(row: HoldRow): HoldState {
 }
 
 export async function customerTotals(q: Queryable) {
-  const { rows } = await q.query<{ asset: string; total: string; available: string; held: string }>(sql.selectCustomerTotals);
-  return rows.map((row) => ({ asset: row.asset, total: dec(row.total), available: dec(row.available), held: dec(row.held) }));
+  const { rows } = await q.query<{ asset: string; total: string; available: string; held: string }>(
+    sql.selectCustomerTotals,
+  );
+  return rows.map((row) => ({
+    asset: row.asset,
+    total: dec(row.total),
+    available: dec(row.available),
+    held: dec(row.held),
+  }));
 }
 
 export async function counterBalances(q: Queryable) {

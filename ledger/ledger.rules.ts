@@ -94,10 +94,17 @@ export function bpsOf(commissionBps: number): Decimal {
   return bps;
 }
 
-function positiveDecimal(value: unknown, scale: number, max: Decimal, code: 'INVALID_AMOUNT' | 'INVALID_QUANTITY' | 'INVALID_PRICE', field: string): Decimal {
+function positiveDecimal(
+  value: unknown,
+  scale: number,
+  max: Decimal,
+  code: 'INVALID_AMOUNT' | 'INVALID_QUANTITY' | 'INVALID_PRICE',
+  field: string,
+): Decimal {
   if (!Decimal.isDecimal(value)) throw new LedgerError(code, `${field} must be a decimal`, { field });
   const decimal = new Decimal(value);
-  if (!decimal.isFinite() || decimal.lte(0)) throw new LedgerError(code, `${field} must be positive`, { field, value: decimal.toString() });
+  if (!decimal.isFinite() || decimal.lte(0))
+    throw new LedgerError(code, `${field} must be positive`, { field, value: decimal.toString() });
   if (decimal.decimalPlaces() > scale) {
     throw new LedgerError(code, `${field} has more than ${scale} decimals`, { field, value: decimal.toFixed() });
   }
@@ -105,9 +112,12 @@ function positiveDecimal(value: unknown, scale: number, max: Decimal, code: 'INV
   return decimal;
 }
 
-export const checkCash = (value: unknown, field = 'amount') => positiveDecimal(value, CASH_SCALE, MAX_CASH, 'INVALID_AMOUNT', field);
-export const checkQuantity = (value: unknown, field = 'quantity') => positiveDecimal(value, QUANTITY_SCALE, MAX_QUANTITY, 'INVALID_QUANTITY', field);
-export const checkPrice = (value: unknown, field = 'price') => positiveDecimal(value, PRICE_SCALE, MAX_PRICE, 'INVALID_PRICE', field);
+export const checkCash = (value: unknown, field = 'amount') =>
+  positiveDecimal(value, CASH_SCALE, MAX_CASH, 'INVALID_AMOUNT', field);
+export const checkQuantity = (value: unknown, field = 'quantity') =>
+  positiveDecimal(value, QUANTITY_SCALE, MAX_QUANTITY, 'INVALID_QUANTITY', field);
+export const checkPrice = (value: unknown, field = 'price') =>
+  positiveDecimal(value, PRICE_SCALE, MAX_PRICE, 'INVALID_PRICE', field);
 
 /** Release amounts are in the hold's asset: cents for a buy, shares for a sell. */
 export function checkReleaseAmount(value: unknown, side: 'buy' | 'sell'): Decimal {
@@ -116,12 +126,18 @@ export function checkReleaseAmount(value: unknown, side: 'buy' | 'sell'): Decima
 
 export function checkSymbol(value: unknown): string {
   if (typeof value !== 'string' || !SYMBOL.test(value) || value === CASH_ASSET) {
-    throw new LedgerError('INVALID_SYMBOL', 'symbol must be 1-10 of A-Z, 0-9 and "." starting with a letter', { value: String(value) });
+    throw new LedgerError('INVALID_SYMBOL', 'symbol must be 1-10 of A-Z, 0-9 and "." starting with a letter', {
+      value: String(value),
+    });
   }
   return value;
 }
 
-export function checkIdentifier(value: unknown, field: string, code: 'INVALID_ACCOUNT_ID' | 'INVALID_REFERENCE' | 'INVALID_FILL' = 'INVALID_REFERENCE'): string {
+export function checkIdentifier(
+  value: unknown,
+  field: string,
+  code: 'INVALID_ACCOUNT_ID' | 'INVALID_REFERENCE' | 'INVALID_FILL' = 'INVALID_REFERENCE',
+): string {
   if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
     throw new LedgerError(code, `${field} must be 1-128 printable characters without spaces`, { field });
   }
@@ -130,17 +146,22 @@ export function checkIdentifier(value: unknown, field: string, code: 'INVALID_AC
 
 export function checkAccountId(value: unknown): string {
   const id = checkIdentifier(value, 'accountId', 'INVALID_ACCOUNT_ID');
-  if (id.startsWith(FIRM_PREFIX)) throw new LedgerError('INVALID_ACCOUNT_ID', `account ids starting with "${FIRM_PREFIX}" are the firm's`, { accountId: id });
+  if (id.startsWith(FIRM_PREFIX))
+    throw new LedgerError('INVALID_ACCOUNT_ID', `account ids starting with "${FIRM_PREFIX}" are the firm's`, {
+      accountId: id,
+    });
   return id;
 }
 
 export function checkSide(value: unknown): 'buy' | 'sell' {
-  if (value !== 'buy' && value !== 'sell') throw new LedgerError('INVALID_FILL', 'side must be "buy" or "sell"', { value: String(value) });
+  if (value !== 'buy' && value !== 'sell')
+    throw new LedgerError('INVALID_FILL', 'side must be "buy" or "sell"', { value: String(value) });
   return value;
 }
 
 export function checkDate(value: unknown, field: string): Date {
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw new LedgerError('INVALID_FILL', `${field} must be a valid Date`, { field });
+  if (!(value instanceof Date) || Number.isNaN(value.getTime()))
+    throw new LedgerError('INVALID_FILL', `${field} must be a valid Date`, { field });
   return value;
 }
 

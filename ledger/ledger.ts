@@ -26,7 +26,16 @@ import {
   checkSymbol,
   costOf,
 } from './ledger.rules.ts';
-import type { AccountBalances, AssetTotals, CashBalance, FillSettlement, FillToSettle, Hold, Ledger, LedgerTotals } from './ledger.types.ts';
+import type {
+  AccountBalances,
+  AssetTotals,
+  CashBalance,
+  FillSettlement,
+  FillToSettle,
+  Hold,
+  Ledger,
+  LedgerTotals,
+} from './ledger.types.ts';
 
 /**
  * Every operation runs in the caller's transaction, so an order and its hold, or an execution and
@@ -36,13 +45,20 @@ import type { AccountBalances, AssetTotals, CashBalance, FillSettlement, FillToS
 export function createLedger(options: { commissionBps: number }): Ledger {
   const bps = bpsOf(options.commissionBps);
 
-  async function moveMoney(tx: Queryable, kind: 'deposit' | 'withdrawal', input: { accountId: string; amount: Decimal; reference: string }) {
+  async function moveMoney(
+    tx: Queryable,
+    kind: 'deposit' | 'withdrawal',
+    input: { accountId: string; amount: Decimal; reference: string },
+  ) {
     const accountId = checkIdentifier(input.accountId, 'accountId', 'INVALID_ACCOUNT_ID');
     const amount = checkCash(input.amount);
     const reference = checkIdentifier(input.reference, 'reference');
     const books = await Books.open(tx, [accountId]);
     if (await repository.moneyReferenceExists(tx, accountId, kind, reference)) {
-      throw new LedgerError('DUPLICATE_REFERENCE', `a ${kind} with this reference already exists`, { accountId, reference });
+      throw new LedgerError('DUPLICATE_REFERENCE', `a ${kind} with this reference already exists`, {
+        accountId,
+        reference,
+      });
     }
     const cash = books.balanceOf(accountId, CASH_ASSET);
     const postings = kind === 'deposit' ? depositPostings(accountId, amount) : withdrawalPostings(cash, amount);
@@ -57,8 +73,12 @@ export function createLedger(options: { commissionBps: number }): Ledger {
     const holdIds = [...new Set(fills.map((f) => f.holdId))];
     const before = await repository.findHolds(tx, holdIds);
     const unknown = holdIds.filter((id) => !before.has(id));
-    if (unknown.length > 0) throw new LedgerError('HOLD_NOT_FOUND', `unknown hold ${unknown.join(', ')}`, { holdIds: unknown });
-    const books = await Books.open(tx, [...before.values()].map((h) => h.accountId));
+    if (unknown.length > 0)
+      throw new LedgerError('HOLD_NOT_FOUND', `unknown hold ${unknown.join(', ')}`, { holdIds: unknown });
+    const books = await Books.open(
+      tx,
+      [...before.values()].map((h) => h.accountId),
+    );
     await books.loadHolds(holdIds);
     const settled = await repository.findFills(
       tx,
@@ -78,7 +98,12 @@ export function createLedger(options: { commissionBps: number }): Ledger {
       const entryId = books.record('fill', hold.accountId, fill.execId, outcome.postings);
       books.putHold(outcome.hold);
       books.setCostBasis(hold.accountId, hold.symbol, outcome.costBasis);
-      const result = { execId: fill.execId, notional: outcome.notional, commission: outcome.commission, holdReleased: outcome.holdReleased };
+      const result = {
+        execId: fill.execId,
+        notional: outcome.notional,
+        commission: outcome.commission,
+        holdReleased: outcome.holdReleased,
+      };
       books.addFill({ ...result, holdId: hold.id, entryId, quantity: fill.quantity, price: fill.price, at: fill.at });
       settled.set(fill.execId, result);
       results.push({ ...result, duplicate: false });
@@ -161,7 +186,8 @@ export function createLedger(options: { commissionBps: number }): Ledger {
 
     async getAccount(q, accountId) {
       const id = checkIdentifier(accountId, 'accountId', 'INVALID_ACCOUNT_ID');
-      if ((await repository.accountKind(q, id)) !== 'customer') throw new LedgerError('UNKNOWN_ACCOUNT', `unknown account ${id}`, { accountId: id });
+      if ((await repository.accountKind(q, id)) !== 'customer')
+        throw new LedgerError('UNKNOWN_ACCOUNT', `unknown account ${id}`, { accountId: id });
       const balances = await repository.findBalances(q, [id]);
       const cash = balances.find((b) => b.asset === CASH_ASSET);
       const positions = balances
@@ -177,7 +203,11 @@ export function createLedger(options: { commissionBps: number }): Ledger {
             averageCost: b.costBasis.dividedBy(quantity).toDecimalPlaces(4),
           };
         });
-      return { accountId: id, cash: cashOf(cash?.available ?? ZERO, cash?.held ?? ZERO), positions } satisfies AccountBalances;
+      return {
+        accountId: id,
+        cash: cashOf(cash?.available ?? ZERO, cash?.held ?? ZERO),
+        positions,
+      } satisfies AccountBalances;
     },
 
     async getHold(q, holdId) {

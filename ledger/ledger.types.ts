@@ -99,7 +99,14 @@ export interface Ledger {
   /** Reserves for an order. Buy: cash for worst-case cost + commission; sell: the shares. Idempotent on holdId with the same terms. */
   placeHold(
     tx: Queryable,
-    input: { holdId: string; accountId: string; side: 'buy' | 'sell'; symbol: string; quantity: Decimal; worstPrice: Decimal },
+    input: {
+      holdId: string;
+      accountId: string;
+      side: 'buy' | 'sell';
+      symbol: string;
+      quantity: Decimal;
+      worstPrice: Decimal;
+    },
   ): Promise<Hold>;
   /** `amount` in the hold's asset; omitted: the rest. */
   releaseHold(tx: Queryable, input: { holdId: string; amount?: Decimal }): Promise<Hold>;

@@ -4,10 +4,19 @@ import type { FillToSettle, Ledger } from '../index.ts';
 
 /** Builders over fixtures: each gives a valid input that a test changes only where it matters. */
 export function aFill(overrides: Partial<FillToSettle> & { holdId: string }): FillToSettle {
-  return { execId: `exec-${randomUUID()}`, quantity: dec('1'), price: dec('100'), at: new Date('2026-01-05T15:00:00Z'), ...overrides };
+  return {
+    execId: `exec-${randomUUID()}`,
+    quantity: dec('1'),
+    price: dec('100'),
+    at: new Date('2026-01-05T15:00:00Z'),
+    ...overrides,
+  };
 }
 
-export function aBuyHold(accountId: string, overrides: { quantity?: string; worstPrice?: string; holdId?: string } = {}) {
+export function aBuyHold(
+  accountId: string,
+  overrides: { quantity?: string; worstPrice?: string; holdId?: string } = {},
+) {
   return {
     holdId: overrides.holdId ?? `order-${randomUUID()}`,
     accountId,
@@ -18,7 +27,10 @@ export function aBuyHold(accountId: string, overrides: { quantity?: string; wors
   };
 }
 
-export function aSellHold(accountId: string, overrides: { quantity?: string; worstPrice?: string; holdId?: string } = {}) {
+export function aSellHold(
+  accountId: string,
+  overrides: { quantity?: string; worstPrice?: string; holdId?: string } = {},
+) {
   return { ...aBuyHold(accountId, overrides), side: 'sell' as const };
 }
 
