@@ -20,7 +20,7 @@ export const LOCK_ORDER = `SELECT ${ORDER_COLUMNS} FROM broker_orders WHERE brok
 export const SELECT_OPEN_ORDER_IDS = `
   SELECT broker_order_id FROM broker_orders
   WHERE status IN ('new', 'partially_filled', 'pending_cancel')
-  ORDER BY created_at, broker_order_id`;
+  ORDER BY entry`;
 
 export const UPDATE_ORDER = `
   UPDATE broker_orders
@@ -58,7 +58,7 @@ export const STATEMENT_ORDERS = `
   SELECT ${ORDER_COLUMNS} FROM broker_orders o
   WHERE trade_date = $1
      OR EXISTS (SELECT 1 FROM broker_executions e WHERE e.broker_order_id = o.broker_order_id AND e.trade_date = $1)
-  ORDER BY created_at, broker_order_id`;
+  ORDER BY entry`;
 
 export const STATEMENT_POSITIONS = `
   SELECT symbol, sum(CASE side WHEN 'buy' THEN last_quantity ELSE -last_quantity END) AS quantity

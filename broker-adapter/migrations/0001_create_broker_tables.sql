@@ -3,6 +3,8 @@
 -- The simulated broker's own books: it shares nothing with the ledger or the order gateway.
 CREATE TABLE broker_orders (
   broker_order_id      text PRIMARY KEY,
+  -- Arrival order, to list orders that arrive within one simulated instant.
+  entry                bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
   client_order_id      text NOT NULL UNIQUE,
   account              text NOT NULL,
   symbol               text NOT NULL,
@@ -30,7 +32,7 @@ CREATE TABLE broker_orders (
   CHECK (status <> 'filled' OR cumulative_quantity = quantity),
   CHECK ((type = 'limit') = (limit_price IS NOT NULL))
 );
-CREATE INDEX broker_orders_open ON broker_orders (created_at)
+CREATE INDEX broker_orders_open ON broker_orders (entry)
   WHERE status IN ('new', 'partially_filled', 'pending_cancel');
 CREATE INDEX broker_orders_trade_date ON broker_orders (trade_date);
 

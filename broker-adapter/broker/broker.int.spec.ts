@@ -1,0 +1,188 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
+import { BrokerRejectedError, BrokerUnavailableError } from '../client/broker-client.ts';
+import { aBroker, anOrderRequest, TRADE_DATE, TUESDAY_10AM } from '../testing/broker-harness.ts';
+
+let db: TestDatabase;
+let harness: Awaited<ReturnType<typeof aBroker>> | undefined;
+beforeEach(async () => {
+  db = await createTestDatabase();
+});
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+  await db.drop();
+});
+
+async function start(options: Parameters<typeof aBroker>[1] = {}) {
+  harness = await aBroker(db.pool, options);
+  return harness;
+}
+
+/** AAPL at 100.00 for the first minute, 98.00 the next, then 103.00. */
+const replay = new Map([['AAPL', ['100.00', '98.00', '103.00']]]);
+
+describe('orders in regular hours', () => {
+  it('fills a market order at once and pushes new then trade, in sequence', async () => {
+    const { client, pushAll, receiver } = await start({ replay });
+    const order = await client.submitOrder(anOrderRequest({ quantity: '2.5' }));
+    expect(order).toMatchObject({ status: 'filled', cumulativeQuantity: '2.5', averagePrice: '100.0000', leavesQuantity: '0' });
+    await pushAll();
+    expect(receiver!.received.map((r) => [r.sequence, r.execType, r.orderStatus])).toEqual([
+      [1, 'new', 'new'],
+      [2, 'trade', 'filled'],
+    ]);
+    expect(receiver!.received[1]).toMatchObject({ lastQuantity: '2.5', lastPrice: '100.00', clientOrderId: order.clientOrderId, account: 'acc-1' });
+  });
+
+  it('rests a limit order until the price reaches it, then fills it at the market price', async () => {
+    const { client, clock, broker } = await start({ replay });
+    const order = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '99.00', quantity: '3' }));
+    expect(order.status).toBe('new');
+    clock.advance(60_000);
+    await broker.tick();
+    expect(await client.getOrder(order.brokerOrderId)).toMatchObject({ status: 'filled', averagePrice: '98.0000' });
+  });
+
+  it('expires a day order at the close and keeps a gtc order', async () => {
+    const { client, clock, broker } = await start({ replay });
+    const day = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '50.00' }));
+    const gtc = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '50.00', timeInForce: 'gtc' }));
+    clock.set(new Date('2026-11-24T21:00:00Z'));
+    await broker.tick();
+    expect((await client.getOrder(day.brokerOrderId)).status).toBe('expired');
+    expect((await client.getOrder(gtc.brokerOrderId)).status).toBe('new');
+  });
+
+  it('cancels an ioc limit order that cannot fill', async () => {
+    const { client } = await start({ replay });
+    const order = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '90.00', timeInForce: 'ioc' }));
+    expect(order).toMatchObject({ status: 'canceled', cumulativeQuantity: '0' });
+  });
+});
+
+describe('sessions', () => {
+  const preMarket = new Date('2026-11-24T12:00:00Z'); // 07:00 New York
+
+  it('holds a market order placed before the open until the regular session', async () => {
+    const { client, clock, broker } = await start({ start: preMarket });
+    const order = await client.submitOrder(anOrderRequest());
+    expect(order.status).toBe('new');
+    await broker.tick();
+    expect((await client.getOrder(order.brokerOrderId)).status).toBe('new');
+    clock.set(TUESDAY_10AM);
+    await broker.tick();
+    expect((await client.getOrder(order.brokerOrderId)).status).toBe('filled');
+  });
+
+  it('fills an extended-hours limit order in pre-market, and rejects extended hours on a market order', async () => {
+    const { client } = await start({ start: preMarket });
+    const limit = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '500.00', extendedHours: true }));
+    expect(limit.status).toBe('filled');
+    const market = await client.submitOrder(anOrderRequest({ extendedHours: true }));
+    expect(market).toMatchObject({ status: 'rejected', rejectReason: expect.stringMatching(/^EXTENDED_HOURS_NOT_ALLOWED/) });
+  });
+
+  it('serves the clock and instruments, one of them under $1', async () => {
+    const { client } = await start({ start: preMarket });
+    expect(await client.getClock()).toEqual({
+      now: preMarket.toISOString(),
+      session: 'pre',
+      nextOpen: '2026-11-24T14:30:00.000Z',
+      nextClose: '2026-11-24T21:00:00.000Z',
+    });
+    const instruments = await client.getInstruments();
+    expect(instruments.map((i) => i.symbol)).toEqual(expect.arrayContaining(['AAPL', 'MSFT', 'NVDA', 'TSLA', 'AMZN', 'GOOGL', 'META']));
+    expect(instruments.some((i) => Number(i.lastPrice) < 1)).toBe(true);
+  });
+});
+
+describe('idempotency on client order id', () => {
+  it('returns the first order on resubmission and never makes a second one, even concurrently', async () => {
+    const { client } = await start();
+    const request = anOrderRequest({ type: 'limit', limitPrice: '1.00' });
+    const all = await Promise.all(Array.from({ length: 6 }, () => client.submitOrder(request)));
+    expect(new Set(all.map((o) => o.brokerOrderId)).size).toBe(1);
+    const again = await client.submitOrder({ ...request, quantity: '10.000' });
+    expect(again.brokerOrderId).toBe(all[0]!.brokerOrderId);
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM broker_orders');
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('refuses the same client order id with a different order', async () => {
+    const { client } = await start();
+    const request = anOrderRequest({ type: 'limit', limitPrice: '1.00' });
+    await client.submitOrder(request);
+    await expect(client.submitOrder({ ...request, quantity: '11' })).rejects.toMatchObject({
+      name: 'BrokerRejectedError',
+      status: 409,
+      code: 'IDEMPOTENCY_CONFLICT',
+    });
+  });
+
+  it('answers null for an unknown client order id and 400 for a malformed order', async () => {
+    const { client } = await start();
+    expect(await client.getOrderByClientOrderId('never-sent')).toBeNull();
+    await expect(client.submitOrder(anOrderRequest({ quantity: '-1' }))).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    await expect(client.submitOrder(anOrderRequest({ type: 'limit' }))).rejects.toBeInstanceOf(BrokerRejectedError);
+  });
+});
+
+describe('cancels', () => {
+  it('settles a cancel on the next pass: pending_cancel, then canceled', async () => {
+    const { client, broker, pushAll, receiver } = await start({ replay });
+    const order = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '50.00' }));
+    expect((await client.cancelOrder(order.brokerOrderId)).status).toBe('pending_cancel');
+    expect((await client.cancelOrder(order.brokerOrderId)).status).toBe('pending_cancel');
+    await broker.tick();
+    expect((await client.getOrder(order.brokerOrderId)).status).toBe('canceled');
+    await pushAll();
+    expect(receiver!.received.map((r) => r.execType)).toEqual(['new', 'pending_cancel', 'canceled']);
+  });
+
+  it('lets a fill land after the cancel request, and refuses a cancel of a filled order as too late', async () => {
+    const { client, broker, clock } = await start({ replay });
+    const order = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '99.00' }));
+    await client.cancelOrder(order.brokerOrderId);
+    clock.advance(60_000); // the price drops to 98.00 before the cancel is settled
+    await broker.tick();
+    expect(await client.getOrder(order.brokerOrderId)).toMatchObject({ status: 'filled', cumulativeQuantity: '10' });
+    await expect(client.cancelOrder(order.brokerOrderId)).rejects.toMatchObject({ status: 422, code: 'TOO_LATE_TO_CANCEL' });
+    const { rows } = await db.pool.query(`SELECT exec_type FROM broker_executions ORDER BY sequence`);
+    expect(rows.map((r) => r.exec_type)).toEqual(['new', 'pending_cancel', 'trade', 'cancel_rejected']);
+  });
+
+  it('answers 404 for an unknown order', async () => {
+    const { client } = await start();
+    await expect(client.cancelOrder('nope')).rejects.toMatchObject({ status: 404, code: 'ORDER_NOT_FOUND' });
+  });
+});
+
+describe('statements', () => {
+  it('list the day executions and orders, and the omnibus positions and cash', async () => {
+    const { client } = await start({ replay });
+    const buy = await client.submitOrder(anOrderRequest({ quantity: '3', account: 'acc-1' }));
+    await client.submitOrder(anOrderRequest({ quantity: '1.5', account: 'acc-2' }));
+    await client.submitOrder(anOrderRequest({ side: 'sell', quantity: '0.333333', account: 'acc-1' }));
+    await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '1.00', quantity: '1' }));
+    const executions = await client.getStatement('executions', TRADE_DATE);
+    expect(executions.executions.map((e) => e.lastQuantity)).toEqual(['3', '1.5', '0.333333']);
+    const orders = await client.getStatement('orders', TRADE_DATE);
+    expect(orders.orders.map((o) => o.status)).toEqual(['filled', 'filled', 'filled', 'new']);
+    expect(orders.orders[0]).toMatchObject({ brokerOrderId: buy.brokerOrderId, cumulativeQuantity: '3' });
+    expect(await client.getStatement('positions', TRADE_DATE)).toEqual({
+      date: TRADE_DATE,
+      positions: [{ symbol: 'AAPL', quantity: '4.166667' }],
+    });
+    // -300.00 - 150.00 + 33.33 (0.333333 × 100.00 = 33.3333, to the cent)
+    expect(await client.getStatement('cash', TRADE_DATE)).toEqual({
+      date: TRADE_DATE,
+      currency: 'USD',
+      balance: '-416.67',
+      bought: '450.00',
+      sold: '33.33',
+    });
+    expect((await client.getStatement('executions', '2026-11-23')).executions).toEqual([]);
+    await expect(client.getStatement('cash', '24-11-2026')).rejects.toMatchObject({ status: 400 });
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ExecutionReport } from './execution-report.schemas.ts';
+
+function aReport(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    execId: 'b-1.2',
+    brokerOrderId: 'b-1',
+    clientOrderId: '6f1c1e6a-8a7e-4f53-9d1b-0c3c0f1d2a11',
+    account: 'acc-1',
+    symbol: 'AAPL',
+    side: 'buy',
+    execType: 'trade',
+    orderStatus: 'partially_filled',
+    lastQuantity: '4',
+    lastPrice: '187.20',
+    cumulativeQuantity: '4',
+    leavesQuantity: '6',
+    averagePrice: '187.2000',
+    orderQuantity: '10',
+    rejectReason: null,
+    transactTime: '2026-11-24T15:00:00.000Z',
+    sequence: 7,
+    ...overrides,
+  };
+}
+
+describe('ExecutionReport', () => {
+  it('accepts a consistent report and defaults a missing rejectReason to null', () => {
+    const { rejectReason: _omitted, ...withoutReason } = aReport();
+    expect(ExecutionReport.parse(withoutReason).rejectReason).toBeNull();
+  });
+
+  it.each([
+    ['a number for a quantity', { lastQuantity: 4 }],
+    ['an exponent', { lastPrice: '1e2' }],
+    ['leaves that do not add up', { leavesQuantity: '5' }],
+    ['leaves on a final order', { orderStatus: 'filled', cumulativeQuantity: '10', lastQuantity: '4' }],
+    ['a trade without quantity', { lastQuantity: '0' }],
+    ['a fill on a report that is not a trade', { execType: 'new' }],
+    ['more filled than ordered', { cumulativeQuantity: '11', leavesQuantity: '-1' }],
+    ['a local time', { transactTime: '2026-11-24T10:00:00-05:00' }],
+    ['a fractional sequence', { sequence: 1.5 }],
+    ['an unknown exec type', { execType: 'fill' }],
+    ['a missing account', { account: undefined }],
+  ])('refuses %s', (_name, overrides) => {
+    expect(ExecutionReport.safeParse(aReport(overrides)).success).toBe(false);
+  });
+});

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { FaultPlan } from '../faults/fault.rules.ts';
+import {
+  dayOrderExpiry,
+  nextClose,
+  nextOpen,
+  nyseHolidays,
+  sessionAt,
+  tradingDateOf,
+} from './calendar.rules.ts';
+import { acceleratedClock, describeClock, manualClock } from './clock.ts';
+import { INSTRUMENTS, PricePath, parseReplayCsv } from './market.domain.ts';
+
+describe('the US session calendar', () => {
+  it.each([
+    ['2026-11-24T08:59:00Z', 'closed'], // 03:59 New York (EST, UTC-5)
+    ['2026-11-24T09:00:00Z', 'pre'],
+    ['2026-11-24T14:29:00Z', 'pre'],
+    ['2026-11-24T14:30:00Z', 'regular'],
+    ['2026-11-24T20:59:59Z', 'regular'],
+    ['2026-11-24T21:00:00Z', 'post'],
+    ['2026-11-25T01:00:00Z', 'closed'],
+    ['2026-07-15T13:30:00Z', 'regular'], // 09:30 New York in summer time (UTC-4)
+    ['2026-11-28T15:00:00Z', 'closed'], // Saturday
+    ['2026-11-26T15:00:00Z', 'closed'], // Thanksgiving
+  ])('at %s the session is %s', (at, session) => {
+    expect(sessionAt(new Date(at))).toBe(session);
+  });
+
+  it('knows the NYSE holidays of 2026, including observed ones', () => {
+    expect([...nyseHolidays(2026)].sort()).toEqual([
+      '2026-01-01', '2026-01-19', '2026-02-16', '2026-04-03', '2026-05-25',
+      '2026-06-19', '2026-07-03', '2026-09-07', '2026-11-26', '2026-12-25',
+    ]);
+  });
+
+  it('finds the next open and close across a holiday and a weekend', () => {
+    const wednesdayEvening = new Date('2026-11-25T23:00:00Z');
+    expect(nextOpen(wednesdayEvening).toISOString()).toBe('2026-11-27T14:30:00.000Z');
+    expect(nextClose(wednesdayEvening).toISOString()).toBe('2026-11-27T21:00:00.000Z');
+    expect(tradingDateOf(new Date('2026-11-25T03:00:00Z'))).toBe('2026-11-24');
+  });
+
+  it('expires a day order at the close, or at the end of post-market when it may trade then', () => {
+    const morning = new Date('2026-11-24T15:00:00Z');
+    expect(dayOrderExpiry(morning, false).toISOString()).toBe('2026-11-24T21:00:00.000Z');
+    expect(dayOrderExpiry(morning, true).toISOString()).toBe('2026-11-25T01:00:00.000Z');
+    expect(dayOrderExpiry(new Date('2026-11-24T22:00:00Z'), false).toISOString()).toBe('2026-11-25T21:00:00.000Z');
+  });
+});
+
+describe('clocks', () => {
+  it('an accelerated clock runs a trading day in the chosen real seconds', () => {
+    let real = 1_000_000;
+    const clock = acceleratedClock({ tradingDate: '2026-11-24', daySeconds: 60, realNow: () => real });
+    expect(describeClock(clock).session).toBe('pre');
+    real += 60_000;
+    expect(clock.now().toISOString()).toBe('2026-11-25T01:00:00.000Z');
+    expect(clock.session(clock.now())).toBe('closed');
+  });
+
+  it('a manual clock moves only when told', () => {
+    const clock = manualClock(new Date('2026-11-24T14:30:00Z'));
+    clock.advance(60_000);
+    expect(clock.now().toISOString()).toBe('2026-11-24T14:31:00.000Z');
+  });
+});
+
+describe('price paths', () => {
+  const anchor = new Date('2026-11-24T09:00:00Z');
+
+  it('are the same for the same seed and differ for another', () => {
+    const at = new Date('2026-11-24T18:00:00Z');
+    const a = new PricePath({ seed: 42, anchor }).priceAt('AAPL', at).toString();
+    const b = new PricePath({ seed: 42, anchor }).priceAt('AAPL', at).toString();
+    const c = new PricePath({ seed: 43, anchor }).priceAt('AAPL', at).toString();
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+  });
+
+  it('start at the listed price, stay on the tick grid and move sensibly within a day', () => {
+    const path = new PricePath({ seed: 7, anchor });
+    for (const instrument of INSTRUMENTS) {
+      expect(path.priceAt(instrument.symbol, anchor).toString()).toBe(String(Number(instrument.startPrice)));
+      for (let minute = 0; minute < 960; minute += 37) {
+        const price = path.priceAt(instrument.symbol, new Date(anchor.getTime() + minute * 60_000));
+        expect(price.decimalPlaces()).toBeLessThanOrEqual(price.gte(1) ? 2 : 4);
+        const ratio = price.div(instrument.startPrice).toNumber();
+        expect(ratio).toBeGreaterThan(0.7);
+        expect(ratio).toBeLessThan(1.3);
+      }
+    }
+    expect(INSTRUMENTS.some((i) => Number(i.startPrice) < 1)).toBe(true);
+  });
+
+  it('can replay prices from a CSV', () => {
+    const replay = parseReplayCsv('symbol,price\nAAPL,100.00\nAAPL,101.50\n');
+    const path = new PricePath({ seed: 1, anchor, replay });
+    expect(path.priceAt('AAPL', new Date(anchor.getTime() + 60_000)).toFixed(2)).toBe('101.50');
+    expect(path.priceAt('AAPL', new Date(anchor.getTime() + 3_600_000)).toFixed(2)).toBe('101.50');
+    expect(() => parseReplayCsv('AAPL,abc')).toThrow(/not "symbol,price"/);
+  });
+});
+
+describe('fault decisions', () => {
+  const plan = (seed: number, p: number) =>
+    new FaultPlan({
+      seed,
+      probabilities: { ack_timeout: p, duplicate: p, reorder: p, drop_report: p, reject: p, partial: p, outage: p },
+      latencyMs: { min: 2, max: 20 },
+      outageWindowMs: 1_000,
+    });
+
+  it('are the same for the same seed and key, whatever the order of asking', () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `order-${i}`);
+    const forward = ids.map((id) => plan(9, 0.3).rejects(id));
+    const backward = [...ids].reverse().map((id) => plan(9, 0.3).rejects(id)).reverse();
+    expect(forward).toEqual(backward);
+    expect(ids.map((id) => plan(10, 0.3).rejects(id))).not.toEqual(forward);
+  });
+
+  it('happen about as often as asked, never at 0 and always at 1', () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => `o${i}`);
+    const rate = ids.filter((id) => plan(5, 0.1).dropsReport(id, 1)).length / ids.length;
+    expect(rate).toBeGreaterThan(0.07);
+    expect(rate).toBeLessThan(0.13);
+    expect(ids.some((id) => plan(5, 0).duplicatesReport(id, 1))).toBe(false);
+    expect(ids.every((id) => plan(5, 1).reordersReport(id, 1))).toBe(true);
+  });
+
+  it('keep latency within the range and outages to whole windows', () => {
+    const p = plan(3, 0.5);
+    for (let i = 0; i < 500; i++) {
+      const latency = p.latencyMs(i);
+      expect(latency).toBeGreaterThanOrEqual(2);
+      expect(latency).toBeLessThanOrEqual(20);
+    }
+    expect(p.isOutage(5_000)).toBe(p.isOutage(5_999));
+    const windows = Array.from({ length: 100 }, (_, w) => p.isOutage(w * 1_000));
+    expect(windows.some(Boolean)).toBe(true);
+    expect(windows.every(Boolean)).toBe(false);
+  });
+});

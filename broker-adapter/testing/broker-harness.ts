@@ -1,0 +1,96 @@
+import Fastify from 'fastify';
+import { FAULT_KINDS, type FaultProbabilities, type Pool } from '../../platform/index.ts';
+import { startBroker, type RunningBroker, type StartBrokerOptions } from '../broker/broker.runner.ts';
+import { BrokerClient } from '../client/broker-client.ts';
+import type { ExecutionReport } from '../executions/execution-report.schemas.ts';
+import { REPORTS_PATH } from '../fill-receiver/fill-receiver.app.ts';
+import { manualClock, type ManualClock } from '../market/clock.ts';
+
+/** A Tuesday, 10:00 New York: regular hours. */
+export const TUESDAY_10AM = new Date('2026-11-24T15:00:00Z');
+export const TRADE_DATE = '2026-11-24';
+
+/** Stands in for the fill receiver: records what the broker pushes, and can refuse on demand. */
+export async function captureReceiver() {
+  const received: ExecutionReport[] = [];
+  let refuse = 0;
+  const app = Fastify({ logger: false });
+  app.post(REPORTS_PATH, async (request, reply) => {
+    if (refuse > 0) {
+      refuse--;
+      return reply.status(503).send({ error: { code: 'BUS_UNAVAILABLE' } });
+    }
+    received.push(request.body as ExecutionReport);
+    return { ok: true };
+  });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    url,
+    received,
+    refuseNext(n: number) {
+      refuse = n;
+    },
+    close: () => app.close(),
+  };
+}
+
+export interface HarnessOptions extends Partial<Omit<StartBrokerOptions, 'pool' | 'config' | 'clock'>> {
+  faults?: Partial<FaultProbabilities>;
+  seed?: number;
+  start?: Date;
+  fillReceiverUrl?: string;
+}
+
+/** A broker on a manual clock and a manual real time, with no background loops: the test drives it. */
+export async function aBroker(pool: Pool, options: HarnessOptions = {}) {
+  const receiver = options.fillReceiverUrl ? undefined : await captureReceiver();
+  const clock: ManualClock = manualClock(options.start ?? TUESDAY_10AM);
+  let realMs = Date.now();
+  const faults = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, options.faults?.[kind] ?? 0])) as FaultProbabilities;
+  const broker: RunningBroker = await startBroker({
+    autoRun: false,
+    realNow: () => realMs,
+    ...options,
+    pool,
+    clock,
+    config: { BROKER_FAULTS: faults, BROKER_LATENCY_MS: { min: 0, max: 0 }, SIM_SEED: options.seed ?? 1 },
+    fillReceiverUrl: options.fillReceiverUrl ?? receiver!.url,
+  });
+  const client = new BrokerClient({ baseUrl: broker.url, timeoutMs: 2_000 });
+  return {
+    broker,
+    client,
+    clock,
+    receiver,
+    advanceRealTime(ms: number) {
+      realMs += ms;
+    },
+    /** Pushes until nothing is owed: what is due now first, then what was held back or backed off. */
+    async pushAll(maxRounds = 50) {
+      for (let round = 0; round < maxRounds; round++) {
+        await broker.pushDue();
+        if ((await broker.pendingDeliveries()) === 0) return;
+        realMs += 5_000;
+      }
+      throw new Error('reports still pending after pushing');
+    },
+    async close() {
+      await broker.close();
+      await receiver?.close();
+    },
+  };
+}
+
+export function anOrderRequest(overrides: Record<string, unknown> = {}) {
+  return {
+    clientOrderId: `c-${Math.random().toString(36).slice(2, 12)}`,
+    account: 'acc-1',
+    symbol: 'AAPL',
+    side: 'buy' as const,
+    type: 'market' as const,
+    quantity: '10',
+    timeInForce: 'day' as const,
+    extendedHours: false,
+    ...overrides,
+  };
+}
