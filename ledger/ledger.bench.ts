@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import {
+  createPool,
+  dec,
+  migrate,
+  silentLogger,
+  startEmbeddedPostgres,
+  withTransaction,
+  type Pool,
+  type RunningPostgres,
+} from '../platform/index.ts';
+import { checkLedgerInvariants, createLedger, ledgerMigrations, type FillToSettle } from './index.ts';
+
+/*
+ * Fills settled per second, one per transaction and in batches, beside the same database's rate
+ * of bare one-row INSERT transactions at the same concurrency in the same run: the ratio says
+ * what the ledger's locks, journal and checks cost over the database's own floor.
+ * Each worker owns its accounts, as a Kafka partition keyed by account would.
+ */
+
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const BATCH = Number(process.env.BENCH_BATCH ?? 100);
+const ACCOUNTS_PER_WORKER = 4;
+
+export async function runLedgerBenchmark(): Promise<void> {
+  const dir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'ledger-bench-'));
+  let server: RunningPostgres | undefined;
+  const adminUrl =
+    process.env.DATABASE_URL ??
+    (server = await startEmbeddedPostgres({ dir: dir!, persistent: false, logger: silentLogger })).url;
+  // A database of its own, dropped at the end, so a DATABASE_URL's data is never touched.
+  const database = `ledger_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  await adminQuery(adminUrl, `CREATE DATABASE ${database}`);
+  const url = withDatabase(adminUrl, database);
+  const pool = createPool(url, { max: WORKERS + 2, name: 'ledger-bench' });
+  try {
+    await migrate(url, [ledgerMigrations], silentLogger);
+    await pool.query('CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text NOT NULL)');
+    const ledger = createLedger({ commissionBps: 10 });
+    const workers = await Promise.all(Array.from({ length: WORKERS }, (_, w) => prepareWorker(pool, ledger, w)));
+
+    const bare = await measure(async () => {
+      await withTransaction(pool, (tx) => tx.query('INSERT INTO bench_insert (payload) VALUES ($1)', ['x']));
+      return 1;
+    });
+    const unbatched = await measure(async (w) => {
+      const fill = workers[w]!.next();
+      await withTransaction(pool, (tx) => ledger.settleFill(tx, fill));
+      return 1;
+    });
+    const batched = await measure(async (w) => {
+      const fills = Array.from({ length: BATCH }, () => workers[w]!.next());
+      await withTransaction(pool, (tx) => ledger.settleFills(tx, fills));
+      return fills.length;
+    });
+
+    const ratio = (rate: number) => (rate / bare).toFixed(2);
+    const rows: [string, string, string][] = [
+      ['bare one-row INSERT transactions', `${Math.round(bare)} tx/s`, '1.00'],
+      ['fills, one per transaction', `${Math.round(unbatched)} fills/s`, ratio(unbatched)],
+      [`fills, ${BATCH} per transaction`, `${Math.round(batched)} fills/s`, ratio(batched)],
+    ];
+    const source = process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL (fsync off)';
+    process.stdout.write(`ledger: ${source}, ${WORKERS} concurrent workers, ${SECONDS} s per measurement\n`);
+    process.stdout.write(table(['measurement', 'rate', 'vs bare insert'], rows));
+    const invariants = await checkLedgerInvariants(pool);
+    process.stdout.write(
+      `ledger invariants after the run: ${invariants.length === 0 ? 'all hold' : JSON.stringify(invariants)}\n`,
+    );
+  } finally {
+    await pool.end();
+    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Accounts with plenty of cash and one huge open buy order each, filled one share at a time. */
+async function prepareWorker(pool: Pool, ledger: ReturnType<typeof createLedger>, worker: number) {
+  const holds: string[] = [];
+  for (let a = 0; a < ACCOUNTS_PER_WORKER; a++) {
+    const accountId = `bench-${worker}-${a}`;
+    const holdId = `bench-order-${worker}-${a}`;
+    await withTransaction(pool, async (tx) => {
+      await ledger.openAccount(tx, accountId);
+      await ledger.deposit(tx, { accountId, amount: dec('1000000000.00'), reference: 'bench' });
+      await ledger.placeHold(tx, {
+        holdId,
+        accountId,
+        side: 'buy',
+        symbol: 'AAPL',
+        quantity: dec('5000000'),
+        worstPrice: dec('100'),
+      });
+    });
+    holds.push(holdId);
+  }
+  let n = 0;
+  return {
+    next: (): FillToSettle => {
+      n++;
+      return {
+        holdId: holds[n % holds.length]!,
+        execId: `bench-${worker}-${n}`,
+        quantity: dec('1'),
+        price: dec('99.99'),
+        at: new Date(),
+      };
+    },
+  };
+}
+
+/** Runs `op` in WORKERS loops for SECONDS (after a short warm-up) and returns units per second. */
+async function measure(op: (worker: number) => Promise<number>): Promise<number> {
+  const run = async (ms: number) => {
+    const deadline = performance.now() + ms;
+    const started = performance.now();
+    const counts = await Promise.all(
+      Array.from({ length: WORKERS }, async (_, w) => {
+        let units = 0;
+        while (performance.now() < deadline) units += await op(w);
+        return units;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0) / ((performance.now() - started) / 1000);
+  };
+  await run(500);
+  return run(SECONDS * 1000);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
+  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |\n`;
+  return line(header) + line(widths.map((w) => '-'.repeat(w))) + rows.map(line).join('');
+}
+
+async function adminQuery(url: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
