@@ -1,36 +1,63 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Ledger } from '../ledger/index.ts';
+import type { Pool } from '../platform/index.ts';
+import { createAccountRepository } from './accounts/account.repository.ts';
+import { accountRoutes, opsAccountRoutes } from './accounts/accounts.routes.ts';
 import { healthRoutes, type HealthChecks } from './health/health.routes.ts';
+import { createAuth } from './http/auth.ts';
+import { registerErrorHandling } from './http/error-handler.ts';
+import type { MarketData } from './market/market-data.ts';
+import { marketRoutes } from './market/market.routes.ts';
+import type { OrderService } from './orders/order.service.ts';
+import { ordersRoutes } from './orders/orders.routes.ts';
 
 export interface AppDependencies {
   /** A pino logger (platform's createLogger); typed as fastify sees it. */
   logger: FastifyBaseLogger;
+  pool: Pool;
+  ledger: Ledger;
+  orders: OrderService;
+  marketData: MarketData;
+  opsApiKey: string;
   checks: HealthChecks;
   metrics?: Registry;
 }
 
-/** Builds the trading API; `server.ts`-style callers listen, tests drive it with `app.inject`. */
-export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+/** Builds the trading API; `bin/` entry points listen, tests drive it with `app.inject`. */
+export async function buildApp(deps: AppDependencies) {
   const metrics = deps.metrics ?? new Registry();
   if (!deps.metrics) collectDefaultMetrics({ register: metrics });
   const app = Fastify({ loggerInstance: deps.logger, disableRequestLogging: true, bodyLimit: 64 * 1024 });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${request.method} ${request.url}`, details: null } }),
-  );
-  // Nothing below a route may reach the client as a 5xx body with internals in it.
-  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) request.log.error({ err: error }, 'unhandled error');
-    return reply.code(status).send({
-      error: {
-        code: status === 500 ? 'INTERNAL' : (error.code ?? 'BAD_REQUEST'),
-        message: status === 500 ? 'internal error' : error.message,
-        details: null,
-      },
-    });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Overseas stock order routing: trading API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
   });
+  await app.register(swaggerUi, { routePrefix: '/docs/ui' });
+
+  const accounts = createAccountRepository(deps.pool);
+  const auth = createAuth({ opsApiKey: deps.opsApiKey, accountIdByKeyHash: (hash) => accounts.accountIdByKeyHash(hash) });
 
   await app.register(healthRoutes, { checks: deps.checks, metrics });
+  await app.register(marketRoutes, { marketData: deps.marketData });
+  await app.register(accountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts });
+  await app.register(opsAccountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts });
+  await app.register(ordersRoutes, { auth, orders: deps.orders });
+
+  // CONTRACT.md: GET /docs is the OpenAPI description itself (the browsable UI is at /docs/ui).
+  app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

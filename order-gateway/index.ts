@@ -2,7 +2,11 @@ import { fileURLToPath } from 'node:url';
 import type { ComponentMigrations } from '../platform/index.ts';
 
 /** The trading server and request server; this is their one public module. */
-export { buildApp, type AppDependencies } from './app.ts';
+export { buildApp, type App, type AppDependencies } from './app.ts';
+export { createOrderService, type OrderService } from './orders/order.service.ts';
+export { cachedMarketData, type Instrument, type MarketClock, type MarketData, type Session } from './market/market-data.ts';
+export { createOutboxRelay, type OutboxRelay } from './outbox/outbox.ts';
+export { ORDER_REQUESTS_TOPIC } from './requests/order-request.schemas.ts';
 
 export const orderGatewayMigrations: ComponentMigrations = {
   component: 'order_gateway',

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { DECIMAL_PATTERN, dec } from '../../platform/decimal.ts';
+
+export const CashSchema = z.object({
+  currency: z.literal('USD'),
+  total: z.string(),
+  available: z.string(),
+  held: z.string(),
+});
+
+export const AccountSchema = z
+  .object({
+    accountId: z.string(),
+    cash: CashSchema,
+    positions: z.array(
+      z.object({ symbol: z.string(), quantity: z.string(), available: z.string(), held: z.string(), averageCost: z.string() }),
+    ),
+  })
+  .meta({ id: 'Account' });
+
+export const CreateAccountBody = z.object({ name: z.string().trim().min(1).max(200) }).strict();
+export const CreatedAccountSchema = z.object({ accountId: z.string(), apiKey: z.string() }).meta({ id: 'CreatedAccount' });
+
+export const AccountIdParams = z.object({ id: z.string().min(1).max(100) });
+
+export const DepositBody = z
+  .object({
+    amount: z
+      .string({ error: 'amount must be a decimal string, e.g. "1000.00"' })
+      .regex(DECIMAL_PATTERN, 'amount must be a plain decimal string, e.g. "1000.00"')
+      .refine((value) => dec(value).gt(0), 'amount must be positive')
+      .refine((value) => dec(value).decimalPlaces() <= 2, 'amount has at most 2 decimals (cents)')
+      .refine((value) => dec(value).lte('1000000000'), 'amount is at most 1000000000'),
+    currency: z.literal('USD', { error: 'currency must be "USD"' }),
+  })
+  .strict();
+
+export const DepositResultSchema = z.object({ accountId: z.string(), cash: CashSchema }).meta({ id: 'DepositResult' });

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { DECIMAL_PATTERN, dec } from '../../platform/decimal.ts';
+
+/** Money and quantities travel as decimal strings; a JSON number is refused, not rounded. */
+const positiveDecimal = (what: string, maxFractionDigits: number, max: string) =>
+  z
+    .string({ error: `${what} must be a decimal string, e.g. "10" or "187.25"` })
+    .regex(DECIMAL_PATTERN, `${what} must be a plain decimal string, e.g. "10" or "187.25"`)
+    .refine((value) => dec(value).gt(0), `${what} must be positive`)
+    .refine((value) => dec(value).decimalPlaces() <= maxFractionDigits, `${what} has at most ${maxFractionDigits} fractional digits`)
+    .refine((value) => dec(value).lte(max), `${what} is at most ${max}`);
+
+export const PlaceOrderBody = z
+  .object({
+    clientOrderId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'clientOrderId is 1-64 characters of A-Z a-z 0-9 . _ -'),
+    symbol: z.string().min(1).max(16),
+    side: z.enum(['buy', 'sell']),
+    type: z.enum(['market', 'limit']),
+    quantity: positiveDecimal('quantity', 6, '10000000'),
+    // The tick (2 or 4 decimals by price) is a business rule: 422 INVALID_PRICE_INCREMENT, not a 400.
+    limitPrice: positiveDecimal('limitPrice', 18, '1000000').optional(),
+    timeInForce: z.enum(['day', 'gtc', 'ioc']).default('day'),
+    extendedHours: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    if (body.type === 'limit' && body.limitPrice === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'limitPrice is required for a limit order' });
+    }
+    if (body.type === 'market' && body.limitPrice !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'limitPrice is not allowed on a market order' });
+    }
+  })
+  .meta({ id: 'PlaceOrderRequest' });
+
+export type PlaceOrderRequest = z.infer<typeof PlaceOrderBody>;
+
+export const OrderStatusSchema = z.enum([
+  'pending_new',
+  'new',
+  'partially_filled',
+  'filled',
+  'pending_cancel',
+  'canceled',
+  'rejected',
+  'expired',
+]);
+
+export const FillSchema = z.object({
+  execId: z.string(),
+  quantity: z.string(),
+  price: z.string(),
+  commission: z.string(),
+  at: z.string(),
+});
+
+export const OrderSchema = z
+  .object({
+    id: z.string(),
+    clientOrderId: z.string(),
+    accountId: z.string(),
+    symbol: z.string(),
+    side: z.enum(['buy', 'sell']),
+    type: z.enum(['market', 'limit']),
+    quantity: z.string(),
+    limitPrice: z.string().nullable(),
+    timeInForce: z.enum(['day', 'gtc', 'ioc']),
+    extendedHours: z.boolean(),
+    status: OrderStatusSchema,
+    filledQuantity: z.string(),
+    averageFillPrice: z.string().nullable(),
+    commission: z.string(),
+    rejectReason: z.string().nullable(),
+    fills: z.array(FillSchema),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Order' });
+
+export type OrderView = z.infer<typeof OrderSchema>;
+
+export const OrderIdParams = z.object({ id: z.string().min(1).max(100) });
+
+export const ListOrdersQuery = z
+  .object({
+    status: z.enum(['open', 'closed', 'all']).default('open'),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    after: z.string().regex(/^\d{1,19}$/, 'after is a cursor returned as "next"').optional(),
+  })
+  .strict();
+
+export const OrderListSchema = z.object({ orders: z.array(OrderSchema), next: z.string().nullable() }).meta({ id: 'OrderList' });

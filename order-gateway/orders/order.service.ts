@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import type { Ledger } from '../../ledger/index.ts';
+import { dec, formatCash, formatQuantity, withTransaction, type Logger, type Pool, type PoolClient } from '../../platform/index.ts';
+import type { MarketData } from '../market/market-data.ts';
+import { addToOutbox } from '../outbox/outbox.ts';
+import { ORDER_REQUESTS_TOPIC, type CancelOrderMessage, type SubmitOrderMessage } from '../requests/order-request.schemas.ts';
+import { OrderError } from './order.errors.ts';
+import {
+  decide,
+  FINAL_STATUSES,
+  newOrderSnapshot,
+  ORDER_MACHINE_VERSION,
+  orderStatus,
+  persistOrderSnapshot,
+  restoreOrderSnapshot,
+  type OrderEffect,
+  type OrderEvent,
+} from './order.machine.ts';
+import { orderRepository, type FillRow, type OrderRow } from './order.repository.ts';
+import { checkOrderRules, requestFingerprint, worstPrice } from './order.rules.ts';
+import type { OrderView, PlaceOrderRequest } from './order.schemas.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A version that moved under a held row lock: retried by withTransaction like a serialization failure. */
+class ConcurrentUpdate extends Error {
+  readonly code = '40001';
+}
+
+export interface OrderServiceDependencies {
+  pool: Pool;
+  ledger: Ledger;
+  marketData: MarketData;
+  logger: Logger;
+  /** Told after a commit that wrote to the outbox. */
+  onOutboxWritten?: () => void;
+  onAlarm?: (kind: string) => void;
+}
+
+export interface ApplyOutcome {
+  orderId: string;
+  status: string;
+  applied: boolean;
+}
+
+export function createOrderService(deps: OrderServiceDependencies) {
+  const { pool, ledger } = deps;
+
+  async function placeOrder(accountId: string, request: PlaceOrderRequest): Promise<{ created: boolean; order: OrderView }> {
+    checkOrderRules(request);
+    const instruments = await deps.marketData.instruments();
+    const instrument = instruments.find((candidate) => candidate.symbol === request.symbol);
+    if (!instrument) throw new OrderError('UNKNOWN_SYMBOL', `unknown symbol ${request.symbol}`, { symbol: request.symbol });
+    if (!instrument.tradable) throw new OrderError('SYMBOL_NOT_TRADABLE', `${request.symbol} is not tradable`, { symbol: request.symbol });
+
+    const worst = worstPrice(request, dec(instrument.lastPrice));
+    const requestHash = requestFingerprint(request);
+    const orderId = randomUUID();
+    const quantity = formatQuantity(dec(request.quantity));
+    const limitPrice = request.limitPrice === undefined ? null : dec(request.limitPrice).toFixed();
+    const snapshot = newOrderSnapshot(quantity);
+
+    const result = await withTransaction(pool, async (tx) => {
+      const inserted = await orderRepository.insertIfNew(tx, {
+        id: orderId,
+        accountId,
+        clientOrderId: request.clientOrderId,
+        requestHash,
+        symbol: request.symbol,
+        side: request.side,
+        type: request.type,
+        quantity,
+        limitPrice,
+        worstPrice: worst.toFixed(),
+        timeInForce: request.timeInForce,
+        extendedHours: request.extendedHours,
+        status: orderStatus(snapshot),
+        machineVersion: ORDER_MACHINE_VERSION,
+        snapshot: persistOrderSnapshot(snapshot),
+      });
+      if (!inserted) {
+        const existing = await orderRepository.byClientOrderId(tx, accountId, request.clientOrderId);
+        if (!existing) throw new ConcurrentUpdate('the order with this clientOrderId vanished');
+        if (existing.request_hash !== requestHash) {
+          throw new OrderError('IDEMPOTENCY_CONFLICT', 'clientOrderId was already used for a different order', {
+            clientOrderId: request.clientOrderId,
+            orderId: existing.id,
+          });
+        }
+        return { created: false, row: existing };
+      }
+      await ledger.placeHold(tx, {
+        holdId: orderId,
+        accountId,
+        side: request.side,
+        symbol: request.symbol,
+        quantity: dec(quantity),
+        worstPrice: worst,
+      });
+      const message: SubmitOrderMessage = {
+        type: 'SubmitOrder',
+        orderId,
+        accountId,
+        symbol: request.symbol,
+        side: request.side,
+        orderType: request.type,
+        quantity,
+        limitPrice,
+        collarPrice: request.type === 'market' ? worst.toFixed() : null,
+        timeInForce: request.timeInForce,
+        extendedHours: request.extendedHours,
+      };
+      await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: accountId, payload: message });
+      return { created: true, row: inserted };
+    });
+    if (result.created) deps.onOutboxWritten?.();
+    return { created: result.created, order: toView(result.row, []) };
+  }
+
+  async function getOrder(accountId: string, orderId: string): Promise<OrderView> {
+    if (!UUID.test(orderId)) throw notFound(orderId);
+    const row = await orderRepository.ofAccount(pool, accountId, orderId);
+    if (!row) throw notFound(orderId);
+    return toView(row, await orderRepository.fillsOf(pool, [row.id]));
+  }
+
+  async function listOrders(accountId: string, query: { status: 'open' | 'closed' | 'all'; limit: number; after?: string | undefined }) {
+    const rows = await orderRepository.list(pool, accountId, query.status, query.after ?? null, query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    const fills = await orderRepository.fillsOf(pool, page.map((row) => row.id));
+    return {
+      orders: page.map((row) => toView(row, fills.filter((fill) => fill.order_id === row.id))),
+      next: rows.length > query.limit ? page[page.length - 1]!.seq : null,
+    };
+  }
+
+  async function cancelOrder(accountId: string, orderId: string): Promise<OrderView> {
+    if (!UUID.test(orderId)) throw notFound(orderId);
+    const outcome = await withTransaction(pool, async (tx) => {
+      const row = await orderRepository.ofAccount(tx, accountId, orderId, { lock: true });
+      if (!row) throw notFound(orderId);
+      if (row.status === 'canceled') return { row, wroteOutbox: false };
+      if (FINAL_STATUSES.includes(row.status)) {
+        throw new OrderError('ORDER_NOT_CANCELABLE', `the order is ${row.status}`, { orderId, status: row.status });
+      }
+      const { row: updated, wroteOutbox } = await applyToLockedOrder(tx, row, { type: 'CancelRequested', at: new Date().toISOString() });
+      return { row: updated, wroteOutbox };
+    });
+    if (outcome.wroteOutbox) deps.onOutboxWritten?.();
+    return toView(outcome.row, await orderRepository.fillsOf(pool, [orderId]));
+  }
+
+  /**
+   * Applies one event to one order inside the caller's transaction: the machine decides, and its
+   * effects (ledger, fills, outbox, anomalies) are written with the new state, or not at all.
+   * Returns null when the order does not exist.
+   */
+  async function applyEvent(tx: PoolClient, orderId: string, event: OrderEvent): Promise<(ApplyOutcome & { wroteOutbox: boolean }) | null> {
+    if (!UUID.test(orderId)) return null;
+    const row = await orderRepository.lock(tx, orderId);
+    if (!row) return null;
+    const { row: updated, wroteOutbox, applied } = await applyToLockedOrder(tx, row, event);
+    return { orderId, status: updated.status, applied, wroteOutbox };
+  }
+
+  async function applyToLockedOrder(tx: PoolClient, row: OrderRow, event: OrderEvent) {
+    const snapshot = restoreOrderSnapshot(row.snapshot);
+    const { next, effects } = decide(snapshot, event);
+    let commissionAdded = dec('0');
+    let wroteOutbox = false;
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'applyFill': {
+          const settlement = await ledger.settleFill(tx, {
+            holdId: row.id,
+            execId: effect.execId,
+            quantity: dec(effect.quantity),
+            price: dec(effect.price),
+            at: new Date(effect.at),
+          });
+          await orderRepository.insertFill(tx, {
+            execId: effect.execId,
+            orderId: row.id,
+            quantity: effect.quantity,
+            price: effect.price,
+            commission: formatCash(settlement.commission),
+            at: effect.at,
+          });
+          commissionAdded = commissionAdded.plus(settlement.commission);
+          break;
+        }
+        case 'releaseHold':
+          await ledger.releaseHold(tx, { holdId: row.id });
+          break;
+        case 'requestCancelAtBroker': {
+          const message: CancelOrderMessage = { type: 'CancelOrder', orderId: row.id, accountId: row.account_id };
+          await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: row.account_id, payload: message });
+          wroteOutbox = true;
+          break;
+        }
+        case 'raiseAlarm':
+          await orderRepository.recordAnomaly(tx, { orderId: row.id, kind: effect.kind, detail: effect.detail, event });
+          deps.logger.warn({ orderId: row.id, kind: effect.kind, detail: effect.detail }, 'order alarm');
+          deps.onAlarm?.(effect.kind);
+          break;
+        case 'ignoreEvent':
+          await orderRepository.recordAnomaly(tx, { orderId: row.id, kind: 'IGNORED', detail: effect.reason, event });
+          break;
+        default:
+          assertNever(effect);
+      }
+    }
+    if (next === snapshot) return { row, wroteOutbox, applied: false };
+    const status = orderStatus(next);
+    const update = {
+      status,
+      filledQuantity: next.context.filledQuantity,
+      filledNotional: next.context.filledNotional,
+      commissionAdded: commissionAdded.toFixed(),
+      rejectReason: next.context.rejectReason,
+      brokerOrderId: next.context.brokerOrderId,
+      snapshot: persistOrderSnapshot(next),
+    };
+    if (!(await orderRepository.updateState(tx, row.id, row.version, update))) {
+      throw new ConcurrentUpdate(`order ${row.id} changed under its lock`);
+    }
+    const updated: OrderRow = {
+      ...row,
+      status,
+      filled_quantity: update.filledQuantity,
+      filled_notional: update.filledNotional,
+      commission: dec(row.commission).plus(commissionAdded).toFixed(),
+      reject_reason: update.rejectReason,
+      broker_order_id: update.brokerOrderId,
+      snapshot: update.snapshot,
+      version: row.version + 1,
+      updated_at: new Date(),
+    };
+    return { row: updated, wroteOutbox, applied: true };
+  }
+
+  return { placeOrder, getOrder, listOrders, cancelOrder, applyEvent };
+}
+
+export type OrderService = ReturnType<typeof createOrderService>;
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected effect ${JSON.stringify(value)}`);
+}
+
+function notFound(orderId: string): OrderError {
+  return new OrderError('ORDER_NOT_FOUND', 'no such order', { orderId });
+}
+
+export function toView(row: OrderRow, fills: readonly FillRow[]): OrderView {
+  const filled = dec(row.filled_quantity);
+  return {
+    id: row.id,
+    clientOrderId: row.client_order_id,
+    accountId: row.account_id,
+    symbol: row.symbol,
+    side: row.side,
+    type: row.type,
+    quantity: formatQuantity(dec(row.quantity)),
+    limitPrice: row.limit_price === null ? null : formatPrice(row.limit_price),
+    timeInForce: row.time_in_force,
+    extendedHours: row.extended_hours,
+    status: row.status,
+    filledQuantity: formatQuantity(filled),
+    averageFillPrice: filled.isZero() ? null : dec(row.filled_notional).dividedBy(filled).toFixed(4),
+    commission: formatCash(dec(row.commission)),
+    rejectReason: row.reject_reason,
+    fills: fills.map((fill) => ({
+      execId: fill.exec_id,
+      quantity: formatQuantity(dec(fill.quantity)),
+      price: formatPrice(fill.price),
+      commission: formatCash(dec(fill.commission)),
+      at: fill.executed_at.toISOString(),
+    })),
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** Prices as quoted: two decimals at or above $1, up to four below ("187.20", "0.4125"). */
+function formatPrice(value: string): string {
+  const price = dec(value);
+  return price.gte(1) ? price.toFixed(Math.max(2, Math.min(4, price.decimalPlaces()))) : price.toFixed(Math.max(2, price.decimalPlaces()));
+}

@@ -1,0 +1,53 @@
+const ORDER_COLUMNS = `
+  id, seq, account_id, client_order_id, request_hash, symbol, side, type, quantity, limit_price, worst_price,
+  time_in_force, extended_hours, status, filled_quantity, filled_notional, commission, reject_reason,
+  broker_order_id, machine_version, snapshot, version, created_at, updated_at`;
+
+/** A duplicate (account, clientOrderId) inserts nothing: the unique key settles races, not a read. */
+export const INSERT_ORDER_IF_NEW = `
+  INSERT INTO orders (id, account_id, client_order_id, request_hash, symbol, side, type, quantity, limit_price,
+    worst_price, time_in_force, extended_hours, status, machine_version, snapshot)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+  ON CONFLICT (account_id, client_order_id) DO NOTHING
+  RETURNING ${ORDER_COLUMNS}`;
+
+export const ORDER_BY_CLIENT_ORDER_ID = `
+  SELECT ${ORDER_COLUMNS} FROM orders WHERE account_id = $1 AND client_order_id = $2`;
+
+export const ORDER_OF_ACCOUNT = `
+  SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 AND account_id = $2`;
+
+export const LOCK_ORDER_OF_ACCOUNT = `
+  SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 AND account_id = $2 FOR UPDATE`;
+
+export const LOCK_ORDER = `
+  SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE`;
+
+export const UPDATE_ORDER_STATE = `
+  UPDATE orders SET status = $3, filled_quantity = $4, filled_notional = $5, commission = commission + $6,
+    reject_reason = $7, broker_order_id = $8, snapshot = $9, version = version + 1, updated_at = now()
+  WHERE id = $1 AND version = $2`;
+
+const STATUS_FILTER = {
+  open: `AND status IN ('pending_new', 'new', 'partially_filled', 'pending_cancel')`,
+  closed: `AND status IN ('filled', 'canceled', 'rejected', 'expired')`,
+  all: '',
+} as const;
+
+export function listOrdersSql(status: keyof typeof STATUS_FILTER): string {
+  return `
+    SELECT ${ORDER_COLUMNS} FROM orders
+    WHERE account_id = $1 AND ($2::bigint IS NULL OR seq < $2) ${STATUS_FILTER[status]}
+    ORDER BY seq DESC LIMIT $3`;
+}
+
+export const FILLS_OF_ORDERS = `
+  SELECT exec_id, order_id, quantity, price, commission, executed_at FROM order_fills
+  WHERE order_id = ANY($1::uuid[]) ORDER BY executed_at, exec_id`;
+
+export const INSERT_FILL = `
+  INSERT INTO order_fills (exec_id, order_id, quantity, price, commission, executed_at)
+  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (exec_id) DO NOTHING`;
+
+export const INSERT_ANOMALY = `
+  INSERT INTO order_anomalies (order_id, kind, detail, event) VALUES ($1, $2, $3, $4)`;

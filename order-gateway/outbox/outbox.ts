@@ -1,0 +1,79 @@
+import type { Bus, Logger, Pool, Queryable } from '../../platform/index.ts';
+import { withTransaction } from '../../platform/index.ts';
+import { INSERT_OUTBOX, MARK_SENT, PRUNE_SENT, TRY_RELAY_LOCK, UNSENT_BATCH } from './outbox.sql.ts';
+
+/** Writes a message in the caller's transaction: it leaves only if that transaction commits. */
+export async function addToOutbox(tx: Queryable, message: { topic: string; key: string; payload: unknown }): Promise<void> {
+  await tx.query(INSERT_OUTBOX, [message.topic, message.key, JSON.stringify(message.payload)]);
+}
+
+/**
+ * Moves committed outbox rows to the bus and marks them sent. A crash between publish and mark
+ * sends them again: consumers are idempotent, so at-least-once is enough.
+ */
+export function createOutboxRelay(deps: { pool: Pool; bus: Bus; logger: Logger; pollMs?: number; batchSize?: number }) {
+  const pollMs = deps.pollMs ?? 100;
+  const batchSize = deps.batchSize ?? 500;
+  let running = false;
+  let wakeUp: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+  let rounds = 0;
+
+  async function relayOnce(): Promise<number> {
+    return withTransaction(deps.pool, async (tx) => {
+      const { rows: lock } = await tx.query<{ locked: boolean }>(TRY_RELAY_LOCK);
+      if (!lock[0]?.locked) return 0;
+      const { rows } = await tx.query<{ id: string; topic: string; message_key: string; payload: unknown }>(UNSENT_BATCH, [batchSize]);
+      if (rows.length === 0) return 0;
+      const byTopic = new Map<string, { key: string; value: string }[]>();
+      for (const row of rows) {
+        const list = byTopic.get(row.topic) ?? [];
+        list.push({ key: row.message_key, value: JSON.stringify(row.payload) });
+        byTopic.set(row.topic, list);
+      }
+      for (const [topic, messages] of byTopic) await deps.bus.publish(topic, messages);
+      await tx.query(MARK_SENT, [rows.map((row) => row.id)]);
+      return rows.length;
+    });
+  }
+
+  return {
+    relayOnce,
+    /** Called after a commit that wrote to the outbox, so the relay does not wait for its next poll. */
+    wake() {
+      wakeUp?.();
+    },
+    start() {
+      if (running) return;
+      running = true;
+      loop = (async () => {
+        while (running) {
+          let moved = 0;
+          try {
+            moved = await relayOnce();
+            if (++rounds % 600 === 0) await deps.pool.query(PRUNE_SENT);
+          } catch (error) {
+            deps.logger.warn({ err: error }, 'outbox relay failed; will retry');
+          }
+          if (moved === 0 && running) {
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, pollMs);
+              wakeUp = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+            wakeUp = undefined;
+          }
+        }
+      })();
+    },
+    async stop() {
+      running = false;
+      wakeUp?.();
+      await loop;
+    },
+  };
+}
+
+export type OutboxRelay = ReturnType<typeof createOutboxRelay>;
