@@ -13,7 +13,6 @@ import {
   orderStatus,
   persistOrderSnapshot,
   restoreOrderSnapshot,
-  type OrderEffect,
   type OrderEvent,
 } from './order.machine.ts';
 import { orderRepository, type FillRow, type OrderRow } from './order.repository.ts';
