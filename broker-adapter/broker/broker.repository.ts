@@ -171,8 +171,8 @@ export async function markDelivered(db: Queryable, id: string): Promise<void> {
   await db.query(sql.MARK_DELIVERED, [id]);
 }
 
-export async function markFailed(db: Queryable, id: string, error: string, retryAt: Date): Promise<void> {
-  await db.query(sql.MARK_FAILED, [id, error.slice(0, 500), retryAt]);
+export async function markFailed(db: Queryable, id: string, error: string): Promise<void> {
+  await db.query(sql.MARK_FAILED, [id, error.slice(0, 500)]);
 }
 
 export async function pendingDeliveries(db: Queryable): Promise<number> {

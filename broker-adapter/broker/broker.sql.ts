@@ -47,7 +47,7 @@ export const SELECT_DUE_DELIVERIES = `
 export const MARK_DELIVERED = `UPDATE broker_deliveries SET delivered_at = now(), attempts = attempts + 1 WHERE id = $1`;
 
 export const MARK_FAILED = `
-  UPDATE broker_deliveries SET attempts = attempts + 1, last_error = $2, due_at = $3 WHERE id = $1`;
+  UPDATE broker_deliveries SET attempts = attempts + 1, last_error = $2 WHERE id = $1`;
 
 export const COUNT_PENDING_DELIVERIES = `SELECT count(*)::int AS pending FROM broker_deliveries WHERE delivered_at IS NULL`;
 

@@ -20,6 +20,9 @@ export interface ReportPusherOptions {
 export class ReportPusher {
   private readonly options: ReportPusherOptions;
   private readonly realNow: () => number;
+  /** After a failed push, nothing is pushed before this real time (backoff), and the failed report goes first. */
+  private pausedUntil = 0;
+  private failures = 0;
 
   constructor(options: ReportPusherOptions) {
     this.options = options;
@@ -28,17 +31,20 @@ export class ReportPusher {
 
   /** Pushes what is due now; returns how many were acknowledged and whether one failed. */
   async pushDue(limit = 100): Promise<{ delivered: number; failed: boolean }> {
+    if (this.realNow() < this.pausedUntil) return { delivered: 0, failed: true };
     const due = await repo.dueDeliveries(this.options.pool, new Date(this.realNow()), limit);
     let delivered = 0;
     for (const delivery of due) {
       const error = await this.push(delivery.report);
       if (error === null) {
         await repo.markDelivered(this.options.pool, delivery.id);
+        this.failures = 0;
         delivered++;
         continue;
       }
-      const backoff = Math.min(2_000, 50 * 2 ** Math.min(delivery.attempts, 10));
-      await repo.markFailed(this.options.pool, delivery.id, error, new Date(this.realNow() + backoff));
+      this.failures++;
+      this.pausedUntil = this.realNow() + Math.min(2_000, 50 * 2 ** Math.min(this.failures - 1, 10));
+      await repo.markFailed(this.options.pool, delivery.id, error);
       this.options.logger.warn(
         { sequence: delivery.report.sequence, attempts: delivery.attempts + 1, error },
         'execution report not acknowledged; will retry',

@@ -38,6 +38,7 @@ export interface HarnessOptions extends Partial<Omit<StartBrokerOptions, 'pool' 
   faults?: Partial<FaultProbabilities>;
   seed?: number;
   start?: Date;
+  latencyMs?: { min: number; max: number };
   fillReceiverUrl?: string;
 }
 
@@ -53,7 +54,7 @@ export async function aBroker(pool: Pool, options: HarnessOptions = {}) {
     ...options,
     pool,
     clock,
-    config: { BROKER_FAULTS: faults, BROKER_LATENCY_MS: { min: 0, max: 0 }, SIM_SEED: options.seed ?? 1 },
+    config: { BROKER_FAULTS: faults, BROKER_LATENCY_MS: options.latencyMs ?? { min: 0, max: 0 }, SIM_SEED: options.seed ?? 1 },
     fillReceiverUrl: options.fillReceiverUrl ?? receiver!.url,
   });
   const client = new BrokerClient({ baseUrl: broker.url, timeoutMs: 2_000 });

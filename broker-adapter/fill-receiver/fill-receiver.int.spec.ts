@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Bus, BusMessage, OutgoingMessage, Subscription } from '../../platform/index.ts';
+import { silentLogger } from '../../platform/index.ts';
+import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
+import { newKafkaBus, uniqueName } from '../../test/support/kafka.ts';
+import { ExecutionReport } from '../executions/execution-report.schemas.ts';
+import { ensureExecutionsTopic } from '../executions/executions.topic.ts';
+import { aBroker, anOrderRequest } from '../testing/broker-harness.ts';
+import { createFillReceiverApp, REPORTS_PATH } from './fill-receiver.app.ts';
+import { allSequenceGaps, openSequenceGaps } from './fill-receiver.repository.ts';
+
+/** A bus that can be taken down: publishes fail (after a while, as a client giving up would) until it is back. */
+class FlakyBus implements Bus {
+  readonly kind = 'kafka' as const;
+  down = false;
+  failedPublishes = 0;
+  private readonly real: Bus;
+  constructor(real: Bus) {
+    this.real = real;
+  }
+  ensureTopics: Bus['ensureTopics'] = (topics) => this.real.ensureTopics(topics);
+  async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.down) {
+      this.failedPublishes++;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      throw new Error('KafkaJSConnectionError: connect ECONNREFUSED');
+    }
+    return this.real.publish(topic, messages);
+  }
+  consume: Bus['consume'] = (options) => this.real.consume(options);
+  isHealthy = async () => !this.down;
+  close = () => this.real.close();
+}
+
+let db: TestDatabase;
+let kafka: Bus;
+let flaky: FlakyBus;
+let topic: string;
+let receiverUrl: string;
+let closeReceiver: () => Promise<void>;
+const consumed: BusMessage[] = [];
+let subscription: Subscription;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  kafka = newKafkaBus('fill-receiver-test');
+  flaky = new FlakyBus(kafka);
+  topic = uniqueName('executions');
+  await ensureExecutionsTopic(kafka, 3, topic);
+  const app = createFillReceiverApp({ bus: flaky, pool: db.pool, logger: silentLogger, topic });
+  receiverUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  closeReceiver = () => app.close();
+  subscription = await kafka.consume({
+    groupId: uniqueName('reader'),
+    topics: [topic],
+    handleBatch: async (messages) => {
+      consumed.push(...messages);
+    },
+  });
+});
+
+afterAll(async () => {
+  await subscription.stop();
+  await closeReceiver();
+  await kafka.close();
+  await db.drop();
+});
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
+  const until = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function post(body: unknown, raw = false) {
+  return fetch(new URL(REPORTS_PATH, receiverUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: raw ? (body as string) : JSON.stringify(body),
+  });
+}
+
+function aReport(sequence: number, overrides: Record<string, unknown> = {}) {
+  return {
+    execId: `x-${topic}-${sequence}`,
+    brokerOrderId: 'b-1',
+    clientOrderId: 'c-1',
+    account: 'acc-7',
+    symbol: 'AAPL',
+    side: 'buy',
+    execType: 'new',
+    orderStatus: 'new',
+    lastQuantity: '0',
+    lastPrice: '0',
+    cumulativeQuantity: '0',
+    leavesQuantity: '1',
+    averagePrice: '0',
+    orderQuantity: '1',
+    rejectReason: null,
+    transactTime: '2026-11-24T15:00:00.000Z',
+    sequence,
+    ...overrides,
+  };
+}
+
+const consumedExecIds = () => consumed.map((m) => (JSON.parse(m.value) as ExecutionReport).execId);
+
+describe('the fill receiver on real Kafka', () => {
+  it('publishes a valid report keyed by account, as the validated report, before answering 200', async () => {
+    const response = await post(aReport(1));
+    expect(response.status).toBe(200);
+    await waitFor(() => consumedExecIds().includes(`x-${topic}-1`));
+    const message = consumed.find((m) => m.value.includes(`x-${topic}-1`))!;
+    expect(message.key).toBe('acc-7');
+    expect(ExecutionReport.parse(JSON.parse(message.value))).toEqual(JSON.parse(message.value));
+  });
+
+  it('refuses malformed reports with 400, publishes nothing, and keeps serving', async () => {
+    const before = consumed.length;
+    for (const bad of [
+      aReport(50, { lastQuantity: 1 }),
+      aReport(51, { account: '' }),
+      { hello: 'world' },
+      aReport(52, { execType: 'trade' }),
+    ]) {
+      expect((await post(bad)).status).toBe(400);
+    }
+    const notJson = await post('{"execId": ', true);
+    expect(notJson.status).toBe(400);
+    expect((await post(aReport(2))).status).toBe(200);
+    await waitFor(() => consumedExecIds().includes(`x-${topic}-2`));
+    expect(consumed.slice(before).map((m) => (JSON.parse(m.value) as ExecutionReport).sequence)).toEqual([2]);
+  });
+
+  it('records a sequence gap, and closes it when the late report arrives', async () => {
+    expect((await post(aReport(5))).status).toBe(200);
+    expect((await openSequenceGaps(db.pool)).map((g) => g.sequence)).toEqual([3, 4]);
+    expect((await post(aReport(4))).status).toBe(200);
+    expect((await post(aReport(4))).status).toBe(200); // a duplicate changes nothing
+    expect((await openSequenceGaps(db.pool)).map((g) => g.sequence)).toEqual([3]);
+    expect((await allSequenceGaps(db.pool)).find((g) => g.sequence === 4)?.filledAt).toBeInstanceOf(Date);
+  });
+
+  it('answers 503 while the bus is down, so the broker retries; nothing is lost and nothing acknowledged early', async () => {
+    // A broker on its own database, so its sequence numbers start at 1 again only in its own books.
+    const brokerDb = await createTestDatabase();
+    const h = await aBroker(brokerDb.pool, { fillReceiverUrl: receiverUrl, pushTimeoutMs: 2_000 });
+    try {
+      flaky.down = true;
+      await h.client.submitOrder(anOrderRequest({ clientOrderId: `${topic}-a`, account: 'acc-9' }));
+      await h.client.submitOrder(anOrderRequest({ clientOrderId: `${topic}-b`, account: 'acc-9' }));
+      const attempt = await h.broker.pushDue();
+      expect(attempt).toEqual({ delivered: 0, failed: true });
+      expect(flaky.failedPublishes).toBeGreaterThan(0);
+      const { rows: owed } = await brokerDb.pool.query<{ n: number; tried: number }>(
+        'SELECT count(*)::int AS n, max(attempts) AS tried FROM broker_deliveries WHERE delivered_at IS NULL',
+      );
+      expect(owed[0]).toEqual({ n: 4, tried: 1 });
+      expect(consumed.filter((m) => m.key === 'acc-9')).toEqual([]);
+
+      flaky.down = false;
+      await h.pushAll();
+      const { rows } = await brokerDb.pool.query<{ exec_id: string }>('SELECT exec_id FROM broker_executions ORDER BY sequence');
+      const expected = rows.map((r) => r.exec_id);
+      await waitFor(() => expected.every((id) => consumedExecIds().includes(id)));
+      const forAccount = consumed.filter((m) => m.key === 'acc-9').map((m) => (JSON.parse(m.value) as ExecutionReport).execId);
+      expect(forAccount).toEqual(expected);
+    } finally {
+      await h.close();
+      await brokerDb.drop();
+    }
+  });
+});
