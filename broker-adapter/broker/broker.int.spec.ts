@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import { BrokerRejectedError, BrokerUnavailableError } from '../client/broker-client.ts';
+import { BrokerRejectedError } from '../client/broker-client.ts';
 import { aBroker, anOrderRequest, TRADE_DATE, TUESDAY_10AM } from '../testing/broker-harness.ts';
 
 let db: TestDatabase;
@@ -105,8 +105,8 @@ describe('idempotency on client order id', () => {
     expect(new Set(all.map((o) => o.brokerOrderId)).size).toBe(1);
     const again = await client.submitOrder({ ...request, quantity: '10.000' });
     expect(again.brokerOrderId).toBe(all[0]!.brokerOrderId);
-    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM broker_orders');
-    expect(rows[0].n).toBe(1);
+    const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM broker_orders');
+    expect(rows[0]!.n).toBe(1);
   });
 
   it('refuses the same client order id with a different order', async () => {
@@ -148,7 +148,7 @@ describe('cancels', () => {
     await broker.tick();
     expect(await client.getOrder(order.brokerOrderId)).toMatchObject({ status: 'filled', cumulativeQuantity: '10' });
     await expect(client.cancelOrder(order.brokerOrderId)).rejects.toMatchObject({ status: 422, code: 'TOO_LATE_TO_CANCEL' });
-    const { rows } = await db.pool.query(`SELECT exec_type FROM broker_executions ORDER BY sequence`);
+    const { rows } = await db.pool.query<{ exec_type: string }>(`SELECT exec_type FROM broker_executions ORDER BY sequence`);
     expect(rows.map((r) => r.exec_type)).toEqual(['new', 'pending_cancel', 'trade', 'cancel_rejected']);
   });
 

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../platform/database.ts';
-import { dec, formatCash, formatQuantity, type Decimal } from '../../platform/decimal.ts';
+import { dec, formatCash, formatQuantity } from '../../platform/decimal.ts';
 import type { BrokerOrderStatus, ExecutionReport } from '../executions/execution-report.schemas.ts';
 import { leaves, type MatchableOrder, type Side, type TimeInForce } from '../matching/order.matching.ts';
 import type { BrokerOrder, CashStatement, ParsedOrderRequest, PositionsStatement } from './broker-order.schemas.ts';
@@ -225,6 +225,6 @@ export async function positionsAt(db: Queryable, date: string): Promise<Position
 export async function cashAt(db: Queryable, date: string): Promise<CashStatement> {
   const { rows } = await db.query<{ balance: string; bought: string; sold: string }>(sql.STATEMENT_CASH, [date]);
   const row = rows[0]!;
-  const cash = (value: string): string => formatCash(dec(value) as Decimal);
+  const cash = (value: string): string => formatCash(dec(value));
   return { date, currency: 'USD', balance: cash(row.balance), bought: cash(row.bought), sold: cash(row.sold) };
 }

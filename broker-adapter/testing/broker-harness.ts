@@ -27,7 +27,7 @@ export async function captureReceiver() {
   return {
     url,
     received,
-    refuseNext(n: number) {
+    refuseNext: (n: number) => {
       refuse = n;
     },
     close: () => app.close(),
@@ -63,11 +63,11 @@ export async function aBroker(pool: Pool, options: HarnessOptions = {}) {
     client,
     clock,
     receiver,
-    advanceRealTime(ms: number) {
+    advanceRealTime: (ms: number) => {
       realMs += ms;
     },
     /** Pushes until nothing is owed: what is due now first, then what was held back or backed off. */
-    async pushAll(maxRounds = 50) {
+    pushAll: async (maxRounds = 50) => {
       for (let round = 0; round < maxRounds; round++) {
         await broker.pushDue();
         if ((await broker.pendingDeliveries()) === 0) return;
@@ -75,7 +75,7 @@ export async function aBroker(pool: Pool, options: HarnessOptions = {}) {
       }
       throw new Error('reports still pending after pushing');
     },
-    async close() {
+    close: async () => {
       await broker.close();
       await receiver?.close();
     },
