@@ -128,7 +128,7 @@ describe('many writers on one account, from two pools as two processes would be'
     const failures: unknown[] = [];
     await withTransaction(pools[0], async (tx) => {
       attempts++;
-      const books = await Books.open(tx, [accountId]);
+      const books = await Books.open(tx, { accountIds: [accountId] });
       const cash = books.balanceOf(accountId, 'USD');
       if (attempts === 1) {
         // Not through the ledger: no account lock, only the balance row (a version bump, values unchanged).

@@ -67,24 +67,6 @@ export async function findHolds(q: Queryable, holdIds: readonly string[]): Promi
   return new Map(rows.map((row) => [row.id, holdFromRow(row)]));
 }
 
-export async function findFills(q: Queryable, execIds: readonly string[]): Promise<Map<string, StoredFill>> {
-  const { rows } = await q.query<{ exec_id: string; notional: string; commission: string; hold_released: string }>(
-    sql.selectFills,
-    [execIds],
-  );
-  return new Map(
-    rows.map((row) => [
-      row.exec_id,
-      {
-        execId: row.exec_id,
-        notional: dec(row.notional),
-        commission: dec(row.commission),
-        holdReleased: dec(row.hold_released),
-      },
-    ]),
-  );
-}
-
 export async function findBalances(
   q: Queryable,
   accountIds: readonly string[],
@@ -103,15 +85,26 @@ export async function moneyReferenceExists(
   return (rowCount ?? 0) > 0;
 }
 
+/** What an operation names before it takes its locks. */
+export interface BooksScope {
+  accountIds?: readonly string[];
+  /** Holds whose accounts are locked too, and which are loaded. */
+  holdIds?: readonly string[];
+  /** Executions already settled among these are loaded, for idempotency. */
+  execIds?: readonly string[];
+}
+
 /**
  * One operation's (or one batch's) view of the accounts it touches: it takes their row locks in
- * id order, loads their balances, lets the pure core change them in memory, and writes everything
- * back in one statement per table. Nothing is written before `flush`, so a refusal half-way
- * through a batch leaves the database as it was.
+ * id order, then loads their balances, the holds and earlier fills in one round trip, lets the
+ * pure core change them in memory, and writes everything back in one statement. Nothing is
+ * written before `flush`, so a refusal half-way through a batch leaves the database as it was.
  */
 export class Books {
+  private readonly tx: Queryable;
   private readonly balances = new Map<string, { balance: Balance; version: string | null; dirty: boolean }>();
   private readonly holds = new Map<string, { hold: HoldState; isNew: boolean; dirty: boolean }>();
+  private readonly settled = new Map<string, StoredFill>();
   private readonly entries: {
     id: string;
     kind: EntryKind;
@@ -121,23 +114,44 @@ export class Books {
   }[] = [];
   private readonly fills: NewFill[] = [];
 
-  private readonly tx: Queryable;
-
   private constructor(tx: Queryable) {
     this.tx = tx;
   }
 
-  /** Locks the customer accounts (in id order) and loads their balances; an unknown or non-customer id is refused. */
-  static async open(tx: Queryable, accountIds: readonly string[]): Promise<Books> {
-    const ids = [...new Set(accountIds)].sort();
-    const { rows } = await tx.query<{ id: string; kind: string }>(sql.lockAccounts, [ids]);
-    const customers = new Set(rows.filter((row) => row.kind === 'customer').map((row) => row.id));
-    const unknown = ids.filter((id) => !customers.has(id));
-    if (unknown.length > 0)
+  /** Locks the accounts (in id order) and loads what the operation reads; an unknown or non-customer account is refused. */
+  static async open(tx: Queryable, scope: BooksScope): Promise<Books> {
+    const accountIds = [...new Set(scope.accountIds ?? [])];
+    const holdIds = [...new Set(scope.holdIds ?? [])];
+    const { rows: locked } = await tx.query<{ id: string; kind: string }>(
+      named('ledger_lock_accounts', sql.lockAccounts, [accountIds, holdIds]),
+    );
+    const customers = new Set(locked.filter((row) => row.kind === 'customer').map((row) => row.id));
+    const unknown = accountIds.filter((id) => !customers.has(id));
+    if (unknown.length > 0) {
       throw new LedgerError('UNKNOWN_ACCOUNT', `unknown account ${unknown.join(', ')}`, { accountIds: unknown });
+    }
+    const { rows } = await tx.query<{ balances: RawBalance[]; holds: HoldRow[]; fills: RawFill[] }>(
+      named('ledger_load_books', sql.loadBooks, [[...customers], holdIds, [...new Set(scope.execIds ?? [])]]),
+    );
+    const { balances, holds, fills } = rows[0]!;
     const books = new Books(tx);
-    for (const { version, ...balance } of await findBalances(tx, ids)) {
+    for (const row of holds) {
+      // A hold created after our lock statement belongs to an account we have not locked: start again.
+      if (!customers.has(row.account_id))
+        throw new LedgerConflictError('a hold appeared while its account was being locked');
+      books.holds.set(row.id, { hold: holdFromRow(row), isNew: false, dirty: false });
+    }
+    for (const row of balances) {
+      const { version, ...balance } = balanceFromRow(row);
       books.balances.set(key(balance.accountId, balance.asset), { balance, version, dirty: false });
+    }
+    for (const row of fills) {
+      books.settled.set(row.exec_id, {
+        execId: row.exec_id,
+        notional: dec(row.notional),
+        commission: dec(row.commission),
+        holdReleased: dec(row.hold_released),
+      });
     }
     return books;
   }
@@ -156,14 +170,6 @@ export class Books {
     return slot.balance;
   };
 
-  /** Loads holds after the account locks are held, so what we read is what we may change. */
-  async loadHolds(holdIds: readonly string[]): Promise<void> {
-    const missing = holdIds.filter((id) => !this.holds.has(id));
-    if (missing.length === 0) return;
-    for (const [id, hold] of await findHolds(this.tx, missing))
-      this.holds.set(id, { hold, isNew: false, dirty: false });
-  }
-
   hold(holdId: string): HoldState | undefined {
     return this.holds.get(holdId)?.hold;
   }
@@ -171,6 +177,11 @@ export class Books {
   putHold(hold: HoldState, isNew = false): void {
     const existing = this.holds.get(hold.id);
     this.holds.set(hold.id, { hold, isNew: existing?.isNew ?? isNew, dirty: true });
+  }
+
+  /** The first settlement of an execution, earlier or in this batch. */
+  settledFill(execId: string): StoredFill | undefined {
+    return this.settled.get(execId);
   }
 
   setCostBasis(accountId: string, asset: string, costBasis: Decimal): void {
@@ -192,58 +203,40 @@ export class Books {
 
   addFill(fill: NewFill): void {
     this.fills.push(fill);
+    this.settled.set(fill.execId, fill);
   }
 
   async flush(): Promise<void> {
-    const tx = this.tx;
-    if (this.entries.length > 0) {
-      await tx.query(sql.insertEntries, [
+    const slots = [...this.balances.values()].filter((slot) => slot.dirty);
+    const updates = slots.filter((slot) => slot.version !== null);
+    const inserts = slots.filter((slot) => slot.version === null);
+    const holds = [...this.holds.values()].filter((slot) => slot.dirty);
+    const newHolds = holds.filter((slot) => slot.isNew).map((slot) => slot.hold);
+    const changedHolds = holds.filter((slot) => !slot.isNew).map((slot) => slot.hold);
+    const postings = this.entries.flatMap((e) => e.postings.map((p) => ({ entryId: e.id, ...p })));
+    const fills = this.fills;
+    const { rows } = await this.tx.query<{ updated: number; inserted: number }>(
+      named('ledger_write_books', sql.writeBooks, [
         this.entries.map((e) => e.id),
         this.entries.map((e) => e.kind),
         this.entries.map((e) => e.accountId),
         this.entries.map((e) => e.reference),
-      ]);
-      const postings = this.entries.flatMap((e) => e.postings.map((p) => ({ entryId: e.id, ...p })));
-      if (postings.length > 0) {
-        await tx.query(sql.insertPostings, [
-          postings.map((p) => p.entryId),
-          postings.map((p) => p.accountId),
-          postings.map((p) => p.asset),
-          postings.map((p) => p.bucket),
-          postings.map((p) => fixed(p.amount)),
-        ]);
-      }
-    }
-    const dirty = [...this.balances.values()].filter((slot) => slot.dirty);
-    const updates = dirty.filter((slot) => slot.version !== null);
-    const inserts = dirty.filter((slot) => slot.version === null);
-    if (updates.length > 0) {
-      const { rowCount } = await tx.query(sql.updateBalances, [
+        postings.map((p) => p.entryId),
+        postings.map((p) => p.accountId),
+        postings.map((p) => p.asset),
+        postings.map((p) => p.bucket),
+        postings.map((p) => fixed(p.amount)),
         updates.map((s) => s.balance.accountId),
         updates.map((s) => s.balance.asset),
         updates.map((s) => fixed(s.balance.available)),
         updates.map((s) => fixed(s.balance.held)),
         updates.map((s) => fixed(s.balance.costBasis)),
         updates.map((s) => s.version),
-      ]);
-      if (rowCount !== updates.length)
-        throw new LedgerConflictError('a balance row changed since it was read (version mismatch)');
-    }
-    if (inserts.length > 0) {
-      const { rowCount } = await tx.query(sql.insertBalances, [
         inserts.map((s) => s.balance.accountId),
         inserts.map((s) => s.balance.asset),
         inserts.map((s) => fixed(s.balance.available)),
         inserts.map((s) => fixed(s.balance.held)),
         inserts.map((s) => fixed(s.balance.costBasis)),
-      ]);
-      if (rowCount !== inserts.length)
-        throw new LedgerConflictError('a balance row appeared since the account was read');
-    }
-    const newHolds = [...this.holds.values()].filter((slot) => slot.isNew).map((slot) => slot.hold);
-    const changedHolds = [...this.holds.values()].filter((slot) => slot.dirty && !slot.isNew).map((slot) => slot.hold);
-    if (newHolds.length > 0) {
-      await tx.query(sql.insertHolds, [
         newHolds.map((h) => h.id),
         newHolds.map((h) => h.accountId),
         newHolds.map((h) => h.side),
@@ -257,36 +250,50 @@ export class Books {
         newHolds.map((h) => fixed(h.progress.gross)),
         newHolds.map((h) => fixed(h.progress.notional)),
         newHolds.map((h) => fixed(h.progress.commission)),
-      ]);
-    }
-    if (changedHolds.length > 0) {
-      await tx.query(sql.updateHolds, [
         changedHolds.map((h) => h.id),
         changedHolds.map((h) => fixed(h.amount)),
         changedHolds.map((h) => fixed(h.progress.filledQuantity)),
         changedHolds.map((h) => fixed(h.progress.gross)),
         changedHolds.map((h) => fixed(h.progress.notional)),
         changedHolds.map((h) => fixed(h.progress.commission)),
-      ]);
-    }
-    if (this.fills.length > 0) {
-      await tx.query(sql.insertFills, [
-        this.fills.map((f) => f.execId),
-        this.fills.map((f) => f.holdId),
-        this.fills.map((f) => f.entryId),
-        this.fills.map((f) => fixed(f.quantity)),
-        this.fills.map((f) => fixed(f.price)),
-        this.fills.map((f) => fixed(f.notional)),
-        this.fills.map((f) => fixed(f.commission)),
-        this.fills.map((f) => fixed(f.holdReleased)),
-        this.fills.map((f) => f.at.toISOString()),
-      ]);
+        fills.map((f) => f.execId),
+        fills.map((f) => f.holdId),
+        fills.map((f) => f.entryId),
+        fills.map((f) => fixed(f.quantity)),
+        fills.map((f) => fixed(f.price)),
+        fills.map((f) => fixed(f.notional)),
+        fills.map((f) => fixed(f.commission)),
+        fills.map((f) => fixed(f.holdReleased)),
+        fills.map((f) => f.at.toISOString()),
+      ]),
+    );
+    const { updated, inserted } = rows[0]!;
+    // Under the account lock neither can differ; if one does, a writer bypassed the lock. The
+    // statement's other writes are rolled back with the transaction that this error aborts.
+    if (updated !== updates.length || inserted !== inserts.length) {
+      throw new LedgerConflictError('a balance row changed since it was read (version mismatch)');
     }
   }
 }
 
+/**
+ * A named statement: each connection parses and plans it once, not on every call. The hot path
+ * runs these on every operation, and the write is a large statement.
+ */
+function named(name: string, text: string, values: unknown[]) {
+  return { name, text, values };
+}
+
 function key(accountId: string, asset: string): string {
   return `${accountId}\u0000${asset}`;
+}
+
+type RawBalance = BalanceRow;
+interface RawFill {
+  exec_id: string;
+  notional: string;
+  commission: string;
+  hold_released: string;
 }
 
 function balanceFromRow(row: BalanceRow): Balance & { version: string } {

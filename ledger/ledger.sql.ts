@@ -4,8 +4,73 @@ export const insertAccount = `
 INSERT INTO ledger_accounts (id, kind) VALUES ($1, 'customer') ON CONFLICT (id) DO NOTHING`;
 
 // ORDER BY under FOR UPDATE locks in id order: two batches over the same accounts cannot deadlock.
+// The accounts are named directly, or as the owners of holds.
 export const lockAccounts = `
-SELECT id, kind FROM ledger_accounts WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
+SELECT id, kind FROM ledger_accounts
+ WHERE id IN (SELECT unnest($1::text[]) UNION SELECT account_id FROM ledger_holds WHERE id = ANY($2::text[]))
+ ORDER BY id FOR UPDATE`;
+
+// Everything an operation reads after its locks, in one round trip; numbers travel as text.
+export const loadBooks = `
+SELECT
+  (SELECT coalesce(json_agg(json_build_object(
+            'account_id', account_id, 'asset', asset, 'available', available::text, 'held', held::text,
+            'cost_basis', cost_basis::text, 'version', version::text)), '[]')
+     FROM ledger_balances WHERE account_id = ANY($1::text[])) AS balances,
+  (SELECT coalesce(json_agg(json_build_object(
+            'id', id, 'account_id', account_id, 'side', side, 'symbol', symbol, 'asset', asset,
+            'order_quantity', order_quantity::text, 'worst_price', worst_price::text,
+            'original_amount', original_amount::text, 'amount', amount::text,
+            'filled_quantity', filled_quantity::text, 'gross', gross::text, 'notional', notional::text,
+            'commission', commission::text)), '[]')
+     FROM ledger_holds WHERE id = ANY($2::text[])) AS holds,
+  (SELECT coalesce(json_agg(json_build_object(
+            'exec_id', exec_id, 'notional', notional::text, 'commission', commission::text,
+            'hold_released', hold_released::text)), '[]')
+     FROM ledger_fills WHERE exec_id = ANY($3::text[])) AS fills`;
+
+// Every write of one operation or batch in one statement. Foreign keys between its parts hold
+// because they are checked at the end of the statement; the counts let the caller check versions.
+export const writeBooks = `
+WITH entries AS (
+  INSERT INTO ledger_entries (id, kind, account_id, reference)
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+), postings AS (
+  INSERT INTO ledger_postings (entry_id, account_id, asset, bucket, amount)
+  SELECT * FROM unnest($5::uuid[], $6::text[], $7::text[], $8::text[], $9::numeric[])
+), updated AS (
+  UPDATE ledger_balances b
+     SET available = u.available, held = u.held, total = u.available + u.held,
+         cost_basis = u.cost_basis, version = b.version + 1, updated_at = now()
+    FROM unnest($10::text[], $11::text[], $12::numeric[], $13::numeric[], $14::numeric[], $15::bigint[])
+         AS u(account_id, asset, available, held, cost_basis, version)
+   WHERE b.account_id = u.account_id AND b.asset = u.asset AND b.version = u.version
+  RETURNING 1
+), inserted AS (
+  INSERT INTO ledger_balances (account_id, asset, available, held, total, cost_basis, version)
+  SELECT account_id, asset, available, held, available + held, cost_basis, 1
+    FROM unnest($16::text[], $17::text[], $18::numeric[], $19::numeric[], $20::numeric[])
+         AS u(account_id, asset, available, held, cost_basis)
+      ON CONFLICT (account_id, asset) DO NOTHING
+  RETURNING 1
+), new_holds AS (
+  INSERT INTO ledger_holds (id, account_id, side, symbol, asset, order_quantity, worst_price, original_amount, amount,
+                            filled_quantity, gross, notional, commission)
+  SELECT * FROM unnest($21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::numeric[], $27::numeric[],
+                       $28::numeric[], $29::numeric[], $30::numeric[], $31::numeric[], $32::numeric[], $33::numeric[])
+), changed_holds AS (
+  UPDATE ledger_holds h
+     SET amount = u.amount, filled_quantity = u.filled_quantity, gross = u.gross,
+         notional = u.notional, commission = u.commission, updated_at = now()
+    FROM unnest($34::text[], $35::numeric[], $36::numeric[], $37::numeric[], $38::numeric[], $39::numeric[])
+         AS u(id, amount, filled_quantity, gross, notional, commission)
+   WHERE h.id = u.id
+), fills AS (
+  INSERT INTO ledger_fills (exec_id, hold_id, entry_id, quantity, price, notional, commission, hold_released, at)
+  SELECT * FROM unnest($40::text[], $41::text[], $42::uuid[], $43::numeric[], $44::numeric[], $45::numeric[],
+                       $46::numeric[], $47::numeric[], $48::timestamptz[])
+)
+SELECT (SELECT count(*) FROM updated)::int AS updated, (SELECT count(*) FROM inserted)::int AS inserted`;
 
 export const selectAccount = `SELECT id, kind FROM ledger_accounts WHERE id = $1`;
 
@@ -13,58 +78,13 @@ export const selectBalances = `
 SELECT account_id, asset, available, held, cost_basis, version
   FROM ledger_balances WHERE account_id = ANY($1::text[])`;
 
-export const updateBalances = `
-UPDATE ledger_balances b
-   SET available = u.available, held = u.held, total = u.available + u.held,
-       cost_basis = u.cost_basis, version = b.version + 1, updated_at = now()
-  FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::bigint[])
-       AS u(account_id, asset, available, held, cost_basis, version)
- WHERE b.account_id = u.account_id AND b.asset = u.asset AND b.version = u.version`;
-
-export const insertBalances = `
-INSERT INTO ledger_balances (account_id, asset, available, held, total, cost_basis, version)
-SELECT account_id, asset, available, held, available + held, cost_basis, 1
-  FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[])
-       AS u(account_id, asset, available, held, cost_basis)
-    ON CONFLICT (account_id, asset) DO NOTHING`;
-
 export const selectMoneyReference = `
 SELECT 1 FROM ledger_entries WHERE account_id = $1 AND kind = $2 AND reference = $3`;
 
-export const insertEntries = `
-INSERT INTO ledger_entries (id, kind, account_id, reference)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])`;
-
-export const insertPostings = `
-INSERT INTO ledger_postings (entry_id, account_id, asset, bucket, amount)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::numeric[])`;
-
-const holdColumns = `
-id, account_id, side, symbol, asset, order_quantity, worst_price, original_amount, amount,
-filled_quantity, gross, notional, commission`;
-
-export const selectHolds = `SELECT ${holdColumns} FROM ledger_holds WHERE id = ANY($1::text[])`;
-
-export const insertHolds = `
-INSERT INTO ledger_holds (${holdColumns})
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::numeric[],
-                     $8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[])`;
-
-export const updateHolds = `
-UPDATE ledger_holds h
-   SET amount = u.amount, filled_quantity = u.filled_quantity, gross = u.gross,
-       notional = u.notional, commission = u.commission, updated_at = now()
-  FROM unnest($1::text[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[])
-       AS u(id, amount, filled_quantity, gross, notional, commission)
- WHERE h.id = u.id`;
-
-export const selectFills = `
-SELECT exec_id, notional, commission, hold_released FROM ledger_fills WHERE exec_id = ANY($1::text[])`;
-
-export const insertFills = `
-INSERT INTO ledger_fills (exec_id, hold_id, entry_id, quantity, price, notional, commission, hold_released, at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::numeric[], $5::numeric[], $6::numeric[],
-                     $7::numeric[], $8::numeric[], $9::timestamptz[])`;
+export const selectHolds = `
+SELECT id, account_id, side, symbol, asset, order_quantity, worst_price, original_amount, amount,
+       filled_quantity, gross, notional, commission
+  FROM ledger_holds WHERE id = ANY($1::text[])`;
 
 export const selectCustomerTotals = `
 SELECT asset, sum(total) AS total, sum(available) AS available, sum(held) AS held

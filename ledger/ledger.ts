@@ -53,7 +53,7 @@ export function createLedger(options: { commissionBps: number }): Ledger {
     const accountId = checkIdentifier(input.accountId, 'accountId', 'INVALID_ACCOUNT_ID');
     const amount = checkCash(input.amount);
     const reference = checkIdentifier(input.reference, 'reference');
-    const books = await Books.open(tx, [accountId]);
+    const books = await Books.open(tx, { accountIds: [accountId] });
     if (await repository.moneyReferenceExists(tx, accountId, kind, reference)) {
       throw new LedgerError('DUPLICATE_REFERENCE', `a ${kind} with this reference already exists`, {
         accountId,
@@ -71,24 +71,17 @@ export function createLedger(options: { commissionBps: number }): Ledger {
     const fills = input.map(checkFill);
     if (fills.length === 0) return [];
     const holdIds = [...new Set(fills.map((f) => f.holdId))];
-    const before = await repository.findHolds(tx, holdIds);
-    const unknown = holdIds.filter((id) => !before.has(id));
-    if (unknown.length > 0)
+    const books = await Books.open(tx, { holdIds, execIds: fills.map((f) => f.execId) });
+    const unknown = holdIds.filter((id) => !books.hold(id));
+    if (unknown.length > 0) {
       throw new LedgerError('HOLD_NOT_FOUND', `unknown hold ${unknown.join(', ')}`, { holdIds: unknown });
-    const books = await Books.open(
-      tx,
-      [...before.values()].map((h) => h.accountId),
-    );
-    await books.loadHolds(holdIds);
-    const settled = await repository.findFills(
-      tx,
-      fills.map((f) => f.execId),
-    );
+    }
     const results: FillSettlement[] = [];
     for (const fill of fills) {
-      const first = settled.get(fill.execId);
+      const first = books.settledFill(fill.execId);
       if (first) {
-        results.push({ ...first, duplicate: true });
+        const { execId, notional, commission, holdReleased } = first;
+        results.push({ execId, notional, commission, holdReleased, duplicate: true });
         continue;
       }
       const hold = books.hold(fill.holdId)!;
@@ -105,7 +98,6 @@ export function createLedger(options: { commissionBps: number }): Ledger {
         holdReleased: outcome.holdReleased,
       };
       books.addFill({ ...result, holdId: hold.id, entryId, quantity: fill.quantity, price: fill.price, at: fill.at });
-      settled.set(fill.execId, result);
       results.push({ ...result, duplicate: false });
     }
     await books.flush();
@@ -127,8 +119,7 @@ export function createLedger(options: { commissionBps: number }): Ledger {
       const symbol = checkSymbol(input.symbol);
       const quantity = checkQuantity(input.quantity);
       const worstPrice = checkPrice(input.worstPrice, 'worstPrice');
-      const books = await Books.open(tx, [accountId]);
-      await books.loadHolds([holdId]);
+      const books = await Books.open(tx, { accountIds: [accountId], holdIds: [holdId] });
       const existing = books.hold(holdId);
       if (existing) {
         const same =
@@ -163,12 +154,10 @@ export function createLedger(options: { commissionBps: number }): Ledger {
 
     async releaseHold(tx, input) {
       const holdId = checkIdentifier(input.holdId, 'holdId');
-      const before = (await repository.findHolds(tx, [holdId])).get(holdId);
-      if (!before) throw new LedgerError('HOLD_NOT_FOUND', `unknown hold ${holdId}`, { holdId });
-      const amount = input.amount === undefined ? undefined : checkReleaseAmount(input.amount, before.side);
-      const books = await Books.open(tx, [before.accountId]);
-      await books.loadHolds([holdId]);
-      const hold = books.hold(holdId)!;
+      const books = await Books.open(tx, { holdIds: [holdId] });
+      const hold = books.hold(holdId);
+      if (!hold) throw new LedgerError('HOLD_NOT_FOUND', `unknown hold ${holdId}`, { holdId });
+      const amount = input.amount === undefined ? undefined : checkReleaseAmount(input.amount, hold.side);
       const { hold: next, postings } = releasePostings(hold, amount ?? hold.amount);
       if (postings.length === 0) return toHold(hold);
       books.record('release', hold.accountId, holdId, postings);

@@ -38,21 +38,23 @@ CREATE TABLE ledger_postings (
 );
 CREATE INDEX ledger_postings_entry ON ledger_postings (entry_id);
 
-CREATE FUNCTION ledger_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Each INSERT into the journal must carry whole entries that sum to zero per asset. Checked once
+-- per statement over its new rows: every statement balanced means every entry balanced, at the
+-- cost of one scan of rows already in memory instead of a query per posting.
+CREATE FUNCTION ledger_entries_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  unbalanced text;
+  unbalanced record;
 BEGIN
-  SELECT asset INTO unbalanced FROM ledger_postings
-   WHERE entry_id = NEW.entry_id GROUP BY asset HAVING sum(amount) <> 0 LIMIT 1;
-  IF unbalanced IS NOT NULL THEN
-    RAISE EXCEPTION 'ledger entry % does not balance in %', NEW.entry_id, unbalanced
+  SELECT entry_id, asset INTO unbalanced FROM new_postings
+   GROUP BY entry_id, asset HAVING sum(amount) <> 0 LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'ledger entry % does not balance in %', unbalanced.entry_id, unbalanced.asset
       USING ERRCODE = 'check_violation';
   END IF;
   RETURN NULL;
 END $$;
--- Deferred: an entry's postings arrive in one statement or several; only the committed whole must balance.
-CREATE CONSTRAINT TRIGGER ledger_postings_balanced AFTER INSERT ON ledger_postings
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_entry_balanced();
+CREATE TRIGGER ledger_postings_balanced AFTER INSERT ON ledger_postings
+  REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_balanced();
 
 CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -127,4 +129,4 @@ DROP TABLE ledger_postings;
 DROP TABLE ledger_entries;
 DROP TABLE ledger_accounts;
 DROP FUNCTION ledger_append_only();
-DROP FUNCTION ledger_entry_balanced();
+DROP FUNCTION ledger_entries_balanced();
