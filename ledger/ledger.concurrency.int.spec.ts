@@ -89,6 +89,32 @@ describe('many writers on one account, from two pools as two processes would be'
     expect(await checkLedgerInvariants(db.pool)).toEqual([]);
   });
 
+  it('given concurrent batches over the same accounts in different orders, then none deadlocks and all settle', async () => {
+    const accounts = await Promise.all([1, 2, 3, 4].map(() => aFundedAccount(db.pool, ledger, '10000.00')));
+    const holds = await Promise.all(
+      accounts.map((accountId) =>
+        on(0, (tx) => ledger.placeHold(tx, aBuyHold(accountId, { quantity: '100', worstPrice: '10' }))),
+      ),
+    );
+    // 40 batches of 5 fills, each touching the accounts in its own order.
+    const batches = Array.from({ length: 40 }, (_, b) =>
+      Array.from({ length: 5 }, (_, f) =>
+        aFill({ holdId: holds[(b + f * (b % 3 === 0 ? 3 : 1)) % 4]!.holdId, quantity: dec('0.5'), price: dec('10') }),
+      ),
+    );
+    const results = await Promise.allSettled(batches.map((fills, i) => on(i, (tx) => ledger.settleFills(tx, fills))));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    const filled = await Promise.all(holds.map((h) => ledger.getHold(db.pool, h.holdId)));
+    const perHold = holds.map((h) =>
+      dec(String(batches.flat().filter((f) => f.holdId === h.holdId).length))
+        .times('0.5')
+        .toFixed(),
+    );
+    expect(filled.map((h) => h.filledQuantity.toFixed())).toEqual(perHold);
+    expect(perHold.reduce((sum, q) => sum.plus(q), dec('0')).toFixed()).toBe('100');
+    expect(await checkLedgerInvariants(db.pool)).toEqual([]);
+  });
+
   it('given two serializable transactions on one account, then the loser is retried and both deposits count', async () => {
     const accountId = await aFundedAccount(db.pool, ledger, '10.00');
     let attempts = 0;

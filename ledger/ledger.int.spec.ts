@@ -257,6 +257,35 @@ describe('ledger on real PostgreSQL', () => {
     });
   });
 
+  it('settles a batch over several accounts in order, once per execId, as one-by-one settlement would', async () => {
+    const [a, b] = [await aFundedAccount(db.pool, ledger, '1000.00'), await aFundedAccount(db.pool, ledger, '1000.00')];
+    const holdA = await tx((t) => ledger.placeHold(t, aBuyHold(a, { quantity: '3', worstPrice: '10.005' })));
+    const holdB = await tx((t) => ledger.placeHold(t, aBuyHold(b, { quantity: '3', worstPrice: '10.005' })));
+    const fillsA = [1, 2, 3].map((i) => aFill({ holdId: holdA.holdId, execId: `a-${i}`, price: dec('10.005') }));
+    const fillsB = [1, 2, 3].map((i) => aFill({ holdId: holdB.holdId, execId: `b-${i}`, price: dec('10.005') }));
+    // Interleaved, with a redelivery inside the batch.
+    const batch = [fillsB[0]!, fillsA[0]!, fillsA[1]!, fillsB[1]!, fillsA[0]!, fillsB[2]!, fillsA[2]!];
+    const results = await tx((t) => ledger.settleFills(t, batch));
+    expect(results.map((r) => [r.execId, s(r.notional), r.duplicate])).toEqual([
+      ['b-1', '10.01', false],
+      ['a-1', '10.01', false],
+      ['a-2', '10', false],
+      ['b-2', '10', false],
+      ['a-1', '10.01', true],
+      ['b-3', '10.01', false],
+      ['a-3', '10.01', false],
+    ]);
+    // One at a time gives the same: cumulative 10.005 → 10.01, 20.01 → 20.01, 30.015 → 30.02.
+    const c = await aFundedAccount(db.pool, ledger, '1000.00');
+    const holdC = await tx((t) => ledger.placeHold(t, aBuyHold(c, { quantity: '3', worstPrice: '10.005' })));
+    for (const i of [1, 2, 3]) {
+      await tx((t) => ledger.settleFill(t, aFill({ holdId: holdC.holdId, execId: `c-${i}`, price: dec('10.005') })));
+    }
+    const [accountA, accountC] = [await ledger.getAccount(db.pool, a), await ledger.getAccount(db.pool, c)];
+    expect(s(accountA.cash.total)).toBe(s(accountC.cash.total));
+    expect(s(accountA.cash.total)).toBe('969.95');
+  });
+
   it('the database itself refuses a negative customer balance and an unbalanced entry', async () => {
     const accountId = await aFundedAccount(db.pool, ledger, '10.00');
     await expect(
