@@ -210,7 +210,7 @@ export function applyPostings(
     if (!isCustomer(posting.accountId)) continue;
     const balance = balanceOf(posting.accountId, posting.asset);
     const next = balance[posting.bucket].plus(posting.amount);
-    if (next.isNegative()) {
+    if (next.lt(0)) {
       throw new Error(
         `ledger bug: ${posting.accountId} ${posting.asset} ${posting.bucket} would become ${next.toFixed()}`,
       );
