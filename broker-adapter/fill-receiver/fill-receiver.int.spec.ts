@@ -13,19 +13,31 @@ import { allSequenceGaps, openSequenceGaps } from './fill-receiver.repository.ts
 class FlakyBus implements Bus {
   readonly kind = 'kafka' as const;
   down = false;
+  /** Publishes wait (as a client stuck on a dead leader would) until the bus is back, then go through. */
+  hanging = false;
+  private resume: (() => void)[] = [];
   failedPublishes = 0;
+  heldPublishes = 0;
   private readonly real: Bus;
   constructor(real: Bus) {
     this.real = real;
   }
   ensureTopics: Bus['ensureTopics'] = (topics) => this.real.ensureTopics(topics);
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.hanging) {
+      this.heldPublishes++;
+      await new Promise<void>((resolve) => this.resume.push(resolve));
+    }
     if (this.down) {
       this.failedPublishes++;
       await new Promise((resolve) => setTimeout(resolve, 100));
       throw new Error('KafkaJSConnectionError: connect ECONNREFUSED');
     }
     return this.real.publish(topic, messages);
+  }
+  release() {
+    this.hanging = false;
+    for (const resume of this.resume.splice(0)) resume();
   }
   consume: Bus['consume'] = (options) => this.real.consume(options);
   isHealthy = async () => !this.down;
@@ -167,6 +179,36 @@ describe('the fill receiver on real Kafka', () => {
       await waitFor(() => expected.every((id) => consumedExecIds().includes(id)));
       const forAccount = consumed.filter((m) => m.key === 'acc-9').map((m) => (JSON.parse(m.value) as ExecutionReport).execId);
       expect(forAccount).toEqual(expected);
+    } finally {
+      await h.close();
+      await brokerDb.drop();
+    }
+  });
+
+  it('keeps a push that hangs on the bus unacknowledged; the retry and the late publish only duplicate it', async () => {
+    const brokerDb = await createTestDatabase();
+    const h = await aBroker(brokerDb.pool, { fillReceiverUrl: receiverUrl, pushTimeoutMs: 300 });
+    try {
+      flaky.hanging = true;
+      await h.client.submitOrder(anOrderRequest({ clientOrderId: `${topic}-h`, account: 'acc-h' }));
+      expect(await h.broker.pushDue()).toEqual({ delivered: 0, failed: true });
+      h.advanceRealTime(5_000);
+      expect(await h.broker.pushDue()).toEqual({ delivered: 0, failed: true });
+      expect(flaky.heldPublishes).toBe(2);
+      const { rows: owed } = await brokerDb.pool.query<{ n: number; tried: number }>(
+        'SELECT count(*)::int AS n, max(attempts) AS tried FROM broker_deliveries WHERE delivered_at IS NULL',
+      );
+      expect(owed[0]).toEqual({ n: 2, tried: 2 });
+
+      flaky.release();
+      await h.pushAll();
+      const { rows } = await brokerDb.pool.query<{ exec_id: string }>('SELECT exec_id FROM broker_executions ORDER BY sequence');
+      const expected = rows.map((r) => r.exec_id);
+      await waitFor(() => expected.every((id) => consumedExecIds().includes(id)));
+      const forAccount = consumed.filter((m) => m.key === 'acc-h').map((m) => (JSON.parse(m.value) as ExecutionReport).execId);
+      // The first report was published by both held attempts and by the acknowledged retry.
+      expect(new Set(forAccount)).toEqual(new Set(expected));
+      expect(forAccount.filter((id) => id === expected[0]).length).toBeGreaterThanOrEqual(2);
     } finally {
       await h.close();
       await brokerDb.drop();
