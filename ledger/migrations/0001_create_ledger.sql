@@ -36,7 +36,6 @@ CREATE TABLE ledger_postings (
   amount numeric(28, 6) NOT NULL CHECK (amount <> 0),
   CHECK (asset <> 'USD' OR amount = round(amount, 2))
 );
-CREATE INDEX ledger_postings_entry ON ledger_postings (entry_id);
 
 -- Each INSERT into the journal must carry whole entries that sum to zero per asset. Checked once
 -- per statement over its new rows: every statement balanced means every entry balanced, at the
