@@ -1,20 +1,28 @@
-import { buildApp } from '../order-gateway/index.ts';
-import { createLogger, isDatabaseReachable, loadConfigOrExit } from '../platform/index.ts';
-import { startInfrastructure } from './system.ts';
+import { acceleratedClock, alwaysOpenClock, realClock } from '../broker-adapter/index.ts';
+import { createLogger, loadConfigOrExit } from '../platform/index.ts';
+import { loadStartEnv } from './start-env.ts';
+import { startInfrastructure, startSystem } from './system.ts';
 
 /** `npm start`: the whole system in one process on embedded defaults. */
 const config = loadConfigOrExit();
+const env = loadStartEnv();
 const logger = createLogger('order-routing', config.LOG_LEVEL);
 const infrastructure = await startInfrastructure(config, logger);
-const { pool, bus } = infrastructure;
+const clock =
+  env.BROKER_CLOCK === 'accelerated'
+    ? acceleratedClock({ daySeconds: env.BROKER_DAY_SECONDS })
+    : env.BROKER_CLOCK === 'always-open'
+      ? alwaysOpenClock()
+      : realClock();
 
-const app = await buildApp({
-  logger,
-  checks: {
-    postgres: () => isDatabaseReachable(pool),
-    ...(bus.kind === 'kafka' ? { kafka: () => bus.isHealthy() } : {}),
-  },
-});
+let system: Awaited<ReturnType<typeof startSystem>>;
+try {
+  system = await startSystem({ config, logger, pool: infrastructure.pool, bus: infrastructure.bus, clock, port: config.PORT, host: config.HOST });
+} catch (error) {
+  process.stderr.write(`Cannot start: ${(error as Error).message}\n`);
+  await infrastructure.stop();
+  process.exit(1);
+}
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -23,23 +31,14 @@ async function shutdown(signal: string) {
   logger.info({ signal }, 'shutting down');
   // Whatever is still closing after this long is abandoned; CONTRACT.md promises a prompt exit.
   setTimeout(() => process.exit(1), 4_500).unref();
-  await app.close();
+  await system.stop();
   await infrastructure.stop();
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-try {
-  await app.listen({ port: config.PORT, host: config.HOST });
-} catch (error) {
-  process.stderr.write(`Cannot listen on ${config.HOST}:${config.PORT}: ${(error as Error).message}\n`);
-  await infrastructure.stop();
-  process.exit(1);
-}
-const address = app.server.address();
-const port = typeof address === 'object' && address ? address.port : config.PORT;
-process.stdout.write(`Trading API: http://${config.HOST}:${port}\n`);
+process.stdout.write(`Trading API: ${system.url}\n`);
 process.stdout.write(`Ops API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated; set OPS_API_KEY to fix it)' : ''}\n`);
-process.stdout.write(`Simulation seed: ${config.SIM_SEED}\n`);
-process.stdout.write(`Bus: ${bus.kind}; database: ${config.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL in ./.data/pg'}\n`);
+process.stdout.write(`Simulation seed: ${config.SIM_SEED}; market clock: ${clock.kind}; simulated broker: ${system.broker.url}\n`);
+process.stdout.write(`Bus: ${infrastructure.bus.kind}; database: ${config.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL in ./.data/pg'}\n`);

@@ -1,10 +1,36 @@
 import { resolve } from 'node:path';
-import { brokerAdapterMigrations } from '../broker-adapter/index.ts';
-import { ledgerMigrations } from '../ledger/index.ts';
-import { orderGatewayMigrations } from '../order-gateway/index.ts';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  BrokerClient,
+  brokerAdapterMigrations,
+  createFillReceiverApp,
+  ensureExecutionsTopic,
+  startBroker,
+  type RunningBroker,
+  type SimClock,
+  type StartBrokerOptions,
+} from '../broker-adapter/index.ts';
+import { createLedger, ledgerMigrations, type Ledger } from '../ledger/index.ts';
+import {
+  buildApp,
+  cachedMarketData,
+  createExecutionConsumer,
+  createOrderService,
+  createOutboxRelay,
+  createRequestServer,
+  ensureOrderRequestsTopic,
+  orderGatewayMigrations,
+  type App,
+  type ExecutionConsumer,
+  type MarketData,
+  type OrderService,
+  type OutboxRelay,
+  type RequestServer,
+} from '../order-gateway/index.ts';
 import {
   createPool,
   InProcessBus,
+  isDatabaseReachable,
   KafkaBus,
   migrate,
   startEmbeddedPostgres,
@@ -35,10 +61,8 @@ export interface Infrastructure {
  * PostgreSQL (DATABASE_URL, or embedded in ./.data/pg) migrated to the latest schema, and the bus
  * (Kafka when KAFKA_BROKERS is set, else in-process).
  */
-export async function startInfrastructure(config: Config, logger: Logger): Promise<Infrastructure> {
-  const embedded = config.DATABASE_URL
-    ? undefined
-    : await startEmbeddedPostgres({ dir: resolve('.data', 'pg'), logger });
+export async function startInfrastructure(config: Config, logger: Logger, options: { poolSize?: number } = {}): Promise<Infrastructure> {
+  const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dir: resolve('.data', 'pg'), logger });
   const databaseUrl = config.DATABASE_URL ?? embedded!.url;
   try {
     await migrate(databaseUrl, allMigrations, logger);
@@ -46,9 +70,9 @@ export async function startInfrastructure(config: Config, logger: Logger): Promi
     await embedded?.stop();
     throw error;
   }
-  const pool = createPool(databaseUrl, { name: 'order-routing' });
+  const pool = createPool(databaseUrl, { name: 'order-routing', max: options.poolSize ?? 20 });
   const bus: Bus = config.KAFKA_BROKERS
-    ? new KafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'order-routing', logger })
+    ? new KafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'order-routing', logger, namespace: config.KAFKA_NAMESPACE })
     : new InProcessBus(config.KAFKA_PARTITIONS);
   return {
     databaseUrl,
@@ -58,6 +82,114 @@ export async function startInfrastructure(config: Config, logger: Logger): Promi
       await bus.close().catch((error: unknown) => logger.warn({ err: error }, 'bus did not close cleanly'));
       await pool.end();
       await embedded?.stop();
+    },
+  };
+}
+
+/** Market data for the trading server, from the broker's public endpoints. */
+export function brokerMarketData(broker: BrokerClient): MarketData {
+  return cachedMarketData({ instruments: () => broker.getInstruments(), clock: () => broker.getClock() });
+}
+
+export interface SystemOptions {
+  config: Config;
+  logger: Logger;
+  pool: Pool;
+  bus: Bus;
+  /** The simulated market's clock; the broker's default is real time. */
+  clock?: SimClock;
+  /** Trading API port and host; 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** Extra settings for the simulated broker (tick rate, outage window, ...). */
+  broker?: Partial<Omit<StartBrokerOptions, 'pool' | 'config' | 'fillReceiverUrl'>>;
+  /** Broker call timeout of the request server, in ms: past it, the outcome is unknown. */
+  brokerTimeoutMs?: number;
+  metrics?: Registry;
+}
+
+export interface RunningSystem {
+  url: string;
+  app: App;
+  ledger: Ledger;
+  orders: OrderService;
+  broker: RunningBroker;
+  brokerClient: BrokerClient;
+  relay: OutboxRelay;
+  requestServer: RequestServer;
+  executionConsumer: ExecutionConsumer;
+  stop(): Promise<void>;
+}
+
+/**
+ * Every component in one process: the simulated broker and its fill receiver, the request server,
+ * and the trading server (API, outbox relay, execution consumer), wired through the given database
+ * and bus exactly as separate processes would be (HTTP to the broker, the bus between the rest).
+ */
+export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
+  const { config, logger, pool, bus } = options;
+  const metrics = options.metrics ?? new Registry();
+  if (!options.metrics) collectDefaultMetrics({ register: metrics });
+  await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
+  await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
+
+  const fillReceiver = createFillReceiverApp({ bus, pool, logger });
+  const fillReceiverUrl = await fillReceiver.listen({ port: 0, host: '127.0.0.1' });
+  const broker = await startBroker({ pool, config, fillReceiverUrl, logger, ...options.broker, clock: options.clock ?? options.broker?.clock });
+  const brokerClient = new BrokerClient({ baseUrl: broker.url, timeoutMs: options.brokerTimeoutMs ?? 2_000 });
+  const marketData = brokerMarketData(brokerClient);
+
+  const ledger = createLedger({ commissionBps: config.COMMISSION_BPS });
+  const relay = createOutboxRelay({ pool, bus, logger });
+  const orders = createOrderService({ pool, ledger, marketData, logger, onOutboxWritten: () => relay.wake() });
+  const requestServer = createRequestServer({
+    pool,
+    bus,
+    broker: brokerClient,
+    orders,
+    marketData,
+    logger,
+    onOutboxWritten: () => relay.wake(),
+  });
+  const executionConsumer = createExecutionConsumer({ pool, bus, orders, logger, onOutboxWritten: () => relay.wake() });
+  const app = await buildApp({
+    logger,
+    pool,
+    ledger,
+    orders,
+    marketData,
+    opsApiKey: config.OPS_API_KEY,
+    metrics,
+    checks: {
+      postgres: () => isDatabaseReachable(pool),
+      ...(bus.kind === 'kafka' ? { kafka: () => bus.isHealthy() } : {}),
+    },
+  });
+
+  relay.start();
+  await executionConsumer.start();
+  await requestServer.start();
+  await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
+  const address = app.server.address();
+  const url = `http://${options.host ?? '127.0.0.1'}:${typeof address === 'object' && address ? address.port : options.port}`;
+
+  return {
+    url,
+    app,
+    ledger,
+    orders,
+    broker,
+    brokerClient,
+    relay,
+    requestServer,
+    executionConsumer,
+    stop: async () => {
+      await app.close();
+      await requestServer.stop();
+      await broker.close();
+      await fillReceiver.close();
+      await executionConsumer.stop();
+      await relay.stop();
     },
   };
 }

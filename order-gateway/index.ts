@@ -1,12 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import type { ComponentMigrations } from '../platform/index.ts';
 
-/** The trading server and request server; this is their one public module. */
+/** The trading server and the request server; this is their one public module. */
 export { buildApp, type App, type AppDependencies } from './app.ts';
 export { createOrderService, type OrderService } from './orders/order.service.ts';
+export { FINAL_STATUSES, type OrderStatus } from './orders/order.machine.ts';
+export type { OrderView, PlaceOrderRequest } from './orders/order.schemas.ts';
 export { cachedMarketData, type Instrument, type MarketClock, type MarketData, type Session } from './market/market-data.ts';
 export { createOutboxRelay, type OutboxRelay } from './outbox/outbox.ts';
-export { ORDER_REQUESTS_TOPIC } from './requests/order-request.schemas.ts';
+export { ORDER_REQUESTS_TOPIC, ensureOrderRequestsTopic } from './requests/order-request.schemas.ts';
+export { createRequestServer, REQUEST_SERVER_GROUP, type RequestServer } from './requests/request-server.ts';
+export { createExecutionConsumer, EXECUTIONS_GROUP, type ExecutionConsumer } from './executions/execution.consumer.ts';
 
 export const orderGatewayMigrations: ComponentMigrations = {
   component: 'order_gateway',

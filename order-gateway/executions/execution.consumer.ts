@@ -1,0 +1,133 @@
+import { ExecutionReport, EXECUTIONS_TOPIC } from '../../broker-adapter/index.ts';
+import { isDomainError, withTransaction, type Bus, type BusMessage, type Logger, type Pool, type PoolClient, type Subscription } from '../../platform/index.ts';
+import type { OrderService } from '../orders/order.service.ts';
+import { orderEventFromReport } from './execution-report.rules.ts';
+import { INSERT_REPORT_ANOMALY, PARK_REPORT, PARKED_BATCH, TOUCH_PARKED, UNPARK } from './execution.sql.ts';
+
+export const EXECUTIONS_GROUP = 'trading-server-executions';
+
+export interface ExecutionConsumerDependencies {
+  pool: Pool;
+  bus: Bus;
+  orders: OrderService;
+  logger: Logger;
+  /** After a batch commits whose effects wrote to the outbox (cancels never do, but stay honest). */
+  onOutboxWritten?: () => void;
+  onApplied?: (report: ExecutionReport, outcome: 'applied' | 'ignored' | 'parked' | 'refused') => void;
+  maxBatchSize?: number;
+  parkedRetryMs?: number;
+}
+
+/**
+ * The trading server's side of the `executions` topic: each batch of broker reports is applied to
+ * orders and the ledger in ONE database transaction, and the bus commits the offsets only after
+ * that transaction has committed. A report is applied once (execId is a primary key in the fills
+ * and the ledger, and the machine ignores a known execId); a report for an order we do not know
+ * is parked and retried; a report the ledger refuses is recorded and alarmed, not retried forever.
+ */
+export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
+  let subscription: Subscription | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  let sweeping: Promise<void> | undefined;
+
+  async function applyReport(tx: PoolClient, report: ExecutionReport): Promise<'applied' | 'ignored' | 'parked' | 'refused'> {
+    // A savepoint per report: one refused report must not undo the batch's others.
+    await tx.query('SAVEPOINT report');
+    try {
+      const outcome = await deps.orders.applyEvent(tx, report.clientOrderId, orderEventFromReport(report));
+      if (!outcome) {
+        await tx.query(PARK_REPORT, [report.execId, report.clientOrderId, JSON.stringify(report)]);
+        await tx.query('RELEASE SAVEPOINT report');
+        return 'parked';
+      }
+      await tx.query('RELEASE SAVEPOINT report');
+      return outcome.applied ? 'applied' : 'ignored';
+    } catch (error) {
+      if (!isDomainError(error)) throw error;
+      await tx.query('ROLLBACK TO SAVEPOINT report');
+      await tx.query(INSERT_REPORT_ANOMALY, [`REPORT_REFUSED:${error.code}`, error.message, JSON.stringify(report)]);
+      deps.logger.error({ execId: report.execId, code: error.code, err: error }, 'execution report refused');
+      return 'refused';
+    }
+  }
+
+  async function handleBatch(messages: readonly BusMessage[]): Promise<void> {
+    const reports: ExecutionReport[] = [];
+    for (const message of messages) {
+      const parsed = ExecutionReport.safeParse(safeJson(message.value));
+      if (parsed.success) {
+        reports.push(parsed.data);
+      } else {
+        // The fill receiver validates before publishing, so this is a poison message: record it, never loop on it.
+        deps.logger.error({ offset: message.offset, partition: message.partition, issues: parsed.error.issues }, 'malformed execution report');
+        await deps.pool.query(INSERT_REPORT_ANOMALY, ['MALFORMED_REPORT', parsed.error.message.slice(0, 2000), JSON.stringify({ raw: message.value.slice(0, 10_000) })]);
+      }
+    }
+    if (reports.length === 0) return;
+    const outcomes = await withTransaction(deps.pool, async (tx) => {
+      const results: Array<'applied' | 'ignored' | 'parked' | 'refused'> = [];
+      for (const report of reports) results.push(await applyReport(tx, report));
+      return results;
+    });
+    reports.forEach((report, i) => deps.onApplied?.(report, outcomes[i]!));
+  }
+
+  /** Retries parked reports whose order may exist by now. */
+  async function retryParked(limit = 200): Promise<number> {
+    return withTransaction(deps.pool, async (tx) => {
+      const { rows } = await tx.query<{ exec_id: string; report: unknown }>(PARKED_BATCH, [limit]);
+      let resolved = 0;
+      for (const row of rows) {
+        const report = ExecutionReport.parse(row.report);
+        const outcome = await applyReport(tx, report);
+        if (outcome === 'parked') {
+          await tx.query(TOUCH_PARKED, [row.exec_id]);
+        } else {
+          await tx.query(UNPARK, [row.exec_id]);
+          resolved++;
+        }
+      }
+      return resolved;
+    });
+  }
+
+  return {
+    handleBatch,
+    retryParked,
+    async start() {
+      subscription = await deps.bus.consume({
+        groupId: EXECUTIONS_GROUP,
+        topics: [EXECUTIONS_TOPIC],
+        handleBatch,
+        maxBatchSize: deps.maxBatchSize ?? 200,
+        onHandlerError: (error, attempt) => deps.logger.warn({ err: error, attempt }, 'execution batch failed; retrying'),
+      });
+      const every = deps.parkedRetryMs ?? 1_000;
+      const tick = () => {
+        sweeping = retryParked()
+          .then(() => undefined)
+          .catch((error: unknown) => deps.logger.warn({ err: error }, 'parked report retry failed'))
+          .finally(() => {
+            if (sweeper) sweeper = setTimeout(tick, every);
+          });
+      };
+      sweeper = setTimeout(tick, every);
+    },
+    async stop() {
+      if (sweeper) clearTimeout(sweeper);
+      sweeper = undefined;
+      await sweeping;
+      await subscription?.stop();
+    },
+  };
+}
+
+export type ExecutionConsumer = ReturnType<typeof createExecutionConsumer>;
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
