@@ -106,6 +106,8 @@ export interface SystemOptions {
   /** Broker call timeout of the request server, in ms: past it, the outcome is unknown. */
   brokerTimeoutMs?: number;
   metrics?: Registry;
+  /** Ids of new accounts and orders; random UUIDs unless a simulation needs them reproducible. */
+  newId?: () => string;
 }
 
 export interface RunningSystem {
@@ -141,7 +143,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
 
   const ledger = createLedger({ commissionBps: config.COMMISSION_BPS });
   const relay = createOutboxRelay({ pool, bus, logger });
-  const orders = createOrderService({ pool, ledger, marketData, logger, onOutboxWritten: () => relay.wake() });
+  const orders = createOrderService({ pool, ledger, marketData, logger, onOutboxWritten: () => relay.wake(), newId: options.newId });
   const requestServer = createRequestServer({
     pool,
     bus,
@@ -160,6 +162,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     marketData,
     opsApiKey: config.OPS_API_KEY,
     metrics,
+    newId: options.newId,
     checks: {
       postgres: () => isDatabaseReachable(pool),
       ...(bus.kind === 'kafka' ? { kafka: () => bus.isHealthy() } : {}),

@@ -25,6 +25,8 @@ export interface AppDependencies {
   opsApiKey: string;
   checks: HealthChecks;
   metrics?: Registry;
+  /** Account ids; random UUIDs unless a simulation needs them reproducible. */
+  newId?: () => string;
 }
 
 /** Builds the trading API; `bin/` entry points listen, tests drive it with `app.inject`. */
@@ -51,8 +53,8 @@ export async function buildApp(deps: AppDependencies) {
 
   await app.register(healthRoutes, { checks: deps.checks, metrics });
   await app.register(marketRoutes, { marketData: deps.marketData });
-  await app.register(accountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts });
-  await app.register(opsAccountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts });
+  await app.register(accountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts, newId: deps.newId });
+  await app.register(opsAccountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts, newId: deps.newId });
   await app.register(ordersRoutes, { auth, orders: deps.orders });
 
   // CONTRACT.md: GET /docs is the OpenAPI description itself (the browsable UI is at /docs/ui).

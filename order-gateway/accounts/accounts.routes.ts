@@ -15,6 +15,7 @@ interface Dependencies {
   pool: Pool;
   ledger: Ledger;
   accounts: AccountRepository;
+  newId?: (() => string) | undefined;
 }
 
 const cashView = (cash: { total: { toFixed(): string }; available: { toFixed(): string }; held: { toFixed(): string } }) => ({
@@ -48,7 +49,7 @@ export const accountRoutes: FastifyPluginAsyncZod<Dependencies> = async (app, { 
   );
 };
 
-export const opsAccountRoutes: FastifyPluginAsyncZod<Dependencies> = async (app, { auth, pool, ledger, accounts }) => {
+export const opsAccountRoutes: FastifyPluginAsyncZod<Dependencies> = async (app, { auth, pool, ledger, accounts, newId }) => {
   app.addHook('preHandler', auth.requireOps);
 
   app.post(
@@ -63,7 +64,7 @@ export const opsAccountRoutes: FastifyPluginAsyncZod<Dependencies> = async (app,
       },
     },
     async (request, reply) => {
-      const accountId = randomUUID();
+      const accountId = (newId ?? randomUUID)();
       const apiKey = newApiKey();
       await withTransaction(pool, async (tx) => {
         await accounts.insert({ id: accountId, name: request.body.name, apiKeyHash: hashApiKey(apiKey) }, tx);

@@ -34,6 +34,8 @@ export interface OrderServiceDependencies {
   /** Told after a commit that wrote to the outbox. */
   onOutboxWritten?: () => void;
   onAlarm?: (kind: string) => void;
+  /** Order ids; random UUIDs unless a simulation needs them reproducible. */
+  newId?: () => string;
 }
 
 export interface ApplyOutcome {
@@ -54,7 +56,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
 
     const worst = worstPrice(request, dec(instrument.lastPrice));
     const requestHash = requestFingerprint(request);
-    const orderId = randomUUID();
+    const orderId = (deps.newId ?? randomUUID)();
     const quantity = formatQuantity(dec(request.quantity));
     const limitPrice = request.limitPrice === undefined ? null : dec(request.limitPrice).toFixed();
     const snapshot = newOrderSnapshot(quantity);
