@@ -109,8 +109,8 @@ export async function updateOrder(
   rejectReason: string | null,
   reportCount: number,
   at: Date,
-): Promise<void> {
-  await db.query(sql.UPDATE_ORDER, [
+): Promise<OrderRow> {
+  const { rows } = await db.query<OrderRow>(sql.UPDATE_ORDER, [
     brokerOrderId,
     order.status,
     order.cumulativeQuantity.toFixed(),
@@ -120,40 +120,20 @@ export async function updateOrder(
     reportCount,
     at,
   ]);
+  return rows[0]!;
 }
 
-/** Takes `count` consecutive sequence numbers; returns the first. */
-export async function takeSequences(db: Queryable, count: number): Promise<number> {
-  const { rows } = await db.query<{ last: string }>(sql.NEXT_SEQUENCE, [count]);
-  return Number(rows[0]!.last) - count + 1;
-}
-
-export interface StoredExecution {
-  report: ExecutionReport;
-  tradeDate: string;
+export interface PlannedReport {
+  /** The report without its sequence number, which the database assigns. */
+  report: Omit<ExecutionReport, 'sequence'>;
   dropped: boolean;
   /** Real times at which the report is due at the fill receiver; two for a duplicate, none when dropped. */
   deliveries: Date[];
-  at: Date;
 }
 
-export async function insertExecution(db: Queryable, execution: StoredExecution): Promise<void> {
-  const r = execution.report;
-  await db.query(sql.INSERT_EXECUTION, [
-    r.sequence,
-    r.execId,
-    r.brokerOrderId,
-    r.execType,
-    execution.tradeDate,
-    r.lastQuantity,
-    r.lastPrice,
-    r.side,
-    r.symbol,
-    JSON.stringify(r),
-    execution.dropped,
-    execution.at,
-  ]);
-  for (const dueAt of execution.deliveries) await db.query(sql.INSERT_DELIVERY, [r.sequence, dueAt]);
+/** Numbers the reports consecutively and stores them with their deliveries; the last statement of a transaction. */
+export async function insertReports(db: Queryable, reports: readonly PlannedReport[], tradeDate: string, at: Date): Promise<void> {
+  await db.query(sql.INSERT_REPORTS, [JSON.stringify(reports), tradeDate, at]);
 }
 
 export interface DueDelivery {

@@ -3,7 +3,6 @@ import { withTransaction, type Pool, type PoolClient } from '../../platform/data
 import { dec, formatQuantity } from '../../platform/decimal.ts';
 import { DomainError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
-import type { ExecutionReport } from '../executions/execution-report.schemas.ts';
 import type { FaultPlan } from '../faults/fault.rules.ts';
 import { dayOrderExpiry, tradingDateOf } from '../market/calendar.rules.ts';
 import { describeClock, type SimClock } from '../market/clock.ts';
@@ -168,31 +167,37 @@ export class BrokerService {
       run(matchOrder(order, { price: prices.priceAt(row.symbol, now), session: clock.session(now) }, now));
     }
     if (reports.length === 0) return { order: repo.toBrokerOrder(row), reports: 0 };
-    const first = await repo.takeSequences(tx, reports.length);
-    const tradeDate = tradingDateOf(now);
-    for (const [i, fields] of reports.entries()) {
+    const stored = await repo.updateOrder(
+      tx,
+      row.broker_order_id,
+      order,
+      rejectReasonText,
+      row.report_count + reports.length,
+      now,
+    );
+    const planned = reports.map((fields, i) => {
       const index = row.report_count + i + 1;
-      const report: ExecutionReport = {
-        execId: `${row.broker_order_id}.${index}`,
-        brokerOrderId: row.broker_order_id,
-        clientOrderId: row.client_order_id,
-        account: row.account,
-        symbol: row.symbol,
-        side: row.side,
-        ...fields,
-        orderQuantity: formatQuantity(dec(row.quantity)),
-        transactTime: now.toISOString(),
-        sequence: first + i,
-      };
-      await repo.insertExecution(tx, { ...this.deliveryPlan(report, index), tradeDate, at: now });
-    }
-    await repo.updateOrder(tx, row.broker_order_id, order, rejectReasonText, row.report_count + reports.length, now);
-    const stored = await repo.findOrder(tx, row.broker_order_id);
-    return { order: repo.toBrokerOrder(stored!), reports: reports.length };
+      return this.deliveryPlan(
+        {
+          execId: `${row.broker_order_id}.${index}`,
+          brokerOrderId: row.broker_order_id,
+          clientOrderId: row.client_order_id,
+          account: row.account,
+          symbol: row.symbol,
+          side: row.side,
+          ...fields,
+          orderQuantity: formatQuantity(dec(row.quantity)),
+          transactTime: now.toISOString(),
+        },
+        index,
+      );
+    });
+    await repo.insertReports(tx, planned, tradingDateOf(now), now);
+    return { order: repo.toBrokerOrder(stored), reports: reports.length };
   }
 
   /** Which faults touch this report on its way out: dropped, held back, or pushed twice. */
-  private deliveryPlan(report: ExecutionReport, index: number): { report: ExecutionReport; dropped: boolean; deliveries: Date[] } {
+  private deliveryPlan(report: repo.PlannedReport['report'], index: number): repo.PlannedReport {
     const { faults } = this.deps;
     const key = report.clientOrderId;
     if (faults.dropsReport(key, index)) return { report, dropped: true, deliveries: [] };

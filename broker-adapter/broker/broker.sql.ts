@@ -26,16 +26,44 @@ export const UPDATE_ORDER = `
   UPDATE broker_orders
   SET status = $2, cumulative_quantity = $3, cumulative_notional = $4, cancel_requested = $5,
       reject_reason = COALESCE($6, reject_reason), report_count = $7, updated_at = $8
-  WHERE broker_order_id = $1`;
+  WHERE broker_order_id = $1
+  RETURNING ${ORDER_COLUMNS}`;
 
-export const NEXT_SEQUENCE = `UPDATE broker_sequence SET last = last + $1 WHERE id RETURNING last`;
-
-export const INSERT_EXECUTION = `
-  INSERT INTO broker_executions (sequence, exec_id, broker_order_id, exec_type, trade_date, last_quantity,
-    last_price, side, symbol, report, dropped, created_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
-
-export const INSERT_DELIVERY = `INSERT INTO broker_deliveries (sequence, due_at) VALUES ($1, $2)`;
+/**
+ * Numbers and stores a batch of reports in one statement: $1 is a JSON array of
+ * {report (without its sequence), dropped, deliveries: [due times]}. The sequence counter's row lock
+ * is held from here to the commit, so this is the last statement of the transaction: every report
+ * of the broker queues on it, and the shorter it is held the more orders per second.
+ */
+export const INSERT_REPORTS = `
+  WITH items AS (
+    SELECT x.item, x.n FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(item, n)
+  ), seq AS (
+    UPDATE broker_sequence SET last = last + (SELECT count(*) FROM items) WHERE id
+    RETURNING last - (SELECT count(*) FROM items) AS base
+  ), execs AS (
+    INSERT INTO broker_executions (sequence, exec_id, broker_order_id, exec_type, trade_date, last_quantity,
+      last_price, side, symbol, report, dropped, created_at)
+    SELECT seq.base + items.n,
+           items.item #>> '{report,execId}',
+           items.item #>> '{report,brokerOrderId}',
+           items.item #>> '{report,execType}',
+           $2::date,
+           (items.item #>> '{report,lastQuantity}')::numeric,
+           (items.item #>> '{report,lastPrice}')::numeric,
+           items.item #>> '{report,side}',
+           items.item #>> '{report,symbol}',
+           jsonb_set(items.item -> 'report', '{sequence}', to_jsonb(seq.base + items.n)),
+           (items.item ->> 'dropped')::boolean,
+           $3::timestamptz
+    FROM items, seq
+    RETURNING sequence, exec_id
+  )
+  INSERT INTO broker_deliveries (sequence, due_at)
+  SELECT execs.sequence, (due.value #>> '{}')::timestamptz
+  FROM execs
+  JOIN items ON items.item #>> '{report,execId}' = execs.exec_id
+  CROSS JOIN LATERAL jsonb_array_elements(items.item -> 'deliveries') AS due(value)`;
 
 export const SELECT_DUE_DELIVERIES = `
   SELECT d.id, d.attempts, e.report
