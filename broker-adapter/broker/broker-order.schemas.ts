@@ -80,7 +80,7 @@ export const PositionsStatement = z.object({
 export const CashStatement = z.object({
   date: z.string(),
   currency: z.literal('USD'),
-  /** Net trade cash flow since the first trade: sells minus buys, each fill's cash rounded to the cent. */
+  /** Net trade cash flow since the first trade: sells minus buys; each order's fills cost round(Σ qty × price) to the cent. */
   balance: z.string(),
   /** That day's buys and sells, in cash. */
   bought: z.string(),

@@ -96,12 +96,20 @@ export const STATEMENT_POSITIONS = `
   HAVING sum(CASE side WHEN 'buy' THEN last_quantity ELSE -last_quantity END) <> 0
   ORDER BY symbol`;
 
-// round(numeric, 2) rounds half away from zero: on these positive amounts, half-up to the cent.
+// Cash is rounded per order, cumulatively: an order's fills up to a date cost round(Σ qty × price) to
+// the cent, as one fill of the same size would (the ledger's rule too, so partial fills do not drift
+// a cent apart). round(numeric, 2) rounds half away from zero: on these positive amounts, half-up.
 export const STATEMENT_CASH = `
+  WITH per_order AS (
+    SELECT side,
+           round(sum(last_quantity * last_price), 2) AS upto,
+           round(COALESCE(sum(last_quantity * last_price) FILTER (WHERE trade_date < $1), 0), 2) AS before
+    FROM broker_executions
+    WHERE exec_type = 'trade' AND trade_date <= $1
+    GROUP BY broker_order_id, side
+  )
   SELECT
-    COALESCE(sum(CASE side WHEN 'sell' THEN round(last_quantity * last_price, 2)
-                           ELSE -round(last_quantity * last_price, 2) END), 0) AS balance,
-    COALESCE(sum(round(last_quantity * last_price, 2)) FILTER (WHERE side = 'buy' AND trade_date = $1), 0) AS bought,
-    COALESCE(sum(round(last_quantity * last_price, 2)) FILTER (WHERE side = 'sell' AND trade_date = $1), 0) AS sold
-  FROM broker_executions
-  WHERE exec_type = 'trade' AND trade_date <= $1`;
+    COALESCE(sum(CASE side WHEN 'sell' THEN upto ELSE -upto END), 0) AS balance,
+    COALESCE(sum(upto - before) FILTER (WHERE side = 'buy'), 0) AS bought,
+    COALESCE(sum(upto - before) FILTER (WHERE side = 'sell'), 0) AS sold
+  FROM per_order`;

@@ -201,3 +201,18 @@ describe('all faults at once', () => {
     expect(orders).toHaveLength(30);
   });
 });
+
+describe('cash of partial fills', () => {
+  it('rounds an order cumulatively: three thirds cost what one whole fill would', async () => {
+    const replayThirds = new Map([['PNNY', ['0.4213', '0.4213', '0.4213']]]);
+    const h = await start({ faults: { partial: 1 }, replay: replayThirds });
+    // Fills of 2, 2, 2 and 1 shares at 0.4213: rounded one by one 0.84 + 0.84 + 0.84 + 0.42 = 2.94;
+    // rounded as one order 7 × 0.4213 = 2.9491 → 2.95, what a single fill would cost.
+    const order = await h.client.submitOrder(anOrderRequest({ symbol: 'PNNY', quantity: '7' }));
+    for (let pass = 0; pass < 3; pass++) await h.broker.tick();
+    expect(await h.client.getOrder(order.brokerOrderId)).toMatchObject({ status: 'filled', cumulativeQuantity: '7' });
+    const { executions } = await h.client.getStatement('executions', TRADE_DATE);
+    expect(executions.map((e) => e.lastQuantity)).toEqual(['2', '2', '2', '1']);
+    expect(await h.client.getStatement('cash', TRADE_DATE)).toMatchObject({ balance: '-2.95', bought: '2.95', sold: '0.00' });
+  });
+});
