@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import { BrokerRejectedError } from '../client/broker-client.ts';
+import { BrokerClient, BrokerRejectedError } from '../client/broker-client.ts';
 import { aBroker, anOrderRequest, TRADE_DATE, TUESDAY_10AM } from '../testing/broker-harness.ts';
 
 let db: TestDatabase;
@@ -184,5 +184,16 @@ describe('statements', () => {
     });
     expect((await client.getStatement('executions', '2026-11-23')).executions).toEqual([]);
     await expect(client.getStatement('cash', '24-11-2026')).rejects.toMatchObject({ status: 400 });
+  });
+});
+
+describe('the client tells a refusal from an unknown outcome', () => {
+  it('reports a broker that cannot be reached as unknown (connection), never as rejected', async () => {
+    const { broker } = await start();
+    const url = broker.url;
+    await broker.app.close();
+    const client = new BrokerClient({ baseUrl: url, timeoutMs: 1_000 });
+    await expect(client.submitOrder(anOrderRequest())).rejects.toMatchObject({ name: 'BrokerUnavailableError', reason: 'connection' });
+    await expect(client.getOrderByClientOrderId('x')).rejects.toMatchObject({ name: 'BrokerUnavailableError' });
   });
 });
