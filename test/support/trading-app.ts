@@ -31,10 +31,10 @@ export function fixedMarketData(prices: Record<string, string> = {}): MarketData
 }
 
 /** The trading API on a test database, with the real ledger and order service. */
-export async function buildTestApp(db: TestDatabase, options: { marketData?: MarketData; commissionBps?: number } = {}): Promise<App> {
+export async function buildTestApp(db: TestDatabase, options: { marketData?: MarketData; commissionBps?: number; newId?: () => string } = {}): Promise<App> {
   const ledger = createLedger({ commissionBps: options.commissionBps ?? 10 });
   const marketData = options.marketData ?? fixedMarketData();
-  const orders = createOrderService({ pool: db.pool, ledger, marketData, logger: silentLogger });
+  const orders = createOrderService({ pool: db.pool, ledger, marketData, logger: silentLogger, newId: options.newId });
   return buildApp({
     logger: silentLogger,
     pool: db.pool,

@@ -1,0 +1,63 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { BrokerClient, ensureExecutionsTopic } from '../broker-adapter/index.ts';
+import { createLedger } from '../ledger/index.ts';
+import {
+  buildApp,
+  createExecutionConsumer,
+  createOrderService,
+  createOutboxRelay,
+  ensureOrderRequestsTopic,
+} from '../order-gateway/index.ts';
+import { createLogger, createPool, isDatabaseReachable, KafkaBus, loadConfigOrExit, migrate } from '../platform/index.ts';
+import { loadSeparateProcessEnv } from './process-env.ts';
+import { allMigrations, brokerMarketData } from './system.ts';
+
+/**
+ * The trading server (매매 서버) as its own process: the HTTP API, the outbox relay and the execution
+ * consumer, on shared PostgreSQL and Kafka. Run as many as you like; Kafka shares the partitions.
+ */
+const config = loadConfigOrExit();
+const env = loadSeparateProcessEnv(config);
+const logger = createLogger('trading-server', config.LOG_LEVEL);
+await migrate(env.DATABASE_URL, allMigrations, logger);
+const pool = createPool(env.DATABASE_URL, { name: 'trading-server', max: 20 });
+const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS, clientId: 'trading-server', logger, namespace: config.KAFKA_NAMESPACE });
+await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
+await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
+
+const metrics = new Registry();
+collectDefaultMetrics({ register: metrics });
+const marketData = brokerMarketData(new BrokerClient({ baseUrl: env.BROKER_URL, timeoutMs: 2_000 }));
+const ledger = createLedger({ commissionBps: config.COMMISSION_BPS });
+const relay = createOutboxRelay({ pool, bus, logger });
+const orders = createOrderService({ pool, ledger, marketData, logger, onOutboxWritten: () => relay.wake() });
+const consumer = createExecutionConsumer({ pool, bus, orders, logger, onOutboxWritten: () => relay.wake() });
+const app = await buildApp({
+  logger,
+  pool,
+  ledger,
+  orders,
+  marketData,
+  opsApiKey: config.OPS_API_KEY,
+  metrics,
+  checks: { postgres: () => isDatabaseReachable(pool), kafka: () => bus.isHealthy() },
+});
+relay.start();
+await consumer.start();
+const url = await app.listen({ port: config.PORT, host: config.HOST });
+process.stdout.write(`Trading server: ${url}\nOps API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated)' : ''}\n`);
+
+let stopping = false;
+async function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  setTimeout(() => process.exit(1), 4_500).unref();
+  await app.close();
+  await consumer.stop();
+  await relay.stop();
+  await bus.close();
+  await pool.end();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());
