@@ -82,6 +82,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     logger,
     timeoutMs: options.pushTimeoutMs,
     realNow,
+    paused: (realMs) => faults.isOutage(realMs),
   });
   const app = createBrokerApp({ service, ackTimeoutDelayMs: options.ackTimeoutDelayMs, realNow });
   const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });

@@ -10,6 +10,8 @@ export interface ReportPusherOptions {
   /** Give up on one attempt after this long; the report stays due and is tried again. */
   timeoutMs?: number;
   realNow?: () => number;
+  /** While true nothing is pushed: the broker's own outage stops its report stream too. */
+  paused?: (realMs: number) => boolean;
 }
 
 /**
@@ -32,6 +34,7 @@ export class ReportPusher {
   /** Pushes what is due now; returns how many were acknowledged and whether one failed. */
   async pushDue(limit = 100): Promise<{ delivered: number; failed: boolean }> {
     if (this.realNow() < this.pausedUntil) return { delivered: 0, failed: true };
+    if (this.options.paused?.(this.realNow())) return { delivered: 0, failed: false };
     const due = await repo.dueDeliveries(this.options.pool, new Date(this.realNow()), limit);
     let delivered = 0;
     for (const delivery of due) {

@@ -132,6 +132,14 @@ describe('outage', () => {
     while (isDown(later)) later += 1_000;
     h.advanceRealTime(later - now);
     expect((await h.client.submitOrder(request)).status).toBe('filled');
+    // The report stream stops during an outage too, and resumes after it.
+    let next = later;
+    while (!isDown(next)) next += 1_000;
+    h.advanceRealTime(next - later);
+    expect(await h.broker.pushDue()).toEqual({ delivered: 0, failed: false });
+    expect(h.receiver!.received).toEqual([]);
+    await h.pushAll();
+    expect(h.receiver!.received.map((r) => r.execType)).toEqual(['new', 'trade']);
   });
 });
 
