@@ -44,6 +44,25 @@ describe('orders in regular hours', () => {
     expect(await client.getOrder(order.brokerOrderId)).toMatchObject({ status: 'filled', averagePrice: '98.0000' });
   });
 
+  it('fills a resting limit order at its limit when the price dipped through it between two passes', async () => {
+    const { client, clock, broker } = await start({ replay });
+    const order = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '99.00', quantity: '3' }));
+    await broker.tick();
+    clock.advance(120_000); // 98.00 at minute 1, back to 103.00 at minute 2
+    await broker.tick();
+    expect(await client.getOrder(order.brokerOrderId)).toMatchObject({ status: 'filled', averagePrice: '99.0000' });
+  });
+
+  it('ignores a dip while the market was closed', async () => {
+    const evening = new Date('2026-11-24T20:59:00Z'); // 15:59 New York
+    const { client, clock, broker } = await start({ replay, start: evening });
+    const order = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '99.00', timeInForce: 'gtc' }));
+    await broker.tick();
+    clock.advance(120_000); // the dip to 98.00 falls at 16:00, after the close
+    await broker.tick();
+    expect((await client.getOrder(order.brokerOrderId)).status).toBe('new');
+  });
+
   it('expires a day order at the close and keeps a gtc order', async () => {
     const { client, clock, broker } = await start({ replay });
     const day = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '50.00' }));

@@ -29,6 +29,7 @@ export interface OrderRow {
   trade_date: string;
   created_at: Date;
   updated_at: Date;
+  matched_at: Date | null;
 }
 
 export interface NewOrder {
@@ -109,6 +110,7 @@ export async function updateOrder(
   rejectReason: string | null,
   reportCount: number,
   at: Date,
+  matchedAt: Date | null,
 ): Promise<OrderRow> {
   const { rows } = await db.query<OrderRow>(sql.UPDATE_ORDER, [
     brokerOrderId,
@@ -119,6 +121,7 @@ export async function updateOrder(
     rejectReason,
     reportCount,
     at,
+    matchedAt,
   ]);
   return rows[0]!;
 }

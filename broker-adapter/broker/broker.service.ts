@@ -4,7 +4,7 @@ import { dec, formatQuantity } from '../../platform/decimal.ts';
 import { DomainError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { FaultPlan } from '../faults/fault.rules.ts';
-import { dayOrderExpiry, tradingDateOf } from '../market/calendar.rules.ts';
+import { canTrade, dayOrderExpiry, tradingDateOf, type Session } from '../market/calendar.rules.ts';
 import { describeClock, type SimClock } from '../market/clock.ts';
 import type { PricePath } from '../market/market.domain.ts';
 import {
@@ -47,6 +47,9 @@ export interface SubmitResult {
 export class BrokerService {
   readonly deps: BrokerServiceDeps;
   private readonly realNow: () => number;
+  /** Simulated time of the previous matching pass, in this process. */
+  private previousPassAt: number | undefined;
+  private readonly sessions = new Map<number, Session>();
 
   constructor(deps: BrokerServiceDeps) {
     this.deps = deps;
@@ -127,16 +130,30 @@ export class BrokerService {
 
   /** One matching pass over every open order at the clock's now; returns how many reports it made. */
   async tick(): Promise<number> {
+    const passAt = this.deps.clock.now();
     const ids = await repo.openOrderIds(this.deps.pool);
     let reports = 0;
     for (const id of ids) {
       reports += await withTransaction(this.deps.pool, async (tx) => {
         const row = await repo.lockOrder(tx, id);
         if (!row || isFinal(row.status)) return 0;
-        return (await this.apply(tx, row, [], this.deps.clock.now(), true)).reports;
+        return (await this.apply(tx, row, [], passAt, true)).reports;
       });
     }
+    this.previousPassAt = passAt.getTime();
     return reports;
+  }
+
+  /** Sessions by the minute, memoised: a pass may look back over many minutes for many orders. */
+  private sessionAt(at: Date): Session {
+    const minute = Math.floor(at.getTime() / 60_000);
+    let session = this.sessions.get(minute);
+    if (!session) {
+      if (this.sessions.size > 100_000) this.sessions.clear();
+      session = this.deps.clock.session(at);
+      this.sessions.set(minute, session);
+    }
+    return session;
   }
 
   /**
@@ -163,8 +180,15 @@ export class BrokerService {
       }
     };
     run(initial);
-    if (match && !isFinal(order.status) && prices.instrument(row.symbol)) {
-      run(matchOrder(order, { price: prices.priceAt(row.symbol, now), session: clock.session(now) }, now));
+    const matched = match && !isFinal(order.status) && prices.instrument(row.symbol) !== undefined;
+    if (matched) {
+      // Prices since the previous pass; never before the order's own last change, whose pass saw them.
+      const seen = Math.max(this.previousPassAt ?? now.getTime(), (row.matched_at ?? row.created_at).getTime());
+      const range =
+        seen < now.getTime()
+          ? prices.rangeBetween(row.symbol, new Date(seen), now, (at) => canTrade(this.sessionAt(at), row.extended_hours))
+          : null;
+      run(matchOrder(order, { price: prices.priceAt(row.symbol, now), session: clock.session(now), range }, now));
     }
     if (reports.length === 0) return { order: repo.toBrokerOrder(row), reports: 0 };
     const stored = await repo.updateOrder(
@@ -174,6 +198,7 @@ export class BrokerService {
       rejectReasonText,
       row.report_count + reports.length,
       now,
+      matched ? now : null,
     );
     const planned = reports.map((fields, i) => {
       const index = row.report_count + i + 1;

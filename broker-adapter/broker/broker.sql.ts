@@ -3,7 +3,7 @@
 const ORDER_COLUMNS = `broker_order_id, client_order_id, account, symbol, side, type, quantity, limit_price,
   collar_price, time_in_force, extended_hours, status, cumulative_quantity, cumulative_notional,
   cancel_requested, fills_in_parts, reject_reason, expires_at, report_count, request, trade_date,
-  created_at, updated_at`;
+  created_at, updated_at, matched_at`;
 
 export const INSERT_ORDER = `
   INSERT INTO broker_orders (broker_order_id, client_order_id, account, symbol, side, type, quantity,
@@ -25,7 +25,8 @@ export const SELECT_OPEN_ORDER_IDS = `
 export const UPDATE_ORDER = `
   UPDATE broker_orders
   SET status = $2, cumulative_quantity = $3, cumulative_notional = $4, cancel_requested = $5,
-      reject_reason = COALESCE($6, reject_reason), report_count = $7, updated_at = $8
+      reject_reason = COALESCE($6, reject_reason), report_count = $7, updated_at = $8,
+      matched_at = COALESCE($9, matched_at)
   WHERE broker_order_id = $1
   RETURNING ${ORDER_COLUMNS}`;
 

@@ -1,4 +1,4 @@
-import { dec, type Decimal } from '../../platform/decimal.ts';
+import { Decimal, dec } from '../../platform/decimal.ts';
 import { hash53, normalStream, randomStream } from './random.domain.ts';
 
 export interface Instrument {
@@ -81,6 +81,34 @@ export class PricePath {
     const price = dec(instrument.startPrice).mul(dec(Math.exp(path[step]!).toPrecision(15)));
     const floor = dec('0.0001');
     return roundToTick(price.lt(floor) ? floor : price);
+  }
+
+  /**
+   * The lowest and highest prices traded after `from` up to and including `to`, counting only the
+   * minutes for which `open` says the market was trading; null when there were none. A long stretch
+   * is scanned at most `maxSteps` back from `to`.
+   */
+  rangeBetween(
+    symbol: string,
+    from: Date,
+    to: Date,
+    open: (at: Date) => boolean,
+    maxSteps = 20_000,
+  ): { low: Decimal; high: Decimal } | null {
+    const anchor = this.options.anchor.getTime();
+    const stepOf = (at: Date) => Math.max(0, Math.floor((at.getTime() - anchor) / PRICE_STEP_MS));
+    const last = stepOf(to);
+    const first = Math.max(stepOf(from) + 1, last - maxSteps);
+    let range: { low: Decimal; high: Decimal } | null = null;
+    for (let step = first; step <= last; step++) {
+      const at = new Date(anchor + step * PRICE_STEP_MS);
+      if (!open(at)) continue;
+      const price = this.priceAt(symbol, at);
+      range = range
+        ? { low: Decimal.min(range.low, price), high: Decimal.max(range.high, price) }
+        : { low: price, high: price };
+    }
+    return range;
   }
 
   private path(instrument: Instrument, step: number): number[] {

@@ -108,7 +108,15 @@ function partSize(order: MatchableOrder): Decimal {
  * the real race: a fill in this pass lands before a pending cancel is settled, and a cancel that
  * finds nothing left is refused as too late.
  */
-export function matchOrder(order: MatchableOrder, market: { price: Decimal; session: Session }, now: Date): OrderEvent[] {
+export interface MarketView {
+  /** The price now. */
+  price: Decimal;
+  session: Session;
+  /** Lowest and highest prices traded (in sessions the order may trade) since the order's last pass. */
+  range?: { low: Decimal; high: Decimal } | null;
+}
+
+export function matchOrder(order: MatchableOrder, market: MarketView, now: Date): OrderEvent[] {
   if (isFinal(order.status)) return [];
   if (order.timeInForce === 'day' && order.expiresAt && now.getTime() >= order.expiresAt.getTime()) {
     return [{ type: 'expired' }];
@@ -116,11 +124,10 @@ export function matchOrder(order: MatchableOrder, market: { price: Decimal; sess
   const events: OrderEvent[] = [];
   let open = leaves(order);
   if (canTrade(market.session, order.extendedHours) && open.gt(0)) {
-    const limit = order.type === 'limit' ? order.limitPrice : order.collarPrice;
-    const marketable = !limit || (order.side === 'buy' ? market.price.lte(limit) : market.price.gte(limit));
-    if (marketable) {
+    const price = fillPrice(order, market);
+    if (price) {
       const quantity = order.fillsInParts ? Decimal.min(open, partSize(order)) : open;
-      events.push({ type: 'filled', quantity, price: market.price });
+      events.push({ type: 'filled', quantity, price });
       open = open.minus(quantity);
     }
   }
@@ -131,6 +138,22 @@ export function matchOrder(order: MatchableOrder, market: { price: Decimal; sess
     events.push({ type: 'cancel_refused', reason: `${TOO_LATE_TO_CANCEL}: the order is filled` });
   }
   return events;
+}
+
+/**
+ * The price an open order fills at now, or null. Marketable now: the market price. Not marketable
+ * now, but the market traded through the limit since the last pass: the limit itself, as a resting
+ * order on an exchange would have been hit at its price.
+ */
+function fillPrice(order: MatchableOrder, market: MarketView): Decimal | null {
+  const limit = order.type === 'limit' ? order.limitPrice : order.collarPrice;
+  if (!limit) return market.price;
+  if (order.side === 'buy') {
+    if (market.price.lte(limit)) return market.price;
+    return market.range && market.range.low.lte(limit) ? limit : null;
+  }
+  if (market.price.gte(limit)) return market.price;
+  return market.range && market.range.high.gte(limit) ? limit : null;
 }
 
 function formatPrice(price: Decimal): string {

@@ -56,6 +56,18 @@ describe('limit orders', () => {
     expect(matchOrder(anOrder(), regular('100.01'), NOW)).toEqual([]);
   });
 
+  it('given a buy limit the market dipped through since the last pass, when matched, then it fills at its limit', () => {
+    const dipped = { ...regular('101.00'), range: { low: dec('99.10'), high: dec('101.00') } };
+    expect(matchOrder(anOrder(), dipped, NOW)).toEqual([{ type: 'filled', quantity: dec('10'), price: dec('100.00') }]);
+    const notLowEnough = { ...regular('101.00'), range: { low: dec('100.01'), high: dec('101.00') } };
+    expect(matchOrder(anOrder(), notLowEnough, NOW)).toEqual([]);
+  });
+
+  it('given a sell limit the market rose through since the last pass, when matched, then it fills at its limit', () => {
+    const rose = { ...regular('99.00'), range: { low: dec('98.00'), high: dec('100.50') } };
+    expect(matchOrder(anOrder({ side: 'sell' }), rose, NOW)).toEqual([{ type: 'filled', quantity: dec('10'), price: dec('100.00') }]);
+  });
+
   it('given a sell limit, when the market is below it, then it rests; at or above, it fills', () => {
     const sell = anOrder({ side: 'sell' });
     expect(matchOrder(sell, regular('99.99'), NOW)).toEqual([]);
