@@ -80,9 +80,9 @@ export async function lockOrder(db: Queryable, brokerOrderId: string): Promise<O
   return rows[0] ?? null;
 }
 
-export async function openOrderIds(db: Queryable): Promise<string[]> {
-  const { rows } = await db.query<{ broker_order_id: string }>(sql.SELECT_OPEN_ORDER_IDS);
-  return rows.map((row) => row.broker_order_id);
+export async function openOrders(db: Queryable): Promise<OrderRow[]> {
+  const { rows } = await db.query<OrderRow>(sql.SELECT_OPEN_ORDERS);
+  return rows;
 }
 
 export function toMatchable(row: OrderRow): MatchableOrder {

@@ -131,11 +131,13 @@ export class BrokerService {
   /** One matching pass over every open order at the clock's now; returns how many reports it made. */
   async tick(): Promise<number> {
     const passAt = this.deps.clock.now();
-    const ids = await repo.openOrderIds(this.deps.pool);
     let reports = 0;
-    for (const id of ids) {
+    // Read without locks and lock only the orders that this pass changes: most resting orders do not.
+    // Under the lock the pass is computed again from the row as it is then.
+    for (const open of await repo.openOrders(this.deps.pool)) {
+      if (this.matchEvents(open, repo.toMatchable(open), passAt).length === 0) continue;
       reports += await withTransaction(this.deps.pool, async (tx) => {
-        const row = await repo.lockOrder(tx, id);
+        const row = await repo.lockOrder(tx, open.broker_order_id);
         if (!row || isFinal(row.status)) return 0;
         return (await this.apply(tx, row, [], passAt, true)).reports;
       });
@@ -167,7 +169,7 @@ export class BrokerService {
     now: Date,
     match: boolean,
   ): Promise<{ order: BrokerOrder; reports: number }> {
-    const { prices, clock } = this.deps;
+    const { prices } = this.deps;
     let order: MatchableOrder = repo.toMatchable(row);
     const reports: ReturnType<typeof applyEvent>['report'][] = [];
     let rejectReasonText: string | null = null;
@@ -181,15 +183,7 @@ export class BrokerService {
     };
     run(initial);
     const matched = match && !isFinal(order.status) && prices.instrument(row.symbol) !== undefined;
-    if (matched) {
-      // Prices since the previous pass; never before the order's own last change, whose pass saw them.
-      const seen = Math.max(this.previousPassAt ?? now.getTime(), (row.matched_at ?? row.created_at).getTime());
-      const range =
-        seen < now.getTime()
-          ? prices.rangeBetween(row.symbol, new Date(seen), now, (at) => canTrade(this.sessionAt(at), row.extended_hours))
-          : null;
-      run(matchOrder(order, { price: prices.priceAt(row.symbol, now), session: clock.session(now), range }, now));
-    }
+    if (matched) run(this.matchEvents(row, order, now));
     if (reports.length === 0) return { order: repo.toBrokerOrder(row), reports: 0 };
     const stored = await repo.updateOrder(
       tx,
@@ -219,6 +213,19 @@ export class BrokerService {
     });
     await repo.insertReports(tx, planned, tradingDateOf(now), now);
     return { order: repo.toBrokerOrder(stored), reports: reports.length };
+  }
+
+  /** One matching pass of `order` (the state of `row`, maybe advanced) at `now`. */
+  private matchEvents(row: repo.OrderRow, order: MatchableOrder, now: Date): OrderEvent[] {
+    const { prices, clock } = this.deps;
+    if (isFinal(order.status) || !prices.instrument(row.symbol)) return [];
+    // Prices since the previous pass; never before the order's own last change, whose pass saw them.
+    const seen = Math.max(this.previousPassAt ?? now.getTime(), (row.matched_at ?? row.created_at).getTime());
+    const range =
+      seen < now.getTime()
+        ? prices.rangeBetween(row.symbol, new Date(seen), now, (at) => canTrade(this.sessionAt(at), row.extended_hours))
+        : null;
+    return matchOrder(order, { price: prices.priceAt(row.symbol, now), session: clock.session(now), range }, now);
   }
 
   /** Which faults touch this report on its way out: dropped, held back, or pushed twice. */

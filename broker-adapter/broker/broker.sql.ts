@@ -17,8 +17,8 @@ export const SELECT_ORDER_BY_CLIENT_ID = `SELECT ${ORDER_COLUMNS} FROM broker_or
 export const SELECT_ORDER = `SELECT ${ORDER_COLUMNS} FROM broker_orders WHERE broker_order_id = $1`;
 export const LOCK_ORDER = `SELECT ${ORDER_COLUMNS} FROM broker_orders WHERE broker_order_id = $1 FOR UPDATE`;
 
-export const SELECT_OPEN_ORDER_IDS = `
-  SELECT broker_order_id FROM broker_orders
+export const SELECT_OPEN_ORDERS = `
+  SELECT ${ORDER_COLUMNS} FROM broker_orders
   WHERE status IN ('new', 'partially_filled', 'pending_cancel')
   ORDER BY entry`;
 
