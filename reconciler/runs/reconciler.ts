@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BrokerRejectedError,
+  BrokerUnavailableError,
+  ExecutionReport,
+  EXECUTIONS_TOPIC,
+  type Statements,
+  type StatementKind,
+} from '../../broker-adapter/index.ts';
+import type { Ledger } from '../../ledger/index.ts';
+import { DomainError, silentLogger, type Bus, type Logger, type Pool } from '../../platform/index.ts';
+import * as repo from './reconciliation.repository.ts';
+import {
+  BREAK_KINDS,
+  compareBalances,
+  OPEN_RESOLUTIONS,
+  REPAIRED_RESOLUTIONS,
+  runStatus,
+  unrepairedResolution,
+  type BreakKind,
+} from './reconciliation.rules.ts';
+import type { Run } from './reconciliation.schemas.ts';
+
+/** What the reconciler reads of the broker: its daily statements. `BrokerClient` is one. */
+export interface StatementSource {
+  getStatement<K extends StatementKind>(kind: K, date: string): Promise<Statements[K]>;
+}
+
+export interface ReconcilerDependencies {
+  pool: Pool;
+  broker: StatementSource;
+  ledger: Pick<Ledger, 'totals'>;
+  /** Needed only to repair: missing executions travel the `executions` topic like live ones. */
+  bus?: Bus | undefined;
+  logger?: Logger;
+  /** How long a repair waits for the execution consumer to apply what it published. */
+  repairWaitMs?: number;
+  /** Rows per staging INSERT and per publish. */
+  chunkSize?: number;
+}
+
+export type ReconcilePhase = 'fetch' | 'stage' | 'compare' | 'repair' | 'recheck' | 'done';
+export interface ReconcileProgress {
+  phase: ReconcilePhase;
+  done: number;
+  total: number;
+}
+
+export interface Reconciler {
+  /** Reconciles the New York trading date `date`; with `repair`, feeds missing executions back and checks again. */
+  run(date: string, options?: { repair?: boolean; onProgress?: (progress: ReconcileProgress) => void }): Promise<Run>;
+  /** A finished run, or null when there is none with that id. */
+  get(id: string): Promise<Run | null>;
+  /** Executions per 5 minutes of the run's day, broker's and ours (for the report's chart). */
+  timeline(id: string): Promise<{ bucket: Date; broker: number; ours: number }[]>;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function validDate(date: unknown): date is string {
+  if (typeof date !== 'string' || !DATE.test(date)) return false;
+  const parsed = new Date(`${date}T00:00:00Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === date;
+}
+
+export function createReconciler(deps: ReconcilerDependencies): Reconciler {
+  const { pool, broker } = deps;
+  const logger = deps.logger ?? silentLogger;
+  const chunkSize = deps.chunkSize ?? 5_000;
+  const repairWaitMs = deps.repairWaitMs ?? 30_000;
+
+  async function statement<K extends StatementKind>(kind: K, date: string): Promise<Statements[K]> {
+    try {
+      return await broker.getStatement(kind, date);
+    } catch (error) {
+      if (error instanceof BrokerUnavailableError || error instanceof BrokerRejectedError) {
+        throw new DomainError('BROKER_UNAVAILABLE', `the broker's ${kind} statement could not be read: ${error.message}`, {
+          httpStatus: 503,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async function stage<T>(items: readonly T[], write: (chunk: readonly T[]) => Promise<void>, progress: (done: number) => void) {
+    for (let i = 0; i < items.length; i += chunkSize) {
+      await write(items.slice(i, i + chunkSize));
+      progress(Math.min(items.length, i + chunkSize));
+    }
+  }
+
+  async function check(runId: string, date: string, pass: 1 | 2, resolutions: Record<BreakKind, string>): Promise<number> {
+    await repo.findRecordBreaks(pool, runId, date, pass, resolutions);
+    const [positions, cash, totals] = await Promise.all([
+      statement('positions', date),
+      statement('cash', date),
+      deps.ledger.totals(pool),
+    ]);
+    const customerShares = Object.fromEntries(Object.entries(totals.customers.shares).map(([symbol, t]) => [symbol, t.total]));
+    const balances = compareBalances({
+      brokerPositions: positions.positions,
+      customerShares,
+      brokerCash: cash.balance,
+      ledgerOmnibusCash: totals.omnibus.cash,
+    });
+    await repo.insertBalanceBreaks(pool, runId, balances.breaks, pass, resolutions);
+    return balances.positionsChecked;
+  }
+
+  /** Publishes each missing execution exactly as the fill receiver does, then waits (bounded) for the consumer. */
+  async function repairMissing(runId: string, bus: Bus, onProgress: (done: number) => void): Promise<void> {
+    let after = '';
+    let published = 0;
+    for (;;) {
+      const page = await repo.missingReportsPage(pool, runId, after, chunkSize);
+      if (page.length === 0) break;
+      const messages = page.map((row) => ({ key: row.account, value: JSON.stringify(ExecutionReport.parse(row.report)) }));
+      await bus.publish(EXECUTIONS_TOPIC, messages);
+      published += page.length;
+      after = page.at(-1)!.execId;
+      onProgress(published);
+    }
+    if (published === 0) return;
+    const deadline = Date.now() + repairWaitMs;
+    let waiting = await repo.countMissingStillUnapplied(pool, runId);
+    while (waiting > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      waiting = await repo.countMissingStillUnapplied(pool, runId);
+    }
+    logger.info({ runId, published, unapplied: waiting }, 'missing executions republished');
+  }
+
+  return {
+    async run(date, options = {}) {
+      const repair = options.repair ?? false;
+      const onProgress = options.onProgress ?? (() => undefined);
+      if (!validDate(date)) {
+        throw new DomainError('VALIDATION_FAILED', 'date must be a calendar date YYYY-MM-DD', { httpStatus: 400, details: [{ path: 'date', message: 'must be a date YYYY-MM-DD' }] });
+      }
+      if (repair && !deps.bus) {
+        throw new DomainError('REPAIR_UNAVAILABLE', 'repair needs the bus that carries the executions topic', { httpStatus: 422 });
+      }
+      const runId = randomUUID();
+      await repo.insertRun(pool, runId, date, repair);
+      try {
+        onProgress({ phase: 'fetch', done: 0, total: 2 });
+        const executions = await statement('executions', date);
+        const orders = await statement('orders', date);
+        onProgress({ phase: 'fetch', done: 2, total: 2 });
+        const total = executions.executions.length + orders.orders.length;
+        await stage(executions.executions, (chunk) => repo.stageExecutions(pool, runId, chunk), (done) =>
+          onProgress({ phase: 'stage', done, total }),
+        );
+        await stage(orders.orders, (chunk) => repo.stageOrders(pool, runId, chunk), (done) =>
+          onProgress({ phase: 'stage', done: executions.executions.length + done, total }),
+        );
+        onProgress({ phase: 'compare', done: 0, total: 1 });
+        const positionsChecked = await check(runId, date, 1, OPEN_RESOLUTIONS);
+        onProgress({ phase: 'compare', done: 1, total: 1 });
+        const first = await repo.countBreaks(pool, runId);
+        if (repair && first.found > 0) {
+          await repairMissing(runId, deps.bus!, (done) => onProgress({ phase: 'repair', done, total: first.found }));
+          onProgress({ phase: 'recheck', done: 0, total: 1 });
+          const unrepaired = Object.fromEntries(BREAK_KINDS.map((kind) => [kind, unrepairedResolution(kind, repairWaitMs)])) as Record<BreakKind, string>;
+          await check(runId, date, 2, unrepaired);
+          await repo.settleRecheck(pool, runId, REPAIRED_RESOLUTIONS);
+          onProgress({ phase: 'recheck', done: 1, total: 1 });
+        }
+        await repo.storeTimeline(pool, runId, date);
+        const staged = await repo.countStaged(pool, runId);
+        const { found, open } = await repo.countBreaks(pool, runId);
+        await repo.finishRun(pool, runId, runStatus(found, open), {
+          orders: staged.orders,
+          executions: staged.executions,
+          positions: positionsChecked,
+        });
+        onProgress({ phase: 'done', done: 1, total: 1 });
+      } catch (error) {
+        await repo.failRun(pool, runId, error instanceof Error ? error.message : String(error)).catch(() => undefined);
+        throw error;
+      } finally {
+        await repo.clearStaging(pool, runId).catch((error: unknown) => logger.warn({ err: error, runId }, 'staging not cleared'));
+      }
+      const stored = await repo.loadRun(pool, runId);
+      return stored!.run!;
+    },
+
+    async get(id) {
+      if (!UUID.test(id)) return null;
+      return (await repo.loadRun(pool, id))?.run ?? null;
+    },
+
+    async timeline(id) {
+      if (!UUID.test(id)) return [];
+      return repo.loadTimeline(pool, id);
+    },
+  };
+}

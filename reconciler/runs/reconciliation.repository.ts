@@ -1,0 +1,172 @@
+import type { ExecutionReport, OrdersStatement } from '../../broker-adapter/index.ts';
+import type { Queryable } from '../../platform/index.ts';
+import type { BalanceBreak, BreakKind } from './reconciliation.rules.ts';
+import type { Break, Run } from './reconciliation.schemas.ts';
+import * as sql from './reconciliation.sql.ts';
+
+type BrokerOrder = OrdersStatement['orders'][number];
+
+export async function insertRun(db: Queryable, id: string, date: string, repair: boolean): Promise<void> {
+  await db.query(sql.INSERT_RUN, [id, date, repair]);
+}
+
+/** One multi-row INSERT per chunk: a statement per row would cost a round trip per execution. */
+export async function stageExecutions(db: Queryable, runId: string, reports: readonly ExecutionReport[]): Promise<void> {
+  if (reports.length === 0) return;
+  await db.query(sql.STAGE_EXECUTIONS, [
+    runId,
+    reports.map((r) => r.execId),
+    reports.map((r) => r.clientOrderId),
+    reports.map((r) => r.account),
+    reports.map((r) => r.symbol),
+    reports.map((r) => r.side),
+    reports.map((r) => r.lastQuantity),
+    reports.map((r) => r.lastPrice),
+    reports.map((r) => r.transactTime),
+    reports.map((r) => JSON.stringify(r)),
+  ]);
+}
+
+export async function stageOrders(db: Queryable, runId: string, orders: readonly BrokerOrder[]): Promise<void> {
+  if (orders.length === 0) return;
+  await db.query(sql.STAGE_ORDERS, [
+    runId,
+    orders.map((o) => o.clientOrderId),
+    orders.map((o) => o.brokerOrderId),
+    orders.map((o) => o.symbol),
+    orders.map((o) => o.status),
+    orders.map((o) => o.cumulativeQuantity),
+  ]);
+}
+
+/** The set comparisons of executions and orders, as breaks of the given pass. */
+export async function findRecordBreaks(
+  db: Queryable,
+  runId: string,
+  date: string,
+  pass: 1 | 2,
+  resolutions: Record<BreakKind, string>,
+): Promise<void> {
+  const params = [runId, date, pass, JSON.stringify(resolutions)];
+  for (const statement of [sql.FIND_MISSING_EXECUTIONS, sql.FIND_UNKNOWN_EXECUTIONS, sql.FIND_EXECUTION_MISMATCHES, sql.FIND_ORDER_MISMATCHES]) {
+    await db.query(statement, params);
+  }
+}
+
+export async function insertBalanceBreaks(
+  db: Queryable,
+  runId: string,
+  breaks: readonly BalanceBreak[],
+  pass: 1 | 2,
+  resolutions: Record<BreakKind, string>,
+): Promise<void> {
+  for (const b of breaks) {
+    await db.query(sql.INSERT_BREAK, [runId, b.kind, b.symbol, b.expected, b.actual, resolutions[b.kind], pass]);
+  }
+}
+
+export async function settleRecheck(db: Queryable, runId: string, repaired: Record<BreakKind, string>): Promise<void> {
+  await db.query(sql.SETTLE_RECHECK, [runId, JSON.stringify(repaired)]);
+}
+
+/** The staged reports of the run's missing executions, a page at a time in execId order. */
+export async function missingReportsPage(
+  db: Queryable,
+  runId: string,
+  afterExecId: string,
+  limit: number,
+): Promise<{ execId: string; account: string; report: unknown }[]> {
+  const { rows } = await db.query<{ exec_id: string; account: string; report: unknown }>(sql.MISSING_REPORTS_PAGE, [runId, afterExecId, limit]);
+  return rows.map((r) => ({ execId: r.exec_id, account: r.account, report: r.report }));
+}
+
+export async function countMissingStillUnapplied(db: Queryable, runId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(sql.COUNT_MISSING_STILL_UNAPPLIED, [runId]);
+  return rows[0]!.n;
+}
+
+export async function countStaged(db: Queryable, runId: string): Promise<{ executions: number; orders: number }> {
+  const { rows } = await db.query<{ executions: number; orders: number }>(sql.COUNT_STAGED, [runId]);
+  return rows[0]!;
+}
+
+export async function countBreaks(db: Queryable, runId: string): Promise<{ found: number; open: number }> {
+  const { rows } = await db.query<{ found: number; open: number }>(sql.COUNT_BREAKS, [runId]);
+  return rows[0]!;
+}
+
+export async function storeTimeline(db: Queryable, runId: string, date: string): Promise<void> {
+  await db.query(sql.STORE_TIMELINE, [runId, date]);
+}
+
+export async function finishRun(
+  db: Queryable,
+  runId: string,
+  status: Run['status'],
+  checked: Run['checked'],
+): Promise<void> {
+  await db.query(sql.FINISH_RUN, [runId, status, checked.orders, checked.executions, checked.positions]);
+}
+
+export async function failRun(db: Queryable, runId: string, reason: string): Promise<void> {
+  await db.query(sql.FAIL_RUN, [runId, reason.slice(0, 2000)]);
+}
+
+export async function clearStaging(db: Queryable, runId: string): Promise<void> {
+  await db.query(sql.CLEAR_STAGING, [runId]);
+}
+
+export interface StoredRun {
+  run: Run | null;
+  /** 'running' or 'failed' runs have no contract shape yet. */
+  state: 'running' | 'failed' | 'done';
+  failure: string | null;
+}
+
+export async function loadRun(db: Queryable, runId: string): Promise<StoredRun | null> {
+  const { rows } = await db.query<{
+    id: string;
+    date: string;
+    status: string;
+    checked_orders: number;
+    checked_executions: number;
+    checked_positions: number;
+    failure: string | null;
+  }>(sql.SELECT_RUN, [runId]);
+  const row = rows[0];
+  if (!row) return null;
+  if (row.status === 'running' || row.status === 'failed') return { run: null, state: row.status, failure: row.failure };
+  const { rows: breaks } = await db.query<{
+    kind: Break['kind'];
+    symbol: string | null;
+    order_id: string | null;
+    exec_id: string | null;
+    expected: string | null;
+    actual: string | null;
+    resolution: string | null;
+  }>(sql.SELECT_BREAKS, [runId]);
+  return {
+    state: 'done',
+    failure: null,
+    run: {
+      id: row.id,
+      date: row.date,
+      status: row.status as Run['status'],
+      checked: { orders: row.checked_orders, executions: row.checked_executions, positions: row.checked_positions },
+      breaks: breaks.map((b) => ({
+        kind: b.kind,
+        symbol: b.symbol,
+        orderId: b.order_id,
+        execId: b.exec_id,
+        expected: b.expected,
+        actual: b.actual,
+        resolution: b.resolution,
+      })),
+    },
+  };
+}
+
+export async function loadTimeline(db: Queryable, runId: string): Promise<{ bucket: Date; broker: number; ours: number }[]> {
+  const { rows } = await db.query<{ bucket: Date; broker_count: number; our_count: number }>(sql.SELECT_TIMELINE, [runId]);
+  return rows.map((r) => ({ bucket: r.bucket, broker: r.broker_count, ours: r.our_count }));
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { BREAK_KINDS } from './reconciliation.rules.ts';
+
+/** A run as CONTRACT.md shows it. `expected` is the broker's side, `actual` ours. */
+export const BreakSchema = z.object({
+  kind: z.enum(BREAK_KINDS),
+  symbol: z.string().nullable(),
+  orderId: z.string().nullable(),
+  execId: z.string().nullable(),
+  expected: z.string().nullable(),
+  actual: z.string().nullable(),
+  resolution: z.string().nullable(),
+});
+export type Break = z.infer<typeof BreakSchema>;
+
+export const RunSchema = z.object({
+  id: z.uuid(),
+  date: z.iso.date(),
+  status: z.enum(['clean', 'breaks', 'repaired']),
+  checked: z.object({ orders: z.number().int(), executions: z.number().int(), positions: z.number().int() }),
+  breaks: z.array(BreakSchema),
+});
+export type Run = z.infer<typeof RunSchema>;
+
+export const StartRunBody = z
+  .object({
+    date: z.iso.date('must be a date YYYY-MM-DD'),
+    repair: z.boolean().default(false),
+  })
+  .strict();
+
+export const RunIdParams = z.object({ id: z.string() });
+
+export const ErrorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown() }),
+});

@@ -1,0 +1,143 @@
+// SQL of the reconciler. Every comparison is one set-based statement over the staged statement and
+// the order gateway's published views, so a day's size costs the database a join, not a loop here.
+// $1 is always the run id.
+
+export const INSERT_RUN = `INSERT INTO reconciliation_runs (id, trade_date, repair) VALUES ($1, $2, $3)`;
+
+export const STAGE_EXECUTIONS = `
+  INSERT INTO reconciliation_staged_executions
+    (run_id, exec_id, client_order_id, account, symbol, side, quantity, price, transact_time, report)
+  SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[], $8::numeric[],
+                           $9::timestamptz[], $10::jsonb[])
+  ON CONFLICT (run_id, exec_id) DO NOTHING`;
+
+export const STAGE_ORDERS = `
+  INSERT INTO reconciliation_staged_orders (run_id, client_order_id, broker_order_id, symbol, status, cumulative_quantity)
+  SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[])
+  ON CONFLICT (run_id, client_order_id) DO NOTHING`;
+
+const fill = (alias: string, orderId: string) =>
+  `${alias}.side || ' ' || trim_scale(${alias}.quantity)::text || ' ' || ${alias}.symbol || ' @ ' || trim_scale(${alias}.price)::text || ' on order ' || ${orderId}`;
+
+/** Our fills of the New York trading date $2. */
+const OUR_FILLS_OF_DATE = `
+  SELECT * FROM order_gateway_fills WHERE (executed_at AT TIME ZONE 'America/New_York')::date = $2::date`;
+
+// $2 date, $3 pass (1|2), $4 resolutions by kind (jsonb).
+export const FIND_MISSING_EXECUTIONS = `
+  INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
+  SELECT $1::uuid, 'MISSING_EXECUTION', s.symbol, s.client_order_id, s.exec_id, ${fill('s', 's.client_order_id')}, NULL,
+         $4::jsonb ->> 'MISSING_EXECUTION', $3::smallint
+  FROM reconciliation_staged_executions s
+  WHERE s.run_id = $1 AND $2::date IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM order_gateway_fills f WHERE f.exec_id = s.exec_id)`;
+
+export const FIND_UNKNOWN_EXECUTIONS = `
+  INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
+  SELECT $1::uuid, 'UNKNOWN_EXECUTION', f.symbol, f.order_id::text, f.exec_id, NULL, ${fill('f', 'f.order_id::text')},
+         $4::jsonb ->> 'UNKNOWN_EXECUTION', $3::smallint
+  FROM (${OUR_FILLS_OF_DATE}) f
+  WHERE NOT EXISTS (SELECT 1 FROM reconciliation_staged_executions s WHERE s.run_id = $1 AND s.exec_id = f.exec_id)`;
+
+export const FIND_EXECUTION_MISMATCHES = `
+  INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
+  SELECT $1::uuid, 'EXECUTION_MISMATCH', s.symbol, s.client_order_id, s.exec_id,
+         ${fill('s', 's.client_order_id')}, ${fill('f', 'f.order_id::text')}, $4::jsonb ->> 'EXECUTION_MISMATCH', $3::smallint
+  FROM reconciliation_staged_executions s JOIN order_gateway_fills f ON f.exec_id = s.exec_id
+  WHERE s.run_id = $1 AND $2::date IS NOT NULL
+    AND (f.quantity <> s.quantity OR f.price <> s.price OR f.order_id::text <> s.client_order_id
+         OR f.symbol <> s.symbol OR f.side <> s.side)`;
+
+const brokerOrder = `o.status || ', filled ' || trim_scale(o.cumulative_quantity)::text`;
+const ourOrder = `g.status || ', filled ' || trim_scale(g.filled_quantity)::text`;
+
+// The broker's orders of the day against ours (by our order id, the broker's clientOrderId), plus
+// our orders of the day that the broker acknowledged but does not list.
+export const FIND_ORDER_MISMATCHES = `
+  INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
+  SELECT $1::uuid, 'ORDER_STATUS_MISMATCH', o.symbol, o.client_order_id, NULL, ${brokerOrder},
+         CASE WHEN g.order_id IS NULL THEN 'no such order' ELSE ${ourOrder} END,
+         $4::jsonb ->> 'ORDER_STATUS_MISMATCH', $3::smallint
+  FROM reconciliation_staged_orders o LEFT JOIN order_gateway_orders g ON g.order_id::text = o.client_order_id
+  WHERE o.run_id = $1 AND $2::date IS NOT NULL
+    AND (g.order_id IS NULL OR g.status <> o.status OR g.filled_quantity <> o.cumulative_quantity)
+  UNION ALL
+  SELECT $1::uuid, 'ORDER_STATUS_MISMATCH', g.symbol, g.order_id::text, NULL, 'no such order', ${ourOrder},
+         $4::jsonb ->> 'ORDER_STATUS_MISMATCH', $3::smallint
+  FROM order_gateway_orders g
+  WHERE g.broker_order_id IS NOT NULL AND (g.created_at AT TIME ZONE 'America/New_York')::date = $2::date
+    AND NOT EXISTS (SELECT 1 FROM reconciliation_staged_orders o WHERE o.run_id = $1 AND o.client_order_id = g.order_id::text)`;
+
+export const INSERT_BREAK = `
+  INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
+  VALUES ($1, $2, $3, NULL, NULL, $4, $5, $6, $7)`;
+
+const sameBreak = `b2.kind = b1.kind AND b2.symbol IS NOT DISTINCT FROM b1.symbol
+  AND b2.order_id IS NOT DISTINCT FROM b1.order_id AND b2.exec_id IS NOT DISTINCT FROM b1.exec_id`;
+
+// After a repair: what the recheck no longer finds was fixed ($2: resolutions of repaired breaks by
+// kind); what it still finds stays open with the recheck's figures; only what is new is kept from pass 2.
+export const SETTLE_RECHECK = `
+  WITH still AS (
+    UPDATE reconciliation_breaks b1 SET expected = b2.expected, actual = b2.actual, resolution = b2.resolution
+    FROM reconciliation_breaks b2
+    WHERE b1.run_id = $1 AND b1.found_in = 1 AND b2.run_id = $1 AND b2.found_in = 2 AND ${sameBreak}
+    RETURNING b2.id
+  ), fixed AS (
+    UPDATE reconciliation_breaks b1 SET open = false, resolution = $2::jsonb ->> b1.kind
+    WHERE b1.run_id = $1 AND b1.found_in = 1
+      AND NOT EXISTS (SELECT 1 FROM reconciliation_breaks b2 WHERE b2.run_id = $1 AND b2.found_in = 2 AND ${sameBreak})
+  )
+  DELETE FROM reconciliation_breaks WHERE id IN (SELECT id FROM still)`;
+
+export const MISSING_REPORTS_PAGE = `
+  SELECT b.exec_id, s.account, s.report
+  FROM reconciliation_breaks b JOIN reconciliation_staged_executions s ON s.run_id = b.run_id AND s.exec_id = b.exec_id
+  WHERE b.run_id = $1 AND b.found_in = 1 AND b.kind = 'MISSING_EXECUTION' AND b.exec_id > $2
+  ORDER BY b.exec_id LIMIT $3`;
+
+export const COUNT_MISSING_STILL_UNAPPLIED = `
+  SELECT count(*)::int AS n FROM reconciliation_breaks b
+  WHERE b.run_id = $1 AND b.found_in = 1 AND b.kind = 'MISSING_EXECUTION'
+    AND NOT EXISTS (SELECT 1 FROM order_gateway_fills f WHERE f.exec_id = b.exec_id)`;
+
+export const STORE_TIMELINE = `
+  INSERT INTO reconciliation_timeline (run_id, bucket, broker_count, our_count)
+  WITH theirs AS (
+    SELECT date_bin('5 minutes', transact_time, '2000-01-01') AS bucket, count(*) AS n
+    FROM reconciliation_staged_executions WHERE run_id = $1 GROUP BY 1
+  ), ours AS (
+    SELECT date_bin('5 minutes', executed_at, '2000-01-01') AS bucket, count(*) AS n FROM (${OUR_FILLS_OF_DATE}) f GROUP BY 1
+  )
+  SELECT $1, bucket, COALESCE(theirs.n, 0), COALESCE(ours.n, 0) FROM theirs FULL JOIN ours USING (bucket)`;
+
+export const FINISH_RUN = `
+  UPDATE reconciliation_runs SET status = $2, checked_orders = $3, checked_executions = $4, checked_positions = $5,
+         finished_at = now()
+  WHERE id = $1`;
+
+export const FAIL_RUN = `UPDATE reconciliation_runs SET status = 'failed', failure = $2, finished_at = now() WHERE id = $1`;
+
+export const COUNT_STAGED = `
+  SELECT (SELECT count(*)::int FROM reconciliation_staged_executions WHERE run_id = $1) AS executions,
+         (SELECT count(*)::int FROM reconciliation_staged_orders WHERE run_id = $1) AS orders`;
+
+export const COUNT_BREAKS = `
+  SELECT count(*) FILTER (WHERE found_in = 1)::int AS found, count(*) FILTER (WHERE open)::int AS open
+  FROM reconciliation_breaks WHERE run_id = $1`;
+
+export const CLEAR_STAGING = `
+  WITH e AS (DELETE FROM reconciliation_staged_executions WHERE run_id = $1)
+  DELETE FROM reconciliation_staged_orders WHERE run_id = $1`;
+
+export const SELECT_RUN = `
+  SELECT id, to_char(trade_date, 'YYYY-MM-DD') AS date, status, checked_orders, checked_executions, checked_positions,
+         failure, started_at, finished_at
+  FROM reconciliation_runs WHERE id = $1`;
+
+export const SELECT_BREAKS = `
+  SELECT kind, symbol, order_id, exec_id, expected, actual, resolution, open
+  FROM reconciliation_breaks WHERE run_id = $1 ORDER BY kind, symbol NULLS FIRST, order_id, exec_id, id`;
+
+export const SELECT_TIMELINE = `
+  SELECT bucket, broker_count, our_count FROM reconciliation_timeline WHERE run_id = $1 ORDER BY bucket`;

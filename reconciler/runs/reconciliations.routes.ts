@@ -1,0 +1,52 @@
+import type { preHandlerHookHandler } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Reconciler } from './reconciler.ts';
+import { ErrorBody, RunIdParams, RunSchema, StartRunBody } from './reconciliation.schemas.ts';
+
+export interface ReconciliationRoutesOptions {
+  /** The ops-key check of the trading API. */
+  requireOps: preHandlerHookHandler;
+  reconciler: Reconciler;
+}
+
+/** `POST /v1/ops/reconciliations` and `GET /v1/ops/reconciliations/{id}` (ops key only). */
+export const reconciliationRoutes: FastifyPluginAsyncZod<ReconciliationRoutesOptions> = async (app, { requireOps, reconciler }) => {
+  app.post(
+    '/v1/ops/reconciliations',
+    {
+      preHandler: requireOps,
+      schema: {
+        tags: ['ops'],
+        summary: 'Reconcile a New York trading date with the broker; with repair, feed missing executions back and check again',
+        security: [{ bearer: [] }],
+        body: StartRunBody,
+        response: { 201: RunSchema, 400: ErrorBody, 401: ErrorBody, 422: ErrorBody, 503: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const run = await reconciler.run(request.body.date, { repair: request.body.repair });
+      return reply.status(201).send(run);
+    },
+  );
+
+  app.get(
+    '/v1/ops/reconciliations/:id',
+    {
+      preHandler: requireOps,
+      schema: {
+        tags: ['ops'],
+        summary: 'A reconciliation run',
+        security: [{ bearer: [] }],
+        params: RunIdParams,
+        response: { 200: RunSchema, 401: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const run = await reconciler.get(request.params.id);
+      if (!run) {
+        return reply.status(404).send({ error: { code: 'RECONCILIATION_NOT_FOUND', message: 'no reconciliation run with this id', details: null } });
+      }
+      return run;
+    },
+  );
+};
