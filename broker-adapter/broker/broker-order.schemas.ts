@@ -16,7 +16,7 @@ export const BrokerOrderRequest = z
     clientOrderId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]'),
     /** Our account id (FIX tag 1), echoed on every report. */
     account: z.string().min(1).max(64),
-    symbol: z.string().min(1).max(12),
+    symbol: z.string().regex(/^[A-Z][A-Z0-9.]{0,11}$/, 'must be an upper-case ticker'),
     side: z.enum(['buy', 'sell']),
     type: z.enum(['market', 'limit']),
     quantity: positive.refine((value) => dec(value).decimalPlaces() <= 6, 'at most 6 fractional digits'),

@@ -144,6 +144,8 @@ describe('idempotency on client order id', () => {
     expect(await client.getOrderByClientOrderId('never-sent')).toBeNull();
     await expect(client.submitOrder(anOrderRequest({ quantity: '-1' }))).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
     await expect(client.submitOrder(anOrderRequest({ type: 'limit' }))).rejects.toBeInstanceOf(BrokerRejectedError);
+    await expect(client.submitOrder(anOrderRequest({ symbol: 'aapl' }))).rejects.toMatchObject({ status: 400 });
+    expect(await client.submitOrder(anOrderRequest({ symbol: 'ZZZZ' }))).toMatchObject({ status: 'rejected', rejectReason: 'UNKNOWN_SYMBOL' });
   });
 });
 

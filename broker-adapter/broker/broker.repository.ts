@@ -158,6 +158,10 @@ export async function markFailed(db: Queryable, id: string, error: string): Prom
   await db.query(sql.MARK_FAILED, [id, error.slice(0, 500)]);
 }
 
+export async function markRefused(db: Queryable, id: string, error: string): Promise<void> {
+  await db.query(sql.MARK_REFUSED, [id, error.slice(0, 500)]);
+}
+
 export async function pendingDeliveries(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ pending: number }>(sql.COUNT_PENDING_DELIVERIES);
   return rows[0]!.pending;

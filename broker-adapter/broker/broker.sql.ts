@@ -69,7 +69,7 @@ export const INSERT_REPORTS = `
 export const SELECT_DUE_DELIVERIES = `
   SELECT d.id, d.attempts, e.report
   FROM broker_deliveries d JOIN broker_executions e USING (sequence)
-  WHERE d.delivered_at IS NULL AND d.due_at <= $1
+  WHERE d.delivered_at IS NULL AND d.refused_at IS NULL AND d.due_at <= $1
   ORDER BY d.due_at, d.id
   LIMIT $2`;
 
@@ -78,7 +78,11 @@ export const MARK_DELIVERED = `UPDATE broker_deliveries SET delivered_at = now()
 export const MARK_FAILED = `
   UPDATE broker_deliveries SET attempts = attempts + 1, last_error = $2 WHERE id = $1`;
 
-export const COUNT_PENDING_DELIVERIES = `SELECT count(*)::int AS pending FROM broker_deliveries WHERE delivered_at IS NULL`;
+export const MARK_REFUSED = `
+  UPDATE broker_deliveries SET attempts = attempts + 1, last_error = $2, refused_at = now() WHERE id = $1`;
+
+export const COUNT_PENDING_DELIVERIES = `
+  SELECT count(*)::int AS pending FROM broker_deliveries WHERE delivered_at IS NULL AND refused_at IS NULL`;
 
 export const STATEMENT_EXECUTIONS = `
   SELECT report FROM broker_executions WHERE trade_date = $1 AND exec_type = 'trade' ORDER BY sequence`;

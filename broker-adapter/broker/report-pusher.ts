@@ -2,6 +2,8 @@ import type { Pool } from '../../platform/database.ts';
 import type { Logger } from '../../platform/logger.ts';
 import * as repo from './broker.repository.ts';
 
+const REFUSED = 'HTTP 400: refused as malformed';
+
 export interface ReportPusherOptions {
   pool: Pool;
   /** The fill receiver's endpoint for reports, e.g. http://127.0.0.1:3100/v1/execution-reports. */
@@ -17,7 +19,8 @@ export interface ReportPusherOptions {
 /**
  * Pushes execution reports to the fill receiver until it acknowledges each with a 2xx, in the order
  * they fell due. A failed push stops the pass, so a receiver outage does not shuffle the stream;
- * only the `reorder` fault does that.
+ * only the `reorder` fault does that. A 400 (malformed) is final: the report is set aside, logged,
+ * and the stream goes on.
  */
 export class ReportPusher {
   private readonly options: ReportPusherOptions;
@@ -39,6 +42,11 @@ export class ReportPusher {
     let delivered = 0;
     for (const delivery of due) {
       const error = await this.push(delivery.report);
+      if (error === REFUSED) {
+        await repo.markRefused(this.options.pool, delivery.id, error);
+        this.options.logger.error({ sequence: delivery.report.sequence }, 'fill receiver refused an execution report as malformed');
+        continue;
+      }
       if (error === null) {
         await repo.markDelivered(this.options.pool, delivery.id);
         this.failures = 0;
@@ -67,6 +75,7 @@ export class ReportPusher {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
       });
       await response.text().catch(() => '');
+      if (response.status === 400) return REFUSED;
       return response.ok ? null : `HTTP ${response.status}`;
     } catch (error) {
       return error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -166,6 +166,18 @@ describe('pushing to a fill receiver that refuses', () => {
   });
 });
 
+describe('a report the fill receiver refuses as malformed', () => {
+  it('is set aside and does not hold up the reports behind it', async () => {
+    const h = await start();
+    await h.client.submitOrder(anOrderRequest());
+    h.receiver!.refuseNext(1, 400);
+    await h.pushAll();
+    expect(h.receiver!.received.map((r) => r.sequence)).toEqual([2]);
+    const { rows } = await db.pool.query<{ sequence: string }>('SELECT sequence FROM broker_deliveries WHERE refused_at IS NOT NULL');
+    expect(rows.map((r) => r.sequence)).toEqual(['1']);
+  });
+});
+
 describe('all faults at once', () => {
   const faults = { duplicate: 0.3, reorder: 0.3, drop_report: 0.3, reject: 0.1, partial: 0.5 };
 

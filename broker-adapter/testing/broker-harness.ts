@@ -14,11 +14,12 @@ export const TRADE_DATE = '2026-11-24';
 export async function captureReceiver() {
   const received: ExecutionReport[] = [];
   let refuse = 0;
+  let refuseStatus = 503;
   const app = Fastify({ logger: false });
   app.post(REPORTS_PATH, async (request, reply) => {
     if (refuse > 0) {
       refuse--;
-      return reply.status(503).send({ error: { code: 'BUS_UNAVAILABLE' } });
+      return reply.status(refuseStatus).send({ error: { code: refuseStatus === 400 ? 'VALIDATION_FAILED' : 'BUS_UNAVAILABLE' } });
     }
     received.push(request.body as ExecutionReport);
     return { ok: true };
@@ -27,8 +28,9 @@ export async function captureReceiver() {
   return {
     url,
     received,
-    refuseNext: (n: number) => {
+    refuseNext: (n: number, status = 503) => {
       refuse = n;
+      refuseStatus = status;
     },
     close: () => app.close(),
   };
