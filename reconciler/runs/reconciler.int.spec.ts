@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tradingDateOf } from '../../broker-adapter/index.ts';
@@ -200,7 +200,7 @@ describe('reconciliation of books tampered with, and of an order we never placed
       if (isDomainError(error)) return reply.status(error.httpStatus).send({ error: { code: error.code, message: error.message, details: error.details } });
       return reply.status((error as { statusCode?: number }).statusCode ?? 500).send({ error: { code: 'VALIDATION_FAILED', message: String(error), details: null } });
     });
-    const requireOps = async (request: { headers: Record<string, unknown> }, reply: { status(n: number): { send(b: unknown): unknown } }) => {
+    const requireOps = async (request: FastifyRequest, reply: FastifyReply) => {
       if (request.headers.authorization !== 'Bearer ops') return reply.status(401).send({ error: { code: 'UNAUTHORIZED', message: 'no', details: null } });
     };
     await app.register(reconciliationRoutes, { requireOps, reconciler });

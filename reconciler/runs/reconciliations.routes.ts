@@ -1,11 +1,11 @@
-import type { preHandlerHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Reconciler } from './reconciler.ts';
 import { ErrorBody, RunIdParams, RunSchema, StartRunBody } from './reconciliation.schemas.ts';
 
 export interface ReconciliationRoutesOptions {
   /** The ops-key check of the trading API. */
-  requireOps: preHandlerHookHandler;
+  requireOps: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   reconciler: Reconciler;
 }
 

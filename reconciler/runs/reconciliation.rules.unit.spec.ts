@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { dec } from '../../platform/index.ts';
+import { compareBalances, runStatus } from './reconciliation.rules.ts';
+
+const balances = (overrides: Partial<Parameters<typeof compareBalances>[0]> = {}) => ({
+  brokerPositions: [{ symbol: 'AAPL', quantity: '3' }],
+  customerShares: { AAPL: dec('3') },
+  // The broker bought 3 AAPL for 561.75: its cash is −561.75; the ledger's omnibus took +561.75.
+  brokerCash: '-561.75',
+  ledgerOmnibusCash: dec('561.75'),
+  ...overrides,
+});
+
+describe('the balance identities', () => {
+  it('given the broker and the ledger agree, when compared, then there is no break', () => {
+    expect(compareBalances(balances())).toEqual({ breaks: [], positionsChecked: 1 });
+  });
+
+  it('given the ledger lacks a fill, when compared, then the position and the cash break', () => {
+    const result = compareBalances(balances({ customerShares: {}, ledgerOmnibusCash: dec('0') }));
+    expect(result.breaks).toEqual([
+      { kind: 'POSITION_MISMATCH', symbol: 'AAPL', expected: '3', actual: '0' },
+      { kind: 'CASH_MISMATCH', symbol: null, expected: '-561.75', actual: '0.00' },
+    ]);
+  });
+
+  it('given a cent of difference, when compared, then the cash breaks', () => {
+    expect(compareBalances(balances({ ledgerOmnibusCash: dec('561.76') })).breaks).toEqual([
+      { kind: 'CASH_MISMATCH', symbol: null, expected: '-561.75', actual: '-561.76' },
+    ]);
+  });
+
+  it('given shares we hold that the broker does not, when compared, then that symbol breaks too', () => {
+    const result = compareBalances(balances({ customerShares: { AAPL: dec('3'), MSFT: dec('0.5') } }));
+    expect(result).toEqual({ breaks: [{ kind: 'POSITION_MISMATCH', symbol: 'MSFT', expected: '0', actual: '0.5' }], positionsChecked: 2 });
+  });
+
+  it('given a flat account on both sides, when compared, then a zero balance matches a missing row', () => {
+    expect(compareBalances(balances({ brokerPositions: [], customerShares: { AAPL: dec('0') }, brokerCash: '0', ledgerOmnibusCash: dec('0') })).breaks).toEqual([]);
+  });
+});
+
+describe('the run status', () => {
+  it('is clean with nothing found, repaired when all found were fixed, breaks while one is open', () => {
+    expect(runStatus(0, 0)).toBe('clean');
+    expect(runStatus(4, 0)).toBe('repaired');
+    expect(runStatus(4, 1)).toBe('breaks');
+    expect(runStatus(0, 1)).toBe('breaks');
+  });
+});
