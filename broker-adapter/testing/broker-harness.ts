@@ -59,7 +59,7 @@ export async function aBroker(pool: Pool, options: HarnessOptions = {}) {
     config: { BROKER_FAULTS: faults, BROKER_LATENCY_MS: options.latencyMs ?? { min: 0, max: 0 }, SIM_SEED: options.seed ?? 1 },
     fillReceiverUrl: options.fillReceiverUrl ?? receiver!.url,
   });
-  const client = new BrokerClient({ baseUrl: broker.url, timeoutMs: 2_000 });
+  const client = new BrokerClient({ baseUrl: broker.url, timeoutMs: 10_000 });
   return {
     broker,
     client,
