@@ -1,6 +1,7 @@
 /** `npm run bench [-- suite ...]`: runs the named benchmark suites, or all of them. One line per suite. */
 const suites: Record<string, () => Promise<void>> = {
   ledger: () => import('../ledger/ledger.bench.ts').then((m) => m.runLedgerBenchmark()),
+  reconcile: () => import('../reconciler/reconcile.bench.ts').then((m) => m.runReconcileBenchmark()),
 };
 
 const requested = process.argv.slice(2);
