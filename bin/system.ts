@@ -108,6 +108,8 @@ export interface SystemOptions {
   metrics?: Registry;
   /** Ids of new accounts and orders; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
+  /** Told of every execution report the trading server has consumed (the session waits on it). */
+  onReportApplied?: Parameters<typeof createExecutionConsumer>[0]['onApplied'];
 }
 
 export interface RunningSystem {
@@ -153,7 +155,14 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     logger,
     onOutboxWritten: () => relay.wake(),
   });
-  const executionConsumer = createExecutionConsumer({ pool, bus, orders, logger, onOutboxWritten: () => relay.wake() });
+  const executionConsumer = createExecutionConsumer({
+    pool,
+    bus,
+    orders,
+    logger,
+    onOutboxWritten: () => relay.wake(),
+    onApplied: options.onReportApplied,
+  });
   const app = await buildApp({
     logger,
     pool,

@@ -1,0 +1,87 @@
+import type { RunningBroker, Session } from '../../broker-adapter/index.ts';
+import { sleep, type Logger, type Pool } from '../../platform/index.ts';
+import { BUSY_SUBMISSIONS, PARKED_REPORTS, RECEIVED_EXEC_IDS, RECEIVED_REPORTS, REQUESTS_IN_TRANSIT, UNSENT_OUTBOX } from './session.quiet.sql.ts';
+
+export interface QuietResult {
+  /** Matching passes run while settling. */
+  ticks: number;
+  /** True when the system did not settle in time; `busy` says what was still moving. */
+  timedOut: boolean;
+  busy: string[];
+}
+
+/** Execution reports the trading server's consumer has handled, whatever the outcome, by execId. */
+export class ConsumedReports {
+  private readonly ids = new Set<string>();
+  add(execId: string): void {
+    this.ids.add(execId);
+  }
+  has(execId: string): boolean {
+    return this.ids.has(execId);
+  }
+  get size(): number {
+    return this.ids.size;
+  }
+}
+
+/**
+ * Drives the broker (matching passes, report pushes) at the current simulated instant until the
+ * whole system has stopped moving: nothing in the outbox, no broker call due, every report pushed
+ * and consumed. Waiting for this between steps is what makes one seed give one result.
+ */
+export function createQuietWatcher(deps: { pool: Pool; broker: RunningBroker; reports: ConsumedReports; logger: Logger; timeoutMs?: number }) {
+  const consumed = deps.reports;
+  const count = async (sql: string, params: unknown[] = []) => (await deps.pool.query<{ n: number }>(sql, params)).rows[0]!.n;
+
+  /** Reports the fill receiver took that the consumer has not handled (a repair adds ids of its own, so count by id). */
+  async function unconsumedReports(received: number): Promise<number> {
+    if (received > consumed.size) return received - consumed.size;
+    const { rows } = await deps.pool.query<{ exec_id: string }>(RECEIVED_EXEC_IDS);
+    return rows.filter((row) => !consumed.has(row.exec_id)).length;
+  }
+
+  async function busyParts(session: Session): Promise<string[]> {
+    const [outbox, submissions, transit, received, parked, deliveries] = await Promise.all([
+      count(UNSENT_OUTBOX),
+      count(BUSY_SUBMISSIONS, [session]),
+      count(REQUESTS_IN_TRANSIT),
+      count(RECEIVED_REPORTS),
+      count(PARKED_REPORTS),
+      deps.broker.pendingDeliveries(),
+    ]);
+    const busy: string[] = [];
+    if (outbox > 0) busy.push(`${outbox} outbox messages unsent`);
+    if (submissions > 0) busy.push(`${submissions} broker calls due`);
+    if (transit > 0) busy.push(`${transit} requests in transit`);
+    if (deliveries > 0) busy.push(`${deliveries} report deliveries pending`);
+    const unconsumed = await unconsumedReports(received);
+    if (unconsumed > 0) busy.push(`${unconsumed} reports received, not consumed`);
+    if (parked > 0) busy.push(`${parked} reports parked`);
+    return busy;
+  }
+
+  return {
+    async waitQuiet(session: Session): Promise<QuietResult> {
+      const deadline = Date.now() + (deps.timeoutMs ?? 60_000);
+      let ticks = 0;
+      let stillRounds = 0;
+      for (;;) {
+        const reports = await deps.broker.tick();
+        ticks++;
+        const pushed = await deps.broker.pushDue();
+        const busy = await busyParts(session);
+        // Two still rounds in a row: a report consumed in the last round may have caused more work.
+        if (reports === 0 && pushed.delivered === 0 && busy.length === 0) {
+          if (++stillRounds >= 2) return { ticks, timedOut: false, busy };
+        } else {
+          stillRounds = 0;
+        }
+        if (Date.now() > deadline) {
+          deps.logger.warn({ busy }, 'session step did not settle in time');
+          return { ticks, timedOut: true, busy };
+        }
+        await sleep(busy.length > 0 ? 15 : 5);
+      }
+    },
+  };
+}

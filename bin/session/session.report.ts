@@ -1,0 +1,190 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Violation } from './session.invariants.ts';
+import type { SessionBreak } from './session.reconcile.ts';
+import { renderReportHtml } from './session.template.ts';
+
+/** Everything a session observed, from which the summary and the report page are made. */
+export interface SessionData {
+  seed: number;
+  tradingDate: string;
+  accounts: number;
+  faults: string;
+  bus: 'kafka' | 'in-process';
+  placed: { id: string; label: string; step: number }[];
+  refused: { code: string; label: string }[];
+  failed: { status: number; detail: string; label: string }[];
+  skipped: number;
+  cancels: { requested: number; refused: number };
+  /** Orders placed in a session in which they could go to the broker at once (latencies count only these). */
+  sentAtOnce: Set<string>;
+  prices: { at: string; symbol: string; price: string }[];
+  fills: { at: Date | string; symbol: string; side: 'buy' | 'sell'; price: string; quantity: string }[];
+  fillCount: number;
+  byStatus: Record<string, number>;
+  throughput: { wallSeconds: number; simTime: string; orders: number; fills: number }[];
+  ackLatencyMs: number[];
+  firstFillLatencyMs: number[];
+  breaksFound: SessionBreak[];
+  breaksOpen: SessionBreak[];
+  violations: Violation[];
+  clientViolations: Violation[];
+  settleTimeouts: number;
+  dayWallSeconds: number;
+}
+
+export interface SessionSummary {
+  seed: number;
+  tradingDate: string;
+  accounts: number;
+  faults: string;
+  bus: string;
+  /** Orders the trading API accepted (201). */
+  orders: number;
+  /** Orders the trading API refused (422), by error code. */
+  refused: number;
+  refusedByCode: Record<string, number>;
+  /** Requests answered neither 201 nor 422 (503 while market data was unavailable, ...). */
+  failedRequests: number;
+  cancelsRequested: number;
+  skippedActions: number;
+  fills: number;
+  byStatus: Record<string, number>;
+  breaksFound: number;
+  breaksFoundByKind: Record<string, number>;
+  breaksOpen: number;
+  invariantViolations: number;
+  violations: Violation[];
+  /** Accepted orders per second of wall time over the trading day (first step to the close). */
+  throughput: number;
+  /** Placement to the broker's answer, ms of wall time, for orders sent at once; `firstFill*`: to our first recorded fill. */
+  latencyMs: { p50: number | null; p99: number | null; firstFillP50: number | null; firstFillP99: number | null; samples: number };
+  settleTimeouts: number;
+  dayWallSeconds: number;
+}
+
+export function percentile(values: readonly number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return Math.round(sorted[rank]! * 10) / 10;
+}
+
+const countBy = <T>(items: readonly T[], key: (item: T) => string): Record<string, number> => {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+};
+
+export function buildSummary(data: SessionData): SessionSummary {
+  return {
+    seed: data.seed,
+    tradingDate: data.tradingDate,
+    accounts: data.accounts,
+    faults: data.faults,
+    bus: data.bus,
+    orders: data.placed.length,
+    refused: data.refused.length,
+    refusedByCode: countBy(data.refused, (r) => r.code),
+    failedRequests: data.failed.length,
+    cancelsRequested: data.cancels.requested,
+    skippedActions: data.skipped,
+    fills: data.fillCount,
+    byStatus: data.byStatus,
+    breaksFound: data.breaksFound.length,
+    breaksFoundByKind: countBy(data.breaksFound, (b) => b.kind),
+    breaksOpen: data.breaksOpen.length,
+    invariantViolations: data.violations.length,
+    violations: data.violations.slice(0, 50),
+    throughput: data.dayWallSeconds > 0 ? Math.round((data.placed.length / data.dayWallSeconds) * 100) / 100 : 0,
+    latencyMs: {
+      p50: percentile(data.ackLatencyMs, 50),
+      p99: percentile(data.ackLatencyMs, 99),
+      firstFillP50: percentile(data.firstFillLatencyMs, 50),
+      firstFillP99: percentile(data.firstFillLatencyMs, 99),
+      samples: data.ackLatencyMs.length,
+    },
+    settleTimeouts: data.settleTimeouts,
+    dayWallSeconds: Math.round(data.dayWallSeconds * 10) / 10,
+  };
+}
+
+/** The counts that one seed must reproduce (timings and ids aside). */
+export function reproducibleCounts(summary: SessionSummary) {
+  return {
+    orders: summary.orders,
+    refusedByCode: summary.refusedByCode,
+    fills: summary.fills,
+    byStatus: summary.byStatus,
+    breaksFound: summary.breaksFound,
+    breaksOpen: summary.breaksOpen,
+    invariantViolations: summary.invariantViolations,
+  };
+}
+
+/** `summary.json` and `report.html` (echarts inlined: the page opens from disk, offline). */
+export async function writeReport(dir: string, summary: SessionSummary, data: SessionData): Promise<{ summaryPath: string; reportPath: string }> {
+  await mkdir(dir, { recursive: true });
+  const summaryPath = join(dir, 'summary.json');
+  const reportPath = join(dir, 'report.html');
+  await writeFile(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
+  const echarts = await readFile(createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js'), 'utf8');
+  await writeFile(reportPath, renderReportHtml({ summary, charts: chartData(data), echarts }));
+  return { summaryPath, reportPath };
+}
+
+/** What the page's charts plot, already shaped for them. */
+export interface ChartData {
+  symbols: string[];
+  prices: Record<string, [string, number][]>;
+  fills: Record<string, { buy: [string, number][]; sell: [string, number][] }>;
+  byStatus: [string, number][];
+  latency: { buckets: string[]; ack: number[]; firstFill: number[] };
+  breaks: { kinds: string[]; found: number[]; open: number[] };
+  throughput: { wallSeconds: number; simTime: string; ordersPerSecond: number; fillsPerSecond: number }[];
+}
+
+export function chartData(data: SessionData): ChartData {
+  const symbols = [...new Set(data.prices.map((p) => p.symbol))].sort();
+  const prices: ChartData['prices'] = {};
+  const fills: ChartData['fills'] = {};
+  for (const symbol of symbols) {
+    prices[symbol] = data.prices.filter((p) => p.symbol === symbol).map((p) => [p.at, Number(p.price)]);
+    fills[symbol] = { buy: [], sell: [] };
+  }
+  for (const fill of data.fills) {
+    const at = fill.at instanceof Date ? fill.at.toISOString() : fill.at;
+    // Prices are decimal strings everywhere else; a chart axis is the one place a float is fine.
+    fills[fill.symbol]?.[fill.side].push([at, Number(fill.price)]);
+  }
+  const bucketEdges = [5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, Infinity];
+  const bucketLabel = (edge: number, i: number) => (edge === Infinity ? `>${bucketEdges[i - 1]} ms` : `≤${edge} ms`);
+  const histogram = (values: readonly number[]) => bucketEdges.map((edge, i) => values.filter((v) => v <= edge && (i === 0 || v > bucketEdges[i - 1]!)).length);
+  const kinds = [...new Set([...data.breaksFound, ...data.breaksOpen].map((b) => b.kind))].sort();
+  const throughput: ChartData['throughput'] = [];
+  let previous = { wallSeconds: 0, orders: 0, fills: 0 };
+  for (const point of data.throughput) {
+    const seconds = Math.max(0.001, point.wallSeconds - previous.wallSeconds);
+    throughput.push({
+      wallSeconds: Math.round(point.wallSeconds * 10) / 10,
+      simTime: point.simTime,
+      ordersPerSecond: Math.round(((point.orders - previous.orders) / seconds) * 10) / 10,
+      fillsPerSecond: Math.round(((point.fills - previous.fills) / seconds) * 10) / 10,
+    });
+    previous = point;
+  }
+  return {
+    symbols,
+    prices,
+    fills,
+    byStatus: Object.entries(data.byStatus),
+    latency: { buckets: bucketEdges.map(bucketLabel), ack: histogram(data.ackLatencyMs), firstFill: histogram(data.firstFillLatencyMs) },
+    breaks: {
+      kinds,
+      found: kinds.map((kind) => data.breaksFound.filter((b) => b.kind === kind).length),
+      open: kinds.map((kind) => data.breaksOpen.filter((b) => b.kind === kind).length),
+    },
+    throughput,
+  };
+}

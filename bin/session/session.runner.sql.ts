@@ -1,0 +1,25 @@
+/** What the session reads back from the trading server's tables after the day. */
+
+export const FILL_COUNT = `SELECT count(*)::int AS n FROM order_fills`;
+
+export const BY_STATUS = `SELECT status, count(*)::int AS n FROM orders GROUP BY status ORDER BY status`;
+
+export const DAY_ORDERS_OPEN = `
+  SELECT id, status FROM orders
+  WHERE time_in_force = 'day' AND status IN ('pending_new', 'new', 'partially_filled', 'pending_cancel')`;
+
+/** Fills with their simulated execution time, for the price chart. */
+export const REPORT_FILLS = `
+  SELECT f.executed_at AS at, o.symbol, o.side, f.price::text AS price, f.quantity::text AS quantity
+  FROM order_fills f JOIN orders o ON o.id = f.order_id ORDER BY f.executed_at, f.exec_id`;
+
+/**
+ * Wall-clock latencies per order: placement (the order row's creation) to the broker's answer (the
+ * submission reaching its final state) and to our first recorded fill.
+ */
+export const LATENCIES = `
+  SELECT o.id::text AS id,
+         CASE WHEN s.state IN ('acknowledged', 'refused')
+              THEN extract(epoch FROM (s.updated_at - o.created_at)) * 1000 END::float8 AS ack_ms,
+         (SELECT extract(epoch FROM (min(f.recorded_at) - o.created_at)) * 1000 FROM order_fills f WHERE f.order_id = o.id)::float8 AS fill_ms
+  FROM orders o LEFT JOIN broker_submissions s ON s.order_id = o.id AND s.kind = 'submit'`;

@@ -1,0 +1,297 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { BrokerUnavailableError, manualClock, tradingDateOf, type InstrumentView } from '../../broker-adapter/index.ts';
+import {
+  createPool,
+  InProcessBus,
+  KafkaBus,
+  loadConfig,
+  migrate,
+  sleep,
+  startEmbeddedPostgres,
+  type Bus,
+  type Logger,
+  type Pool,
+} from '../../platform/index.ts';
+import { allMigrations, startSystem, type RunningSystem } from '../system.ts';
+import { SessionClients, type ActionOutcome } from './session.clients.ts';
+import { checkAgainstStatements, checkLedger, checkOrderInvariants, FinalStatusWatch, type Violation } from './session.invariants.ts';
+import { planSession, seededIds, type PlannedStep } from './session.plan.ts';
+import { ConsumedReports, createQuietWatcher } from './session.quiet.ts';
+import { connectReconciler, type Reconcile, type ReconcilerDeps, type SessionBreak } from './session.reconcile.ts';
+import { buildSummary, type SessionData, type SessionSummary } from './session.report.ts';
+import { BY_STATUS, DAY_ORDERS_OPEN, FILL_COUNT, LATENCIES, REPORT_FILLS } from './session.runner.sql.ts';
+
+export interface SessionOptions {
+  seed: number;
+  accounts: number;
+  orders: number;
+  /** As BROKER_FAULTS, e.g. `duplicate=0.1,drop_report=0.02`; already validated. */
+  faults: string;
+  /** As BROKER_LATENCY_MS. */
+  latency: string;
+  /** The New York trading date the session plays. */
+  tradingDate: string;
+  /** Simulated minutes between clock steps. */
+  stepMinutes: number;
+  /** A PostgreSQL server on which a fresh database is created (and dropped after); else embedded PostgreSQL. */
+  databaseUrl?: string;
+  /** Kafka bootstrap servers; else the in-process bus. */
+  kafkaBrokers?: string[];
+  logger: Logger;
+  /** How to reach the reconciler; the default is the real one (session.reconcile.ts). */
+  reconciler?: (deps: ReconcilerDeps) => Reconcile;
+  onProgress?: (progress: SessionProgress) => void;
+}
+
+export interface SessionProgress {
+  phase: string;
+  step: number;
+  steps: number;
+  orders: number;
+  fills: number;
+  breaksOpen: number | null;
+}
+
+export interface SessionResult {
+  summary: SessionSummary;
+  data: SessionData;
+}
+
+const DEPOSIT = '100000.00';
+/** The trading server's market data is cached this long; a step waits it out before placing orders. */
+const MARKET_DATA_TTL_MS = 300;
+
+/** One whole simulated trading day on a fresh database: see README "Simulated session". */
+export async function runSession(options: SessionOptions): Promise<SessionResult> {
+  const { logger } = options;
+  const database = await freshDatabase(options.databaseUrl, options.seed, logger);
+  const cleanups: Array<() => Promise<unknown>> = [() => database.drop()];
+  try {
+    await migrate(database.url, allMigrations, logger);
+    const pool = createPool(database.url, { name: 'session', max: 20 });
+    cleanups.unshift(() => pool.end());
+    const bus: Bus = options.kafkaBrokers?.length
+      ? new KafkaBus({ brokers: options.kafkaBrokers, clientId: 'session', logger, namespace: `session-${options.seed}-${randomBytes(4).toString('hex')}` })
+      : new InProcessBus(3);
+    cleanups.unshift(() => bus.close());
+    return await runDay(options, pool, bus, cleanups);
+  } finally {
+    for (const cleanup of cleanups) {
+      await cleanup().catch((error: unknown) => logger.warn({ err: error }, 'session cleanup failed'));
+    }
+  }
+}
+
+async function runDay(options: SessionOptions, pool: Pool, bus: Bus, cleanups: Array<() => Promise<unknown>>): Promise<SessionResult> {
+  const { logger } = options;
+  const opsKey = `ops_session_${randomBytes(16).toString('hex')}`;
+  const config = loadConfig({
+    OPS_API_KEY: opsKey,
+    SIM_SEED: String(options.seed),
+    BROKER_FAULTS: options.faults,
+    BROKER_LATENCY_MS: options.latency,
+    KAFKA_PARTITIONS: '3',
+    ...(process.env.COMMISSION_BPS ? { COMMISSION_BPS: process.env.COMMISSION_BPS } : {}),
+  });
+  const steps = planSession({ seed: options.seed, accounts: options.accounts, orders: options.orders, tradingDate: options.tradingDate, stepMinutes: options.stepMinutes });
+  const clock = manualClock(steps[0]!.at);
+  const reports = new ConsumedReports();
+  const system: RunningSystem = await startSystem({
+    config,
+    logger,
+    pool,
+    bus,
+    clock,
+    broker: { autoRun: false, ackTimeoutDelayMs: 3_000 },
+    newId: seededIds(options.seed),
+    onReportApplied: (report) => reports.add(report.execId),
+  });
+  cleanups.unshift(() => system.stop());
+  const watcher = createQuietWatcher({ pool, broker: system.broker, reports, logger });
+  const finals = new FinalStatusWatch();
+  const clients = new SessionClients(system.url, opsKey);
+  const data = emptyData(options);
+  const progress = (phase: string, step: number, breaksOpen: number | null = null) =>
+    options.onProgress?.({ phase, step, steps: steps.length, orders: data.placed.length, fills: data.fillCount, breaksOpen });
+
+  const accounts = await clients.openAccounts(options.accounts, DEPOSIT);
+  const dayStarted = Date.now();
+  const stepOfOrder = new Map<string, number>();
+  for (const step of steps) {
+    clock.set(step.at);
+    const setAt = Date.now();
+    progress(step.session, step.index);
+    const settledBefore = await watcher.waitQuiet(step.session);
+    const prices = await instrumentPrices(system);
+    for (const [symbol, price] of prices) data.prices.push({ at: step.at.toISOString(), symbol, price });
+    await sleep(Math.max(0, setAt + MARKET_DATA_TTL_MS - Date.now()));
+
+    for (const action of step.actions) {
+      const outcome = await clients.perform(action, accounts[action.account]!, prices, (orderId) => (stepOfOrder.get(orderId) ?? step.index) < step.index);
+      record(data, outcome, step, stepOfOrder);
+    }
+    const settledAfter = await watcher.waitQuiet(step.session);
+    data.settleTimeouts += Number(settledBefore.timedOut) + Number(settledAfter.timedOut);
+    await finals.observe(pool);
+    data.fillCount = (await pool.query<{ n: number }>(FILL_COUNT)).rows[0]!.n;
+    data.throughput.push({ wallSeconds: (Date.now() - dayStarted) / 1000, simTime: step.at.toISOString(), orders: data.placed.length, fills: data.fillCount });
+    progress(step.session, step.index + 1);
+  }
+  data.dayWallSeconds = (Date.now() - dayStarted) / 1000;
+
+  // After the close: repair what the reconciler finds, settle, then look again without repairing.
+  const reconcile = (options.reconciler ?? connectReconciler)({ pool, broker: system.brokerClient, ledger: system.ledger, bus, logger });
+  const date = tradingDateOf(steps[0]!.at);
+  progress('reconcile', steps.length);
+  const repairRun = await reconcile(date, true);
+  data.breaksFound = repairRun.breaks;
+  await watcher.waitQuiet('closed');
+  const checkRun = await reconcile(date, false);
+  data.breaksOpen = checkRun.breaks;
+  progress('invariants', steps.length, checkRun.breaks.length);
+
+  await finals.observe(pool);
+  const violations: Violation[] = [
+    ...finals.violations,
+    ...(await checkOrderInvariants(pool)),
+    ...(await checkLedger(pool)),
+    ...(await retryingUnavailable(() => checkAgainstStatements(pool, system.brokerClient, date))),
+    ...(await dayOrdersOpen(pool)),
+    ...data.clientViolations,
+  ];
+  data.violations = violations;
+  data.byStatus = Object.fromEntries((await pool.query<{ status: string; n: number }>(BY_STATUS)).rows.map((row) => [row.status, row.n]));
+  data.fillCount = (await pool.query<{ n: number }>(FILL_COUNT)).rows[0]!.n;
+  data.fills = (await pool.query<SessionData['fills'][number]>(REPORT_FILLS)).rows;
+  const latencies = (await pool.query<{ id: string; ack_ms: number | null; fill_ms: number | null }>(LATENCIES)).rows;
+  for (const row of latencies) {
+    if (!data.sentAtOnce.has(row.id)) continue;
+    if (row.ack_ms !== null) data.ackLatencyMs.push(row.ack_ms);
+    if (row.fill_ms !== null) data.firstFillLatencyMs.push(row.fill_ms);
+  }
+  progress('done', steps.length, checkRun.breaks.length);
+  return { summary: buildSummary(data), data };
+}
+
+function emptyData(options: SessionOptions): SessionData {
+  return {
+    seed: options.seed,
+    tradingDate: options.tradingDate,
+    accounts: options.accounts,
+    faults: options.faults,
+    bus: options.kafkaBrokers?.length ? 'kafka' : 'in-process',
+    placed: [],
+    refused: [],
+    failed: [],
+    skipped: 0,
+    cancels: { requested: 0, refused: 0 },
+    sentAtOnce: new Set(),
+    prices: [],
+    fills: [],
+    fillCount: 0,
+    byStatus: {},
+    throughput: [],
+    ackLatencyMs: [],
+    firstFillLatencyMs: [],
+    breaksFound: [] as SessionBreak[],
+    breaksOpen: [] as SessionBreak[],
+    violations: [],
+    clientViolations: [],
+    settleTimeouts: 0,
+    dayWallSeconds: 0,
+  };
+}
+
+function record(data: SessionData, outcome: ActionOutcome, step: PlannedStep, stepOfOrder: Map<string, number>): void {
+  switch (outcome.kind) {
+    case 'placed': {
+      const { order } = outcome;
+      data.placed.push({ id: order.id, label: outcome.label, step: step.index });
+      stepOfOrder.set(order.id, step.index);
+      const tradable = step.session === 'regular' || ((step.session === 'pre' || step.session === 'post') && order.extendedHours);
+      if (tradable) data.sentAtOnce.add(order.id);
+      if (outcome.label.startsWith('refused')) {
+        data.clientViolations.push({ check: 'refusal', message: `an order that must be refused was accepted: ${outcome.label} ${JSON.stringify(outcome.body)}` });
+      }
+      return;
+    }
+    case 'refused':
+      data.refused.push({ code: outcome.code, label: outcome.label });
+      if (outcome.expected !== null && outcome.expected !== outcome.code) {
+        data.clientViolations.push({ check: 'refusal', message: `${outcome.label} was refused with ${outcome.code}` });
+      }
+      return;
+    case 'canceled':
+      data.cancels.requested++;
+      if (outcome.status !== 202) data.cancels.refused++;
+      if (outcome.status >= 500) data.clientViolations.push({ check: 'no-5xx', message: `cancel of ${outcome.orderId} answered ${outcome.status}` });
+      return;
+    case 'skipped':
+      data.skipped++;
+      return;
+    case 'failed':
+      data.failed.push({ status: outcome.status, detail: outcome.detail, label: outcome.label });
+      if (outcome.status >= 500) data.clientViolations.push({ check: 'no-5xx', message: `${outcome.label} answered ${outcome.status}: ${outcome.detail}` });
+  }
+}
+
+async function dayOrdersOpen(pool: Pool): Promise<Violation[]> {
+  const { rows } = await pool.query<{ id: string; status: string }>(DAY_ORDERS_OPEN);
+  return rows.map((row) => ({ check: 'day-orders-expire', message: `day order ${row.id} is still ${row.status} after the close` }));
+}
+
+/** Last prices straight from the broker: the trading server's cache may still hold the last step's. */
+async function instrumentPrices(system: RunningSystem): Promise<Map<string, string>> {
+  const instruments: InstrumentView[] = await retryingUnavailable(() => system.brokerClient.getInstruments());
+  return new Map(instruments.map((instrument) => [instrument.symbol, instrument.lastPrice]));
+}
+
+/** The broker's `outage` fault answers 503 for a while: a session reading statements waits it out. */
+async function retryingUnavailable<T>(work: () => Promise<T>, attempts = 50): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof BrokerUnavailableError) || attempt >= attempts) throw error;
+      await sleep(200);
+    }
+  }
+}
+
+interface FreshDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A new, empty database for this run: on the given server, or on embedded PostgreSQL in a temp dir. */
+async function freshDatabase(serverUrl: string | undefined, seed: number, logger: Logger): Promise<FreshDatabase> {
+  if (!serverUrl) {
+    const dir = await mkdtemp(join(tmpdir(), 'session-pg-'));
+    const postgres = await startEmbeddedPostgres({ dir, persistent: false, logger });
+    return {
+      url: postgres.url,
+      drop: async () => {
+        await postgres.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const name = `session_${seed}_${randomBytes(4).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}

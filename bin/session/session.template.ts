@@ -1,0 +1,109 @@
+import type { ChartData, SessionSummary } from './session.report.ts';
+
+/** JSON that is safe inside a <script> element. */
+const embed = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * The report page: one self-contained file (the charting library inlined) that shows the day.
+ * Each chart is drawn by echarts into a `.chart` element; `window.sessionChartsDrawn` counts them.
+ */
+export function renderReportHtml(input: { summary: SessionSummary; charts: ChartData; echarts: string }): string {
+  const { summary, charts } = input;
+  const verdict = summary.breaksOpen === 0 && summary.invariantViolations === 0 ? 'PASS' : 'FAIL';
+  const rows: [string, unknown][] = [
+    ['seed', summary.seed],
+    ['trading date', summary.tradingDate],
+    ['faults', summary.faults || 'none'],
+    ['bus', summary.bus],
+    ['accounts', summary.accounts],
+    ['orders accepted', summary.orders],
+    ['orders refused', `${summary.refused} ${JSON.stringify(summary.refusedByCode)}`],
+    ['fills', summary.fills],
+    ['breaks found / open', `${summary.breaksFound} / ${summary.breaksOpen}`],
+    ['invariant violations', summary.invariantViolations],
+    ['throughput (accepted orders per wall second)', summary.throughput],
+    ['latency to broker answer p50 / p99 (ms)', `${summary.latencyMs.p50} / ${summary.latencyMs.p99}`],
+    ['wall time of the day (s)', summary.dayWallSeconds],
+  ];
+  const table = rows.map(([name, value]) => `<tr><th>${escapeHtml(name)}</th><td>${escapeHtml(String(value))}</td></tr>`).join('');
+  const violations = summary.violations.map((v) => `<li><b>${escapeHtml(v.check)}</b>: ${escapeHtml(v.message)}</li>`).join('');
+  const priceCharts = charts.symbols.map((symbol) => `<div class="chart small" id="price-${escapeHtml(symbol)}"></div>`).join('');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Session ${escapeHtml(String(summary.seed))}: ${verdict}</title>
+<style>
+  body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
+  h1 span { color: ${verdict === 'PASS' ? '#1a7f37' : '#cf222e'}; }
+  table { border-collapse: collapse; } th, td { text-align: left; padding: 2px 12px 2px 0; }
+  .chart { width: 100%; height: 320px; } .small { width: 49%; height: 240px; display: inline-block; }
+  section { margin-top: 1.5rem; }
+</style>
+</head>
+<body>
+<h1>Simulated session <span>${verdict}</span></h1>
+<table>${table}</table>
+${violations ? `<h2>Violations</h2><ul>${violations}</ul>` : ''}
+<section><h2>Price paths with fills (simulated New York day)</h2>${priceCharts}</section>
+<section><h2>Orders by final status</h2><div class="chart" id="status"></div></section>
+<section><h2>Latency from placement (wall ms)</h2><div class="chart" id="latency"></div></section>
+<section><h2>Reconciliation breaks</h2><div class="chart" id="breaks"></div></section>
+<section><h2>Throughput over the day (per wall second, by clock step)</h2><div class="chart" id="throughput"></div></section>
+<script>${input.echarts.replace(/<\/script/gi, '<\\/script')}</script>
+<script>
+const charts = ${embed(charts)};
+window.sessionChartsDrawn = 0;
+function draw(id, option) {
+  const chart = echarts.init(document.getElementById(id));
+  chart.setOption(Object.assign({ animation: false, tooltip: { trigger: 'axis' } }, option));
+  window.sessionChartsDrawn++;
+}
+for (const symbol of charts.symbols) {
+  draw('price-' + symbol, {
+    title: { text: symbol, left: 'center', textStyle: { fontSize: 13 } },
+    legend: { bottom: 0, data: ['price', 'buy fill', 'sell fill'] },
+    xAxis: { type: 'time' }, yAxis: { type: 'value', scale: true },
+    series: [
+      { name: 'price', type: 'line', showSymbol: false, data: charts.prices[symbol] },
+      { name: 'buy fill', type: 'scatter', symbolSize: 6, itemStyle: { color: '#1a7f37' }, data: charts.fills[symbol].buy },
+      { name: 'sell fill', type: 'scatter', symbolSize: 6, itemStyle: { color: '#cf222e' }, data: charts.fills[symbol].sell },
+    ],
+  });
+}
+draw('status', {
+  xAxis: { type: 'category', data: charts.byStatus.map((s) => s[0]) }, yAxis: { type: 'value' },
+  series: [{ name: 'orders', type: 'bar', data: charts.byStatus.map((s) => s[1]), label: { show: true, position: 'top' } }],
+});
+draw('latency', {
+  legend: { data: ['to broker answer', 'to first fill'] },
+  xAxis: { type: 'category', data: charts.latency.buckets }, yAxis: { type: 'value', name: 'orders' },
+  series: [
+    { name: 'to broker answer', type: 'bar', data: charts.latency.ack },
+    { name: 'to first fill', type: 'bar', data: charts.latency.firstFill },
+  ],
+});
+draw('breaks', {
+  title: charts.breaks.kinds.length ? undefined : { text: 'no breaks found', left: 'center', top: 'middle', textStyle: { color: '#888' } },
+  legend: { data: ['found (then repaired)', 'still open'] },
+  xAxis: { type: 'category', data: charts.breaks.kinds }, yAxis: { type: 'value' },
+  series: [
+    { name: 'found (then repaired)', type: 'bar', data: charts.breaks.found },
+    { name: 'still open', type: 'bar', data: charts.breaks.open },
+  ],
+});
+draw('throughput', {
+  legend: { data: ['orders/s', 'fills/s'] },
+  xAxis: { type: 'category', name: 'wall s', data: charts.throughput.map((p) => p.wallSeconds) }, yAxis: { type: 'value' },
+  series: [
+    { name: 'orders/s', type: 'line', data: charts.throughput.map((p) => p.ordersPerSecond) },
+    { name: 'fills/s', type: 'line', data: charts.throughput.map((p) => p.fillsPerSecond) },
+  ],
+});
+</script>
+</body>
+</html>
+`;
+}
