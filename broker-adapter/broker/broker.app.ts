@@ -4,6 +4,7 @@ import { sleep } from '../../platform/database.ts';
 import { registerErrorHandler } from '../http/error-handler.ts';
 import { BrokerOrderRequest, STATEMENT_KINDS, StatementDate } from './broker-order.schemas.ts';
 import type { BrokerService } from './broker.service.ts';
+import { registerStatementStreams } from './statement-stream.routes.ts';
 
 export interface BrokerAppDeps {
   service: BrokerService;
@@ -77,6 +78,7 @@ export function createBrokerApp(deps: BrokerAppDeps): FastifyInstance {
     return service.statement(kind, date);
   });
 
+  registerStatementStreams(app, service.deps.pool);
   app.get('/v1/instruments', async () => service.instruments());
   app.get('/v1/clock', async () => service.clockView());
 
