@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
-import { BrokerClient } from '../broker-adapter/index.ts';
 import { createLedger } from '../ledger/index.ts';
 import {
   ConfigError,
@@ -17,7 +16,7 @@ import {
   type Bus,
   type RunningPostgres,
 } from '../platform/index.ts';
-import { createReconciler, renderRunReport, runAsCsv, runAsTable, type ReconcileProgress, type Run } from '../reconciler/index.ts';
+import { brokerStatements, createReconciler, renderRunReport, runAsCsv, runAsTable, type ReconcileProgress, type Run } from '../reconciler/index.ts';
 import { allMigrations } from './system.ts';
 
 /*
@@ -33,6 +32,7 @@ class UsageError extends Error {}
 interface ProgressBar {
   start(total: number, value: number, payload: Record<string, string>): void;
   update(value: number): void;
+  setTotal(total: number): void;
   stop(): void;
 }
 const cliProgress = createRequire(import.meta.url)('cli-progress') as {
@@ -91,7 +91,7 @@ async function main(): Promise<number> {
     await migrate(database.url, allMigrations, logger);
     const reconciler = createReconciler({
       pool,
-      broker: new BrokerClient({ baseUrl: parsedEnv.data.BROKER_URL, timeoutMs: 120_000 }),
+      broker: brokerStatements({ baseUrl: parsedEnv.data.BROKER_URL }),
       ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
       bus: options.repair ? bus : undefined,
       logger,
@@ -103,6 +103,7 @@ async function main(): Promise<number> {
         phase = progress.phase;
         bar.start(Math.max(progress.total, 1), progress.done, { phase: progress.phase.padEnd(8) });
       } else {
+        bar.setTotal(Math.max(progress.total, progress.done, 1));
         bar.update(progress.done);
       }
     };

@@ -13,8 +13,8 @@ export {
   type ReconcilerDependencies,
   type ReconcileProgress,
   type ReconcilePhase,
-  type StatementSource,
 } from './runs/reconciler.ts';
+export { brokerStatements, type StatementSource } from './runs/broker-statements.ts';
 export { reconciliationRoutes, type ReconciliationRoutesOptions } from './runs/reconciliations.routes.ts';
 export { RunSchema, BreakSchema, type Run, type Break } from './runs/reconciliation.schemas.ts';
 export { BREAK_KINDS, compareBalances, type BreakKind, type RunStatus } from './runs/reconciliation.rules.ts';

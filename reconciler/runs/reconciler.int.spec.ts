@@ -7,7 +7,7 @@ import { tradingDateOf } from '../../broker-adapter/index.ts';
 import { checkLedgerInvariants } from '../../ledger/index.ts';
 import { isDomainError } from '../../platform/index.ts';
 import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
-import { createReconciler, reconciliationRoutes, renderRunReport, type Reconciler, type Run } from '../index.ts';
+import { brokerStatements, createReconciler, reconciliationRoutes, renderRunReport, type Reconciler, type Run } from '../index.ts';
 
 const run = promisify(execFile);
 interface Order {
@@ -64,7 +64,7 @@ describe('reconciliation when the broker dropped the fill reports', () => {
   beforeAll(async () => {
     // Every report is dropped: the order is acknowledged by the broker's answer, its fills never arrive.
     t = await startTestSystem({ env: { BROKER_FAULTS: 'drop_report=1' } });
-    reconciler = createReconciler({ pool: t.db.pool, broker: t.system.brokerClient, ledger: t.system.ledger, bus: t.bus, repairWaitMs: 20_000 });
+    reconciler = createReconciler({ pool: t.db.pool, broker: brokerStatements({ baseUrl: t.system.broker.url }), ledger: t.system.ledger, bus: t.bus, repairWaitMs: 20_000 });
     const { key } = await t.api.openAccount('10000.00');
     orderId = await marketOrder(t, key, 'dropped-1', 'buy', 'AAPL', '3');
     await t.api.waitForOrder<Order>(key, orderId, (o) => o.status === 'new');
@@ -125,6 +125,7 @@ describe('reconciliation of books tampered with, and of an order we never placed
   let execId: string;
   beforeAll(async () => {
     t = await startTestSystem();
+    // The JSON statements only (BrokerClient has no stream): the other way a run reads the broker.
     reconciler = createReconciler({ pool: t.db.pool, broker: t.system.brokerClient, ledger: t.system.ledger, bus: t.bus, repairWaitMs: 3_000 });
     const account = await t.api.openAccount('20000.00');
     accountId = account.accountId;
@@ -252,5 +253,45 @@ describe('reconciliation of books tampered with, and of an order we never placed
     expect(result.breaks.find((b) => b.kind === 'ORDER_STATUS_MISMATCH')).toMatchObject({ orderId: 'stray-1', actual: 'no such order' });
     expect(result.breaks.find((b) => b.kind === 'POSITION_MISMATCH')).toMatchObject({ symbol: 'NVDA', expected: '1', actual: '0' });
     for (const b of result.breaks) expect(b.resolution).toMatch(/^open: /);
+  });
+});
+
+describe('the executions statement as a stream', () => {
+  let t: TestSystem;
+  beforeAll(async () => {
+    t = await startTestSystem();
+    const { key } = await t.api.openAccount('10000.00');
+    await marketOrder(t, key, 'streamed-1', 'buy', 'TSLA', '2');
+    await marketOrder(t, key, 'streamed-2', 'buy', 'AAPL', '1');
+  });
+  afterAll(() => t.stop());
+
+  it('reads the same reports as the JSON statement, in chunks', async () => {
+    const date = await today(t);
+    const { executions } = await t.system.brokerClient.getStatement('executions', date);
+    expect(executions).toHaveLength(2);
+    const chunks: unknown[][] = [];
+    for await (const chunk of brokerStatements({ baseUrl: t.system.broker.url }).executionChunks!(date, 1)) chunks.push(chunk);
+    expect(chunks).toEqual(executions.map((report) => [report]));
+  });
+
+  it('refuses a statement cut short, and the run fails without a verdict', async () => {
+    const date = await today(t);
+    const cut = Fastify();
+    cut.get('/v1/statements/executions/stream', async (_request, reply) => {
+      const { executions } = await t.system.brokerClient.getStatement('executions', date);
+      return reply.type('application/x-ndjson').send(`${JSON.stringify(executions[0])}\n`);
+    });
+    const url = await cut.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const reconciler = createReconciler({ pool: t.db.pool, broker: brokerStatements({ baseUrl: url }), ledger: t.system.ledger });
+      await expect(reconciler.run(date)).rejects.toMatchObject({ code: 'BROKER_UNAVAILABLE', message: expect.stringMatching(/cut short/) });
+      const { rows } = await t.db.pool.query<{ status: string }>('SELECT status FROM reconciliation_runs');
+      expect(rows.map((r) => r.status)).toEqual(['failed']);
+      const { rows: staged } = await t.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM reconciliation_staged_executions');
+      expect(staged[0]!.n).toBe(0);
+    } finally {
+      await cut.close();
+    }
   });
 });

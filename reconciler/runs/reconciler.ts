@@ -7,6 +7,7 @@ import {
   type Statements,
   type StatementKind,
 } from '../../broker-adapter/index.ts';
+import type { StatementSource } from './broker-statements.ts';
 import type { Ledger } from '../../ledger/index.ts';
 import { DomainError, silentLogger, type Bus, type Logger, type Pool } from '../../platform/index.ts';
 import * as repo from './reconciliation.repository.ts';
@@ -20,11 +21,6 @@ import {
   type BreakKind,
 } from './reconciliation.rules.ts';
 import type { Run } from './reconciliation.schemas.ts';
-
-/** What the reconciler reads of the broker: its daily statements. `BrokerClient` is one. */
-export interface StatementSource {
-  getStatement<K extends StatementKind>(kind: K, date: string): Promise<Statements[K]>;
-}
 
 export interface ReconcilerDependencies {
   pool: Pool;
@@ -71,8 +67,12 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
   const repairWaitMs = deps.repairWaitMs ?? 30_000;
 
   async function statement<K extends StatementKind>(kind: K, date: string): Promise<Statements[K]> {
+    return asDomainError(kind, () => broker.getStatement(kind, date));
+  }
+
+  async function asDomainError<T>(kind: StatementKind, read: () => Promise<T>): Promise<T> {
     try {
-      return await broker.getStatement(kind, date);
+      return await read();
     } catch (error) {
       if (error instanceof BrokerUnavailableError || error instanceof BrokerRejectedError) {
         throw new DomainError('BROKER_UNAVAILABLE', `the broker's ${kind} statement could not be read: ${error.message}`, {
@@ -88,6 +88,25 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
       await write(items.slice(i, i + chunkSize));
       progress(Math.min(items.length, i + chunkSize));
     }
+  }
+
+  /** Streams the executions statement into staging when the source can; either way a chunk at a time. */
+  async function stageExecutions(runId: string, date: string, progress: (done: number) => void): Promise<number> {
+    if (!broker.executionChunks) {
+      const { executions } = await statement('executions', date);
+      await stage(executions, (chunk) => repo.stageExecutions(pool, runId, chunk), progress);
+      return executions.length;
+    }
+    const chunks = broker.executionChunks(date, chunkSize);
+    return asDomainError('executions', async () => {
+      let done = 0;
+      for await (const chunk of chunks) {
+        await repo.stageExecutions(pool, runId, chunk);
+        done += chunk.length;
+        progress(done);
+      }
+      return done;
+    });
   }
 
   async function check(runId: string, date: string, pass: 1 | 2, resolutions: Record<BreakKind, string>): Promise<number> {
@@ -144,16 +163,10 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
       const runId = randomUUID();
       await repo.insertRun(pool, runId, date, repair);
       try {
-        onProgress({ phase: 'fetch', done: 0, total: 2 });
-        const executions = await statement('executions', date);
+        const staged = await stageExecutions(runId, date, (done) => onProgress({ phase: 'stage', done, total: 0 }));
         const orders = await statement('orders', date);
-        onProgress({ phase: 'fetch', done: 2, total: 2 });
-        const total = executions.executions.length + orders.orders.length;
-        await stage(executions.executions, (chunk) => repo.stageExecutions(pool, runId, chunk), (done) =>
-          onProgress({ phase: 'stage', done, total }),
-        );
         await stage(orders.orders, (chunk) => repo.stageOrders(pool, runId, chunk), (done) =>
-          onProgress({ phase: 'stage', done: executions.executions.length + done, total }),
+          onProgress({ phase: 'stage', done: staged + done, total: staged + orders.orders.length }),
         );
         onProgress({ phase: 'compare', done: 0, total: 1 });
         const positionsChecked = await check(runId, date, 1, OPEN_RESOLUTIONS);
@@ -168,11 +181,11 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
           onProgress({ phase: 'recheck', done: 1, total: 1 });
         }
         await repo.storeTimeline(pool, runId, date);
-        const staged = await repo.countStaged(pool, runId);
+        const counted = await repo.countStaged(pool, runId);
         const { found, open } = await repo.countBreaks(pool, runId);
         await repo.finishRun(pool, runId, runStatus(found, open), {
-          orders: staged.orders,
-          executions: staged.executions,
+          orders: counted.orders,
+          executions: counted.executions,
           positions: positionsChecked,
         });
         onProgress({ phase: 'done', done: 1, total: 1 });
