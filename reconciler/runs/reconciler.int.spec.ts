@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -112,7 +115,13 @@ describe('reconciliation when the broker dropped the fill reports', () => {
     expect((await t.db.pool.query('SELECT exec_id, quantity, price FROM order_gateway_fills ORDER BY exec_id')).rows).toEqual(before.rows);
     expect(await t.system.ledger.totals(t.db.pool)).toEqual(totalsBefore);
 
-    expect((await cli(t, ['--date', date])).code).toBe(0);
+    const reportFile = join(mkdtempSync(join(tmpdir(), 'reconcile-')), 'report.html');
+    const viaCli = await cli(t, ['--date', date, '--format', 'csv', '--report', reportFile]);
+    expect(viaCli.code).toBe(0);
+    expect(viaCli.stdout.trim().split('\r\n')).toHaveLength(1);
+    const html = readFileSync(reportFile, 'utf8');
+    expect(html).toContain(`Reconciliation of ${date}`);
+    expect(html).toContain('echarts.init');
   });
 });
 
