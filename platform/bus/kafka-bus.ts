@@ -70,8 +70,11 @@ export class KafkaBus implements Bus {
   async consume(options: ConsumeOptions): Promise<Subscription> {
     const consumer: Consumer = this.kafka.consumer({
       groupId: this.prefix + options.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      // A crashed member holds its partitions until its session times out: keep that short, since
+      // the handler heartbeats between retries and a slow batch is redelivered, never lost.
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 10_000,
+      heartbeatInterval: 1_000,
       maxWaitTimeInMs: 200,
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
