@@ -23,12 +23,12 @@ function startProcess(script: string, env: Record<string, string>, ready: RegExp
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return new Promise((resolveStart, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} not ready:\n${output}`)), 60_000);
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}:\n${output}`)));
-    child.stdout!.on('data', () => {
+    child.stdout.on('data', () => {
       const match = ready.exec(output);
       if (match) {
         clearTimeout(timer);
@@ -108,7 +108,7 @@ describe('crash: components killed mid-stream and restarted', () => {
       return started;
     };
     let trading = await startTrading();
-    let requests = await startRequests();
+    const requests = await startRequests();
     stage('started');
 
     const accounts = await Promise.all(Array.from({ length: 4 }, () => trading.api.openAccount('100000.00')));
@@ -141,7 +141,7 @@ describe('crash: components killed mid-stream and restarted', () => {
     // The broker keeps filling and pushing; the fill receiver keeps publishing to Kafka meanwhile.
     await new Promise((resolveWait) => setTimeout(resolveWait, 500));
     trading = await startTrading();
-    requests = await startRequests();
+    await startRequests();
     stage('restarted');
     await placeWave(trading.api, 2);
     stage('wave 2 placed');
