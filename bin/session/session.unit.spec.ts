@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { onTickGrid } from './session.clients.ts';
+import { parseSessionArgs, UsageError } from './session.options.ts';
+import { planSession, seededIds } from './session.plan.ts';
+import { percentile } from './session.report.ts';
+import { renderReportHtml } from './session.template.ts';
+import { dec } from '../../platform/index.ts';
+
+const plan = (seed: number) => planSession({ seed, accounts: 5, orders: 200, tradingDate: '2026-03-02', stepMinutes: 30 });
+
+describe('session flags', () => {
+  it('given valid flags, when parsed, then every value is typed', () => {
+    expect(parseSessionArgs(['--seed', '42', '--accounts', '3', '--orders', '50', '--faults', 'drop_report=0.1', '--report', 'out'], {})).toEqual({
+      seed: 42, accounts: 3, orders: 50, faults: 'drop_report=0.1', latency: '2-20', report: 'out', date: '2026-03-02', stepMinutes: 30,
+    });
+  });
+
+  it.each([
+    [['--seed', '-1'], /--seed/],
+    [['--seed', '1.5'], /--seed/],
+    [['--accounts', '0'], /--accounts/],
+    [['--orders', 'many'], /--orders/],
+    [['--faults', 'drop_report=2'], /probability between 0 and 1/],
+    [['--faults', 'meteor=0.1'], /unknown fault "meteor"/],
+    [['--latency', '9-1'], /--latency/],
+    [['--date', '2026-03-07'], /not a US trading day/],
+    [['--date', '2026-02-30x'], /YYYY-MM-DD/],
+    [['--step-minutes', '0'], /--step-minutes/],
+    [['--report', ''], /--report/],
+    [['--nope'], /unknown option/],
+    [['stray'], /too many arguments/],
+  ])('given %j, when parsed, then a one-line usage error names the problem', (argv, message) => {
+    let thrown: unknown;
+    try {
+      parseSessionArgs(argv, {});
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(UsageError);
+    expect((thrown as Error).message).toMatch(message);
+    expect((thrown as Error).message).not.toContain('\n');
+  });
+
+  it('given no seed flag, when SIM_SEED is set, then the seed comes from it', () => {
+    expect(parseSessionArgs([], { SIM_SEED: '77' })?.seed).toBe(77);
+  });
+});
+
+describe('the day plan', () => {
+  it('given one seed, when planned twice, then the plans are the same; another seed plans another day', () => {
+    expect(plan(9)).toEqual(plan(9));
+    expect(plan(10)).not.toEqual(plan(9));
+  });
+
+  it('given a day, when planned, then it runs from 04:00 to 20:00 New York through pre, regular and post, and places every action', () => {
+    const steps = plan(3);
+    expect(steps[0]!.at.toISOString()).toBe('2026-03-02T09:00:00.000Z');
+    expect(steps.at(-1)!.at.toISOString()).toBe('2026-03-03T01:00:00.000Z');
+    expect(steps.at(-1)!.session).toBe('closed');
+    expect(new Set(steps.map((s) => s.session))).toEqual(new Set(['pre', 'regular', 'post', 'closed']));
+    expect(steps.reduce((n, s) => n + s.actions.length, 0)).toBe(200);
+    const kinds = new Set(steps.flatMap((s) => s.actions.map((a) => a.kind)));
+    expect(kinds).toEqual(new Set(['market-buy', 'fractional-buy', 'limit-buy', 'sell-held', 'cancel', 'refused']));
+  });
+
+  it('given extended hours, when planned, then only extended-hours orders, plain market orders waiting for the open, sells, cancels and refusals are placed', () => {
+    for (const step of plan(4).filter((s) => s.session === 'pre' || s.session === 'post')) {
+      for (const action of step.actions) {
+        if (action.kind === 'limit-buy') expect(action.extendedHours).toBe(true);
+        expect(action.kind === 'fractional-buy' || (action.kind === 'market-buy' && step.session === 'post')).toBe(false);
+      }
+    }
+  });
+
+  it('given a seed, when ids are drawn, then they are distinct version-4 UUIDs, the same for the same seed', () => {
+    const a = seededIds(5);
+    const b = seededIds(5);
+    const ids = Array.from({ length: 1000 }, () => a());
+    expect(new Set(ids).size).toBe(1000);
+    for (const id of ids.slice(0, 20)) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(Array.from({ length: 1000 }, () => b())).toEqual(ids);
+  });
+});
+
+describe('summary figures', () => {
+  it('given samples, when percentiles are taken, then they are nearest-rank', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(values, 50)).toBe(50);
+    expect(percentile(values, 99)).toBe(99);
+    expect(percentile([7], 99)).toBe(7);
+    expect(percentile([], 50)).toBeNull();
+  });
+
+  it('given prices, when put on the tick grid, then cents at or above $1 and hundredths of a cent below, never rounded up', () => {
+    expect(onTickGrid(dec('187.256'))).toBe('187.25');
+    expect(onTickGrid(dec('0.42179'))).toBe('0.4217');
+  });
+
+  it('given text from the day, when the page is rendered, then nothing in it can close the script or inject markup', () => {
+    const html = renderReportHtml({
+      summary: {
+        seed: 1, tradingDate: '2026-03-02', accounts: 1, faults: '<i>x</i>', bus: 'in-process', orders: 0, refused: 0, refusedByCode: {}, failedRequests: 0,
+        cancelsRequested: 0, skippedActions: 0, fills: 0, byStatus: {}, breaksFound: 0, breaksFoundByKind: {}, breaksOpen: 0, invariantViolations: 1,
+        violations: [{ check: 'x', message: '</script><script>alert(1)</script>' }], throughput: 0,
+        latencyMs: { p50: null, p99: null, firstFillP50: null, firstFillP99: null, samples: 0 }, settleTimeouts: 0, dayWallSeconds: 0,
+      },
+      charts: { symbols: ['</script>'], prices: {}, fills: {}, byStatus: [], latency: { buckets: [], ack: [], firstFill: [] }, breaks: { kinds: [], found: [], open: [] }, throughput: [] },
+      echarts: 'var echarts = {};',
+    });
+    expect(html).not.toContain('<script>alert(1)');
+    expect(html).not.toContain('<i>x</i>');
+    expect(html.match(/<\/script>/g)).toHaveLength(2);
+    expect(html).toContain('FAIL');
+  });
+});
