@@ -141,7 +141,8 @@ async function startFromMaven(logger?: Logger): Promise<RunningKafka> {
     ...args,
   ];
   const clusterId = randomBytes(16).toString('base64url');
-  const format = spawnSync('java', java(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties]), {
+  // `=` form: a base64url id may begin with '-', which the argument parser would take for an option.
+  const format = spawnSync('java', java(['kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${properties}`]), {
     encoding: 'utf8',
   });
   if (format.status !== 0) {

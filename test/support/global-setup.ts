@@ -27,10 +27,18 @@ export default async function setup(project: TestProject) {
   const pgDir = config.DATABASE_URL
     ? undefined
     : (mkdirSync(resolve('.cache'), { recursive: true }), mkdtempSync(join(resolve('.cache'), 'test-pg-')));
-  const [postgres, kafka] = await Promise.all([
-    pgDir ? startEmbeddedPostgres({ dir: pgDir, persistent: false, logger }) : undefined,
+  const [postgresStart, kafkaStart] = await Promise.allSettled([
+    pgDir ? startEmbeddedPostgres({ dir: pgDir, persistent: false, logger }) : Promise.resolve(undefined),
     provisionKafka({ logger, brokersFromEnv: config.KAFKA_BROKERS }),
   ]);
+  if (postgresStart.status === 'rejected' || kafkaStart.status === 'rejected') {
+    // Stop whichever did start, so a failed setup fails the run instead of hanging it.
+    if (postgresStart.status === 'fulfilled') await postgresStart.value?.stop();
+    if (kafkaStart.status === 'fulfilled') await kafkaStart.value.stop();
+    throw postgresStart.status === 'rejected' ? postgresStart.reason : (kafkaStart as PromiseRejectedResult).reason;
+  }
+  const postgres = postgresStart.value;
+  const kafka = kafkaStart.value;
   const adminDatabaseUrl = config.DATABASE_URL ?? postgres!.url;
 
   const templateDatabase = `template_${process.pid}_${Date.now()}`;
