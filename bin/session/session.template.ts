@@ -19,7 +19,7 @@ export function renderReportHtml(input: { summary: SessionSummary; charts: Chart
     ['bus', summary.bus],
     ['accounts', summary.accounts],
     ['orders accepted', summary.orders],
-    ['orders refused', `${summary.refused} ${JSON.stringify(summary.refusedByCode)}`],
+    ['orders refused', `${summary.refused} (${Object.entries(summary.refusedByCode).map(([code, n]) => `${code} ${n}`).join(', ')})`],
     ['fills', summary.fills],
     ['breaks found / open', `${summary.breaksFound} / ${summary.breaksOpen}`],
     ['invariant violations', summary.invariantViolations],
@@ -38,7 +38,7 @@ export function renderReportHtml(input: { summary: SessionSummary; charts: Chart
 <style>
   body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
   h1 span { color: ${verdict === 'PASS' ? '#1a7f37' : '#cf222e'}; }
-  table { border-collapse: collapse; } th, td { text-align: left; padding: 2px 12px 2px 0; }
+  table { border-collapse: collapse; } th, td { text-align: left; padding: 2px 12px 2px 0; } th { white-space: nowrap; }
   .chart { width: 100%; height: 320px; } .small { width: 49%; height: 240px; display: inline-block; }
   section { margin-top: 1.5rem; }
 </style>
@@ -47,7 +47,7 @@ export function renderReportHtml(input: { summary: SessionSummary; charts: Chart
 <h1>Simulated session <span>${verdict}</span></h1>
 <table>${table}</table>
 ${violations ? `<h2>Violations</h2><ul>${violations}</ul>` : ''}
-<section><h2>Price paths with fills (simulated New York day)</h2>${priceCharts}</section>
+<section><h2>Price paths with fills (the simulated day; times in this browser's time zone)</h2>${priceCharts}</section>
 <section><h2>Orders by final status</h2><div class="chart" id="status"></div></section>
 <section><h2>Latency from placement (wall ms)</h2><div class="chart" id="latency"></div></section>
 <section><h2>Reconciliation breaks</h2><div class="chart" id="breaks"></div></section>
@@ -87,11 +87,11 @@ draw('latency', {
 });
 draw('breaks', {
   title: charts.breaks.kinds.length ? undefined : { text: 'no breaks found', left: 'center', top: 'middle', textStyle: { color: '#888' } },
-  legend: { data: ['found (then repaired)', 'still open'] },
+  legend: { data: ['found', 'still open after repair'] },
   xAxis: { type: 'category', data: charts.breaks.kinds }, yAxis: { type: 'value' },
   series: [
-    { name: 'found (then repaired)', type: 'bar', data: charts.breaks.found },
-    { name: 'still open', type: 'bar', data: charts.breaks.open },
+    { name: 'found', type: 'bar', data: charts.breaks.found },
+    { name: 'still open after repair', type: 'bar', data: charts.breaks.open },
   ],
 });
 draw('throughput', {
