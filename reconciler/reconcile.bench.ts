@@ -52,8 +52,7 @@ export async function runReconcileBenchmark(): Promise<void> {
       return Number(rows[0]!.n);
     });
     const compared = await timed(async () => {
-      await repo.findRecordBreaks(pool, runId, DATE, 1, OPEN_RESOLUTIONS);
-      await repo.storeTimeline(pool, runId, DATE);
+      await repo.compareStaged(pool, runId, DATE, 1, OPEN_RESOLUTIONS);
       return repo.countBreaks(pool, runId);
     });
     const ingest = await timed(() => ingestReports(pool, INGEST));

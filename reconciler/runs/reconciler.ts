@@ -110,7 +110,7 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
   }
 
   async function check(runId: string, date: string, pass: 1 | 2, resolutions: Record<BreakKind, string>): Promise<number> {
-    await repo.findRecordBreaks(pool, runId, date, pass, resolutions);
+    await repo.compareStaged(pool, runId, date, pass, resolutions);
     const [positions, cash, totals] = await Promise.all([
       statement('positions', date),
       statement('cash', date),
@@ -180,7 +180,6 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
           await repo.settleRecheck(pool, runId, REPAIRED_RESOLUTIONS);
           onProgress({ phase: 'recheck', done: 1, total: 1 });
         }
-        await repo.storeTimeline(pool, runId, date);
         const counted = await repo.countStaged(pool, runId);
         const { found, open } = await repo.countBreaks(pool, runId);
         await repo.finishRun(pool, runId, runStatus(found, open), {

@@ -1,5 +1,5 @@
 import type { ExecutionReport, OrdersStatement } from '../../broker-adapter/index.ts';
-import type { Queryable } from '../../platform/index.ts';
+import { withTransaction, type Pool, type Queryable } from '../../platform/index.ts';
 import type { BalanceBreak, BreakKind } from './reconciliation.rules.ts';
 import type { Break, Run } from './reconciliation.schemas.ts';
 import * as sql from './reconciliation.sql.ts';
@@ -39,18 +39,25 @@ export async function stageOrders(db: Queryable, runId: string, orders: readonly
   ]);
 }
 
-/** The set comparisons of executions and orders, as breaks of the given pass. */
-export async function findRecordBreaks(
-  db: Queryable,
+/**
+ * The set comparisons of executions and orders, as breaks of the given pass, and on the first pass the
+ * day's timeline. One transaction with room for the joins' hash tables: a day's million rows hashed
+ * in memory instead of spilled in batches.
+ */
+export async function compareStaged(
+  pool: Pool,
   runId: string,
   date: string,
   pass: 1 | 2,
   resolutions: Record<BreakKind, string>,
 ): Promise<void> {
-  const params = [runId, date, pass, JSON.stringify(resolutions)];
-  for (const statement of [sql.FIND_MISSING_EXECUTIONS, sql.FIND_UNKNOWN_EXECUTIONS, sql.FIND_EXECUTION_MISMATCHES, sql.FIND_ORDER_MISMATCHES]) {
-    await db.query(statement, params);
-  }
+  await withTransaction(pool, async (tx) => {
+    await tx.query(sql.ROOM_FOR_JOINS);
+    const params = [runId, date, pass, JSON.stringify(resolutions)];
+    await tx.query(sql.FIND_EXECUTION_BREAKS, params);
+    await tx.query(sql.FIND_ORDER_MISMATCHES, params);
+    if (pass === 1) await tx.query(sql.STORE_TIMELINE, [runId, date]);
+  });
 }
 
 export async function insertBalanceBreaks(
@@ -93,10 +100,6 @@ export async function countStaged(db: Queryable, runId: string): Promise<{ execu
 export async function countBreaks(db: Queryable, runId: string): Promise<{ found: number; open: number }> {
   const { rows } = await db.query<{ found: number; open: number }>(sql.COUNT_BREAKS, [runId]);
   return rows[0]!;
-}
-
-export async function storeTimeline(db: Queryable, runId: string, date: string): Promise<void> {
-  await db.query(sql.STORE_TIMELINE, [runId, date]);
 }
 
 export async function finishRun(

@@ -2,6 +2,8 @@
 // the order gateway's published views, so a day's size costs the database a join, not a loop here.
 // $1 is always the run id.
 
+export const ROOM_FOR_JOINS = `SET LOCAL work_mem = '128MB'`;
+
 export const INSERT_RUN = `INSERT INTO reconciliation_runs (id, trade_date, repair) VALUES ($1, $2, $3)`;
 
 export const STAGE_EXECUTIONS = `
@@ -24,49 +26,47 @@ const OUR_FILLS_OF_DATE = `
   SELECT * FROM order_gateway_fills WHERE (executed_at AT TIME ZONE 'America/New_York')::date = $2::date`;
 
 // $2 date, $3 pass (1|2), $4 resolutions by kind (jsonb).
-export const FIND_MISSING_EXECUTIONS = `
+// One full join of the broker's executions with ours finds all three execution kinds in a single pass
+// over each side. Ours are the fills of the date plus any fill the broker lists (so a fill we dated
+// otherwise is compared, not reported missing).
+export const FIND_EXECUTION_BREAKS = `
   INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
-  SELECT $1::uuid, 'MISSING_EXECUTION', s.symbol, s.client_order_id, s.exec_id, ${fill('s', 's.client_order_id')}, NULL,
-         $4::jsonb ->> 'MISSING_EXECUTION', $3::smallint
-  FROM reconciliation_staged_executions s
-  WHERE s.run_id = $1 AND $2::date IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM order_gateway_fills f WHERE f.exec_id = s.exec_id)`;
-
-export const FIND_UNKNOWN_EXECUTIONS = `
-  INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
-  SELECT $1::uuid, 'UNKNOWN_EXECUTION', f.symbol, f.order_id::text, f.exec_id, NULL, ${fill('f', 'f.order_id::text')},
-         $4::jsonb ->> 'UNKNOWN_EXECUTION', $3::smallint
-  FROM (${OUR_FILLS_OF_DATE}) f
-  WHERE NOT EXISTS (SELECT 1 FROM reconciliation_staged_executions s WHERE s.run_id = $1 AND s.exec_id = f.exec_id)`;
-
-export const FIND_EXECUTION_MISMATCHES = `
-  INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
-  SELECT $1::uuid, 'EXECUTION_MISMATCH', s.symbol, s.client_order_id, s.exec_id,
-         ${fill('s', 's.client_order_id')}, ${fill('f', 'f.order_id::text')}, $4::jsonb ->> 'EXECUTION_MISMATCH', $3::smallint
-  FROM reconciliation_staged_executions s JOIN order_gateway_fills f ON f.exec_id = s.exec_id
-  WHERE s.run_id = $1 AND $2::date IS NOT NULL
-    AND (f.quantity <> s.quantity OR f.price <> s.price OR f.order_id::text <> s.client_order_id
-         OR f.symbol <> s.symbol OR f.side <> s.side)`;
+  SELECT $1::uuid, kind, symbol, order_id, exec_id, expected, actual, $4::jsonb ->> kind, $3::smallint
+  FROM (
+    SELECT CASE WHEN f.exec_id IS NULL THEN 'MISSING_EXECUTION' WHEN s.exec_id IS NULL THEN 'UNKNOWN_EXECUTION'
+                ELSE 'EXECUTION_MISMATCH' END AS kind,
+           COALESCE(s.symbol, f.symbol) AS symbol, COALESCE(s.client_order_id, f.order_id::text) AS order_id,
+           COALESCE(s.exec_id, f.exec_id) AS exec_id,
+           ${fill('s', 's.client_order_id')} AS expected, ${fill('f', 'f.order_id::text')} AS actual
+    FROM (SELECT * FROM reconciliation_staged_executions WHERE run_id = $1) s
+    FULL JOIN (
+      SELECT * FROM order_gateway_fills
+      WHERE (executed_at AT TIME ZONE 'America/New_York')::date = $2::date
+         OR exec_id IN (SELECT exec_id FROM reconciliation_staged_executions WHERE run_id = $1)
+    ) f ON f.exec_id = s.exec_id
+    WHERE s.exec_id IS NULL OR f.exec_id IS NULL
+       OR f.quantity <> s.quantity OR f.price <> s.price OR f.order_id::text <> s.client_order_id
+       OR f.symbol <> s.symbol OR f.side <> s.side
+  ) b`;
 
 const brokerOrder = `o.status || ', filled ' || trim_scale(o.cumulative_quantity)::text`;
 const ourOrder = `g.status || ', filled ' || trim_scale(g.filled_quantity)::text`;
 
-// The broker's orders of the day against ours (by our order id, the broker's clientOrderId), plus
-// our orders of the day that the broker acknowledged but does not list.
+// The broker's orders of the day against ours (by our order id, the broker's clientOrderId), and our
+// orders of the day that the broker acknowledged but does not list: one full join.
 export const FIND_ORDER_MISMATCHES = `
   INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
-  SELECT $1::uuid, 'ORDER_STATUS_MISMATCH', o.symbol, o.client_order_id, NULL, ${brokerOrder},
-         CASE WHEN g.order_id IS NULL THEN 'no such order' ELSE ${ourOrder} END,
+  SELECT $1::uuid, 'ORDER_STATUS_MISMATCH', COALESCE(o.symbol, g.symbol), COALESCE(o.client_order_id, g.key), NULL,
+         CASE WHEN o.client_order_id IS NULL THEN 'no such order' ELSE ${brokerOrder} END,
+         CASE WHEN g.key IS NULL THEN 'no such order' ELSE ${ourOrder} END,
          $4::jsonb ->> 'ORDER_STATUS_MISMATCH', $3::smallint
-  FROM reconciliation_staged_orders o LEFT JOIN order_gateway_orders g ON g.order_id::text = o.client_order_id
-  WHERE o.run_id = $1 AND $2::date IS NOT NULL
-    AND (g.order_id IS NULL OR g.status <> o.status OR g.filled_quantity <> o.cumulative_quantity)
-  UNION ALL
-  SELECT $1::uuid, 'ORDER_STATUS_MISMATCH', g.symbol, g.order_id::text, NULL, 'no such order', ${ourOrder},
-         $4::jsonb ->> 'ORDER_STATUS_MISMATCH', $3::smallint
-  FROM order_gateway_orders g
-  WHERE g.broker_order_id IS NOT NULL AND (g.created_at AT TIME ZONE 'America/New_York')::date = $2::date
-    AND NOT EXISTS (SELECT 1 FROM reconciliation_staged_orders o WHERE o.run_id = $1 AND o.client_order_id = g.order_id::text)`;
+  FROM (SELECT * FROM reconciliation_staged_orders WHERE run_id = $1) o
+  FULL JOIN (
+    SELECT *, order_id::text AS key FROM order_gateway_orders
+    WHERE (broker_order_id IS NOT NULL AND (created_at AT TIME ZONE 'America/New_York')::date = $2::date)
+       OR order_id::text IN (SELECT client_order_id FROM reconciliation_staged_orders WHERE run_id = $1)
+  ) g ON g.key = o.client_order_id
+  WHERE o.client_order_id IS NULL OR g.key IS NULL OR g.status <> o.status OR g.filled_quantity <> o.cumulative_quantity`;
 
 export const INSERT_BREAK = `
   INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
