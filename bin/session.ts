@@ -45,6 +45,15 @@ const onProgress = (p: SessionProgress) => {
   }
 };
 
+const interruption = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\nsession: ${signal}: stopping and cleaning up (again to quit at once)\n`);
+    interruption.abort(new Error(`interrupted by ${signal}`));
+    process.once(signal, () => process.exit(130));
+  });
+}
+
 try {
   const { summary, data } = await runSession({
     seed: cli.seed,
@@ -58,6 +67,7 @@ try {
     kafkaBrokers: config.KAFKA_BROKERS,
     logger,
     onProgress,
+    signal: interruption.signal,
   });
   bar?.stop();
   const written = await writeReport(resolve(cli.report), summary, data);

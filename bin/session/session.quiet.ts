@@ -29,7 +29,7 @@ export class ConsumedReports {
  * whole system has stopped moving: nothing in the outbox, no broker call due, every report pushed
  * and consumed. Waiting for this between steps is what makes one seed give one result.
  */
-export function createQuietWatcher(deps: { pool: Pool; broker: RunningBroker; reports: ConsumedReports; logger: Logger; timeoutMs?: number }) {
+export function createQuietWatcher(deps: { pool: Pool; broker: RunningBroker; reports: ConsumedReports; logger: Logger; timeoutMs?: number; signal?: AbortSignal | undefined }) {
   const consumed = deps.reports;
   const count = async (sql: string, params: unknown[] = []) => (await deps.pool.query<{ n: number }>(sql, params)).rows[0]!.n;
 
@@ -66,6 +66,7 @@ export function createQuietWatcher(deps: { pool: Pool; broker: RunningBroker; re
       let ticks = 0;
       let stillRounds = 0;
       for (;;) {
+        deps.signal?.throwIfAborted();
         const reports = await deps.broker.tick();
         ticks++;
         const pushed = await deps.broker.pushDue();

@@ -45,6 +45,8 @@ export interface SessionOptions {
   /** How to reach the reconciler; the default is the real one (session.reconcile.ts). */
   reconciler?: (deps: ReconcilerDeps) => Reconcile;
   onProgress?: (progress: SessionProgress) => void;
+  /** Stops the session between actions (Ctrl-C); the database and servers are still cleaned up. */
+  signal?: AbortSignal;
 }
 
 export interface SessionProgress {
@@ -111,7 +113,7 @@ async function runDay(options: SessionOptions, pool: Pool, bus: Bus, cleanups: A
     onReportApplied: (report) => reports.add(report.execId),
   });
   cleanups.unshift(() => system.stop());
-  const watcher = createQuietWatcher({ pool, broker: system.broker, reports, logger });
+  const watcher = createQuietWatcher({ pool, broker: system.broker, reports, logger, signal: options.signal });
   const finals = new FinalStatusWatch();
   const clients = new SessionClients(system.url, opsKey);
   const data = emptyData(options);
@@ -122,6 +124,7 @@ async function runDay(options: SessionOptions, pool: Pool, bus: Bus, cleanups: A
   const dayStarted = Date.now();
   const stepOfOrder = new Map<string, number>();
   for (const step of steps) {
+    options.signal?.throwIfAborted();
     clock.set(step.at);
     const setAt = Date.now();
     progress(step.session, step.index);
@@ -131,6 +134,7 @@ async function runDay(options: SessionOptions, pool: Pool, bus: Bus, cleanups: A
     await sleep(Math.max(0, setAt + MARKET_DATA_TTL_MS - Date.now()));
 
     for (const action of step.actions) {
+      options.signal?.throwIfAborted();
       const outcome = await clients.perform(action, accounts[action.account]!, prices, (orderId) => (stepOfOrder.get(orderId) ?? step.index) < step.index);
       record(data, outcome, step, stepOfOrder);
     }
