@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Registry } from 'prom-client';
 import {
   BrokerClient,
   brokerAdapterMigrations,
@@ -10,14 +10,11 @@ import {
   type SimClock,
   type StartBrokerOptions,
 } from '../broker-adapter/index.ts';
-import { createLedger, ledgerMigrations, type Ledger } from '../ledger/index.ts';
+import { ledgerMigrations, type Ledger } from '../ledger/index.ts';
 import {
-  buildApp,
   cachedMarketData,
-  createExecutionConsumer,
-  createOrderService,
-  createOutboxRelay,
   createRequestServer,
+  createTradingServer,
   ensureOrderRequestsTopic,
   orderGatewayMigrations,
   type App,
@@ -26,11 +23,11 @@ import {
   type OrderService,
   type OutboxRelay,
   type RequestServer,
+  type TradingServerDependencies,
 } from '../order-gateway/index.ts';
 import {
   createPool,
   InProcessBus,
-  isDatabaseReachable,
   KafkaBus,
   migrate,
   startEmbeddedPostgres,
@@ -109,7 +106,7 @@ export interface SystemOptions {
   /** Ids of new accounts and orders; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
   /** Told of every execution report the trading server has consumed (the session waits on it). */
-  onReportApplied?: Parameters<typeof createExecutionConsumer>[0]['onApplied'];
+  onReportApplied?: TradingServerDependencies['onReportApplied'];
 }
 
 export interface RunningSystem {
@@ -132,8 +129,7 @@ export interface RunningSystem {
  */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   const { config, logger, pool, bus } = options;
-  const metrics = options.metrics ?? new Registry();
-  if (!options.metrics) collectDefaultMetrics({ register: metrics });
+  const metrics = options.metrics;
   await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
   await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 
@@ -143,9 +139,18 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const brokerClient = new BrokerClient({ baseUrl: broker.url, timeoutMs: options.brokerTimeoutMs ?? 2_000 });
   const marketData = brokerMarketData(brokerClient);
 
-  const ledger = createLedger({ commissionBps: config.COMMISSION_BPS });
-  const relay = createOutboxRelay({ pool, bus, logger });
-  const orders = createOrderService({ pool, ledger, marketData, logger, onOutboxWritten: () => relay.wake(), newId: options.newId });
+  const trading = await createTradingServer({
+    pool,
+    bus,
+    marketData,
+    logger,
+    opsApiKey: config.OPS_API_KEY,
+    commissionBps: config.COMMISSION_BPS,
+    metrics,
+    newId: options.newId,
+    onReportApplied: options.onReportApplied,
+  });
+  const { app, ledger, orders, relay, executionConsumer } = trading;
   const requestServer = createRequestServer({
     pool,
     bus,
@@ -154,32 +159,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     marketData,
     logger,
     onOutboxWritten: () => relay.wake(),
-  });
-  const executionConsumer = createExecutionConsumer({
-    pool,
-    bus,
-    orders,
-    logger,
-    onOutboxWritten: () => relay.wake(),
-    onApplied: options.onReportApplied,
-  });
-  const app = await buildApp({
-    logger,
-    pool,
-    ledger,
-    orders,
-    marketData,
-    opsApiKey: config.OPS_API_KEY,
-    metrics,
-    newId: options.newId,
-    checks: {
-      postgres: () => isDatabaseReachable(pool),
-      ...(bus.kind === 'kafka' ? { kafka: () => bus.isHealthy() } : {}),
-    },
+    onOutcome: (kind, state) => trading.tradingMetrics.submissions.inc({ kind, state }),
   });
 
-  relay.start();
-  await executionConsumer.start();
+  await trading.start();
   await requestServer.start();
   await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   const address = app.server.address();
@@ -200,8 +183,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       await requestServer.stop();
       await broker.close();
       await fillReceiver.close();
-      await executionConsumer.stop();
-      await relay.stop();
+      await trading.stop();
     },
   };
 }

@@ -1,14 +1,6 @@
-import { Registry, collectDefaultMetrics } from 'prom-client';
 import { BrokerClient, ensureExecutionsTopic } from '../broker-adapter/index.ts';
-import { createLedger } from '../ledger/index.ts';
-import {
-  buildApp,
-  createExecutionConsumer,
-  createOrderService,
-  createOutboxRelay,
-  ensureOrderRequestsTopic,
-} from '../order-gateway/index.ts';
-import { createLogger, createPool, isDatabaseReachable, KafkaBus, loadConfigOrExit, migrate } from '../platform/index.ts';
+import { createTradingServer, ensureOrderRequestsTopic } from '../order-gateway/index.ts';
+import { createLogger, createPool, KafkaBus, loadConfigOrExit, migrate } from '../platform/index.ts';
 import { loadSeparateProcessEnv } from './process-env.ts';
 import { allMigrations, brokerMarketData } from './system.ts';
 
@@ -25,26 +17,17 @@ const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS, clientId: 'trading-server
 await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
 await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 
-const metrics = new Registry();
-collectDefaultMetrics({ register: metrics });
 const marketData = brokerMarketData(new BrokerClient({ baseUrl: env.BROKER_URL, timeoutMs: 2_000 }));
-const ledger = createLedger({ commissionBps: config.COMMISSION_BPS });
-const relay = createOutboxRelay({ pool, bus, logger });
-const orders = createOrderService({ pool, ledger, marketData, logger, onOutboxWritten: () => relay.wake() });
-const consumer = createExecutionConsumer({ pool, bus, orders, logger, onOutboxWritten: () => relay.wake() });
-const app = await buildApp({
-  logger,
+const server = await createTradingServer({
   pool,
-  ledger,
-  orders,
+  bus,
   marketData,
+  logger,
   opsApiKey: config.OPS_API_KEY,
-  metrics,
-  checks: { postgres: () => isDatabaseReachable(pool), kafka: () => bus.isHealthy() },
+  commissionBps: config.COMMISSION_BPS,
 });
-relay.start();
-await consumer.start();
-const url = await app.listen({ port: config.PORT, host: config.HOST });
+await server.start();
+const url = await server.app.listen({ port: config.PORT, host: config.HOST });
 process.stdout.write(`Trading server: ${url}\nOps API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated)' : ''}\n`);
 
 let stopping = false;
@@ -52,9 +35,7 @@ async function shutdown() {
   if (stopping) return;
   stopping = true;
   setTimeout(() => process.exit(1), 4_500).unref();
-  await app.close();
-  await consumer.stop();
-  await relay.stop();
+  await server.stop();
   await bus.close();
   await pool.end();
   process.exit(0);

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry, type Histogram } from 'prom-client';
 import type { Ledger } from '../ledger/index.ts';
 import type { Pool } from '../platform/index.ts';
 import { createAccountRepository } from './accounts/account.repository.ts';
@@ -27,6 +27,8 @@ export interface AppDependencies {
   metrics?: Registry;
   /** Account ids; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
+  /** Observes every answered request, by route template and status. */
+  httpDuration?: Histogram<'method' | 'route' | 'status'>;
 }
 
 /** Builds the trading API; `bin/` entry points listen, tests drive it with `app.inject`. */
@@ -37,6 +39,15 @@ export async function buildApp(deps: AppDependencies) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  if (deps.httpDuration) {
+    const histogram = deps.httpDuration;
+    app.addHook('onResponse', async (request, reply) => {
+      histogram.observe(
+        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    });
+  }
 
   await app.register(swagger, {
     openapi: {

@@ -3,6 +3,7 @@ import type { ComponentMigrations } from '../platform/index.ts';
 
 /** The trading server and the request server; this is their one public module. */
 export { buildApp, type App, type AppDependencies } from './app.ts';
+export { createTradingServer, type TradingServer, type TradingServerDependencies } from './trading-server.ts';
 export { createOrderService, type OrderService } from './orders/order.service.ts';
 export { FINAL_STATUSES, type OrderStatus } from './orders/order.machine.ts';
 export type { OrderView, PlaceOrderRequest } from './orders/order.schemas.ts';

@@ -50,11 +50,27 @@ export class KafkaBus implements Bus {
     const admin = await this.getAdmin();
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((topic) => !existing.has(this.prefix + topic.name));
-    if (missing.length === 0) return;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({ topic: this.prefix + topic.name, numPartitions: topic.partitions })),
-    });
+    if (missing.length > 0) {
+      // A topic another process created meanwhile makes this return false, not throw.
+      await admin.createTopics({
+        waitForLeaders: false,
+        topics: missing.map((topic) => ({ topic: this.prefix + topic.name, numPartitions: topic.partitions })),
+      });
+    }
+    // kafkajs' own waitForLeaders can fail on a busy broker with "does not host this topic-partition"
+    // while metadata propagates; wait for every partition's leader here instead.
+    const names = topics.map((topic) => this.prefix + topic.name);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        const metadata = await admin.fetchTopicMetadata({ topics: names });
+        if (metadata.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0))) return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+      }
+      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leaders after 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {

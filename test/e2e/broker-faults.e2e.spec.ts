@@ -34,12 +34,12 @@ async function tradeUnder(t: TestSystem, options: { expectAllFinal: boolean }) {
     await place('p1', { symbol: 'PNNY', side: 'buy', type: 'limit', quantity: '300', limitPrice: '5.00', timeInForce: 'day' }),
   ];
   // The resting order is canceled once the broker has it (or the cancel waits for it).
-  await t.api.waitForOrder<Order>(key, ids[3]!, (o) => o.status !== 'pending_new', 60_000);
+  await t.api.waitForOrder<Order>(key, ids[3]!, (o) => o.status !== 'pending_new', 150_000);
   expect((await t.api.request('DELETE', `/v1/orders/${ids[3]}`, key)).status).toBe(202);
 
   const settled = async (id: string) =>
     options.expectAllFinal
-      ? t.api.waitForOrder<Order>(key, id, (o) => FINAL.includes(o.status), 60_000)
+      ? t.api.waitForOrder<Order>(key, id, (o) => FINAL.includes(o.status), 150_000)
       : (await t.api.request<Order>('GET', `/v1/orders/${id}`, key)).body;
   if (!options.expectAllFinal) await new Promise((resolve) => setTimeout(resolve, 3_000));
   const orders = await Promise.all(ids.map(settled));
@@ -81,11 +81,11 @@ describe('the system under each broker fault', () => {
     ['reorder', 'reorder=0.6'],
     ['ack_timeout', 'ack_timeout=0.7'],
     ['outage windows', 'outage=0.4'],
-  ])('%s (%s): every order settles exactly', async (_name, faults) => {
+  ])('%s (%s): every order settles exactly', { timeout: 200_000 }, async (_name, faults) => {
     const t = await startTestSystem({
       env: { BROKER_FAULTS: faults, BROKER_LATENCY_MS: '0-3' },
-      broker: { ackTimeoutDelayMs: 1_500, outageWindowMs: 500, reorderHoldMs: 150 },
-      brokerTimeoutMs: 400,
+      broker: { ackTimeoutDelayMs: 2_500, outageWindowMs: 500, reorderHoldMs: 150 },
+      brokerTimeoutMs: 1_000,
     });
     try {
       const orders = await tradeUnder(t, { expectAllFinal: true });
@@ -109,7 +109,7 @@ describe('the system under each broker fault', () => {
     }
   });
 
-  it('a long outage: the circuit breaker opens, nothing is lost, and calls resume by themselves', async () => {
+  it('a long outage: the circuit breaker opens, nothing is lost, and calls resume by themselves', { timeout: 200_000 }, async () => {
     const t = await startTestSystem({ env: { BROKER_LATENCY_MS: '0' }, broker: { outageWindowMs: 200 }, brokerTimeoutMs: 400 });
     try {
       const { key } = await t.api.openAccount('20000.00');
@@ -130,7 +130,7 @@ describe('the system under each broker fault', () => {
       const during = await Promise.all(ids.map(async (id) => (await t.api.request<Order>('GET', `/v1/orders/${id}`, key)).body.status));
       expect(during.every((status) => status === 'pending_new')).toBe(true);
       probabilities.outage = 0;
-      for (const id of ids) expect((await t.api.waitForOrder<Order>(key, id, (o) => FINAL.includes(o.status), 60_000)).status).toBe('filled');
+      for (const id of ids) expect((await t.api.waitForOrder<Order>(key, id, (o) => FINAL.includes(o.status), 150_000)).status).toBe('filled');
       expect(breaker.closed).toBe(true);
       const { rows } = await t.db.pool.query('SELECT client_order_id FROM broker_orders GROUP BY client_order_id HAVING count(*) > 1');
       expect(rows).toEqual([]);
@@ -140,7 +140,7 @@ describe('the system under each broker fault', () => {
     }
   });
 
-  it('drop_report: reports never pushed leave gaps the fill receiver records, and nothing is doubled', async () => {
+  it('drop_report: reports never pushed leave gaps the fill receiver records, and nothing is doubled', { timeout: 200_000 }, async () => {
     const t = await startTestSystem({ env: { BROKER_FAULTS: 'drop_report=0.5,partial=1', BROKER_LATENCY_MS: '0' } });
     try {
       await tradeUnder(t, { expectAllFinal: false });
@@ -151,11 +151,11 @@ describe('the system under each broker fault', () => {
     }
   });
 
-  it('all faults at once', async () => {
+  it('all faults at once', { timeout: 200_000 }, async () => {
     const t = await startTestSystem({
       env: { BROKER_FAULTS: 'ack_timeout=0.3,duplicate=0.3,reorder=0.3,reject=0.2,partial=0.5,outage=0.2', BROKER_LATENCY_MS: '0-5' },
-      broker: { ackTimeoutDelayMs: 1_500, outageWindowMs: 500, reorderHoldMs: 150 },
-      brokerTimeoutMs: 400,
+      broker: { ackTimeoutDelayMs: 2_500, outageWindowMs: 500, reorderHoldMs: 150 },
+      brokerTimeoutMs: 1_000,
     });
     try {
       await tradeUnder(t, { expectAllFinal: true });

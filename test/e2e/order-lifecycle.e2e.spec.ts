@@ -66,6 +66,13 @@ describe('an order end to end: HTTP → outbox → Kafka → request server → 
     expect(again.status).toBe(202);
   });
 
+  it('counts what it did on /metrics', async () => {
+    const text = await (await fetch(`${t.system.url}/metrics`)).text();
+    expect(text).toMatch(/trading_execution_reports_total\{exec_type="trade",outcome="applied"\} [1-9]/);
+    expect(text).toMatch(/trading_broker_submissions_total\{kind="submit",state="acknowledged"\} [1-9]/);
+    expect(text).toMatch(/trading_http_request_duration_seconds_count\{method="POST",route="\/v1\/orders",status="201"\} [1-9]/);
+  });
+
   it('sends each order to the broker exactly once', async () => {
     const { rows } = await t.db.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM broker_orders b JOIN orders o ON o.id::text = b.client_order_id`,

@@ -1,0 +1,34 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+/** The trading server's own figures on /metrics, beside the process defaults. */
+export function createTradingMetrics(registry: Registry) {
+  return {
+    httpDuration: new Histogram({
+      name: 'trading_http_request_duration_seconds',
+      help: 'Trading API request duration by route and status code',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    reportsApplied: new Counter({
+      name: 'trading_execution_reports_total',
+      help: 'Execution reports taken from the executions topic, by exec type and outcome',
+      labelNames: ['exec_type', 'outcome'] as const,
+      registers: [registry],
+    }),
+    alarms: new Counter({
+      name: 'trading_order_alarms_total',
+      help: 'Reports an order refused and alarmed (a fill above the quantity, a fill on a final order, ...)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    submissions: new Counter({
+      name: 'trading_broker_submissions_total',
+      help: 'Settled calls of the request server to the broker, by kind and resulting state',
+      labelNames: ['kind', 'state'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type TradingMetrics = ReturnType<typeof createTradingMetrics>;

@@ -1,0 +1,105 @@
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createLedger, type Ledger } from '../ledger/index.ts';
+import { isDatabaseReachable, type Bus, type Logger, type Pool } from '../platform/index.ts';
+import { buildApp, type App } from './app.ts';
+import { createExecutionConsumer, type ExecutionConsumer, type ExecutionConsumerDependencies } from './executions/execution.consumer.ts';
+import type { MarketData } from './market/market-data.ts';
+import { createTradingMetrics, type TradingMetrics } from './observability/trading.metrics.ts';
+import { createOrderService, type OrderService } from './orders/order.service.ts';
+import { createOutboxRelay, type OutboxRelay } from './outbox/outbox.ts';
+
+export interface TradingServerDependencies {
+  pool: Pool;
+  bus: Bus;
+  marketData: MarketData;
+  logger: Logger;
+  opsApiKey: string;
+  commissionBps: number;
+  metrics?: Registry;
+  /** Ids of new accounts and orders; random UUIDs unless a simulation needs them reproducible. */
+  newId?: () => string;
+  /** Told of every execution report consumed, after its batch committed. */
+  onReportApplied?: ExecutionConsumerDependencies['onApplied'];
+}
+
+export interface TradingServer {
+  app: App;
+  ledger: Ledger;
+  orders: OrderService;
+  relay: OutboxRelay;
+  executionConsumer: ExecutionConsumer;
+  metrics: Registry;
+  tradingMetrics: TradingMetrics;
+  /** Starts the relay and the consumer (the caller listens with `app.listen`). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The trading server (매매 서버): the HTTP API, the outbox relay and the execution consumer, wired on
+ * one database and one bus. Whether it runs alone or beside the other components is the caller's
+ * business.
+ */
+export async function createTradingServer(deps: TradingServerDependencies): Promise<TradingServer> {
+  const { pool, bus, logger, marketData } = deps;
+  const metrics = deps.metrics ?? new Registry();
+  if (!deps.metrics) collectDefaultMetrics({ register: metrics });
+  const tradingMetrics = createTradingMetrics(metrics);
+
+  const ledger = createLedger({ commissionBps: deps.commissionBps });
+  const relay = createOutboxRelay({ pool, bus, logger });
+  const orders = createOrderService({
+    pool,
+    ledger,
+    marketData,
+    logger,
+    newId: deps.newId,
+    onOutboxWritten: () => relay.wake(),
+    onAlarm: (kind) => tradingMetrics.alarms.inc({ kind }),
+  });
+  const executionConsumer = createExecutionConsumer({
+    pool,
+    bus,
+    orders,
+    logger,
+    onOutboxWritten: () => relay.wake(),
+    onApplied: (report, outcome) => {
+      tradingMetrics.reportsApplied.inc({ exec_type: report.execType, outcome });
+      deps.onReportApplied?.(report, outcome);
+    },
+  });
+  const app = await buildApp({
+    logger,
+    pool,
+    ledger,
+    orders,
+    marketData,
+    opsApiKey: deps.opsApiKey,
+    metrics,
+    newId: deps.newId,
+    httpDuration: tradingMetrics.httpDuration,
+    checks: {
+      postgres: () => isDatabaseReachable(pool),
+      ...(bus.kind === 'kafka' ? { kafka: () => bus.isHealthy() } : {}),
+    },
+  });
+
+  return {
+    app,
+    ledger,
+    orders,
+    relay,
+    executionConsumer,
+    metrics,
+    tradingMetrics,
+    async start() {
+      relay.start();
+      await executionConsumer.start();
+    },
+    async stop() {
+      await app.close();
+      await executionConsumer.stop();
+      await relay.stop();
+    },
+  };
+}
