@@ -151,6 +151,9 @@ describe('reconciliation of books tampered with, and of an order we never placed
   it('is clean when nothing was lost', async () => {
     const clean = await reconciler.run(date);
     expect(clean).toMatchObject({ status: 'clean', breaks: [], checked: { orders: 2, executions: 2, positions: 1 } });
+    // The day before: nothing traded then, and today's fills are taken back out of the ledger's balances.
+    const dayBefore = new Date(Date.parse(`${date}T12:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+    expect(await reconciler.run(dayBefore)).toMatchObject({ status: 'clean', breaks: [], checked: { orders: 0, executions: 0 } });
     const html = renderRunReport(clean, await reconciler.timeline(clean.id));
     expect(html).toContain('echarts');
     expect(html).not.toMatch(/<script[^>]+src=/);

@@ -9,11 +9,12 @@ import {
 } from '../../broker-adapter/index.ts';
 import type { StatementSource } from './broker-statements.ts';
 import type { Ledger } from '../../ledger/index.ts';
-import { DomainError, silentLogger, type Bus, type Logger, type Pool } from '../../platform/index.ts';
+import { DomainError, silentLogger, withTransaction, type Bus, type Logger, type Pool } from '../../platform/index.ts';
 import * as repo from './reconciliation.repository.ts';
 import {
   BREAK_KINDS,
   compareBalances,
+  ledgerAsOf,
   OPEN_RESOLUTIONS,
   REPAIRED_RESOLUTIONS,
   runStatus,
@@ -111,17 +112,26 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
 
   async function check(runId: string, date: string, pass: 1 | 2, resolutions: Record<BreakKind, string>): Promise<number> {
     await repo.compareStaged(pool, runId, date, pass, resolutions);
-    const [positions, cash, totals] = await Promise.all([
+    const [positions, cash, { totals, later }] = await Promise.all([
       statement('positions', date),
       statement('cash', date),
-      deps.ledger.totals(pool),
+      // One snapshot, so no fill lands between the totals and what is taken back out of them.
+      withTransaction(pool, async (tx) => ({ totals: await deps.ledger.totals(tx), later: await repo.fillsAfterDate(tx, date) }), {
+        isolation: 'repeatable read',
+      }),
     ]);
-    const customerShares = Object.fromEntries(Object.entries(totals.customers.shares).map(([symbol, t]) => [symbol, t.total]));
+    const asOf = ledgerAsOf(
+      {
+        customerShares: Object.fromEntries(Object.entries(totals.customers.shares).map(([symbol, t]) => [symbol, t.total])),
+        omnibusCash: totals.omnibus.cash,
+      },
+      later,
+    );
     const balances = compareBalances({
       brokerPositions: positions.positions,
-      customerShares,
+      customerShares: asOf.customerShares,
       brokerCash: cash.balance,
-      ledgerOmnibusCash: totals.omnibus.cash,
+      ledgerOmnibusCash: asOf.omnibusCash,
     });
     await repo.insertBalanceBreaks(pool, runId, balances.breaks, pass, resolutions);
     return balances.positionsChecked;

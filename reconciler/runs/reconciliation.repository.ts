@@ -60,6 +60,12 @@ export async function compareStaged(
   });
 }
 
+/** Per symbol, what our fills after `date` moved: customers' shares and omnibus USD (buys positive). */
+export async function fillsAfterDate(db: Queryable, date: string): Promise<{ symbol: string; shares: string; omnibusCash: string }[]> {
+  const { rows } = await db.query<{ symbol: string; shares: string; omnibus_cash: string }>(sql.FILLS_AFTER_DATE, [date]);
+  return rows.map((r) => ({ symbol: r.symbol, shares: r.shares, omnibusCash: r.omnibus_cash }));
+}
+
 export async function insertBalanceBreaks(
   db: Queryable,
   runId: string,

@@ -60,6 +60,24 @@ export function compareBalances(input: {
   return { breaks, positionsChecked: symbols.length };
 }
 
+/**
+ * The ledger as it stood at the end of a past date: what the fills after it moved, taken back out.
+ * Only fills move customers' share totals and the omnibus account (holds move shares between
+ * available and held, deposits touch cash only), so this is exact.
+ */
+export function ledgerAsOf(
+  now: { customerShares: Readonly<Record<string, Decimal>>; omnibusCash: Decimal },
+  later: readonly { symbol: string; shares: string; omnibusCash: string }[],
+): { customerShares: Record<string, Decimal>; omnibusCash: Decimal } {
+  const customerShares: Record<string, Decimal> = { ...now.customerShares };
+  let omnibusCash = now.omnibusCash;
+  for (const move of later) {
+    customerShares[move.symbol] = (customerShares[move.symbol] ?? dec('0')).minus(move.shares);
+    omnibusCash = omnibusCash.minus(move.omnibusCash);
+  }
+  return { customerShares, omnibusCash };
+}
+
 /** What an operator reads on a break that is open: what it means and what to decide. */
 export const OPEN_RESOLUTIONS: Record<BreakKind, string> = {
   MISSING_EXECUTION:

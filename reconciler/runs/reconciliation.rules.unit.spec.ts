@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dec } from '../../platform/index.ts';
-import { compareBalances, runStatus } from './reconciliation.rules.ts';
+import { compareBalances, ledgerAsOf, runStatus } from './reconciliation.rules.ts';
 
 const balances = (overrides: Partial<Parameters<typeof compareBalances>[0]> = {}) => ({
   brokerPositions: [{ symbol: 'AAPL', quantity: '3' }],
@@ -46,5 +46,22 @@ describe('the run status', () => {
     expect(runStatus(4, 0)).toBe('repaired');
     expect(runStatus(4, 1)).toBe('breaks');
     expect(runStatus(0, 1)).toBe('breaks');
+  });
+});
+
+describe('the ledger as of a past date', () => {
+  it('given fills after the date, when taken back out, then the balances are those of the date', () => {
+    const asOf = ledgerAsOf({ customerShares: { AAPL: dec('5'), MSFT: dec('1') }, omnibusCash: dec('900.50') }, [
+      { symbol: 'AAPL', shares: '2', omnibusCash: '374.50' },
+      { symbol: 'MSFT', shares: '-1', omnibusCash: '-410.00' },
+      { symbol: 'NVDA', shares: '3', omnibusCash: '540.00' },
+    ]);
+    expect(Object.fromEntries(Object.entries(asOf.customerShares).map(([s, q]) => [s, q.toFixed()]))).toEqual({ AAPL: '3', MSFT: '2', NVDA: '-3' });
+    expect(asOf.omnibusCash.toFixed(2)).toBe('396.00');
+  });
+
+  it('given no later fills, when taken back out, then nothing changes', () => {
+    const now = { customerShares: { AAPL: dec('5') }, omnibusCash: dec('1.00') };
+    expect(ledgerAsOf(now, [])).toEqual(now);
   });
 });

@@ -68,6 +68,24 @@ export const FIND_ORDER_MISMATCHES = `
   ) g ON g.key = o.client_order_id
   WHERE o.client_order_id IS NULL OR g.key IS NULL OR g.status <> o.status OR g.filled_quantity <> o.cumulative_quantity`;
 
+// What our fills after the date $1 (New York) did to the ledger, per symbol: customers' shares (signed,
+// buys positive) and omnibus USD (buys positive). Cash per order as the ledger posts it: the rounded
+// cumulative notional through the last fill minus the rounded cumulative notional through the date.
+export const FILLS_AFTER_DATE = `
+  WITH f AS (
+    SELECT order_id, symbol, side, quantity, price, (executed_at AT TIME ZONE 'America/New_York')::date AS day
+    FROM order_gateway_fills
+  ), per_order AS (
+    SELECT symbol, side, sum(quantity) FILTER (WHERE day > $1::date) AS later_quantity,
+           round(sum(quantity * price), 2) - round(COALESCE(sum(quantity * price) FILTER (WHERE day <= $1::date), 0), 2) AS later_cash
+    FROM f WHERE order_id IN (SELECT order_id FROM f WHERE day > $1::date)
+    GROUP BY order_id, symbol, side
+  )
+  SELECT symbol,
+         sum(CASE side WHEN 'buy' THEN later_quantity ELSE -later_quantity END)::text AS shares,
+         sum(CASE side WHEN 'buy' THEN later_cash ELSE -later_cash END)::text AS omnibus_cash
+  FROM per_order GROUP BY symbol`;
+
 export const INSERT_BREAK = `
   INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
   VALUES ($1, $2, $3, NULL, NULL, $4, $5, $6, $7)`;
