@@ -66,6 +66,7 @@ export interface SessionResult {
 const DEPOSIT = '100000.00';
 /** The trading server's market data is cached this long; a step waits it out before placing orders. */
 const MARKET_DATA_TTL_MS = 300;
+const MAX_SETTLE_TIMEOUTS = 3;
 
 /** One whole simulated trading day on a fresh database: see README "Simulated session". */
 export async function runSession(options: SessionOptions): Promise<SessionResult> {
@@ -140,6 +141,10 @@ async function runDay(options: SessionOptions, pool: Pool, bus: Bus, cleanups: A
     }
     const settledAfter = await watcher.waitQuiet(step.session);
     data.settleTimeouts += Number(settledBefore.timedOut) + Number(settledAfter.timedOut);
+    // Once may be a slow machine; a system that keeps not settling is stuck, and the day would take hours.
+    if (data.settleTimeouts >= MAX_SETTLE_TIMEOUTS) {
+      throw new Error(`the system did not settle ${data.settleTimeouts} times; still busy: ${[...settledBefore.busy, ...settledAfter.busy].join(', ')}`);
+    }
     await finals.observe(pool);
     data.fillCount = (await pool.query<{ n: number }>(FILL_COUNT)).rows[0]!.n;
     data.throughput.push({ wallSeconds: (Date.now() - dayStarted) / 1000, simTime: step.at.toISOString(), orders: data.placed.length, fills: data.fillCount });
