@@ -8,3 +8,4 @@ export * from './migrations.ts';
 export * from './bus/index.ts';
 export { provisionKafka, ensureKafkaJars, type RunningKafka } from './kafka/local-kafka.ts';
 export * from './errors.ts';
+export * from './decimal.schemas.ts';

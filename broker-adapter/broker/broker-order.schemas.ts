@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import { DECIMAL_PATTERN, dec } from '../../platform/decimal.ts';
+import { dec } from '../../platform/decimal.ts';
+import { decimalString } from '../../platform/decimal.schemas.ts';
 import { ExecutionReport, ORDER_STATUSES } from '../executions/execution-report.schemas.ts';
 
-const decimal = z.string().regex(DECIMAL_PATTERN, 'must be a decimal string such as "12.50"');
-const positive = decimal.refine((value) => dec(value).gt(0), 'must be positive');
+// One pass that stops at the first failure: nothing parses a value that is not a decimal.
+const decimal = decimalString();
+const positive = decimalString({ sign: 'positive' });
 
 /**
  * An order as our request server sends it to the broker. The broker answers a malformed one with

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DECIMAL_PATTERN, dec } from '../../platform/decimal.ts';
+import { decimalString } from '../../platform/decimal.schemas.ts';
 
 /**
  * The execution report (FIX tag 35=8, simplified): the one message the broker sends about an order,
@@ -24,9 +25,9 @@ import { DECIMAL_PATTERN, dec } from '../../platform/decimal.ts';
  *   creates, from 1 with no holes: a hole seen by the fill receiver is a report not (yet) delivered.
  */
 
-const decimal = z.string().regex(DECIMAL_PATTERN, 'must be a decimal string such as "12.50"');
-const nonNegative = decimal.refine((value) => dec(value).gte(0), 'must not be negative');
-const positive = decimal.refine((value) => dec(value).gt(0), 'must be positive');
+// One pass that stops at the first failure: nothing parses a value that is not a decimal.
+const nonNegative = decimalString({ sign: 'non-negative' });
+const positive = decimalString({ sign: 'positive' });
 
 export const EXEC_TYPES = ['new', 'trade', 'pending_cancel', 'canceled', 'rejected', 'expired', 'cancel_rejected'] as const;
 export const ORDER_STATUSES = [
@@ -43,6 +44,8 @@ export type BrokerOrderStatus = (typeof ORDER_STATUSES)[number];
 export const FINAL_ORDER_STATUSES: readonly BrokerOrderStatus[] = ['filled', 'canceled', 'rejected', 'expired'];
 
 const id = z.string().min(1).max(128);
+
+const QUANTITY_FIELDS = ['lastQuantity', 'lastPrice', 'cumulativeQuantity', 'leavesQuantity', 'averagePrice', 'orderQuantity'] as const;
 
 export const ExecutionReport = z
   .object({
@@ -65,6 +68,10 @@ export const ExecutionReport = z
     sequence: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
   })
   .superRefine((report, ctx) => {
+    // zod runs this even when a field failed above; the cross-field rules need every field valid.
+    if (!QUANTITY_FIELDS.every((field) => typeof report[field] === 'string' && DECIMAL_PATTERN.test(report[field]))) {
+      return;
+    }
     const q = (value: string) => dec(value);
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     if (q(report.cumulativeQuantity).gt(q(report.orderQuantity))) {

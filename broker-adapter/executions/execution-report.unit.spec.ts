@@ -46,3 +46,20 @@ describe('ExecutionReport', () => {
     expect(ExecutionReport.safeParse(aReport(overrides)).success).toBe(false);
   });
 });
+
+describe('ExecutionReport against garbage in its decimal fields', () => {
+  const valid = {
+    execId: 'E1', brokerOrderId: 'B1', clientOrderId: 'C1', account: 'A1', symbol: 'AAPL', side: 'buy', execType: 'trade',
+    orderStatus: 'filled', lastQuantity: '1', lastPrice: '1.00', cumulativeQuantity: '1', leavesQuantity: '0',
+    averagePrice: '1', orderQuantity: '1', transactTime: '2026-11-25T15:00:00.000Z', sequence: 1,
+  };
+  const fields = ['lastQuantity', 'lastPrice', 'cumulativeQuantity', 'leavesQuantity', 'averagePrice', 'orderQuantity'];
+
+  it.each(fields.flatMap((field) => ['', 'x', '1e3', ' 1', null, 7].map((bad) => [field, bad] as const)))(
+    'refuses %s = %j as a validation issue, never a thrown error (a poison message would block its partition)',
+    (field, bad) => {
+      expect(() => ExecutionReport.safeParse({ ...valid, [field]: bad })).not.toThrow();
+      expect(ExecutionReport.safeParse({ ...valid, [field]: bad }).success).toBe(false);
+    },
+  );
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DECIMAL_PATTERN, dec } from '../../platform/decimal.ts';
+import { decimalString } from '../../platform/decimal.schemas.ts';
 
 export const CashSchema = z.object({
   currency: z.literal('USD'),
@@ -25,12 +25,7 @@ export const AccountIdParams = z.object({ id: z.string().min(1).max(100) });
 
 export const DepositBody = z
   .object({
-    amount: z
-      .string({ error: 'amount must be a decimal string, e.g. "1000.00"' })
-      .regex(DECIMAL_PATTERN, 'amount must be a plain decimal string, e.g. "1000.00"')
-      .refine((value) => dec(value).gt(0), 'amount must be positive')
-      .refine((value) => dec(value).decimalPlaces() <= 2, 'amount has at most 2 decimals (cents)')
-      .refine((value) => dec(value).lte('1000000000'), 'amount is at most 1000000000'),
+    amount: decimalString({ name: 'amount', sign: 'positive', maxFractionDigits: 2, max: '1000000000' }),
     currency: z.literal('USD', { error: 'currency must be "USD"' }),
   })
   .strict();

@@ -1,14 +1,9 @@
 import { z } from 'zod';
-import { DECIMAL_PATTERN, dec } from '../../platform/decimal.ts';
+import { decimalString } from '../../platform/decimal.schemas.ts';
 
 /** Money and quantities travel as decimal strings; a JSON number is refused, not rounded. */
-const positiveDecimal = (what: string, maxFractionDigits: number, max: string) =>
-  z
-    .string({ error: `${what} must be a decimal string, e.g. "10" or "187.25"` })
-    .regex(DECIMAL_PATTERN, `${what} must be a plain decimal string, e.g. "10" or "187.25"`)
-    .refine((value) => dec(value).gt(0), `${what} must be positive`)
-    .refine((value) => dec(value).decimalPlaces() <= maxFractionDigits, `${what} has at most ${maxFractionDigits} fractional digits`)
-    .refine((value) => dec(value).lte(max), `${what} is at most ${max}`);
+const positiveDecimal = (name: string, maxFractionDigits: number, max: string) =>
+  decimalString({ name, sign: 'positive', maxFractionDigits, max });
 
 export const PlaceOrderBody = z
   .object({
@@ -85,7 +80,7 @@ export const ListOrdersQuery = z
   .object({
     status: z.enum(['open', 'closed', 'all']).default('open'),
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    after: z.string().regex(/^\d{1,19}$/, 'after is a cursor returned as "next"').optional(),
+    after: z.string().regex(/^\d{1,18}$/, 'after is a cursor returned as "next"').optional(),
   })
   .strict();
 
