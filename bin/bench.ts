@@ -1,6 +1,7 @@
 /** `npm run bench [-- suite ...]`: runs the named benchmark suites, or all of them. One line per suite. */
 const suites: Record<string, () => Promise<void>> = {
   ledger: () => import('../ledger/ledger.bench.ts').then((m) => m.runLedgerBenchmark()),
+  e2e: () => import('./bench/e2e.bench.ts').then((m) => m.runE2eBenchmark()),
   reconcile: () => import('../reconciler/reconcile.bench.ts').then((m) => m.runReconcileBenchmark()),
 };
 

@@ -4,7 +4,6 @@ import { decimalString } from '../../platform/decimal.schemas.ts';
 import { ExecutionReport, ORDER_STATUSES } from '../executions/execution-report.schemas.ts';
 
 // One pass that stops at the first failure: nothing parses a value that is not a decimal.
-const decimal = decimalString();
 const positive = decimalString({ sign: 'positive' });
 
 /**

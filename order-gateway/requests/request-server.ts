@@ -119,10 +119,10 @@ export function createRequestServer(deps: RequestServerDependencies) {
   }
 
   /** Claims due rows and marks them in flight, in one short transaction. */
-  async function claim(): Promise<Array<{ row: SubmissionRow; snapshot: SubmissionSnapshot }>> {
+  async function claim(limit = concurrency): Promise<Array<{ row: SubmissionRow; snapshot: SubmissionSnapshot }>> {
     const session = (await deps.marketData.clock().catch(() => null))?.session ?? null;
     return withTransaction(deps.pool, async (tx) => {
-      const { rows } = await tx.query<SubmissionRow>(CLAIM_DUE, [concurrency]);
+      const { rows } = await tx.query<SubmissionRow>(CLAIM_DUE, [limit]);
       const claimed: Array<{ row: SubmissionRow; snapshot: SubmissionSnapshot }> = [];
       for (const row of rows) {
         let snapshot = recoverAbandonedCall(restoreSubmission(row.snapshot));
@@ -262,25 +262,38 @@ export function createRequestServer(deps: RequestServerDependencies) {
         onHandlerError: (error, attempt) => deps.logger.warn({ err: error, attempt }, 'order-requests batch failed; retrying'),
       });
       loop = (async () => {
+        // A pipeline, not rounds: a slot freed by one answered call is refilled at once, so one slow
+        // call does not hold back the claims behind it.
+        const inflight = new Set<Promise<void>>();
         while (running) {
-          let handled = 0;
+          let claimed: Awaited<ReturnType<typeof claim>> = [];
           try {
-            handled = await dispatchOnce();
+            claimed = await claim(concurrency - inflight.size);
           } catch (error) {
             deps.logger.warn({ err: error }, 'dispatch failed; will retry');
           }
-          if (handled === 0 && running) {
-            const wait = await idleWaitMs().catch(() => 500);
-            await new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, wait);
-              wakeUp = () => {
-                clearTimeout(timer);
-                resolve();
-              };
-            });
-            wakeUp = undefined;
+          for (const { row, snapshot } of claimed) {
+            const task: Promise<void> = call(row, snapshot)
+              .then((result) => settle(row, snapshot, result))
+              .catch((error: unknown) => deps.logger.warn({ err: error }, 'dispatch failed; will retry'))
+              .finally(() => inflight.delete(task));
+            inflight.add(task);
           }
+          if (!running) break;
+          if (claimed.length > 0 && inflight.size < concurrency) continue;
+          const wait = inflight.size > 0 ? 1_000 : await idleWaitMs().catch(() => 500);
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, wait);
+            const done = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            wakeUp = done;
+            for (const task of inflight) void task.then(done);
+          });
+          wakeUp = undefined;
         }
+        await Promise.all(inflight);
       })();
     },
     async stop() {
