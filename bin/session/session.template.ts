@@ -1,4 +1,4 @@
-import type { ChartData, SessionSummary } from './session.report.ts';
+import type { ChartData, SessionSummary } from './session.types.ts';
 
 /** JSON that is safe inside a <script> element. */
 const embed = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');

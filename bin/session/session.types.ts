@@ -1,0 +1,73 @@
+/** The shapes a session's results take: what the runner gathers, the summary, and the report's chart data. */
+import type { Violation } from './session.invariants.ts';
+import type { SessionBreak } from './session.reconcile.ts';
+
+/** Everything a session observed, from which the summary and the report page are made. */
+export interface SessionData {
+  seed: number;
+  tradingDate: string;
+  accounts: number;
+  faults: string;
+  bus: 'kafka' | 'in-process';
+  placed: { id: string; label: string; step: number }[];
+  refused: { code: string; label: string }[];
+  failed: { status: number; detail: string; label: string }[];
+  skipped: number;
+  cancels: { requested: number; refused: number };
+  /** Orders placed in a session in which they could go to the broker at once (latencies count only these). */
+  sentAtOnce: Set<string>;
+  prices: { at: string; symbol: string; price: string }[];
+  fills: { at: Date | string; symbol: string; side: 'buy' | 'sell'; price: string; quantity: string }[];
+  fillCount: number;
+  byStatus: Record<string, number>;
+  throughput: { wallSeconds: number; simTime: string; orders: number; fills: number }[];
+  ackLatencyMs: number[];
+  firstFillLatencyMs: number[];
+  breaksFound: SessionBreak[];
+  breaksOpen: SessionBreak[];
+  violations: Violation[];
+  clientViolations: Violation[];
+  settleTimeouts: number;
+  dayWallSeconds: number;
+}
+
+export interface SessionSummary {
+  seed: number;
+  tradingDate: string;
+  accounts: number;
+  faults: string;
+  bus: string;
+  /** Orders the trading API accepted (201). */
+  orders: number;
+  /** Orders the trading API refused (422), by error code. */
+  refused: number;
+  refusedByCode: Record<string, number>;
+  /** Requests answered neither 201 nor 422 (503 while market data was unavailable, ...). */
+  failedRequests: number;
+  cancelsRequested: number;
+  skippedActions: number;
+  fills: number;
+  byStatus: Record<string, number>;
+  breaksFound: number;
+  breaksFoundByKind: Record<string, number>;
+  breaksOpen: number;
+  invariantViolations: number;
+  violations: Violation[];
+  /** Accepted orders per second of wall time over the trading day (first step to the close). */
+  throughput: number;
+  /** Placement to the broker's answer, ms of wall time, for orders sent at once; `firstFill*`: to our first recorded fill. */
+  latencyMs: { p50: number | null; p99: number | null; firstFillP50: number | null; firstFillP99: number | null; samples: number };
+  settleTimeouts: number;
+  dayWallSeconds: number;
+}
+
+/** What the page's charts plot, already shaped for them. */
+export interface ChartData {
+  symbols: string[];
+  prices: Record<string, [string, number][]>;
+  fills: Record<string, { buy: [string, number][]; sell: [string, number][] }>;
+  byStatus: [string, number][];
+  latency: { buckets: string[]; ack: number[]; firstFill: number[] };
+  breaks: { kinds: string[]; found: number[]; open: number[] };
+  throughput: { wallSeconds: number; simTime: string; ordersPerSecond: number; fillsPerSecond: number }[];
+}
