@@ -1,0 +1,236 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { alwaysOpenClock } from '../../broker-adapter/index.ts';
+import {
+  createPool,
+  KafkaBus,
+  loadConfig,
+  migrate,
+  provisionKafka,
+  silentLogger,
+  startEmbeddedPostgres,
+  type Pool,
+  type RunningKafka,
+  type RunningPostgres,
+} from '../../platform/index.ts';
+import { allMigrations, startSystem, type RunningSystem } from '../system.ts';
+import {
+  COUNT_ORDERS,
+  FILLS_IN_WINDOW,
+  HISTORY_ACCOUNTS,
+  HISTORY_BROKER_ORDERS,
+  HISTORY_FILLS,
+  HISTORY_LEDGER,
+  HISTORY_ORDERS,
+  HISTORY_SUBMISSIONS,
+  PHASE_STAGES,
+  UNFILLED_OF_PHASE,
+} from './bench.sql.ts';
+import { bareInsertCeiling, emptyRouteCeiling, kafkaRoundTripCeiling } from './ceilings.ts';
+import { closedLoop, percentiles, postJson, round, sampleMemory, type Percentiles } from './measure.ts';
+import { printReport, STAGES, type E2eReport, type PhaseResult, type Stage } from './report.ts';
+
+/*
+ * The whole system in this process (simulated broker at zero latency, fill receiver, request server,
+ * trading server) on its own PostgreSQL and Kafka. BENCH_CLIENTS clients place market orders over
+ * HTTP, each as soon as its last one was answered, for BENCH_SECONDS; then the run waits for every
+ * order to be filled. The same is done once per history size in BENCH_HISTORY (orders already in the
+ * database, generated with generate_series), and the ceilings are measured alongside.
+ */
+
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const CEILING_SECONDS = Number(process.env.BENCH_CEILING_SECONDS ?? 8);
+const HISTORY = (process.env.BENCH_HISTORY ?? '10000,1000000').split(',').map(Number);
+const HISTORY_CHUNK = 100_000;
+const HISTORY_ACCOUNT_COUNT = 1_000;
+const DRAIN_TIMEOUT_MS = 120_000;
+const OPS_KEY = `ops_bench_${randomUUID().replaceAll('-', '')}`;
+const RESULTS = process.env.BENCH_RESULTS ?? join('bench-results', 'latest.json');
+
+export async function runE2eBenchmark(): Promise<void> {
+  if (HISTORY.some((n) => !Number.isInteger(n) || n < 0) || !(CLIENTS > 0) || !(SECONDS > 0)) {
+    throw new Error('BENCH_HISTORY must be a comma-separated list of whole numbers; BENCH_CLIENTS and BENCH_SECONDS positive');
+  }
+  const loadBefore = loadavg();
+  const dir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'e2e-bench-'));
+  let postgres: RunningPostgres | undefined;
+  let kafka: RunningKafka | undefined;
+  let pool: Pool | undefined;
+  let bus: KafkaBus | undefined;
+  let system: RunningSystem | undefined;
+  const adminUrl =
+    process.env.DATABASE_URL ?? (postgres = await startEmbeddedPostgres({ dir: dir!, persistent: false, logger: silentLogger })).url;
+  // A database of its own, dropped at the end: a DATABASE_URL's data is never touched.
+  const database = `e2e_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  await adminQuery(adminUrl, `CREATE DATABASE ${database}`);
+  const url = withDatabase(adminUrl, database);
+  try {
+    kafka = await provisionKafka({ logger: silentLogger, brokersFromEnv: process.env.KAFKA_BROKERS?.split(',').filter(Boolean) });
+    await migrate(url, allMigrations, silentLogger);
+    pool = createPool(url, { name: 'e2e-bench', max: 20 });
+    const namespace = `bench-${randomUUID().slice(0, 8)}`;
+    const config = loadConfig({ OPS_API_KEY: OPS_KEY, SIM_SEED: '7', BROKER_LATENCY_MS: '0', KAFKA_PARTITIONS: '3' });
+    bus = new KafkaBus({ brokers: kafka.brokers, clientId: 'bench', logger: silentLogger, namespace });
+    system = await startSystem({
+      config,
+      logger: silentLogger,
+      pool,
+      bus,
+      clock: alwaysOpenClock(),
+      broker: { tickMs: 20, pushIntervalMs: 10 },
+    });
+
+    const phases: PhaseResult[] = [];
+    for (const [index, size] of HISTORY.entries()) {
+      await growHistory(pool, size);
+      phases.push(await runPhase(system, pool, index, size));
+    }
+
+    const ceilingPool = createPool(url, { name: 'e2e-bench-ceiling', max: CLIENTS });
+    const orderBody = orderRequest('ceiling-0');
+    let bareInsert, emptyRoute, kafkaRoundTrip;
+    try {
+      bareInsert = await bareInsertCeiling(ceilingPool, CLIENTS, CEILING_SECONDS);
+      emptyRoute = await emptyRouteCeiling(CLIENTS, CEILING_SECONDS, orderBody);
+      kafkaRoundTrip = await kafkaRoundTripCeiling(kafka.brokers, `${namespace}.bench-round-trip`, CLIENTS, CEILING_SECONDS);
+    } finally {
+      await ceilingPool.end();
+    }
+
+    const report: E2eReport = {
+      at: new Date().toISOString(),
+      machine: { cpus: navigatorCpus(), loadAverageBefore: loadBefore.map((l) => round(l)), loadAverageAfter: loadavg().map((l) => round(l)) },
+      setup: {
+        postgres: process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL (fsync off)',
+        kafka: kafka.source,
+        clients: CLIENTS,
+        secondsPerPhase: SECONDS,
+        ceilingSeconds: CEILING_SECONDS,
+        brokerLatencyMs: 0,
+      },
+      phases,
+      ceilings: {
+        bareInsert: { rate: round(bareInsert.rate), latencyMs: bareInsert.latencyMs },
+        emptyRoute: { rate: round(emptyRoute.rate), latencyMs: emptyRoute.latencyMs },
+        kafkaRoundTrip,
+      },
+    };
+    printReport(report);
+    mkdirSync(join(RESULTS, '..'), { recursive: true });
+    writeFileSync(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`e2e: results written to ${RESULTS}\n`);
+  } finally {
+    await system?.stop().catch(() => undefined);
+    await bus?.close().catch(() => undefined);
+    await pool?.end().catch(() => undefined);
+    await kafka?.stop().catch(() => undefined);
+    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+    await postgres?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Adds generated finished orders until the database holds `size` of them (orders of earlier phases count). */
+async function growHistory(pool: Pool, size: number): Promise<void> {
+  await pool.query(HISTORY_ACCOUNTS, [HISTORY_ACCOUNT_COUNT]);
+  const { rows } = await pool.query<{ n: string }>(COUNT_ORDERS);
+  const have = Number(rows[0]!.n);
+  const started = performance.now();
+  // Numbers continue from `have`: ids stay unique across phases.
+  for (let from = have; from < size; from += HISTORY_CHUNK) {
+    const to = Math.min(size, from + HISTORY_CHUNK) - 1;
+    for (const statement of [HISTORY_ORDERS, HISTORY_FILLS, HISTORY_SUBMISSIONS, HISTORY_BROKER_ORDERS, HISTORY_LEDGER]) {
+      await pool.query(statement, statement.includes('$3') ? [from, to, HISTORY_ACCOUNT_COUNT] : [from, to]);
+    }
+  }
+  await pool.query('VACUUM ANALYZE');
+  if (size > have) process.stdout.write(`e2e: history grown to ${size} orders in ${round((performance.now() - started) / 1000)} s\n`);
+}
+
+function orderRequest(clientOrderId: string) {
+  return { clientOrderId, symbol: 'AAPL', side: 'buy', type: 'market', quantity: '1', timeInForce: 'day' };
+}
+
+async function runPhase(system: RunningSystem, pool: Pool, index: number, historySize: number): Promise<PhaseResult> {
+  // Fresh accounts per phase, one per client, each with far more cash than it can spend.
+  const clients = await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      const created = await postJson(`${system.url}/v1/ops/accounts`, { name: 'bench' }, { authorization: `Bearer ${OPS_KEY}` });
+      const { accountId, apiKey } = created.body as { accountId: string; apiKey: string };
+      await postJson(`${system.url}/v1/ops/accounts/${accountId}/deposits`, { amount: '1000000000.00', currency: 'USD' }, {
+        authorization: `Bearer ${OPS_KEY}`,
+      });
+      return { accountId, key: apiKey, next: 0 };
+    }),
+  );
+  const prefix = `p${index}-`;
+  const sentAt = new Map<string, number>();
+  const memory = sampleMemory();
+  const load = await closedLoop(CLIENTS, SECONDS, async (worker, timed) => {
+    const client = clients[worker]!;
+    const clientOrderId = `${timed ? prefix : `w${index}-`}${worker}-${client.next++}`;
+    const at = Date.now();
+    const answer = await postJson(`${system.url}/v1/orders`, orderRequest(clientOrderId), { authorization: `Bearer ${client.key}` });
+    if (answer.status !== 201) return false;
+    if (timed) sentAt.set(clientOrderId, at);
+    return true;
+  });
+  const accountIds = clients.map((c) => c.accountId);
+  const drainStarted = Date.now();
+  let unfilled = Infinity;
+  while (Date.now() - drainStarted < DRAIN_TIMEOUT_MS) {
+    unfilled = (await pool.query<{ n: number }>(UNFILLED_OF_PHASE, [accountIds, `${prefix}%`])).rows[0]!.n;
+    if (unfilled === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const drainMs = Date.now() - drainStarted;
+  const peak = memory.stop();
+
+  const { rows } = await pool.query<{ client_order_id: string } & Record<Stage, number | null>>(PHASE_STAGES, [accountIds, `${prefix}%`]);
+  const sinceSent = Object.fromEntries(STAGES.map((stage) => [stage, [] as number[]])) as Record<Stage, number[]>;
+  for (const row of rows) {
+    const sent = sentAt.get(row.client_order_id);
+    if (sent === undefined) continue;
+    for (const stage of STAGES) {
+      const at = row[stage];
+      if (at !== null) sinceSent[stage].push(at - sent);
+    }
+  }
+  const window = await pool.query<{ filled: number; settled: number }>(FILLS_IN_WINDOW, [accountIds, load.startedAt, load.endedAt, accountIds]);
+  const windowSeconds = (load.endedAt - load.startedAt) / 1000;
+  return {
+    historyOrders: historySize,
+    placed: { count: load.completed, failed: load.failed, perSecond: round(load.rate) },
+    filledPerSecond: round(window.rows[0]!.filled / windowSeconds),
+    settledPerSecond: round(window.rows[0]!.settled / windowSeconds),
+    unfilledAfterDrain: unfilled,
+    drainSeconds: round(drainMs / 1000),
+    latencyMs: { httpAnswer: load.latencyMs, brokerAcknowledged: percentiles(sinceSent.acknowledged), filledInLedger: percentiles(sinceSent.filled) },
+    stagesMs: Object.fromEntries(STAGES.map((stage) => [stage, percentiles(sinceSent[stage])])) as Record<Stage, Percentiles>,
+    memory: peak,
+  };
+}
+
+function navigatorCpus(): number {
+  return globalThis.navigator?.hardwareConcurrency ?? 0;
+}
+
+async function adminQuery(url: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}

@@ -1,0 +1,92 @@
+import type { Percentiles } from './measure.ts';
+
+/** The stages of an order's path, in order, each timed from the moment its client sent the request. */
+export const STAGES = ['committed', 'relayed', 'queued', 'acknowledged', 'executed', 'received', 'filled'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface PhaseResult {
+  historyOrders: number;
+  placed: { count: number; failed: number; perSecond: number };
+  filledPerSecond: number;
+  settledPerSecond: number;
+  unfilledAfterDrain: number;
+  drainSeconds: number;
+  latencyMs: { httpAnswer: Percentiles; brokerAcknowledged: Percentiles; filledInLedger: Percentiles };
+  stagesMs: Record<Stage, Percentiles>;
+  memory: { maxRssMb: number; maxHeapUsedMb: number; samples: number };
+}
+
+export interface E2eReport {
+  at: string;
+  machine: { cpus: number; loadAverageBefore: number[]; loadAverageAfter: number[] };
+  setup: { postgres: string; kafka: string; clients: number; secondsPerPhase: number; ceilingSeconds: number; brokerLatencyMs: number };
+  phases: PhaseResult[];
+  ceilings: {
+    bareInsert: { rate: number; latencyMs: Percentiles };
+    emptyRoute: { rate: number; latencyMs: Percentiles };
+    kafkaRoundTrip: { rate: number; completed: number; latencyMs: Percentiles };
+  };
+}
+
+export function printReport(report: E2eReport): void {
+  const { setup, ceilings } = report;
+  const out = (text: string) => process.stdout.write(text);
+  out(
+    `e2e: ${setup.postgres}, Kafka from ${setup.kafka}, broker latency 0 ms, ${setup.clients} clients, ` +
+      `${setup.secondsPerPhase} s per phase; load average ${report.machine.loadAverageBefore.join(' ')} before, ` +
+      `${report.machine.loadAverageAfter.join(' ')} after (${report.machine.cpus} CPUs)\n`,
+  );
+  const ratio = (value: number, ceiling: number) => (ceiling > 0 ? (value / ceiling).toFixed(3) : 'n/a');
+  const rows: string[][] = [];
+  for (const phase of report.phases) {
+    const h = `${phase.historyOrders.toLocaleString('en-US')} orders`;
+    rows.push(
+      [h, 'orders placed (HTTP 201)', `${phase.placed.perSecond}/s`, `${ratio(phase.placed.perSecond, ceilings.emptyRoute.rate)} of empty route`],
+      [h, 'fills recorded (order book)', `${phase.filledPerSecond}/s`, `${ratio(phase.filledPerSecond, ceilings.bareInsert.rate)} of bare insert`],
+      [h, 'fills settled (ledger)', `${phase.settledPerSecond}/s`, `${ratio(phase.settledPerSecond, ceilings.bareInsert.rate)} of bare insert`],
+      [h, 'request to HTTP answer', ms(phase.latencyMs.httpAnswer), `p50 ${ratio(phase.latencyMs.httpAnswer.p50, ceilings.emptyRoute.latencyMs.p50)}x empty route`],
+      [h, 'request to broker ack', ms(phase.latencyMs.brokerAcknowledged), `p50 ${ratio(phase.latencyMs.brokerAcknowledged.p50, ceilings.kafkaRoundTrip.latencyMs.p50)}x Kafka round trip`],
+      [h, 'request to fill in ledger', ms(phase.latencyMs.filledInLedger), `p50 ${ratio(phase.latencyMs.filledInLedger.p50, ceilings.kafkaRoundTrip.latencyMs.p50)}x Kafka round trip`],
+      [h, 'unfilled after drain / drain', `${phase.unfilledAfterDrain} / ${phase.drainSeconds} s`, ''],
+      [h, 'memory peak (this process)', `rss ${phase.memory.maxRssMb} MB, heap ${phase.memory.maxHeapUsedMb} MB`, ''],
+    );
+  }
+  rows.push(
+    ...report.phases.flatMap((phase) =>
+      STAGES.map((stage) => [`${phase.historyOrders.toLocaleString('en-US')} orders`, `stage: ${stage}`, ms(phase.stagesMs[stage]), STAGE_MEANING[stage]]),
+    ),
+    ['ceiling', 'bare one-row INSERT transactions', `${ceilings.bareInsert.rate}/s`, ms(ceilings.bareInsert.latencyMs)],
+    ['ceiling', 'fastify empty route over HTTP', `${ceilings.emptyRoute.rate}/s`, ms(ceilings.emptyRoute.latencyMs)],
+    ['ceiling', 'kafkajs produce+consume round trip', `${ceilings.kafkaRoundTrip.rate}/s`, ms(ceilings.kafkaRoundTrip.latencyMs)],
+  );
+  out(table(['history', 'measurement', 'figure', 'vs ceiling'], rows));
+  if (report.phases.length >= 2) {
+    const first = report.phases[0]!;
+    const last = report.phases[report.phases.length - 1]!;
+    out(
+      `e2e: cost per order at ${last.historyOrders.toLocaleString('en-US')} vs ${first.historyOrders.toLocaleString('en-US')} orders of history: ` +
+        `placing ${ratio(first.placed.perSecond, last.placed.perSecond)}x, settling ${ratio(first.settledPerSecond, last.settledPerSecond)}x (1.0 = flat)\n`,
+    );
+  }
+}
+
+function ms(p: Percentiles): string {
+  return `p50 ${p.p50} / p99 ${p.p99} / max ${p.max} ms`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
+  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |\n`;
+  return line(header) + line(widths.map((w) => '-'.repeat(w))) + rows.map(line).join('');
+}
+
+const STAGE_MEANING: Record<Stage, string> = {
+  committed: 'order row written (orders.created_at)',
+  relayed: 'outbox row sent to Kafka (outbox.sent_at)',
+  queued: 'request server stored it (broker_submissions.created_at)',
+  acknowledged: 'broker answered (submission updated to acknowledged)',
+  executed: 'broker made the trade report (broker_executions.created_at)',
+  received: 'fill receiver put it on Kafka (fill_receiver_received)',
+  filled: 'fill applied, ledger settled (order_fills.recorded_at)',
+};
