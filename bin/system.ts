@@ -10,7 +10,7 @@ import {
   type SimClock,
   type StartBrokerOptions,
 } from '../broker-adapter/index.ts';
-import { ledgerMigrations, type Ledger } from '../ledger/index.ts';
+import { createLedger, ledgerMigrations, type Ledger } from '../ledger/index.ts';
 import {
   cachedMarketData,
   createRequestServer,
@@ -37,7 +37,7 @@ import {
   type Logger,
   type Pool,
 } from '../platform/index.ts';
-import { reconcilerMigrations } from '../reconciler/index.ts';
+import { brokerStatements, createReconciler, reconciliationRoutes, reconcilerMigrations, type Reconciler } from '../reconciler/index.ts';
 
 /** The composition root: which components make the system, and the infrastructure they share. */
 export const allMigrations: readonly ComponentMigrations[] = [
@@ -119,6 +119,7 @@ export interface RunningSystem {
   relay: OutboxRelay;
   requestServer: RequestServer;
   executionConsumer: ExecutionConsumer;
+  reconciler: Reconciler;
   stop(): Promise<void>;
 }
 
@@ -139,6 +140,13 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const brokerClient = new BrokerClient({ baseUrl: broker.url, timeoutMs: options.brokerTimeoutMs ?? 2_000 });
   const marketData = brokerMarketData(brokerClient);
 
+  const reconciler = createReconciler({
+    pool,
+    broker: brokerStatements({ baseUrl: broker.url }),
+    ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
+    bus,
+    logger,
+  });
   const trading = await createTradingServer({
     pool,
     bus,
@@ -149,6 +157,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     metrics,
     newId: options.newId,
     onReportApplied: options.onReportApplied,
+    registerOpsRoutes: async (app, requireOps) => {
+      await app.register(reconciliationRoutes, { requireOps, reconciler });
+    },
   });
   const { app, ledger, orders, relay, executionConsumer } = trading;
   const requestServer = createRequestServer({
@@ -178,6 +189,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     relay,
     requestServer,
     executionConsumer,
+    reconciler,
     stop: async () => {
       await app.close();
       await requestServer.stop();

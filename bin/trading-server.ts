@@ -1,6 +1,8 @@
 import { BrokerClient, ensureExecutionsTopic } from '../broker-adapter/index.ts';
+import { createLedger } from '../ledger/index.ts';
 import { createTradingServer, ensureOrderRequestsTopic } from '../order-gateway/index.ts';
 import { createLogger, createPool, KafkaBus, loadConfigOrExit, migrate } from '../platform/index.ts';
+import { brokerStatements, createReconciler, reconciliationRoutes } from '../reconciler/index.ts';
 import { loadSeparateProcessEnv } from './process-env.ts';
 import { allMigrations, brokerMarketData } from './system.ts';
 
@@ -18,6 +20,13 @@ await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
 await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 
 const marketData = brokerMarketData(new BrokerClient({ baseUrl: env.BROKER_URL, timeoutMs: 2_000 }));
+const reconciler = createReconciler({
+  pool,
+  broker: brokerStatements({ baseUrl: env.BROKER_URL }),
+  ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
+  bus,
+  logger,
+});
 const server = await createTradingServer({
   pool,
   bus,
@@ -25,6 +34,9 @@ const server = await createTradingServer({
   logger,
   opsApiKey: config.OPS_API_KEY,
   commissionBps: config.COMMISSION_BPS,
+  registerOpsRoutes: async (app, requireOps) => {
+    await app.register(reconciliationRoutes, { requireOps, reconciler });
+  },
 });
 await server.start();
 const url = await server.app.listen({ port: config.PORT, host: config.HOST });

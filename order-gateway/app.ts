@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, Registry, type Histogram } from 'prom-client';
 import type { Ledger } from '../ledger/index.ts';
@@ -8,7 +8,7 @@ import type { Pool } from '../platform/index.ts';
 import { createAccountRepository } from './accounts/account.repository.ts';
 import { accountRoutes, opsAccountRoutes } from './accounts/accounts.routes.ts';
 import { healthRoutes, type HealthChecks } from './health/health.routes.ts';
-import { createAuth } from './http/auth.ts';
+import { createAuth, type Auth } from './http/auth.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import type { MarketData } from './market/market-data.ts';
 import { marketRoutes } from './market/market.routes.ts';
@@ -27,6 +27,11 @@ export interface AppDependencies {
   metrics?: Registry;
   /** Account ids; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
+  /**
+   * Routes of other components under /v1/ops (the reconciler's), registered by the composition root
+   * with the ops key's guard, so that this component does not depend on them.
+   */
+  registerOpsRoutes?: (app: FastifyInstance, requireOps: Auth['requireOps']) => Promise<void>;
   /** Observes every answered request, by route template and status. */
   httpDuration?: Histogram<'method' | 'route' | 'status'>;
 }
@@ -67,6 +72,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(accountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts, newId: deps.newId });
   await app.register(opsAccountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts, newId: deps.newId });
   await app.register(ordersRoutes, { auth, orders: deps.orders });
+  if (deps.registerOpsRoutes) await deps.registerOpsRoutes(app, auth.requireOps);
 
   // CONTRACT.md: GET /docs is the OpenAPI description itself (the browsable UI is at /docs/ui).
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger());

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createLedger, type Ledger } from '../ledger/index.ts';
 import { isDatabaseReachable, type Bus, type Logger, type Pool } from '../platform/index.ts';
-import { buildApp, type App } from './app.ts';
+import { buildApp, type App, type AppDependencies } from './app.ts';
 import { createExecutionConsumer, type ExecutionConsumer, type ExecutionConsumerDependencies } from './executions/execution.consumer.ts';
 import type { MarketData } from './market/market-data.ts';
 import { createTradingMetrics, type TradingMetrics } from './observability/trading.metrics.ts';
@@ -18,6 +18,7 @@ export interface TradingServerDependencies {
   metrics?: Registry;
   /** Ids of new accounts and orders; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
+  registerOpsRoutes?: AppDependencies['registerOpsRoutes'];
   /** Told of every execution report consumed, after its batch committed. */
   onReportApplied?: ExecutionConsumerDependencies['onApplied'];
 }
@@ -78,6 +79,7 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
     metrics,
     newId: deps.newId,
     httpDuration: tradingMetrics.httpDuration,
+    registerOpsRoutes: deps.registerOpsRoutes,
     checks: {
       postgres: () => isDatabaseReachable(pool),
       ...(bus.kind === 'kafka' ? { kafka: () => bus.isHealthy() } : {}),

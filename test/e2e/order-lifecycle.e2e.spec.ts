@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLedgerInvariants } from '../../ledger/index.ts';
-import { startTestSystem, type TestSystem } from '../support/system.ts';
+import { tradingDateOf } from '../../broker-adapter/index.ts';
+import { OPS_KEY, startTestSystem, type TestSystem } from '../support/system.ts';
 
 interface Order {
   id: string;
@@ -71,6 +72,23 @@ describe('an order end to end: HTTP → outbox → Kafka → request server → 
     expect(text).toMatch(/trading_execution_reports_total\{exec_type="trade",outcome="applied"\} [1-9]/);
     expect(text).toMatch(/trading_broker_submissions_total\{kind="submit",state="acknowledged"\} [1-9]/);
     expect(text).toMatch(/trading_http_request_duration_seconds_count\{method="POST",route="\/v1\/orders",status="201"\} [1-9]/);
+  });
+
+  it('reconciles the day clean over the ops API', async () => {
+    const date = tradingDateOf(new Date());
+    const run = await t.api.request<{ id: string; status: string; checked: { orders: number; executions: number }; breaks: unknown[] }>(
+      'POST',
+      '/v1/ops/reconciliations',
+      OPS_KEY,
+      { date, repair: false },
+    );
+    expect(run.status).toBe(201);
+    expect(run.body).toMatchObject({ date, status: 'clean', breaks: [] });
+    expect(run.body.checked.executions).toBeGreaterThan(0);
+    const again = await t.api.request<{ id: string }>('GET', `/v1/ops/reconciliations/${run.body.id}`, OPS_KEY);
+    expect(again.body.id).toBe(run.body.id);
+    const forbidden = await t.api.request('POST', '/v1/ops/reconciliations', 'key_not_ops', { date, repair: false });
+    expect(forbidden.status).toBe(401);
   });
 
   it('sends each order to the broker exactly once', async () => {
