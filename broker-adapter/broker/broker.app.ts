@@ -67,6 +67,11 @@ export function createBrokerApp(deps: BrokerAppDeps): FastifyInstance {
     return service.getOrder(brokerOrderId);
   });
 
+  app.get('/v1/orders/:brokerOrderId/reports', async (request) => {
+    const { brokerOrderId } = z.object({ brokerOrderId: z.string().min(1).max(128) }).parse(request.params);
+    return { reports: await service.getOrderReports(brokerOrderId) };
+  });
+
   app.delete('/v1/orders/:brokerOrderId', async (request, reply) => {
     const { brokerOrderId } = z.object({ brokerOrderId: z.string().min(1).max(128) }).parse(request.params);
     return reply.status(202).send(await service.cancel(brokerOrderId));

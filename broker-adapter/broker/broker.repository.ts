@@ -75,6 +75,11 @@ export async function findOrder(db: Queryable, brokerOrderId: string): Promise<O
   return rows[0] ?? null;
 }
 
+export async function reportsOfOrder(db: Queryable, brokerOrderId: string): Promise<unknown[]> {
+  const { rows } = await db.query<{ report: unknown }>(sql.REPORTS_OF_ORDER, [brokerOrderId]);
+  return rows.map((row) => row.report);
+}
+
 export async function lockOrder(db: Queryable, brokerOrderId: string): Promise<OrderRow | null> {
   const { rows } = await db.query<OrderRow>(sql.LOCK_ORDER, [brokerOrderId]);
   return rows[0] ?? null;

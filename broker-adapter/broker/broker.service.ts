@@ -122,6 +122,16 @@ export class BrokerService {
     return repo.toBrokerOrder(row);
   }
 
+  /**
+   * Every execution report of an order, in sequence, whether it was delivered or not: what a broker
+   * answers to a request to replay an order's reports (FIX ResendRequest, a REST "activities" call).
+   */
+  async getOrderReports(brokerOrderId: string): Promise<unknown[]> {
+    const row = await repo.findOrder(this.deps.pool, brokerOrderId);
+    if (!row) throw orderNotFound(brokerOrderId);
+    return repo.reportsOfOrder(this.deps.pool, brokerOrderId);
+  }
+
   async getOrderByClientOrderId(clientOrderId: string): Promise<BrokerOrder> {
     const row = await repo.findOrderByClientOrderId(this.deps.pool, clientOrderId);
     if (!row) throw orderNotFound(clientOrderId);

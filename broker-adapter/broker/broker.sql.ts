@@ -118,3 +118,7 @@ export const STATEMENT_CASH = `
     COALESCE(sum(upto - before) FILTER (WHERE side = 'buy'), 0) AS bought,
     COALESCE(sum(upto - before) FILTER (WHERE side = 'sell'), 0) AS sold
   FROM per_order`;
+
+/** Every report of one order, dropped ones included, as a replay request would return them. */
+export const REPORTS_OF_ORDER = `
+  SELECT report FROM broker_executions WHERE broker_order_id = $1 ORDER BY sequence`;

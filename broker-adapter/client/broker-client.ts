@@ -1,4 +1,5 @@
-import type { z } from 'zod';
+import { z } from 'zod';
+import { ExecutionReport } from '../executions/execution-report.schemas.ts';
 import {
   BrokerOrder,
   CashStatement,
@@ -47,6 +48,8 @@ export interface BrokerClientOptions {
   timeoutMs?: number;
 }
 
+const OrderReports = z.object({ reports: z.array(ExecutionReport) });
+
 const statementSchemas: { [K in StatementKind]: z.ZodType<Statements[K]> } = {
   executions: ExecutionsStatement,
   orders: OrdersStatement,
@@ -76,6 +79,12 @@ export class BrokerClient {
 
   getOrder(brokerOrderId: string): Promise<BrokerOrder> {
     return this.call('GET', `/v1/orders/${encodeURIComponent(brokerOrderId)}`, BrokerOrder);
+  }
+
+  /** Every report the broker made for an order, delivered or not, in sequence (a replay). */
+  async getOrderReports(brokerOrderId: string): Promise<ExecutionReport[]> {
+    const { reports } = await this.call('GET', `/v1/orders/${encodeURIComponent(brokerOrderId)}/reports`, OrderReports);
+    return reports;
   }
 
   /** Null when the broker does not know the order (it never arrived). */

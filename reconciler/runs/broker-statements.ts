@@ -12,6 +12,8 @@ export interface StatementSource {
   getStatement<K extends StatementKind>(kind: K, date: string): Promise<Statements[K]>;
   /** The executions statement in chunks, so a big day is never held whole; without it, the JSON statement is read. */
   executionChunks?(date: string, chunkSize: number): AsyncIterable<ExecutionReport[]>;
+  /** The broker's replay of every report of one order; lets repair bring back a dropped close. */
+  getOrderReports?(brokerOrderId: string): Promise<ExecutionReport[]>;
 }
 
 const STREAM_PATH = '/v1/statements/executions/stream';
@@ -24,6 +26,7 @@ export function brokerStatements(options: { baseUrl: string; timeoutMs?: number;
   const client = new BrokerClient({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs ?? 60_000 });
   return {
     getStatement: (kind, date) => client.getStatement(kind, date),
+    getOrderReports: (brokerOrderId) => client.getOrderReports(brokerOrderId),
     async *executionChunks(date, chunkSize) {
       const url = new URL(`${STREAM_PATH}?date=${encodeURIComponent(date)}`, options.baseUrl);
       let response: Response;

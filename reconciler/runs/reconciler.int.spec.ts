@@ -307,3 +307,42 @@ describe('the executions statement as a stream', () => {
     }
   });
 });
+
+describe('reconciliation when the broker dropped a closing report (no fill in it)', () => {
+  let t: TestSystem;
+  beforeAll(async () => {
+    t = await startTestSystem();
+  });
+  afterAll(() => t.stop());
+
+  it('brings the close back through the broker replay and the executions topic, and releases the hold', async () => {
+    const { key } = await t.api.openAccount('1000.00');
+    const placed = await t.api.request<Order>('POST', '/v1/orders', key, {
+      clientOrderId: 'resting', symbol: 'AAPL', side: 'buy', type: 'limit', quantity: '2', limitPrice: '1.00', timeInForce: 'gtc',
+    });
+    await t.api.waitForOrder<Order>(key, placed.body.id, (o) => o.status === 'new');
+    // From now on the broker pushes nothing: its cancel confirmation never arrives.
+    t.system.broker.faults.settings.probabilities.drop_report = 1;
+    expect((await t.api.request('DELETE', `/v1/orders/${placed.body.id}`, key)).status).toBe(202);
+    const date = await today(t);
+    await waitFor('the broker to cancel', async () => {
+      const { orders } = await t.system.brokerClient.getStatement('orders', date);
+      return orders.find((o) => o.clientOrderId === placed.body.id && o.status === 'canceled');
+    });
+    expect((await t.api.request<Order>('GET', `/v1/orders/${placed.body.id}`, key)).body.status).toBe('pending_cancel');
+
+    const reconciler = t.system.reconciler;
+    const found = await reconciler.run(date);
+    expect(found.status).toBe('breaks');
+    expect(kinds(found)).toEqual(['ORDER_STATUS_MISMATCH']);
+
+    const repaired = await reconciler.run(date, { repair: true });
+    expect(repaired.status).toBe('repaired');
+    expect(repaired.breaks.every((b) => b.resolution.startsWith('repaired: '))).toBe(true);
+    expect((await t.api.request<Order>('GET', `/v1/orders/${placed.body.id}`, key)).body.status).toBe('canceled');
+    const account = await t.api.request<{ cash: { held: string; available: string } }>('GET', '/v1/account', key);
+    expect(account.body.cash).toMatchObject({ held: '0.00', available: '1000.00' });
+    expect(await reconciler.run(date)).toMatchObject({ status: 'clean', breaks: [] });
+    expect(await checkLedgerInvariants(t.db.pool)).toEqual([]);
+  });
+});

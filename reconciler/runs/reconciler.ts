@@ -150,14 +150,36 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
       after = page.at(-1)!.execId;
       onProgress(published);
     }
-    if (published === 0) return;
+    const closes = await republishDroppedCloses(runId, bus);
+    if (published === 0 && closes.length === 0) return;
     const deadline = Date.now() + repairWaitMs;
-    let waiting = await repo.countMissingStillUnapplied(pool, runId);
+    const outstanding = async () =>
+      (await repo.countMissingStillUnapplied(pool, runId)) + (closes.length > 0 ? await repo.countOrdersStillDifferent(pool, runId, closes) : 0);
+    let waiting = await outstanding();
     while (waiting > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      waiting = await repo.countMissingStillUnapplied(pool, runId);
+      waiting = await outstanding();
     }
-    logger.info({ runId, published, unapplied: waiting }, 'missing executions republished');
+    logger.info({ runId, published, closes: closes.length, unapplied: waiting }, 'missing reports republished');
+  }
+
+  /**
+   * An order the broker closed (canceled, expired, rejected) that is still open here lost its closing
+   * report. The broker replays the order's reports; the closing ones travel the topic like live ones
+   * (the order machine ignores whatever it already has). Returns the orders it republished for.
+   */
+  async function republishDroppedCloses(runId: string, bus: Bus): Promise<string[]> {
+    if (!broker.getOrderReports) return [];
+    const orders = await repo.closedAtBrokerNotHere(pool, runId);
+    const republished: string[] = [];
+    for (const order of orders) {
+      const reports = await asDomainError('orders', () => broker.getOrderReports!(order.brokerOrderId));
+      const closing = reports.filter((report) => report.execType === 'canceled' || report.execType === 'expired' || report.execType === 'rejected');
+      if (closing.length === 0) continue;
+      await bus.publish(EXECUTIONS_TOPIC, closing.map((report) => ({ key: report.account, value: JSON.stringify(report) })));
+      republished.push(order.orderId);
+    }
+    return republished;
   }
 
   return {

@@ -179,3 +179,13 @@ export async function loadTimeline(db: Queryable, runId: string): Promise<{ buck
   const { rows } = await db.query<{ bucket: Date; broker_count: number; our_count: number }>(sql.SELECT_TIMELINE, [runId]);
   return rows.map((r) => ({ bucket: r.bucket, broker: r.broker_count, ours: r.our_count }));
 }
+
+export async function closedAtBrokerNotHere(db: Queryable, runId: string): Promise<{ brokerOrderId: string; orderId: string }[]> {
+  const { rows } = await db.query<{ broker_order_id: string; client_order_id: string }>(sql.CLOSED_AT_BROKER_NOT_HERE, [runId]);
+  return rows.map((row) => ({ brokerOrderId: row.broker_order_id, orderId: row.client_order_id }));
+}
+
+export async function countOrdersStillDifferent(db: Queryable, runId: string, orderIds: readonly string[]): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(sql.COUNT_ORDERS_STILL_DIFFERENT, [runId, orderIds]);
+  return rows[0]?.n ?? 0;
+}
