@@ -191,6 +191,7 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
   const peak = memory.stop();
 
   const { rows } = await pool.query<{ client_order_id: string } & Record<Stage, number | null>>(PHASE_STAGES, [accountIds, `${prefix}%`]);
+  let lastFilledAt = load.startedAt;
   const sinceSent = Object.fromEntries(STAGES.map((stage) => [stage, [] as number[]])) as Record<Stage, number[]>;
   for (const row of rows) {
     const sent = sentAt.get(row.client_order_id);
@@ -199,6 +200,7 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
       const at = row[stage];
       if (at !== null) sinceSent[stage].push(at - sent);
     }
+    if (row.filled !== null) lastFilledAt = Math.max(lastFilledAt, row.filled);
   }
   const window = await pool.query<{ filled: number; settled: number }>(FILLS_IN_WINDOW, [accountIds, load.startedAt, load.endedAt, accountIds]);
   const windowSeconds = (load.endedAt - load.startedAt) / 1000;
@@ -207,6 +209,8 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
     placed: { count: load.completed, failed: load.failed, perSecond: round(load.rate) },
     filledPerSecond: round(window.rows[0]!.filled / windowSeconds),
     settledPerSecond: round(window.rows[0]!.settled / windowSeconds),
+    // The timed orders filled, over the time from the first request to the last fill (placing and draining).
+    filledThroughDrainPerSecond: round(sinceSent.filled.length / Math.max(0.001, (lastFilledAt - load.startedAt) / 1000)),
     unfilledAfterDrain: unfilled,
     drainSeconds: round(drainMs / 1000),
     latencyMs: { httpAnswer: load.latencyMs, brokerAcknowledged: percentiles(sinceSent.acknowledged), filledInLedger: percentiles(sinceSent.filled) },
