@@ -338,7 +338,7 @@ describe('reconciliation when the broker dropped a closing report (no fill in it
 
     const repaired = await reconciler.run(date, { repair: true });
     expect(repaired.status).toBe('repaired');
-    expect(repaired.breaks.every((b) => b.resolution.startsWith('repaired: '))).toBe(true);
+    expect(repaired.breaks.every((b) => b.resolution?.startsWith('repaired: '))).toBe(true);
     expect((await t.api.request<Order>('GET', `/v1/orders/${placed.body.id}`, key)).body.status).toBe('canceled');
     const account = await t.api.request<{ cash: { held: string; available: string } }>('GET', '/v1/account', key);
     expect(account.body.cash).toMatchObject({ held: '0.00', available: '1000.00' });
