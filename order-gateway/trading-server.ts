@@ -95,6 +95,9 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
     metrics,
     tradingMetrics,
     async start() {
+      // Fill the market-data cache before the first order needs it: later, a broker outage is
+      // answered from the last prices instead of failing placement.
+      await warmUp(marketData, logger);
       relay.start();
       await executionConsumer.start();
     },
@@ -104,4 +107,20 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
       await relay.stop();
     },
   };
+}
+
+async function warmUp(marketData: MarketData, logger: Logger, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await Promise.all([marketData.instruments(), marketData.clock()]);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        logger.warn({ err: error }, 'market data still unavailable; orders will be refused with 503 until it answers');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
