@@ -1,17 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import {
   createPool,
+  createThrowawayDatabase,
   dec,
   migrate,
   silentLogger,
-  startEmbeddedPostgres,
   withTransaction,
   type Pool,
-  type RunningPostgres,
 } from '../platform/index.ts';
 import { checkLedgerInvariants, createLedger, ledgerMigrations, type FillToSettle } from './index.ts';
 
@@ -28,15 +22,9 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 100);
 const ACCOUNTS_PER_WORKER = 4;
 
 export async function runLedgerBenchmark(): Promise<void> {
-  const dir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'ledger-bench-'));
-  let server: RunningPostgres | undefined;
-  const adminUrl =
-    process.env.DATABASE_URL ??
-    (server = await startEmbeddedPostgres({ dir: dir!, persistent: false, logger: silentLogger })).url;
   // A database of its own, dropped at the end, so a DATABASE_URL's data is never touched.
-  const database = `ledger_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  await adminQuery(adminUrl, `CREATE DATABASE ${database}`);
-  const url = withDatabase(adminUrl, database);
+  const database = await createThrowawayDatabase({ prefix: 'ledger_bench', serverUrl: process.env.DATABASE_URL });
+  const url = database.url;
   const pool = createPool(url, { max: WORKERS + 2, name: 'ledger-bench' });
   try {
     await migrate(url, [ledgerMigrations], silentLogger);
@@ -74,9 +62,7 @@ export async function runLedgerBenchmark(): Promise<void> {
     );
   } finally {
     await pool.end();
-    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await database.drop();
   }
 }
 
@@ -138,20 +124,4 @@ function table(header: string[], rows: string[][]): string {
   const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
   const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |\n`;
   return line(header) + line(widths.map((w) => '-'.repeat(w))) + rows.map(line).join('');
-}
-
-async function adminQuery(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }

@@ -9,3 +9,4 @@ export * from './bus/index.ts';
 export { provisionKafka, ensureKafkaJars, type RunningKafka } from './kafka/local-kafka.ts';
 export * from './errors.ts';
 export * from './decimal.schemas.ts';
+export * from './throwaway-database.ts';

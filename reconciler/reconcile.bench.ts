@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { brokerAdapterMigrations, type ExecutionReport } from '../broker-adapter/index.ts';
 import { ledgerMigrations } from '../ledger/index.ts';
 import { orderGatewayMigrations } from '../order-gateway/index.ts';
-import { createPool, migrate, silentLogger, startEmbeddedPostgres, type Pool, type RunningPostgres } from '../platform/index.ts';
+import { createPool, createThrowawayDatabase, migrate, silentLogger, type Pool } from '../platform/index.ts';
 import { reconcilerMigrations } from './index.ts';
 import * as repo from './runs/reconciliation.repository.ts';
 import { OPEN_RESOLUTIONS } from './runs/reconciliation.rules.ts';
@@ -28,14 +24,9 @@ const FILLS_PER_ORDER = 4;
 const DATE = '2026-11-24';
 
 export async function runReconcileBenchmark(): Promise<void> {
-  const dir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'reconcile-bench-'));
-  let server: RunningPostgres | undefined;
-  const adminUrl =
-    process.env.DATABASE_URL ?? (server = await startEmbeddedPostgres({ dir: dir!, persistent: false, logger: silentLogger })).url;
   // A database of its own, dropped at the end, so a DATABASE_URL's data is never touched.
-  const database = `reconcile_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  await adminQuery(adminUrl, `CREATE DATABASE ${database}`);
-  const url = withDatabase(adminUrl, database);
+  const database = await createThrowawayDatabase({ prefix: 'reconcile_bench', serverUrl: process.env.DATABASE_URL });
+  const url = database.url;
   const pool = createPool(url, { max: 4, name: 'reconcile-bench' });
   try {
     await migrate(url, [ledgerMigrations, brokerAdapterMigrations, orderGatewayMigrations, reconcilerMigrations], silentLogger);
@@ -69,9 +60,7 @@ export async function runReconcileBenchmark(): Promise<void> {
     );
   } finally {
     await pool.end();
-    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await database.drop();
   }
 }
 
@@ -163,20 +152,4 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number 
   const started = performance.now();
   const value = await work();
   return { value, ms: performance.now() - started };
-}
-
-async function adminQuery(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }

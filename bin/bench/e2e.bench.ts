@@ -1,20 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { alwaysOpenClock } from '../../broker-adapter/index.ts';
 import {
   createPool,
+  createThrowawayDatabase,
   KafkaBus,
   loadConfig,
   migrate,
   provisionKafka,
   silentLogger,
-  startEmbeddedPostgres,
   type Pool,
   type RunningKafka,
-  type RunningPostgres,
 } from '../../platform/index.ts';
 import { allMigrations, startSystem, type RunningSystem } from '../system.ts';
 import {
@@ -56,18 +54,13 @@ export async function runE2eBenchmark(): Promise<void> {
     throw new Error('BENCH_HISTORY must be a comma-separated list of whole numbers; BENCH_CLIENTS and BENCH_SECONDS positive');
   }
   const loadBefore = loadavg();
-  const dir = process.env.DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'e2e-bench-'));
-  let postgres: RunningPostgres | undefined;
   let kafka: RunningKafka | undefined;
   let pool: Pool | undefined;
   let bus: KafkaBus | undefined;
   let system: RunningSystem | undefined;
-  const adminUrl =
-    process.env.DATABASE_URL ?? (postgres = await startEmbeddedPostgres({ dir: dir!, persistent: false, logger: silentLogger })).url;
   // A database of its own, dropped at the end: a DATABASE_URL's data is never touched.
-  const database = `e2e_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  await adminQuery(adminUrl, `CREATE DATABASE ${database}`);
-  const url = withDatabase(adminUrl, database);
+  const database = await createThrowawayDatabase({ prefix: 'e2e_bench', serverUrl: process.env.DATABASE_URL });
+  const url = database.url;
   try {
     kafka = await provisionKafka({ logger: silentLogger, brokersFromEnv: process.env.KAFKA_BROKERS?.split(',').filter(Boolean) });
     await migrate(url, allMigrations, silentLogger);
@@ -128,9 +121,7 @@ export async function runE2eBenchmark(): Promise<void> {
     await bus?.close().catch(() => undefined);
     await pool?.end().catch(() => undefined);
     await kafka?.stop().catch(() => undefined);
-    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-    await postgres?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await database.drop();
   }
 }
 
@@ -221,20 +212,4 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
 
 function navigatorCpus(): number {
   return globalThis.navigator?.hardwareConcurrency ?? 0;
-}
-
-async function adminQuery(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }

@@ -1,17 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { BrokerUnavailableError, manualClock, tradingDateOf, type InstrumentView } from '../../broker-adapter/index.ts';
 import {
   createPool,
+  createThrowawayDatabase,
   InProcessBus,
   KafkaBus,
   loadConfig,
   migrate,
   sleep,
-  startEmbeddedPostgres,
   type Bus,
   type Logger,
   type Pool,
@@ -71,7 +67,8 @@ const MAX_SETTLE_TIMEOUTS = 3;
 /** One whole simulated trading day on a fresh database: see README "Simulated session". */
 export async function runSession(options: SessionOptions): Promise<SessionResult> {
   const { logger } = options;
-  const database = await freshDatabase(options.databaseUrl, options.seed, logger);
+  // A new, empty database for this run: on the given server, or on embedded PostgreSQL in a temp dir.
+  const database = await createThrowawayDatabase({ prefix: `session_${options.seed}`, serverUrl: options.databaseUrl, logger });
   const cleanups: Array<() => Promise<unknown>> = [() => database.drop()];
   try {
     await migrate(database.url, allMigrations, logger);
@@ -269,38 +266,4 @@ async function retryingUnavailable<T>(work: () => Promise<T>, attempts = 50): Pr
       await sleep(200);
     }
   }
-}
-
-interface FreshDatabase {
-  url: string;
-  drop(): Promise<void>;
-}
-
-/** A new, empty database for this run: on the given server, or on embedded PostgreSQL in a temp dir. */
-async function freshDatabase(serverUrl: string | undefined, seed: number, logger: Logger): Promise<FreshDatabase> {
-  if (!serverUrl) {
-    const dir = await mkdtemp(join(tmpdir(), 'session-pg-'));
-    const postgres = await startEmbeddedPostgres({ dir, persistent: false, logger });
-    return {
-      url: postgres.url,
-      drop: async () => {
-        await postgres.stop();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  }
-  const name = `session_${seed}_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }

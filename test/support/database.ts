@@ -1,8 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { inject } from 'vitest';
-import { createPool, type Pool } from '../../platform/index.ts';
-import { withDatabase } from './global-setup.ts';
+import { createPool, createThrowawayDatabase, type Pool } from '../../platform/index.ts';
 
 export interface TestDatabase {
   url: string;
@@ -17,33 +14,25 @@ export interface TestDatabase {
  * costs milliseconds, starting a server costs seconds.
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const adminUrl = inject('adminDatabaseUrl');
-  const name = `test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDatabase')}`);
-  } finally {
-    await admin.end();
-  }
-  const url = withDatabase(adminUrl, name);
+  const database = await createThrowawayDatabase({
+    prefix: 'test',
+    serverUrl: inject('adminDatabaseUrl'),
+    template: inject('templateDatabase'),
+  });
   const pools: Pool[] = [];
   const newPool = (max = 10) => {
-    const pool = createPool(url, { max, name });
+    const pool = createPool(database.url, { max, name: 'test' });
     pools.push(pool);
     return pool;
   };
   const pool = newPool();
   return {
-    url,
+    url: database.url,
     pool,
     newPool,
     drop: async () => {
       await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
+      await database.drop();
     },
   };
 }

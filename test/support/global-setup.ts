@@ -1,8 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { createLogger, loadConfig, migrate, provisionKafka, startEmbeddedPostgres } from '../../platform/index.ts';
+import { adminQuery, createLogger, loadConfig, migrate, provisionKafka, startEmbeddedPostgres, withDatabase } from '../../platform/index.ts';
 import { allMigrations } from '../../bin/system.ts';
 
 declare module 'vitest' {
@@ -42,10 +41,7 @@ export default async function setup(project: TestProject) {
   const adminDatabaseUrl = config.DATABASE_URL ?? postgres!.url;
 
   const templateDatabase = `template_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: adminDatabaseUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${templateDatabase}`);
-  await admin.end();
+  await adminQuery(adminDatabaseUrl, `CREATE DATABASE ${templateDatabase}`);
   await migrate(withDatabase(adminDatabaseUrl, templateDatabase), allMigrations, logger);
 
   process.stdout.write(
@@ -62,16 +58,7 @@ export default async function setup(project: TestProject) {
       await postgres.stop();
       rmSync(pgDir!, { recursive: true, force: true });
     } else {
-      const client = new pg.Client({ connectionString: adminDatabaseUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${templateDatabase} WITH (FORCE)`);
-      await client.end();
+      await adminQuery(adminDatabaseUrl, `DROP DATABASE IF EXISTS ${templateDatabase} WITH (FORCE)`);
     }
   };
-}
-
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
