@@ -1,7 +1,7 @@
 import { BrokerClient } from '../broker-adapter/index.ts';
 import { createLedger } from '../ledger/index.ts';
 import { createOrderService, createRequestServer, ensureOrderRequestsTopic } from '../order-gateway/index.ts';
-import { createLogger, createPool, KafkaBus, loadConfigOrExit, migrate } from '../platform/index.ts';
+import { createLogger, createPool, KafkaBus, loadConfigOrExit, migrate, stopOnSignals } from '../platform/index.ts';
 import { loadSeparateProcessEnv } from './process-env.ts';
 import { allMigrations, brokerMarketData } from './system.ts';
 
@@ -25,15 +25,11 @@ const server = createRequestServer({ pool, bus, broker, orders, marketData, logg
 await server.start();
 process.stdout.write(`Request server: sending to ${env.BROKER_URL}\n`);
 
-let stopping = false;
-async function shutdown() {
-  if (stopping) return;
-  stopping = true;
-  setTimeout(() => process.exit(1), 4_500).unref();
-  await server.stop();
-  await bus.close();
-  await pool.end();
-  process.exit(0);
-}
-process.on('SIGINT', () => void shutdown());
-process.on('SIGTERM', () => void shutdown());
+stopOnSignals(
+  async () => {
+    await server.stop();
+    await bus.close();
+    await pool.end();
+  },
+  { logger },
+);

@@ -1,5 +1,5 @@
 import { acceleratedClock, alwaysOpenClock, realClock } from '../broker-adapter/index.ts';
-import { createLogger, loadConfigOrExit } from '../platform/index.ts';
+import { createLogger, loadConfigOrExit, stopOnSignals } from '../platform/index.ts';
 import { loadStartEnv } from './start-env.ts';
 import { startInfrastructure, startSystem } from './system.ts';
 
@@ -24,19 +24,13 @@ try {
   process.exit(1);
 }
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
-  // Whatever is still closing after this long is abandoned; CONTRACT.md promises a prompt exit.
-  setTimeout(() => process.exit(1), 4_500).unref();
-  await system.stop();
-  await infrastructure.stop();
-  process.exit(0);
-}
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+stopOnSignals(
+  async () => {
+    await system.stop();
+    await infrastructure.stop();
+  },
+  { logger },
+);
 
 process.stdout.write(`Trading API: ${system.url}\n`);
 process.stdout.write(`Ops API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated; set OPS_API_KEY to fix it)' : ''}\n`);

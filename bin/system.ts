@@ -23,6 +23,7 @@ import {
   type OrderService,
   type OutboxRelay,
   type RequestServer,
+  type TradingServer,
   type TradingServerDependencies,
 } from '../order-gateway/index.ts';
 import {
@@ -88,6 +89,42 @@ export function brokerMarketData(broker: BrokerClient): MarketData {
   return cachedMarketData({ instruments: () => broker.getInstruments(), clock: () => broker.getClock() });
 }
 
+/**
+ * The trading server with the reconciler's ops routes, on the broker at `brokerUrl`: one wiring for
+ * `npm start` and for the trading server as its own process.
+ */
+export async function composeTradingServer(
+  options: { config: Config; pool: Pool; bus: Bus; logger: Logger; brokerUrl: string; brokerClient?: BrokerClient } & Pick<
+    TradingServerDependencies,
+    'metrics' | 'newId' | 'onReportApplied'
+  >,
+): Promise<{ trading: TradingServer; reconciler: Reconciler; marketData: MarketData }> {
+  const { config, pool, bus, logger } = options;
+  const marketData = brokerMarketData(options.brokerClient ?? new BrokerClient({ baseUrl: options.brokerUrl, timeoutMs: 2_000 }));
+  const reconciler = createReconciler({
+    pool,
+    broker: brokerStatements({ baseUrl: options.brokerUrl }),
+    ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
+    bus,
+    logger,
+  });
+  const trading = await createTradingServer({
+    pool,
+    bus,
+    marketData,
+    logger,
+    opsApiKey: config.OPS_API_KEY,
+    commissionBps: config.COMMISSION_BPS,
+    metrics: options.metrics,
+    newId: options.newId,
+    onReportApplied: options.onReportApplied,
+    registerOpsRoutes: async (app, requireOps) => {
+      await app.register(reconciliationRoutes, { requireOps, reconciler });
+    },
+  });
+  return { trading, reconciler, marketData };
+}
+
 export interface SystemOptions {
   config: Config;
   logger: Logger;
@@ -138,28 +175,16 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const fillReceiverUrl = await fillReceiver.listen({ port: 0, host: '127.0.0.1' });
   const broker = await startBroker({ pool, config, fillReceiverUrl, logger, ...options.broker, clock: options.clock ?? options.broker?.clock });
   const brokerClient = new BrokerClient({ baseUrl: broker.url, timeoutMs: options.brokerTimeoutMs ?? 2_000 });
-  const marketData = brokerMarketData(brokerClient);
-
-  const reconciler = createReconciler({
-    pool,
-    broker: brokerStatements({ baseUrl: broker.url }),
-    ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
-    bus,
-    logger,
-  });
-  const trading = await createTradingServer({
+  const { trading, reconciler, marketData } = await composeTradingServer({
+    config,
     pool,
     bus,
-    marketData,
     logger,
-    opsApiKey: config.OPS_API_KEY,
-    commissionBps: config.COMMISSION_BPS,
+    brokerClient,
+    brokerUrl: broker.url,
     metrics,
     newId: options.newId,
     onReportApplied: options.onReportApplied,
-    registerOpsRoutes: async (app, requireOps) => {
-      await app.register(reconciliationRoutes, { requireOps, reconciler });
-    },
   });
   const { app, ledger, orders, relay, executionConsumer } = trading;
   const requestServer = createRequestServer({

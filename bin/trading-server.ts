@@ -1,10 +1,8 @@
-import { BrokerClient, ensureExecutionsTopic } from '../broker-adapter/index.ts';
-import { createLedger } from '../ledger/index.ts';
-import { createTradingServer, ensureOrderRequestsTopic } from '../order-gateway/index.ts';
-import { createLogger, createPool, KafkaBus, loadConfigOrExit, migrate } from '../platform/index.ts';
-import { brokerStatements, createReconciler, reconciliationRoutes } from '../reconciler/index.ts';
+import { ensureExecutionsTopic } from '../broker-adapter/index.ts';
+import { ensureOrderRequestsTopic } from '../order-gateway/index.ts';
+import { createLogger, createPool, KafkaBus, loadConfigOrExit, migrate, stopOnSignals } from '../platform/index.ts';
 import { loadSeparateProcessEnv } from './process-env.ts';
-import { allMigrations, brokerMarketData } from './system.ts';
+import { allMigrations, composeTradingServer } from './system.ts';
 
 /**
  * The trading server (매매 서버) as its own process: the HTTP API, the outbox relay and the execution
@@ -19,38 +17,16 @@ const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS, clientId: 'trading-server
 await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
 await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 
-const marketData = brokerMarketData(new BrokerClient({ baseUrl: env.BROKER_URL, timeoutMs: 2_000 }));
-const reconciler = createReconciler({
-  pool,
-  broker: brokerStatements({ baseUrl: env.BROKER_URL }),
-  ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
-  bus,
-  logger,
-});
-const server = await createTradingServer({
-  pool,
-  bus,
-  marketData,
-  logger,
-  opsApiKey: config.OPS_API_KEY,
-  commissionBps: config.COMMISSION_BPS,
-  registerOpsRoutes: async (app, requireOps) => {
-    await app.register(reconciliationRoutes, { requireOps, reconciler });
-  },
-});
+const { trading: server } = await composeTradingServer({ config, pool, bus, logger, brokerUrl: env.BROKER_URL });
 await server.start();
 const url = await server.app.listen({ port: config.PORT, host: config.HOST });
 process.stdout.write(`Trading server: ${url}\nOps API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated)' : ''}\n`);
 
-let stopping = false;
-async function shutdown() {
-  if (stopping) return;
-  stopping = true;
-  setTimeout(() => process.exit(1), 4_500).unref();
-  await server.stop();
-  await bus.close();
-  await pool.end();
-  process.exit(0);
-}
-process.on('SIGINT', () => void shutdown());
-process.on('SIGTERM', () => void shutdown());
+stopOnSignals(
+  async () => {
+    await server.stop();
+    await bus.close();
+    await pool.end();
+  },
+  { logger },
+);

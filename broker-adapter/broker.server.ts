@@ -4,6 +4,7 @@ import {
   createPool,
   loadConfigOrExit,
   migrate,
+  stopOnSignals,
 } from '../platform/index.ts';
 import { acceleratedClock, alwaysOpenClock, brokerAdapterMigrations, realClock, startBroker } from './index.ts';
 import { loadProcessEnv } from './process-env.ts';
@@ -38,11 +39,10 @@ const broker = await startBroker({
 });
 process.stdout.write(`Simulated broker: ${broker.url} (seed ${config.SIM_SEED}, clock ${clock.kind})\n`);
 
-async function shutdown() {
-  setTimeout(() => process.exit(1), 4_500).unref();
-  await broker.close();
-  await pool.end();
-  process.exit(0);
-}
-process.on('SIGINT', () => void shutdown());
-process.on('SIGTERM', () => void shutdown());
+stopOnSignals(
+  async () => {
+    await broker.close();
+    await pool.end();
+  },
+  { logger },
+);

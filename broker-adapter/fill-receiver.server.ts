@@ -1,4 +1,4 @@
-import { ConfigError, KafkaBus, createLogger, createPool, loadConfigOrExit, migrate } from '../platform/index.ts';
+import { ConfigError, KafkaBus, createLogger, createPool, loadConfigOrExit, migrate, stopOnSignals } from '../platform/index.ts';
 import { brokerAdapterMigrations, createFillReceiverApp, ensureExecutionsTopic } from './index.ts';
 import { loadProcessEnv } from './process-env.ts';
 
@@ -22,12 +22,11 @@ const app = createFillReceiverApp({ bus, pool, logger });
 const url = await app.listen({ port: env.FILL_RECEIVER_PORT, host: config.HOST });
 process.stdout.write(`Fill receiver: ${url}\n`);
 
-async function shutdown() {
-  setTimeout(() => process.exit(1), 4_500).unref();
-  await app.close();
-  await bus.close();
-  await pool.end();
-  process.exit(0);
-}
-process.on('SIGINT', () => void shutdown());
-process.on('SIGTERM', () => void shutdown());
+stopOnSignals(
+  async () => {
+    await app.close();
+    await bus.close();
+    await pool.end();
+  },
+  { logger },
+);

@@ -10,3 +10,4 @@ export { provisionKafka, ensureKafkaJars, type RunningKafka } from './kafka/loca
 export * from './errors.ts';
 export * from './decimal.schemas.ts';
 export * from './throwaway-database.ts';
+export * from './shutdown.ts';
