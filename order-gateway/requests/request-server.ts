@@ -231,17 +231,6 @@ export function createRequestServer(deps: RequestServerDependencies) {
     if (wroteOutbox) deps.onOutboxWritten?.();
   }
 
-  async function dispatchOnce(): Promise<number> {
-    const claimed = await claim();
-    await Promise.all(
-      claimed.map(async ({ row, snapshot }) => {
-        const result = await call(row, snapshot);
-        await settle(row, snapshot, result);
-      }),
-    );
-    return claimed.length;
-  }
-
   async function idleWaitMs(): Promise<number> {
     const { rows } = await deps.pool.query<{ wait_ms: string | null }>(EARLIEST_DUE);
     const wait = rows[0]?.wait_ms === null || rows[0]?.wait_ms === undefined ? 1_000 : Number(rows[0].wait_ms);
@@ -250,7 +239,6 @@ export function createRequestServer(deps: RequestServerDependencies) {
 
   return {
     handleBatch,
-    dispatchOnce,
     breaker,
     async start() {
       running = true;
