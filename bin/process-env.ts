@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ConfigError, type Config } from '../platform/index.ts';
+import { ConfigError, createLogger, createPool, KafkaBus, loadConfigOrExit, migrate, type Config } from '../platform/index.ts';
+import { allMigrations } from './system.ts';
 
 /** What the trading server and the request server need when they run as their own processes. */
 const schema = z.object({
@@ -28,4 +29,18 @@ export function loadSeparateProcessEnv(config: Config, env: NodeJS.ProcessEnv = 
     process.stderr.write(`${(error as Error).message}\n`);
     process.exit(1);
   }
+}
+
+/**
+ * What a component run as its own process starts from: configuration, a logger, its migrations
+ * applied, a pool and a Kafka bus (the two things separate processes share).
+ */
+export async function connectSeparateProcess(name: string) {
+  const config = loadConfigOrExit();
+  const env = loadSeparateProcessEnv(config);
+  const logger = createLogger(name, config.LOG_LEVEL);
+  await migrate(env.DATABASE_URL, allMigrations, logger);
+  const pool = createPool(env.DATABASE_URL, { name, max: 20 });
+  const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS, clientId: name, logger, namespace: config.KAFKA_NAMESPACE });
+  return { config, env, logger, pool, bus };
 }

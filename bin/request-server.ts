@@ -1,21 +1,16 @@
 import { BrokerClient } from '../broker-adapter/index.ts';
 import { createLedger } from '../ledger/index.ts';
 import { createOrderService, createRequestServer, ensureOrderRequestsTopic } from '../order-gateway/index.ts';
-import { createLogger, createPool, KafkaBus, loadConfigOrExit, migrate, stopOnSignals } from '../platform/index.ts';
-import { loadSeparateProcessEnv } from './process-env.ts';
-import { allMigrations, brokerMarketData } from './system.ts';
+import { stopOnSignals } from '../platform/index.ts';
+import { connectSeparateProcess } from './process-env.ts';
+import { brokerMarketData } from './system.ts';
 
 /**
  * The request server (매매 요청 서버) as its own process: consumes `order-requests` and sends orders
  * and cancels to the broker at BROKER_URL. Several may run: they share work through the database
  * (SKIP LOCKED) and the partitions through Kafka.
  */
-const config = loadConfigOrExit();
-const env = loadSeparateProcessEnv(config);
-const logger = createLogger('request-server', config.LOG_LEVEL);
-await migrate(env.DATABASE_URL, allMigrations, logger);
-const pool = createPool(env.DATABASE_URL, { name: 'request-server', max: 20 });
-const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS, clientId: 'request-server', logger, namespace: config.KAFKA_NAMESPACE });
+const { config, env, logger, pool, bus } = await connectSeparateProcess('request-server');
 await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 const broker = new BrokerClient({ baseUrl: env.BROKER_URL, timeoutMs: 2_000 });
 const marketData = brokerMarketData(broker);

@@ -1,19 +1,14 @@
 import { ensureExecutionsTopic } from '../broker-adapter/index.ts';
 import { ensureOrderRequestsTopic } from '../order-gateway/index.ts';
-import { createLogger, createPool, KafkaBus, loadConfigOrExit, migrate, stopOnSignals } from '../platform/index.ts';
-import { loadSeparateProcessEnv } from './process-env.ts';
-import { allMigrations, composeTradingServer } from './system.ts';
+import { stopOnSignals } from '../platform/index.ts';
+import { connectSeparateProcess } from './process-env.ts';
+import { composeTradingServer } from './system.ts';
 
 /**
  * The trading server (매매 서버) as its own process: the HTTP API, the outbox relay and the execution
  * consumer, on shared PostgreSQL and Kafka. Run as many as you like; Kafka shares the partitions.
  */
-const config = loadConfigOrExit();
-const env = loadSeparateProcessEnv(config);
-const logger = createLogger('trading-server', config.LOG_LEVEL);
-await migrate(env.DATABASE_URL, allMigrations, logger);
-const pool = createPool(env.DATABASE_URL, { name: 'trading-server', max: 20 });
-const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS, clientId: 'trading-server', logger, namespace: config.KAFKA_NAMESPACE });
+const { config, env, logger, pool, bus } = await connectSeparateProcess('trading-server');
 await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
 await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 

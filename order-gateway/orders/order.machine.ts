@@ -21,15 +21,18 @@ import { dec } from '../../platform/decimal.ts';
 
 export const ORDER_MACHINE_VERSION = 'order@1';
 
-export type OrderStatus =
-  | 'pending_new'
-  | 'new'
-  | 'partially_filled'
-  | 'filled'
-  | 'pending_cancel'
-  | 'canceled'
-  | 'rejected'
-  | 'expired';
+/** CONTRACT.md's statuses; the machine's states map onto them (`orderStatus`). */
+export const ORDER_STATUSES = [
+  'pending_new',
+  'new',
+  'partially_filled',
+  'filled',
+  'pending_cancel',
+  'canceled',
+  'rejected',
+  'expired',
+] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export const FINAL_STATUSES: readonly OrderStatus[] = ['filled', 'canceled', 'rejected', 'expired'];
 

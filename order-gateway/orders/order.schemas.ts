@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { decimalString } from '../../platform/decimal.schemas.ts';
+import { ORDER_STATUSES } from './order.machine.ts';
 
 /** Money and quantities travel as decimal strings; a JSON number is refused, not rounded. */
 const positiveDecimal = (name: string, maxFractionDigits: number, max: string) =>
@@ -30,16 +31,7 @@ export const PlaceOrderBody = z
 
 export type PlaceOrderRequest = z.infer<typeof PlaceOrderBody>;
 
-export const OrderStatusSchema = z.enum([
-  'pending_new',
-  'new',
-  'partially_filled',
-  'filled',
-  'pending_cancel',
-  'canceled',
-  'rejected',
-  'expired',
-]);
+export const OrderStatusSchema = z.enum(ORDER_STATUSES);
 
 export const FillSchema = z.object({
   execId: z.string(),
