@@ -1,4 +1,12 @@
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Producer,
+} from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import type { Bus, BusMessage, ConsumeOptions, OutgoingMessage, Subscription, TopicSpec } from './bus.ts';
 import { retryDelayMs } from './bus.ts';
@@ -38,11 +46,13 @@ export class KafkaBus implements Bus {
       requestTimeout: 30_000,
       retry: { initialRetryTime: 100, retries: 8 },
       logLevel: logLevel.WARN,
-      logCreator: () => ({ level, log }) => {
-        const { message, ...extra } = log;
-        // kafkajs reports every reconnect attempt as an error; they are expected during outages.
-        this.logger[level <= logLevel.ERROR ? 'warn' : 'debug']({ kafka: extra }, message);
-      },
+      logCreator:
+        () =>
+        ({ level, log }) => {
+          const { message, ...extra } = log;
+          // kafkajs reports every reconnect attempt as an error; they are expected during outages.
+          this.logger[level <= logLevel.ERROR ? 'warn' : 'debug']({ kafka: extra }, message);
+        },
     });
   }
 
@@ -64,7 +74,10 @@ export class KafkaBus implements Bus {
     for (;;) {
       try {
         const metadata = await admin.fetchTopicMetadata({ topics: names });
-        if (metadata.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0))) return;
+        if (
+          metadata.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0))
+        )
+          return;
       } catch (error) {
         if (Date.now() > deadline) throw error;
       }
@@ -96,46 +109,57 @@ export class KafkaBus implements Bus {
     });
     const maxBatchSize = options.maxBatchSize ?? 500;
     let running = true;
+    let inFlight: Promise<void> | undefined;
     await consumer.connect();
     for (const topic of options.topics) {
       await consumer.subscribe({ topic: this.prefix + topic, fromBeginning: true });
     }
+    /** One batch of one partition: handled (retrying), then committed, a chunk at a time. */
+    const handle = async (payload: EachBatchPayload): Promise<void> => {
+      const { batch } = payload;
+      const all: BusMessage[] = batch.messages.map((message) => ({
+        topic: batch.topic.slice(this.prefix.length),
+        partition: batch.partition,
+        offset: message.offset,
+        key: message.key?.toString() ?? '',
+        value: message.value?.toString() ?? '',
+        headers: Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([name, value]) => [name, value?.toString() ?? '']),
+        ),
+      }));
+      const live = () => running && payload.isRunning() && !payload.isStale();
+      for (let start = 0; start < all.length && live(); start += maxBatchSize) {
+        const chunk = all.slice(start, start + maxBatchSize);
+        for (let attempt = 1; ; attempt++) {
+          if (!live()) return;
+          try {
+            await options.handleBatch(chunk);
+            break;
+          } catch (error) {
+            options.onHandlerError?.(error, attempt, chunk);
+            await sleepWhile(retryDelayMs(attempt), live);
+            await payload.heartbeat().catch(() => undefined);
+          }
+        }
+        const last = chunk[chunk.length - 1]!;
+        // Commit exactly what the handler finished, before taking the next chunk.
+        await consumer.commitOffsets([
+          { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
+        ]);
+        payload.resolveOffset(last.offset);
+        await payload.heartbeat();
+      }
+    };
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async (payload) => {
-        const { batch } = payload;
-        const all: BusMessage[] = batch.messages.map((message) => ({
-          topic: batch.topic.slice(this.prefix.length),
-          partition: batch.partition,
-          offset: message.offset,
-          key: message.key?.toString() ?? '',
-          value: message.value?.toString() ?? '',
-          headers: Object.fromEntries(
-            Object.entries(message.headers ?? {}).map(([name, value]) => [name, value?.toString() ?? '']),
-          ),
-        }));
-        const live = () => running && payload.isRunning() && !payload.isStale();
-        for (let start = 0; start < all.length && live(); start += maxBatchSize) {
-          const chunk = all.slice(start, start + maxBatchSize);
-          for (let attempt = 1; ; attempt++) {
-            if (!live()) return;
-            try {
-              await options.handleBatch(chunk);
-              break;
-            } catch (error) {
-              options.onHandlerError?.(error, attempt, chunk);
-              await sleepWhile(retryDelayMs(attempt), live);
-              await payload.heartbeat().catch(() => undefined);
-            }
-          }
-          const last = chunk[chunk.length - 1]!;
-          // Commit exactly what the handler finished, before taking the next chunk.
-          await consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() },
-          ]);
-          payload.resolveOffset(last.offset);
-          await payload.heartbeat();
+        const work = handle(payload);
+        inFlight = work;
+        try {
+          await work;
+        } finally {
+          inFlight = undefined;
         }
       },
     });
@@ -143,6 +167,8 @@ export class KafkaBus implements Bus {
       stop: async () => {
         running = false;
         this.consumers.delete(subscription);
+        // Let the batch in hand finish and commit what it handled before leaving the group.
+        await inFlight?.catch(() => undefined);
         await consumer.disconnect();
       },
     };
