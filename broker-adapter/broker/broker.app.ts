@@ -24,7 +24,9 @@ export function createBrokerApp(deps: BrokerAppDeps): FastifyInstance {
   const { service } = deps;
   const { faults, logger } = service.deps;
   const realNow = deps.realNow ?? Date.now;
-  const app = Fastify({ logger: false });
+  // A broker that shuts down drops its connections: a held-back answer whose caller has given up
+  // would otherwise keep its keep-alive socket, and close() waiting, for fastify's 72 s idle timeout.
+  const app = Fastify({ logger: false, forceCloseConnections: true });
   registerErrorHandler(app, logger);
   const shuttingDown = new AbortController();
   let calls = 0;
