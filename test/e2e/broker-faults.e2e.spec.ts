@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { checkLedgerInvariants } from '../../ledger/index.ts';
 import { dec } from '../../platform/index.ts';
 import { startTestSystem, type TestSystem } from '../support/system.ts';
@@ -60,6 +60,15 @@ async function tradeUnder(t: TestSystem, options: { expectAllFinal: boolean }) {
   const { rows: dupes } = await t.db.pool.query('SELECT client_order_id FROM broker_orders GROUP BY client_order_id HAVING count(*) > 1');
   expect(dupes).toEqual([]);
   if (options.expectAllFinal) {
+    // Every call to the broker comes to an end too. An order can be final before its own submission
+    // is (a fill implies acceptance), while a timed-out submission is still asking the broker.
+    await vi.waitFor(
+      async () => {
+        const { rows } = await t.db.pool.query("SELECT order_id, kind, state FROM broker_submissions WHERE state NOT IN ('acknowledged', 'refused', 'abandoned')");
+        expect(rows).toEqual([]);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
     // Our books agree with the broker's on every order.
     const { rows: disagreements } = await t.db.pool.query(`
       SELECT o.order_id, o.status, o.filled_quantity, b.status AS broker_status, b.cumulative_quantity
