@@ -155,16 +155,14 @@ export async function dueDeliveries(db: Queryable, now: Date, limit: number): Pr
   return rows;
 }
 
-export async function markDelivered(db: Queryable, id: string): Promise<void> {
-  await db.query(sql.MARK_DELIVERED, [id]);
+/** Records one answered push: the accepted reports are delivered, the refused ones set aside for good. */
+export async function markPushed(db: Queryable, delivered: readonly string[], refused: readonly string[], reason: string): Promise<void> {
+  if (delivered.length > 0) await db.query(sql.MARK_DELIVERED, [delivered]);
+  if (refused.length > 0) await db.query(sql.MARK_REFUSED, [refused, reason.slice(0, 500)]);
 }
 
-export async function markFailed(db: Queryable, id: string, error: string): Promise<void> {
-  await db.query(sql.MARK_FAILED, [id, error.slice(0, 500)]);
-}
-
-export async function markRefused(db: Queryable, id: string, error: string): Promise<void> {
-  await db.query(sql.MARK_REFUSED, [id, error.slice(0, 500)]);
+export async function markFailed(db: Queryable, ids: readonly string[], error: string): Promise<void> {
+  await db.query(sql.MARK_FAILED, [ids, error.slice(0, 500)]);
 }
 
 export async function pendingDeliveries(db: Queryable): Promise<number> {

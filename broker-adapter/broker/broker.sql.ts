@@ -73,13 +73,13 @@ export const SELECT_DUE_DELIVERIES = `
   ORDER BY d.due_at, d.id
   LIMIT $2`;
 
-export const MARK_DELIVERED = `UPDATE broker_deliveries SET delivered_at = now(), attempts = attempts + 1 WHERE id = $1`;
+export const MARK_DELIVERED = `UPDATE broker_deliveries SET delivered_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`;
 
 export const MARK_FAILED = `
-  UPDATE broker_deliveries SET attempts = attempts + 1, last_error = $2 WHERE id = $1`;
+  UPDATE broker_deliveries SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`;
 
 export const MARK_REFUSED = `
-  UPDATE broker_deliveries SET attempts = attempts + 1, last_error = $2, refused_at = now() WHERE id = $1`;
+  UPDATE broker_deliveries SET attempts = attempts + 1, last_error = $2, refused_at = now() WHERE id = ANY($1::bigint[])`;
 
 export const COUNT_PENDING_DELIVERIES = `
   SELECT count(*)::int AS pending FROM broker_deliveries WHERE delivered_at IS NULL AND refused_at IS NULL`;

@@ -1,8 +1,10 @@
 import type { Pool } from '../../platform/database.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { z } from 'zod';
+import { MAX_BATCH } from '../fill-receiver/fill-receiver.app.ts';
 import * as repo from './broker.repository.ts';
 
-const REFUSED = 'HTTP 400: refused as malformed';
+const REFUSED = 'refused by the fill receiver as malformed';
 
 export interface ReportPusherOptions {
   pool: Pool;
@@ -16,16 +18,23 @@ export interface ReportPusherOptions {
   paused?: (realMs: number) => boolean;
 }
 
+/** The fill receiver's answer to a batch: one result per report, in the order sent. */
+const BatchAnswer = z.object({
+  results: z.array(z.object({ status: z.enum(['accepted', 'refused']), details: z.unknown().optional() })),
+});
+
 /**
- * Pushes execution reports to the fill receiver until it acknowledges each with a 2xx, in the order
- * they fell due. A failed push stops the pass, so a receiver outage does not shuffle the stream;
- * only the `reorder` fault does that. A 400 (malformed) is final: the report is set aside, logged,
- * and the stream goes on.
+ * Pushes execution reports to the fill receiver until it acknowledges them, in the order they fell
+ * due, in batches: one HTTP request (and one Kafka produce at the receiver) carries up to `limit`
+ * reports, so the stream keeps up with a busy day instead of paying a round trip per report. A
+ * failed push stops the pass and the whole batch stays due, so a receiver outage does not shuffle
+ * the stream; only the `reorder` fault does that. A report the receiver refuses as malformed is final:
+ * it is set aside, logged, and the stream goes on.
  */
 export class ReportPusher {
   private readonly options: ReportPusherOptions;
   private readonly realNow: () => number;
-  /** After a failed push, nothing is pushed before this real time (backoff), and the failed report goes first. */
+  /** After a failed push, nothing is pushed before this real time (backoff), and the failed reports go first. */
   private pausedUntil = 0;
   private failures = 0;
 
@@ -34,51 +43,61 @@ export class ReportPusher {
     this.realNow = options.realNow ?? Date.now;
   }
 
-  /** Pushes what is due now; returns how many were acknowledged and whether one failed. */
-  async pushDue(limit = 100): Promise<{ delivered: number; failed: boolean }> {
+  /** Pushes what is due now, one batch; returns how many were acknowledged and whether the push failed. */
+  async pushDue(limit = 200): Promise<{ delivered: number; failed: boolean }> {
     if (this.realNow() < this.pausedUntil) return { delivered: 0, failed: true };
     if (this.options.paused?.(this.realNow())) return { delivered: 0, failed: false };
-    const due = await repo.dueDeliveries(this.options.pool, new Date(this.realNow()), limit);
-    let delivered = 0;
-    for (const delivery of due) {
-      const error = await this.push(delivery.report);
-      if (error === REFUSED) {
-        await repo.markRefused(this.options.pool, delivery.id, error);
-        this.options.logger.error({ sequence: delivery.report.sequence }, 'fill receiver refused an execution report as malformed');
-        continue;
-      }
-      if (error === null) {
-        await repo.markDelivered(this.options.pool, delivery.id);
-        this.failures = 0;
-        delivered++;
-        continue;
-      }
+    const due = await repo.dueDeliveries(this.options.pool, new Date(this.realNow()), Math.min(limit, MAX_BATCH));
+    if (due.length === 0) return { delivered: 0, failed: false };
+    const answer = await this.push(due.map((delivery) => delivery.report));
+    if (typeof answer === 'string') {
       this.failures++;
       this.pausedUntil = this.realNow() + Math.min(2_000, 50 * 2 ** Math.min(this.failures - 1, 10));
-      await repo.markFailed(this.options.pool, delivery.id, error);
+      await repo.markFailed(this.options.pool, due.map((delivery) => delivery.id), answer);
       this.options.logger.warn(
-        { sequence: delivery.report.sequence, attempts: delivery.attempts + 1, error },
-        'execution report not acknowledged; will retry',
+        { sequences: [due[0]!.report.sequence, due.at(-1)!.report.sequence], reports: due.length, attempts: due[0]!.attempts + 1, error: answer },
+        'execution reports not acknowledged; will retry',
       );
-      return { delivered, failed: true };
+      return { delivered: 0, failed: true };
     }
-    return { delivered, failed: false };
+    this.failures = 0;
+    const refused = due.filter((_, i) => answer[i] === 'refused');
+    for (const delivery of refused) {
+      this.options.logger.error({ sequence: delivery.report.sequence }, 'fill receiver refused an execution report as malformed');
+    }
+    await repo.markPushed(
+      this.options.pool,
+      due.filter((_, i) => answer[i] === 'accepted').map((delivery) => delivery.id),
+      refused.map((delivery) => delivery.id),
+      REFUSED,
+    );
+    return { delivered: due.length - refused.length, failed: false };
   }
 
-  /** Null when acknowledged, else why not. */
-  private async push(report: unknown): Promise<string | null> {
+  /** Each report's outcome when the receiver answered for the batch, else why not. */
+  private async push(reports: readonly unknown[]): Promise<Array<'accepted' | 'refused'> | string> {
     try {
       const response = await fetch(this.options.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(report),
+        body: JSON.stringify(reports),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
       });
-      await response.text().catch(() => '');
-      if (response.status === 400) return REFUSED;
-      return response.ok ? null : `HTTP ${response.status}`;
+      const text = await response.text().catch(() => '');
+      if (!response.ok) return `HTTP ${response.status}`;
+      const parsed = BatchAnswer.safeParse(safeJson(text));
+      if (!parsed.success || parsed.data.results.length !== reports.length) return `HTTP ${response.status}: not an answer for the batch`;
+      return parsed.data.results.map((result) => result.status);
     } catch (error) {
       return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     }
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }

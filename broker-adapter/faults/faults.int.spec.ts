@@ -158,7 +158,7 @@ describe('pushing to a fill receiver that refuses', () => {
     const h = await start();
     await h.client.submitOrder(anOrderRequest());
     await h.client.submitOrder(anOrderRequest());
-    h.receiver!.refuseNext(3);
+    h.receiver!.failNextPushes(3);
     const first = await h.broker.pushDue();
     expect(first).toEqual({ delivered: 0, failed: true });
     await h.pushAll();
@@ -170,7 +170,7 @@ describe('a report the fill receiver refuses as malformed', () => {
   it('is set aside and does not hold up the reports behind it', async () => {
     const h = await start();
     await h.client.submitOrder(anOrderRequest());
-    h.receiver!.refuseNext(1, 400);
+    h.receiver!.refuseNextReports(1);
     await h.pushAll();
     expect(h.receiver!.received.map((r) => r.sequence)).toEqual([2]);
     const { rows } = await db.pool.query<{ sequence: string }>('SELECT sequence FROM broker_deliveries WHERE refused_at IS NOT NULL');

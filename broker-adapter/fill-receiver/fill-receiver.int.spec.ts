@@ -6,7 +6,7 @@ import { newKafkaBus, uniqueName } from '../../test/support/kafka.ts';
 import { ExecutionReport } from '../executions/execution-report.schemas.ts';
 import { ensureExecutionsTopic } from '../executions/executions.topic.ts';
 import { aBroker, anOrderRequest } from '../testing/broker-harness.ts';
-import { createFillReceiverApp, REPORTS_PATH } from './fill-receiver.app.ts';
+import { createFillReceiverApp, MAX_BATCH, REPORTS_PATH } from './fill-receiver.app.ts';
 import { allSequenceGaps, openSequenceGaps } from './fill-receiver.repository.ts';
 
 /** A bus that can be taken down: publishes fail (after a while, as a client giving up would) until it is back. */
@@ -213,5 +213,64 @@ describe('the fill receiver on real Kafka', () => {
       await h.close();
       await brokerDb.drop();
     }
+  });
+
+  describe('a batch of reports', () => {
+    const execIdsOf = (messages: BusMessage[]) => messages.map((m) => (JSON.parse(m.value) as ExecutionReport).execId);
+
+    it('goes to the bus in the order sent, keyed by account, with one result per report', async () => {
+      const before = consumed.length;
+      const batch = [aReport(201, { account: 'acc-b1' }), aReport(202, { account: 'acc-b2' }), aReport(203, { account: 'acc-b1' })];
+      const response = await post(batch);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ results: batch.map((r) => ({ execId: r.execId, status: 'accepted' })) });
+      await waitFor(() => consumed.length >= before + 3);
+      const forB1 = consumed.slice(before).filter((m) => m.key === 'acc-b1');
+      expect(execIdsOf(forB1)).toEqual([batch[0]!.execId, batch[2]!.execId]);
+    });
+
+    it('refuses only its malformed reports and publishes the rest', async () => {
+      const before = consumed.length;
+      const response = await post([aReport(211), aReport(212, { lastQuantity: 1 }), 'junk', aReport(213)]);
+      expect(response.status).toBe(200);
+      const { results } = (await response.json()) as { results: { execId: string | null; status: string; details?: unknown[] }[] };
+      expect(results.map((r) => r.status)).toEqual(['accepted', 'refused', 'refused', 'accepted']);
+      expect(results[1]!.execId).toBe(`x-${topic}-212`);
+      expect(results[1]!.details!.length).toBeGreaterThan(0);
+      expect(results[2]!.execId).toBeNull();
+      await waitFor(() => consumed.length >= before + 2);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(consumed.slice(before).map((m) => (JSON.parse(m.value) as ExecutionReport).sequence)).toEqual([211, 213]);
+    });
+
+    it('records gaps and fills them across a batch, as one report at a time would', async () => {
+      expect((await post([aReport(301), aReport(305), aReport(303)])).status).toBe(200);
+      const open = (await openSequenceGaps(db.pool)).map((g) => g.sequence);
+      expect(open).toEqual(expect.arrayContaining([302, 304]));
+      expect(open).not.toEqual(expect.arrayContaining([301]));
+      expect(open.filter((n) => n >= 301)).toEqual([302, 304]);
+      // A duplicate in the same batch is harmless.
+      expect((await post([aReport(304), aReport(304), aReport(302)])).status).toBe(200);
+      expect((await openSequenceGaps(db.pool)).map((g) => g.sequence).filter((n) => n >= 301)).toEqual([]);
+    });
+
+    it('answers 503 for the whole batch while the bus is down, and records nothing as received', async () => {
+      flaky.down = true;
+      try {
+        expect((await post([aReport(401), aReport(402)])).status).toBe(503);
+      } finally {
+        flaky.down = false;
+      }
+      const { rows } = await db.pool.query('SELECT sequence FROM fill_receiver_received WHERE sequence IN (401, 402)');
+      expect(rows).toEqual([]);
+    });
+
+    it('refuses a batch over the limit with 400 and publishes none of it', async () => {
+      const before = consumed.length;
+      const tooMany = Array.from({ length: MAX_BATCH + 1 }, (_, i) => aReport(1_000 + i));
+      expect((await post(tooMany)).status).toBe(400);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(consumed.length).toBe(before);
+    });
   });
 });

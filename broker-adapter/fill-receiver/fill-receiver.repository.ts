@@ -11,20 +11,23 @@ export interface SequenceGap {
 }
 
 /**
- * Records that report `sequence` reached the bus: opens a gap for every lower number not seen yet
- * when it jumps ahead, and closes the gap it fills when it comes late.
+ * Records that reports reached the bus: opens a gap for every lower number not seen yet when the
+ * highest jumps ahead, and closes the gaps that late reports fill. One transaction for a whole batch.
  */
-export async function recordReceived(pool: Pool, sequence: number, execId: string): Promise<void> {
+export async function recordReceived(pool: Pool, received: readonly { sequence: number; execId: string }[]): Promise<void> {
+  if (received.length === 0) return;
   await withTransaction(pool, async (tx) => {
     await tx.query(sql.LOCK_SEQUENCE_BOOK);
     const { rows } = await tx.query<{ highest: string }>(sql.HIGHEST_RECEIVED);
     const highest = Number(rows[0]!.highest);
-    const inserted = await tx.query(sql.INSERT_RECEIVED, [sequence, execId]);
+    const inserted = await tx.query<{ sequence: string }>(sql.INSERT_RECEIVED, [received.map((r) => r.sequence), received.map((r) => r.execId)]);
     if (inserted.rowCount === 0) return;
-    if (sequence > highest + 1) {
-      await tx.query(sql.INSERT_GAPS, [Math.max(highest + 1, sequence - MAX_GAP_RECORDED), sequence - 1]);
+    const newSequences = inserted.rows.map((row) => Number(row.sequence));
+    const top = Math.max(...newSequences);
+    if (top > highest + 1) {
+      await tx.query(sql.INSERT_GAPS, [Math.max(highest + 1, top - MAX_GAP_RECORDED), top - 1]);
     }
-    await tx.query(sql.FILL_GAP, [sequence]);
+    await tx.query(sql.FILL_GAPS, [newSequences]);
   });
 }
 

@@ -6,7 +6,8 @@ export const LOCK_SEQUENCE_BOOK = `SELECT pg_advisory_xact_lock(hashtext('fill_r
 export const HIGHEST_RECEIVED = `SELECT COALESCE(max(sequence), 0)::bigint AS highest FROM fill_receiver_received`;
 
 export const INSERT_RECEIVED = `
-  INSERT INTO fill_receiver_received (sequence, exec_id) VALUES ($1, $2)
+  INSERT INTO fill_receiver_received (sequence, exec_id)
+  SELECT * FROM unnest($1::bigint[], $2::text[])
   ON CONFLICT (sequence) DO NOTHING
   RETURNING sequence`;
 
@@ -16,7 +17,7 @@ export const INSERT_GAPS = `
   WHERE NOT EXISTS (SELECT 1 FROM fill_receiver_received r WHERE r.sequence = s)
   ON CONFLICT (sequence) DO NOTHING`;
 
-export const FILL_GAP = `UPDATE fill_receiver_gaps SET filled_at = now() WHERE sequence = $1 AND filled_at IS NULL`;
+export const FILL_GAPS = `UPDATE fill_receiver_gaps SET filled_at = now() WHERE sequence = ANY($1::bigint[]) AND filled_at IS NULL`;
 
 export const OPEN_GAPS = `SELECT sequence, detected_at FROM fill_receiver_gaps WHERE filled_at IS NULL ORDER BY sequence`;
 

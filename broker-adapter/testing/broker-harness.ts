@@ -3,34 +3,50 @@ import { FAULT_KINDS, type FaultProbabilities, type Pool } from '../../platform/
 import { startBroker, type RunningBroker, type StartBrokerOptions } from '../broker/broker.runner.ts';
 import { BrokerClient } from '../client/broker-client.ts';
 import type { ExecutionReport } from '../executions/execution-report.schemas.ts';
-import { REPORTS_PATH } from '../fill-receiver/fill-receiver.app.ts';
+import { REPORTS_PATH, type BatchResult } from '../fill-receiver/fill-receiver.app.ts';
 import { manualClock, type ManualClock } from '../market/clock.ts';
 
 /** A Tuesday, 10:00 New York: regular hours. */
 export const TUESDAY_10AM = new Date('2026-11-24T15:00:00Z');
 export const TRADE_DATE = '2026-11-24';
 
-/** Stands in for the fill receiver: records what the broker pushes, and can refuse on demand. */
+/**
+ * Stands in for the fill receiver: records what the broker pushes (a batch, or one report), and can
+ * fail the next pushes (503) or refuse the next reports as malformed (400 for one, `refused` in a batch).
+ */
 export async function captureReceiver() {
   const received: ExecutionReport[] = [];
-  let refuse = 0;
-  let refuseStatus = 503;
-  const app = Fastify({ logger: false });
+  let failPushes = 0;
+  let refuseReports = 0;
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
   app.post(REPORTS_PATH, async (request, reply) => {
-    if (refuse > 0) {
-      refuse--;
-      return reply.status(refuseStatus).send({ error: { code: refuseStatus === 400 ? 'VALIDATION_FAILED' : 'BUS_UNAVAILABLE' } });
+    if (failPushes > 0) {
+      failPushes--;
+      return reply.status(503).send({ error: { code: 'BUS_UNAVAILABLE' } });
     }
-    received.push(request.body as ExecutionReport);
-    return { ok: true };
+    const take = (report: ExecutionReport): BatchResult => {
+      if (refuseReports > 0) {
+        refuseReports--;
+        return { execId: report.execId, status: 'refused' };
+      }
+      received.push(report);
+      return { execId: report.execId, status: 'accepted' };
+    };
+    if (Array.isArray(request.body)) return { results: (request.body as ExecutionReport[]).map(take) };
+    const result = take(request.body as ExecutionReport);
+    return result.status === 'accepted' ? { ok: true } : reply.status(400).send({ error: { code: 'VALIDATION_FAILED' } });
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     url,
     received,
-    refuseNext: (n: number, status = 503) => {
-      refuse = n;
-      refuseStatus = status;
+    /** The next `n` pushes fail as a whole (503): nothing in them is acknowledged. */
+    failNextPushes: (n: number) => {
+      failPushes = n;
+    },
+    /** The next `n` reports are refused as malformed. */
+    refuseNextReports: (n: number) => {
+      refuseReports = n;
     },
     close: () => app.close(),
   };
