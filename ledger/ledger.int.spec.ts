@@ -92,6 +92,36 @@ describe('ledger on real PostgreSQL', () => {
     expect(s((await ledger.getAccount(db.pool, accountId)).cash.available)).toBe('703.7');
   });
 
+  it('settles a batch and then releases the rest of the holds it names, as settling and releasing one by one would', async () => {
+    const accountId = await aFundedAccount(db.pool, ledger, '5000.00');
+    const [partFilled, untouched, whole] = await tx(async (t) => [
+      await ledger.placeHold(t, aBuyHold(accountId, { quantity: '5', worstPrice: '100' })),
+      await ledger.placeHold(t, aBuyHold(accountId, { quantity: '2', worstPrice: '50' })),
+      await ledger.placeHold(t, aBuyHold(accountId, { quantity: '1', worstPrice: '10' })),
+    ]);
+    const before = await journalSize();
+    // A canceled order with one partial fill, a canceled order with none, and a filled order.
+    const results = await tx((t) =>
+      ledger.settleFills(
+        t,
+        [aFill({ holdId: partFilled.holdId, quantity: dec('2'), price: dec('99') }), aFill({ holdId: whole.holdId, quantity: dec('1'), price: dec('9.5') })],
+        { thenRelease: [partFilled.holdId, untouched.holdId, whole.holdId] },
+      ),
+    );
+    expect(results.map((r) => s(r.commission))).toEqual(['0.2', '0.01']);
+    for (const id of [partFilled.holdId, untouched.holdId, whole.holdId]) expect(s((await ledger.getHold(db.pool, id)).amount)).toBe('0');
+    const account = await ledger.getAccount(db.pool, accountId);
+    // 5000 − (198 + 0.20) − (9.50 + 0.01)
+    expect([s(account.cash.available), s(account.cash.held)]).toEqual(['4792.29', '0']);
+    expect(await journalSize()).not.toBe(before);
+
+    // An unknown hold among the releases refuses the whole batch, writing nothing.
+    const beforeRefusal = await journalSize();
+    const refused = tx((t) => ledger.settleFills(t, [], { thenRelease: ['no-such-hold'] }));
+    await expect(refused).rejects.toMatchObject({ code: 'HOLD_NOT_FOUND' });
+    expect(await journalSize()).toBe(beforeRefusal);
+  });
+
   it('sells held shares: proceeds are notional minus commission, and the average cost stays', async () => {
     const accountId = await aFundedAccount(db.pool, ledger, '1000.00');
     const buy = await tx((t) => ledger.placeHold(t, aBuyHold(accountId, { quantity: '5', worstPrice: '100' })));

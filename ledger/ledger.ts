@@ -67,10 +67,11 @@ export function createLedger(options: { commissionBps: number }): Ledger {
     return cashOf(cash.available, cash.held);
   }
 
-  async function settleFills(tx: Queryable, input: readonly FillToSettle[]): Promise<FillSettlement[]> {
+  async function settleFills(tx: Queryable, input: readonly FillToSettle[], options: { thenRelease?: readonly string[] } = {}): Promise<FillSettlement[]> {
     const fills = input.map(checkFill);
-    if (fills.length === 0) return [];
-    const holdIds = [...new Set(fills.map((f) => f.holdId))];
+    const releases = [...new Set((options.thenRelease ?? []).map((id) => checkIdentifier(id, 'holdId')))];
+    if (fills.length === 0 && releases.length === 0) return [];
+    const holdIds = [...new Set([...fills.map((f) => f.holdId), ...releases])];
     const books = await Books.open(tx, { holdIds, execIds: fills.map((f) => f.execId) });
     const unknown = holdIds.filter((id) => !books.hold(id));
     if (unknown.length > 0) {
@@ -99,6 +100,14 @@ export function createLedger(options: { commissionBps: number }): Ledger {
       };
       books.addFill({ ...result, holdId: hold.id, entryId, quantity: fill.quantity, price: fill.price, at: fill.at });
       results.push({ ...result, duplicate: false });
+    }
+    // After every fill of the batch: an order's last report settles its fill, then frees the rest.
+    for (const holdId of releases) {
+      const hold = books.hold(holdId)!;
+      const { hold: next, postings } = releasePostings(hold, hold.amount);
+      if (postings.length === 0) continue;
+      books.record('release', hold.accountId, holdId, postings);
+      books.putHold(next);
     }
     await books.flush();
     return results;

@@ -112,8 +112,11 @@ export interface Ledger {
   releaseHold(tx: Queryable, input: { holdId: string; amount?: Decimal }): Promise<Hold>;
   /** Idempotent on execId: a second call with the same execId changes nothing and returns the first result. */
   settleFill(tx: Queryable, fill: FillToSettle): Promise<FillSettlement>;
-  /** One batch, in order; all or nothing. */
-  settleFills(tx: Queryable, fills: readonly FillToSettle[]): Promise<FillSettlement[]>;
+  /**
+   * One batch, in order; all or nothing. `thenRelease` names holds whose rest is released after the
+   * batch's fills (orders that reached a final state), in the same locks and the same write.
+   */
+  settleFills(tx: Queryable, fills: readonly FillToSettle[], options?: { thenRelease?: readonly string[] }): Promise<FillSettlement[]>;
   getAccount(q: Queryable, accountId: string): Promise<AccountBalances>;
   getHold(q: Queryable, holdId: string): Promise<Hold>;
   /** Sum over customer accounts per asset, and the counter-accounts' balances: for reconciliation. */
