@@ -165,6 +165,46 @@ describe('execution consumer', () => {
     expect(kinds).toContain('FILL_EXCEEDS_QUANTITY');
   });
 
+  it('applies one batch over many orders exactly as the same reports one at a time would', async () => {
+    // The same day twice, on twin orders: once as one batch, once a report per batch.
+    const script = (o: Array<{ id: string; accountId: string }>) => [
+      aReport(o[0]!, { execType: 'new' }),
+      trade(o[0]!, `${o[0]!.id}-a`, '4', '4'),
+      aReport(o[1]!, { execType: 'new' }),
+      trade(o[1]!, `${o[1]!.id}-a`, '10', '10', '186.95'),
+      trade(o[0]!, `${o[0]!.id}-b`, '6', '10', '187.05'),
+      trade(o[2]!, `${o[2]!.id}-a`, '3', '3'),
+      aReport(o[2]!, { execType: 'canceled', orderStatus: 'canceled', cumulativeQuantity: '3', leavesQuantity: '0', averagePrice: '187.20' }),
+      trade(o[0]!, `${o[0]!.id}-b`, '6', '10', '187.05'),
+      aReport(o[3]!, { execType: 'rejected', orderStatus: 'rejected', leavesQuantity: '0', rejectReason: 'risk' }),
+    ];
+    const batched = await Promise.all([anOrder(), anOrder(), anOrder(), anOrder()]);
+    const single = await Promise.all([anOrder(), anOrder(), anOrder(), anOrder()]);
+    await consumer.handleBatch(asMessages(script(batched)));
+    for (const report of script(single)) await consumer.handleBatch(asMessages([report]));
+
+    const summary = async (orders: typeof batched) =>
+      Promise.all(
+        orders.map(async (order) => {
+          const view = await orderView(order);
+          const { cash, positions } = (await app.inject({ method: 'GET', url: '/v1/account', headers: order.headers })).json<{ cash: unknown; positions: unknown }>();
+          return { status: view.status, filled: view.filledQuantity, commission: view.commission, fills: view.fills.length, cash, positions };
+        }),
+      );
+    const expected = await summary(single);
+    expect(expected.map((o) => o.status)).toEqual(['filled', 'filled', 'canceled', 'rejected']);
+    expect(await summary(batched)).toEqual(expected);
+  });
+
+  it('parks the reports of unknown orders in a batch and applies the rest', async () => {
+    const order = await anOrder();
+    const stranger = { id: '22222222-2222-4222-8222-222222222222', accountId: order.accountId };
+    await consumer.handleBatch(asMessages([aReport(order, { execType: 'new' }), trade(stranger, 'STRANGER-1', '1', '1'), trade(order, 'KNOWN-1', '2', '2')]));
+    expect((await orderView(order)).fills.map((f) => f.execId)).toEqual(['KNOWN-1']);
+    const { rows } = await db.pool.query("SELECT order_id FROM parked_reports WHERE exec_id = 'STRANGER-1'");
+    expect(rows).toEqual([{ order_id: stranger.id }]);
+  });
+
   it('leaves the ledger consistent', async () => {
     expect(await checkLedgerInvariants(db.pool)).toEqual([]);
   });

@@ -6,6 +6,8 @@ import { INSERT_REPORT_ANOMALY, PARK_REPORT, PARKED_BATCH, TOUCH_PARKED, UNPARK 
 
 export const EXECUTIONS_GROUP = 'trading-server-executions';
 
+type Outcome = 'applied' | 'ignored' | 'parked' | 'refused';
+
 export interface ExecutionConsumerDependencies {
   pool: Pool;
   bus: Bus;
@@ -13,15 +15,16 @@ export interface ExecutionConsumerDependencies {
   logger: Logger;
   /** After a batch commits whose effects wrote to the outbox (cancels never do, but stay honest). */
   onOutboxWritten?: () => void;
-  onApplied?: (report: ExecutionReport, outcome: 'applied' | 'ignored' | 'parked' | 'refused') => void;
+  onApplied?: (report: ExecutionReport, outcome: Outcome) => void;
   maxBatchSize?: number;
   parkedRetryMs?: number;
 }
 
 /**
  * The trading server's side of the `executions` topic: each batch of broker reports is applied to
- * orders and the ledger in ONE database transaction, and the bus commits the offsets only after
- * that transaction has committed. A report is applied once (execId is a primary key in the fills
+ * orders and the ledger in ONE database transaction, with one round of writes for the whole batch
+ * (a refused report sends the batch down the slow path, one savepoint per report), and the bus
+ * commits the offsets only after that transaction has committed. A report is applied once (execId is a primary key in the fills
  * and the ledger, and the machine ignores a known execId); a report for an order we do not know
  * is parked and retried; a report the ledger refuses is recorded and alarmed, not retried forever.
  */
@@ -30,7 +33,7 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
   let sweeper: NodeJS.Timeout | undefined;
   let sweeping: Promise<void> | undefined;
 
-  async function applyReport(tx: PoolClient, report: ExecutionReport): Promise<'applied' | 'ignored' | 'parked' | 'refused'> {
+  async function applyReport(tx: PoolClient, report: ExecutionReport): Promise<Outcome> {
     // A savepoint per report: one refused report must not undo the batch's others.
     await tx.query('SAVEPOINT report');
     try {
@@ -65,9 +68,28 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
     }
     if (reports.length === 0) return;
     const outcomes = await withTransaction(deps.pool, async (tx) => {
-      const results: Array<'applied' | 'ignored' | 'parked' | 'refused'> = [];
-      for (const report of reports) results.push(await applyReport(tx, report));
-      return results;
+      await tx.query('SAVEPOINT batch');
+      try {
+        const applied = await deps.orders.applyEvents(
+          tx,
+          reports.map((report) => ({ orderId: report.clientOrderId, event: orderEventFromReport(report) })),
+        );
+        const results: Outcome[] = [];
+        for (const [i, report] of reports.entries()) {
+          const outcome = applied[i];
+          if (!outcome) await tx.query(PARK_REPORT, [report.execId, report.clientOrderId, JSON.stringify(report)]);
+          results.push(!outcome ? 'parked' : outcome.applied ? 'applied' : 'ignored');
+        }
+        await tx.query('RELEASE SAVEPOINT batch');
+        return results;
+      } catch (error) {
+        if (!isDomainError(error)) throw error;
+        // Something in the batch is refused: find it by applying the reports one at a time.
+        await tx.query('ROLLBACK TO SAVEPOINT batch');
+        const results: Outcome[] = [];
+        for (const report of reports) results.push(await applyReport(tx, report));
+        return results;
+      }
     });
     reports.forEach((report, i) => deps.onApplied?.(report, outcomes[i]!));
   }

@@ -2,11 +2,11 @@ import type { Queryable } from '../../platform/index.ts';
 import type { OrderContext, OrderStateValue, OrderStatus } from './order.machine.ts';
 import {
   FILLS_OF_ORDERS,
-  INSERT_ANOMALY,
-  INSERT_FILL,
+  INSERT_ANOMALIES,
+  INSERT_FILLS,
   INSERT_ORDER_IF_NEW,
   listOrdersSql,
-  LOCK_ORDER,
+  LOCK_ORDERS,
   LOCK_ORDER_OF_ACCOUNT,
   ORDER_BY_CLIENT_ORDER_ID,
   ORDER_OF_ACCOUNT,
@@ -110,9 +110,10 @@ export const orderRepository = {
     return rows[0] ?? null;
   },
 
-  async lock(q: Queryable, orderId: string): Promise<OrderRow | null> {
-    const { rows } = await q.query<OrderRow>(LOCK_ORDER, [orderId]);
-    return rows[0] ?? null;
+  /** Locks the orders that exist among `orderIds`, in id order (two batches never wait on each other in a cycle). */
+  async lockMany(q: Queryable, orderIds: readonly string[]): Promise<OrderRow[]> {
+    const { rows } = await q.query<OrderRow>(LOCK_ORDERS, [orderIds]);
+    return rows;
   },
 
   /** Optimistic second guard behind the row lock: false when the version moved. */
@@ -142,12 +143,26 @@ export const orderRepository = {
     return rows;
   },
 
-  async insertFill(q: Queryable, fill: { execId: string; orderId: string; quantity: string; price: string; commission: string; at: string }): Promise<boolean> {
-    const { rowCount } = await q.query(INSERT_FILL, [fill.execId, fill.orderId, fill.quantity, fill.price, fill.commission, fill.at]);
-    return rowCount === 1;
+  /** Inserts the fills; one already recorded (same execId) is left as it is. */
+  async insertFills(q: Queryable, fills: readonly { execId: string; orderId: string; quantity: string; price: string; commission: string; at: string }[]): Promise<void> {
+    if (fills.length === 0) return;
+    await q.query(INSERT_FILLS, [
+      fills.map((f) => f.execId),
+      fills.map((f) => f.orderId),
+      fills.map((f) => f.quantity),
+      fills.map((f) => f.price),
+      fills.map((f) => f.commission),
+      fills.map((f) => f.at),
+    ]);
   },
 
-  async recordAnomaly(q: Queryable, anomaly: { orderId: string | null; kind: string; detail: string; event: unknown }): Promise<void> {
-    await q.query(INSERT_ANOMALY, [anomaly.orderId, anomaly.kind, anomaly.detail, JSON.stringify(anomaly.event)]);
+  async recordAnomalies(q: Queryable, anomalies: readonly { orderId: string | null; kind: string; detail: string; event: unknown }[]): Promise<void> {
+    if (anomalies.length === 0) return;
+    await q.query(INSERT_ANOMALIES, [
+      anomalies.map((a) => a.orderId),
+      anomalies.map((a) => a.kind),
+      anomalies.map((a) => a.detail),
+      anomalies.map((a) => JSON.stringify(a.event)),
+    ]);
   },
 };

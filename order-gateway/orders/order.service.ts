@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Ledger } from '../../ledger/index.ts';
+import type { FillToSettle, Ledger } from '../../ledger/index.ts';
 import { dec, formatCash, formatQuantity, withTransaction, type Logger, type Pool, type PoolClient } from '../../platform/index.ts';
 import type { MarketData } from '../market/market-data.ts';
 import { addToOutbox } from '../outbox/outbox.ts';
@@ -14,6 +14,7 @@ import {
   persistOrderSnapshot,
   restoreOrderSnapshot,
   type OrderEvent,
+  type OrderSnapshot,
 } from './order.machine.ts';
 import { orderRepository, type FillRow, type OrderRow } from './order.repository.ts';
 import { checkOrderRules, requestFingerprint, worstPrice } from './order.rules.ts';
@@ -42,6 +43,19 @@ export interface ApplyOutcome {
   orderId: string;
   status: string;
   applied: boolean;
+}
+
+export interface AppliedEvent extends ApplyOutcome {
+  wroteOutbox: boolean;
+}
+
+/** One order's part of a batch: its locked row, its state before and after, and what the ledger must do. */
+interface OrderChange {
+  row: OrderRow;
+  first: OrderSnapshot;
+  snapshot: OrderSnapshot;
+  releaseHold: boolean;
+  execIds: string[];
 }
 
 export function createOrderService(deps: OrderServiceDependencies) {
@@ -156,91 +170,135 @@ export function createOrderService(deps: OrderServiceDependencies) {
    * effects (ledger, fills, outbox, anomalies) are written with the new state, or not at all.
    * Returns null when the order does not exist.
    */
-  async function applyEvent(tx: PoolClient, orderId: string, event: OrderEvent): Promise<(ApplyOutcome & { wroteOutbox: boolean }) | null> {
-    if (!UUID.test(orderId)) return null;
-    const row = await orderRepository.lock(tx, orderId);
-    if (!row) return null;
-    const { row: updated, wroteOutbox, applied } = await applyToLockedOrder(tx, row, event);
-    return { orderId, status: updated.status, applied, wroteOutbox };
+  async function applyEvent(tx: PoolClient, orderId: string, event: OrderEvent): Promise<AppliedEvent | null> {
+    return (await applyEvents(tx, [{ orderId, event }]))[0]!;
+  }
+
+  /**
+   * Applies events in order, as applying them one by one would, but with one round of writes for
+   * the whole batch: the orders are locked together (in id order, so two batches cannot deadlock),
+   * each event is decided in memory on its order's latest state, and then the ledger settles every
+   * fill in one call, the fills and anomalies are inserted together, and each order is written once.
+   * One result per event, null where the order does not exist. All or nothing: a refusal (the
+   * ledger's, say) throws, and the caller decides what to retry one by one.
+   */
+  async function applyEvents(tx: PoolClient, events: readonly { orderId: string; event: OrderEvent }[]): Promise<Array<AppliedEvent | null>> {
+    const ids = [...new Set(events.map((e) => e.orderId).filter((id) => UUID.test(id)))];
+    const rows = ids.length === 0 ? [] : await orderRepository.lockMany(tx, ids);
+    return applyToLockedOrders(
+      tx,
+      new Map(rows.map((row) => [row.id, row])),
+      events,
+    ).then(({ results }) => results);
   }
 
   async function applyToLockedOrder(tx: PoolClient, row: OrderRow, event: OrderEvent) {
-    const snapshot = restoreOrderSnapshot(row.snapshot);
-    const { next, effects } = decide(snapshot, event);
-    let commissionAdded = dec('0');
-    let wroteOutbox = false;
-    for (const effect of effects) {
-      switch (effect.type) {
-        case 'applyFill': {
-          const settlement = await ledger.settleFill(tx, {
-            holdId: row.id,
-            execId: effect.execId,
-            quantity: dec(effect.quantity),
-            price: dec(effect.price),
-            at: new Date(effect.at),
-          });
-          await orderRepository.insertFill(tx, {
-            execId: effect.execId,
-            orderId: row.id,
-            quantity: effect.quantity,
-            price: effect.price,
-            commission: formatCash(settlement.commission),
-            at: effect.at,
-          });
-          commissionAdded = commissionAdded.plus(settlement.commission);
-          break;
-        }
-        case 'releaseHold':
-          await ledger.releaseHold(tx, { holdId: row.id });
-          break;
-        case 'requestCancelAtBroker': {
-          const message: CancelOrderMessage = { type: 'CancelOrder', orderId: row.id, accountId: row.account_id };
-          await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: row.account_id, payload: message });
-          wroteOutbox = true;
-          break;
-        }
-        case 'raiseAlarm':
-          await orderRepository.recordAnomaly(tx, { orderId: row.id, kind: effect.kind, detail: effect.detail, event });
-          deps.logger.warn({ orderId: row.id, kind: effect.kind, detail: effect.detail }, 'order alarm');
-          deps.onAlarm?.(effect.kind);
-          break;
-        case 'ignoreEvent':
-          await orderRepository.recordAnomaly(tx, { orderId: row.id, kind: 'IGNORED', detail: effect.reason, event });
-          break;
-        default:
-          assertNever(effect);
-      }
-    }
-    if (next === snapshot) return { row, wroteOutbox, applied: false };
-    const status = orderStatus(next);
-    const update = {
-      status,
-      filledQuantity: next.context.filledQuantity,
-      filledNotional: next.context.filledNotional,
-      commissionAdded: commissionAdded.toFixed(),
-      rejectReason: next.context.rejectReason,
-      brokerOrderId: next.context.brokerOrderId,
-      snapshot: persistOrderSnapshot(next),
-    };
-    if (!(await orderRepository.updateState(tx, row.id, row.version, update))) {
-      throw new ConcurrentUpdate(`order ${row.id} changed under its lock`);
-    }
-    const updated: OrderRow = {
-      ...row,
-      status,
-      filled_quantity: update.filledQuantity,
-      filled_notional: update.filledNotional,
-      commission: dec(row.commission).plus(commissionAdded).toFixed(),
-      reject_reason: update.rejectReason,
-      broker_order_id: update.brokerOrderId,
-      snapshot: update.snapshot,
-      version: row.version + 1,
-      updated_at: new Date(),
-    };
-    return { row: updated, wroteOutbox, applied: true };
+    const { results, updated } = await applyToLockedOrders(tx, new Map([[row.id, row]]), [{ orderId: row.id, event }]);
+    return { row: updated.get(row.id) ?? row, wroteOutbox: results[0]!.wroteOutbox };
   }
 
-  return { placeOrder, getOrder, listOrders, cancelOrder, applyEvent };
+  async function applyToLockedOrders(tx: PoolClient, locked: ReadonlyMap<string, OrderRow>, events: readonly { orderId: string; event: OrderEvent }[]) {
+    const changes = new Map<string, OrderChange>();
+    const fills: Array<FillToSettle & { orderId: string }> = [];
+    const anomalies: Array<{ orderId: string; kind: string; detail: string; event: unknown }> = [];
+    const cancels: CancelOrderMessage[] = [];
+    const results: Array<AppliedEvent | null> = [];
+    for (const { orderId, event } of events) {
+      const row = locked.get(orderId);
+      if (!row) {
+        results.push(null);
+        continue;
+      }
+      let change = changes.get(orderId);
+      if (!change) {
+        const snapshot = restoreOrderSnapshot(row.snapshot);
+        change = { row, first: snapshot, snapshot, releaseHold: false, execIds: [] };
+        changes.set(orderId, change);
+      }
+      const { next, effects } = decide(change.snapshot, event);
+      let wroteOutbox = false;
+      for (const effect of effects) {
+        switch (effect.type) {
+          case 'applyFill':
+            fills.push({ orderId, holdId: row.id, execId: effect.execId, quantity: dec(effect.quantity), price: dec(effect.price), at: new Date(effect.at) });
+            change.execIds.push(effect.execId);
+            break;
+          case 'releaseHold':
+            change.releaseHold = true;
+            break;
+          case 'requestCancelAtBroker':
+            cancels.push({ type: 'CancelOrder', orderId: row.id, accountId: row.account_id });
+            wroteOutbox = true;
+            break;
+          case 'raiseAlarm':
+            anomalies.push({ orderId: row.id, kind: effect.kind, detail: effect.detail, event });
+            deps.logger.warn({ orderId: row.id, kind: effect.kind, detail: effect.detail }, 'order alarm');
+            deps.onAlarm?.(effect.kind);
+            break;
+          case 'ignoreEvent':
+            anomalies.push({ orderId: row.id, kind: 'IGNORED', detail: effect.reason, event });
+            break;
+          default:
+            assertNever(effect);
+        }
+      }
+      results.push({ orderId, status: orderStatus(next), applied: next !== change.snapshot, wroteOutbox });
+      change.snapshot = next;
+    }
+
+    const releases = [...changes.values()].filter((change) => change.releaseHold).map((change) => change.row.id);
+    const settlements = await ledger.settleFills(tx, fills, { thenRelease: releases });
+    const commissionOf = new Map(settlements.map((settlement) => [settlement.execId, settlement.commission]));
+    await orderRepository.insertFills(
+      tx,
+      fills.map((fill) => ({
+        execId: fill.execId,
+        orderId: fill.orderId,
+        quantity: fill.quantity.toFixed(),
+        price: fill.price.toFixed(),
+        commission: formatCash(commissionOf.get(fill.execId)!),
+        at: fill.at.toISOString(),
+      })),
+    );
+    for (const message of cancels) await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: message.accountId, payload: message });
+    await orderRepository.recordAnomalies(tx, anomalies);
+
+    const updated = new Map<string, OrderRow>();
+    for (const change of changes.values()) {
+      if (change.snapshot === change.first) continue;
+      const { row, snapshot: next } = change;
+      // A duplicate execution in the batch settles once; its commission counts once.
+      const commissionAdded = [...new Set(change.execIds)].reduce((total, execId) => total.plus(commissionOf.get(execId)!), dec('0'));
+      const status = orderStatus(next);
+      const update = {
+        status,
+        filledQuantity: next.context.filledQuantity,
+        filledNotional: next.context.filledNotional,
+        commissionAdded: commissionAdded.toFixed(),
+        rejectReason: next.context.rejectReason,
+        brokerOrderId: next.context.brokerOrderId,
+        snapshot: persistOrderSnapshot(next),
+      };
+      if (!(await orderRepository.updateState(tx, row.id, row.version, update))) {
+        throw new ConcurrentUpdate(`order ${row.id} changed under its lock`);
+      }
+      updated.set(row.id, {
+        ...row,
+        status,
+        filled_quantity: update.filledQuantity,
+        filled_notional: update.filledNotional,
+        commission: dec(row.commission).plus(commissionAdded).toFixed(),
+        reject_reason: update.rejectReason,
+        broker_order_id: update.brokerOrderId,
+        snapshot: update.snapshot,
+        version: row.version + 1,
+        updated_at: new Date(),
+      });
+    }
+    return { results, updated };
+  }
+
+  return { placeOrder, getOrder, listOrders, cancelOrder, applyEvent, applyEvents };
 }
 
 export type OrderService = ReturnType<typeof createOrderService>;

@@ -20,8 +20,8 @@ export const ORDER_OF_ACCOUNT = `
 export const LOCK_ORDER_OF_ACCOUNT = `
   SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 AND account_id = $2 FOR UPDATE`;
 
-export const LOCK_ORDER = `
-  SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE`;
+export const LOCK_ORDERS = `
+  SELECT ${ORDER_COLUMNS} FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
 
 export const UPDATE_ORDER_STATE = `
   UPDATE orders SET status = $3, filled_quantity = $4, filled_notional = $5, commission = commission + $6,
@@ -45,9 +45,11 @@ export const FILLS_OF_ORDERS = `
   SELECT exec_id, order_id, quantity, price, commission, executed_at FROM order_fills
   WHERE order_id = ANY($1::uuid[]) ORDER BY executed_at, exec_id`;
 
-export const INSERT_FILL = `
+export const INSERT_FILLS = `
   INSERT INTO order_fills (exec_id, order_id, quantity, price, commission, executed_at)
-  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (exec_id) DO NOTHING`;
+  SELECT * FROM unnest($1::text[], $2::uuid[], $3::numeric[], $4::numeric[], $5::numeric[], $6::timestamptz[])
+  ON CONFLICT (exec_id) DO NOTHING`;
 
-export const INSERT_ANOMALY = `
-  INSERT INTO order_anomalies (order_id, kind, detail, event) VALUES ($1, $2, $3, $4)`;
+export const INSERT_ANOMALIES = `
+  INSERT INTO order_anomalies (order_id, kind, detail, event)
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`;

@@ -131,8 +131,8 @@ describe('crash: components killed mid-stream and restarted', () => {
 
     await placeWave(trading.api, 1);
     stage('wave 1 placed');
-    // Kill both while the first wave is being sent and filled.
-    await new Promise((resolveWait) => setTimeout(resolveWait, 150));
+    // Kill both at once, while the first wave is being sent and filled: its last orders were placed
+    // a moment ago, and the fill path takes longer than that.
     await Promise.all([kill(trading.process), kill(requests)]);
     // The kill must have landed mid-stream, or this test would prove nothing.
     const { rows: inFlight } = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM orders WHERE status <> 'filled'");
