@@ -8,6 +8,7 @@ import {
   type Pool,
 } from '../platform/index.ts';
 import { checkLedgerInvariants, createLedger, ledgerMigrations, type FillToSettle } from './index.ts';
+import { markdownTable } from 'markdown-table';
 
 /*
  * Fills settled per second, one per transaction and in batches, beside the same database's rate
@@ -55,7 +56,7 @@ export async function runLedgerBenchmark(): Promise<void> {
     ];
     const source = process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL (fsync off)';
     process.stdout.write(`ledger: ${source}, ${WORKERS} concurrent workers, ${SECONDS} s per measurement\n`);
-    process.stdout.write(table(['measurement', 'rate', 'vs bare insert'], rows));
+    process.stdout.write(`${markdownTable([['measurement', 'rate', 'vs bare insert'], ...rows])}\n`);
     const invariants = await checkLedgerInvariants(pool);
     process.stdout.write(
       `ledger invariants after the run: ${invariants.length === 0 ? 'all hold' : JSON.stringify(invariants)}\n`,
@@ -117,11 +118,4 @@ async function measure(op: (worker: number) => Promise<number>): Promise<number>
   };
   await run(500);
   return run(SECONDS * 1000);
-}
-
-function table(header: string[], rows: string[][]): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
-  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |\n`;
-  return line(header) + line(widths.map((w) => '-'.repeat(w))) + rows.map(line).join('');
 }

@@ -1,4 +1,5 @@
 import type { Percentiles } from './measure.ts';
+import { markdownTable } from 'markdown-table';
 
 /** The stages of an order's path, in order, each timed from the moment its client sent the request. */
 export const STAGES = ['committed', 'relayed', 'queued', 'acknowledged', 'executed', 'received', 'filled'] as const;
@@ -61,7 +62,7 @@ export function printReport(report: E2eReport): void {
     ['ceiling', 'fastify empty route over HTTP', `${ceilings.emptyRoute.rate}/s`, ms(ceilings.emptyRoute.latencyMs)],
     ['ceiling', 'kafkajs produce+consume round trip', `${ceilings.kafkaRoundTrip.rate}/s`, ms(ceilings.kafkaRoundTrip.latencyMs)],
   );
-  out(table(['history', 'measurement', 'figure', 'vs ceiling'], rows));
+  out(`${markdownTable([['history', 'measurement', 'figure', 'vs ceiling'], ...rows])}\n`);
   if (report.phases.length >= 2) {
     const first = report.phases[0]!;
     const last = report.phases[report.phases.length - 1]!;
@@ -74,13 +75,6 @@ export function printReport(report: E2eReport): void {
 
 function ms(p: Percentiles): string {
   return `p50 ${p.p50} / p99 ${p.p99} / max ${p.max} ms`;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
-  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |\n`;
-  return line(header) + line(widths.map((w) => '-'.repeat(w))) + rows.map(line).join('');
 }
 
 const STAGE_MEANING: Record<Stage, string> = {
