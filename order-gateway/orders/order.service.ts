@@ -185,11 +185,8 @@ export function createOrderService(deps: OrderServiceDependencies) {
   async function applyEvents(tx: PoolClient, events: readonly { orderId: string; event: OrderEvent }[]): Promise<Array<AppliedEvent | null>> {
     const ids = [...new Set(events.map((e) => e.orderId).filter((id) => UUID.test(id)))];
     const rows = ids.length === 0 ? [] : await orderRepository.lockMany(tx, ids);
-    return applyToLockedOrders(
-      tx,
-      new Map(rows.map((row) => [row.id, row])),
-      events,
-    ).then(({ results }) => results);
+    const locked = new Map(rows.map((row) => [row.id, row]));
+    return (await applyToLockedOrders(tx, locked, events)).results;
   }
 
   async function applyToLockedOrder(tx: PoolClient, row: OrderRow, event: OrderEvent) {
