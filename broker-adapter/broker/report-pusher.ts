@@ -83,21 +83,13 @@ export class ReportPusher {
         body: JSON.stringify(reports),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
       });
-      const text = await response.text().catch(() => '');
+      const answer: unknown = await response.json().catch(() => null);
       if (!response.ok) return `HTTP ${response.status}`;
-      const parsed = BatchAnswer.safeParse(safeJson(text));
+      const parsed = BatchAnswer.safeParse(answer);
       if (!parsed.success || parsed.data.results.length !== reports.length) return `HTTP ${response.status}: not an answer for the batch`;
       return parsed.data.results.map((result) => result.status);
     } catch (error) {
       return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     }
-  }
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
   }
 }

@@ -1,5 +1,5 @@
 import { ExecutionReport, EXECUTIONS_TOPIC } from '../../broker-adapter/index.ts';
-import { isDomainError, withTransaction, type Bus, type BusMessage, type Logger, type Pool, type PoolClient, type Subscription } from '../../platform/index.ts';
+import { isDomainError, messageJson, withTransaction, type Bus, type BusMessage, type Logger, type Pool, type PoolClient, type Subscription } from '../../platform/index.ts';
 import type { OrderService } from '../orders/order.service.ts';
 import { orderEventFromReport } from './execution-report.rules.ts';
 import { INSERT_REPORT_ANOMALY, PARK_REPORT, PARKED_BATCH, TOUCH_PARKED, UNPARK } from './execution.sql.ts';
@@ -57,7 +57,7 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
   async function handleBatch(messages: readonly BusMessage[]): Promise<void> {
     const reports: ExecutionReport[] = [];
     for (const message of messages) {
-      const parsed = ExecutionReport.safeParse(safeJson(message.value));
+      const parsed = ExecutionReport.safeParse(messageJson(message));
       if (parsed.success) {
         reports.push(parsed.data);
       } else {
@@ -145,11 +145,3 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
 }
 
 export type ExecutionConsumer = ReturnType<typeof createExecutionConsumer>;
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}

@@ -1,6 +1,6 @@
 import CircuitBreaker from 'opossum';
 import { BrokerRejectedError, BrokerUnavailableError, type BrokerClient, type BrokerOrder } from '../../broker-adapter/index.ts';
-import { withTransaction, type Bus, type BusMessage, type Logger, type Pool, type PoolClient, type Subscription } from '../../platform/index.ts';
+import { messageJson, withTransaction, type Bus, type BusMessage, type Logger, type Pool, type PoolClient, type Subscription } from '../../platform/index.ts';
 import type { MarketData, Session } from '../market/market-data.ts';
 import type { OrderEvent } from '../orders/order.machine.ts';
 import type { OrderService } from '../orders/order.service.ts';
@@ -96,7 +96,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
   async function handleBatch(messages: readonly BusMessage[]): Promise<void> {
     const requests: OrderRequestMessage[] = [];
     for (const message of messages) {
-      const parsed = OrderRequestMessage.safeParse(safeJson(message.value));
+      const parsed = OrderRequestMessage.safeParse(messageJson(message));
       if (parsed.success) requests.push(parsed.data);
       else deps.logger.error({ offset: message.offset, issues: parsed.error.issues }, 'malformed order request; skipped');
     }
@@ -314,12 +314,4 @@ function orderEventFor(kind: 'submit' | 'cancel', state: SubmissionState, next: 
     return { type: 'CancelRejected', reason: event.reason, at };
   }
   return null;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }

@@ -28,6 +28,18 @@ export interface BusMessage {
   headers: Record<string, string>;
 }
 
+/**
+ * A message's value as JSON, or the raw text when it is not JSON, so that a schema check of a
+ * poison message says what arrived instead of throwing.
+ */
+export function messageJson(message: BusMessage): unknown {
+  try {
+    return JSON.parse(message.value);
+  } catch {
+    return message.value;
+  }
+}
+
 export type BatchHandler = (messages: readonly BusMessage[]) => Promise<void>;
 
 export interface ConsumeOptions {
