@@ -245,10 +245,7 @@ describe('the fill receiver on real Kafka', () => {
 
     it('records gaps and fills them across a batch, as one report at a time would', async () => {
       expect((await post([aReport(301), aReport(305), aReport(303)])).status).toBe(200);
-      const open = (await openSequenceGaps(db.pool)).map((g) => g.sequence);
-      expect(open).toEqual(expect.arrayContaining([302, 304]));
-      expect(open).not.toEqual(expect.arrayContaining([301]));
-      expect(open.filter((n) => n >= 301)).toEqual([302, 304]);
+      expect((await openSequenceGaps(db.pool)).map((g) => g.sequence).filter((n) => n >= 301)).toEqual([302, 304]);
       // A duplicate in the same batch is harmless.
       expect((await post([aReport(304), aReport(304), aReport(302)])).status).toBe(200);
       expect((await openSequenceGaps(db.pool)).map((g) => g.sequence).filter((n) => n >= 301)).toEqual([]);
