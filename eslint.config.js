@@ -38,7 +38,10 @@ export default tseslint.config(
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.name='parseFloat']", message: 'money and quantities are decimals, never floats' },
+        {
+          selector: "CallExpression[callee.name='parseFloat']",
+          message: 'money and quantities are decimals, never floats',
+        },
       ],
     },
   },
@@ -50,8 +53,13 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: ['pg', 'kafkajs', 'fastify'].map((name) => ({ name, message: 'domain logic stays pure: no I/O here' })),
-          patterns: [{ group: ['**/platform/database*', '**/platform/bus/**'], message: 'domain logic stays pure: no I/O here' }],
+          paths: ['pg', 'kafkajs', 'fastify'].map((name) => ({
+            name,
+            message: 'domain logic stays pure: no I/O here',
+          })),
+          patterns: [
+            { group: ['**/platform/database*', '**/platform/bus/**'], message: 'domain logic stays pure: no I/O here' },
+          ],
         },
       ],
     },

@@ -16,7 +16,15 @@ import {
   type Bus,
   type RunningPostgres,
 } from '../platform/index.ts';
-import { brokerStatements, createReconciler, renderRunReport, runAsCsv, runAsTable, type ReconcileProgress, type Run } from '../reconciler/index.ts';
+import {
+  brokerStatements,
+  createReconciler,
+  renderRunReport,
+  runAsCsv,
+  runAsTable,
+  type ReconcileProgress,
+  type Run,
+} from '../reconciler/index.ts';
 import { allMigrations } from './system.ts';
 
 /*
@@ -41,11 +49,11 @@ const cliProgress = createRequire(import.meta.url)('cli-progress') as {
 };
 
 const env = z.object({
-  BROKER_URL: z.url('must be the broker\'s base URL, e.g. http://127.0.0.1:3200').default('http://127.0.0.1:3200'),
+  BROKER_URL: z.url("must be the broker's base URL, e.g. http://127.0.0.1:3200").default('http://127.0.0.1:3200'),
 });
 
 const program = new Command('reconcile')
-  .description('Reconcile a New York trading date with the broker\'s statements')
+  .description("Reconcile a New York trading date with the broker's statements")
   .requiredOption('--date <date>', 'the New York trading date, YYYY-MM-DD')
   .option('--repair', 'publish missing executions on the executions topic, then check again', false)
   .addOption(new Option('--format <format>', 'output').choices(['table', 'json', 'csv']).default('table'))
@@ -74,10 +82,14 @@ async function main(): Promise<number> {
   }
   const options = program.opts<{ date: string; repair: boolean; format: 'table' | 'json' | 'csv'; report?: string }>();
   const config = loadConfig();
-  const parsedEnv = env.safeParse(Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k === 'BROKER_URL' && v !== '')));
+  const parsedEnv = env.safeParse(
+    Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k === 'BROKER_URL' && v !== '')),
+  );
   if (!parsedEnv.success) throw new ConfigError('BROKER_URL', parsedEnv.error.issues[0]!.message);
   if (options.repair && !config.KAFKA_BROKERS) {
-    throw new UsageError('--repair needs KAFKA_BROKERS: missing executions are published on Kafka for the running system to apply');
+    throw new UsageError(
+      '--repair needs KAFKA_BROKERS: missing executions are published on Kafka for the running system to apply',
+    );
   }
   const logger = createLogger('reconcile', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   const database = config.DATABASE_URL ? { url: config.DATABASE_URL, server: undefined } : await embeddedDatabase();
@@ -85,7 +97,12 @@ async function main(): Promise<number> {
     ? new KafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'reconcile', logger, namespace: config.KAFKA_NAMESPACE })
     : undefined;
   const pool = createPool(database.url, { name: 'reconcile', max: 4 });
-  const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar(
+        { format: '{phase} [{bar}] {value}/{total}', stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
   let phase = '';
   try {
     await migrate(database.url, allMigrations, logger);
@@ -110,7 +127,12 @@ async function main(): Promise<number> {
     const run: Run = await reconciler.run(options.date, { repair: options.repair, onProgress });
     bar?.stop();
     if (options.report) writeFileSync(options.report, renderRunReport(run, await reconciler.timeline(run.id)));
-    const output = options.format === 'json' ? `${JSON.stringify(run, null, 2)}\n` : options.format === 'csv' ? runAsCsv(run) : runAsTable(run);
+    const output =
+      options.format === 'json'
+        ? `${JSON.stringify(run, null, 2)}\n`
+        : options.format === 'csv'
+          ? runAsCsv(run)
+          : runAsTable(run);
     process.stdout.write(output);
     return run.status === 'breaks' ? 1 : 0;
   } finally {

@@ -15,7 +15,12 @@ await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 const broker = new BrokerClient({ baseUrl: env.BROKER_URL, timeoutMs: 2_000 });
 const marketData = brokerMarketData(broker);
 // The request server tells orders what the broker answered; the order service owns how.
-const orders = createOrderService({ pool, ledger: createLedger({ commissionBps: config.COMMISSION_BPS }), marketData, logger });
+const orders = createOrderService({
+  pool,
+  ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
+  marketData,
+  logger,
+});
 const server = createRequestServer({ pool, bus, broker, orders, marketData, logger });
 await server.start();
 process.stdout.write(`Request server: sending to ${env.BROKER_URL}\n`);

@@ -29,7 +29,11 @@ const interactive = process.stderr.isTTY === true;
 const logger = createLogger('session', process.env.LOG_LEVEL ?? (interactive ? 'warn' : 'info'));
 const bar = interactive
   ? new cliProgress.SingleBar(
-      { format: 'session |{bar}| {phase} step {value}/{total} · orders {orders} · fills {fills} · open breaks {breaks}', stream: process.stderr, hideCursor: true },
+      {
+        format: 'session |{bar}| {phase} step {value}/{total} · orders {orders} · fills {fills} · open breaks {breaks}',
+        stream: process.stderr,
+        hideCursor: true,
+      },
       cliProgress.Presets.shades_classic,
     )
   : null;

@@ -11,7 +11,9 @@ export function loadStartEnv(env: NodeJS.ProcessEnv = process.env): z.infer<type
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    process.stderr.write(`Invalid configuration: ${String(issue.path[0])} ${issue.message} (got "${String(present[String(issue.path[0])])}")\n`);
+    process.stderr.write(
+      `Invalid configuration: ${String(issue.path[0])} ${issue.message} (got "${String(present[String(issue.path[0])])}")\n`,
+    );
     process.exit(1);
   }
   return parsed.data;

@@ -17,7 +17,15 @@ const clock =
 
 let system: Awaited<ReturnType<typeof startSystem>>;
 try {
-  system = await startSystem({ config, logger, pool: infrastructure.pool, bus: infrastructure.bus, clock, port: config.PORT, host: config.HOST });
+  system = await startSystem({
+    config,
+    logger,
+    pool: infrastructure.pool,
+    bus: infrastructure.bus,
+    clock,
+    port: config.PORT,
+    host: config.HOST,
+  });
 } catch (error) {
   process.stderr.write(`Cannot start: ${(error as Error).message}\n`);
   await infrastructure.stop();
@@ -33,6 +41,12 @@ stopOnSignals(
 );
 
 process.stdout.write(`Trading API: ${system.url}\n`);
-process.stdout.write(`Ops API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated; set OPS_API_KEY to fix it)' : ''}\n`);
-process.stdout.write(`Simulation seed: ${config.SIM_SEED}; market clock: ${clock.kind}; simulated broker: ${system.broker.url}\n`);
-process.stdout.write(`Bus: ${infrastructure.bus.kind}; database: ${config.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL in ./.data/pg'}\n`);
+process.stdout.write(
+  `Ops API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated; set OPS_API_KEY to fix it)' : ''}\n`,
+);
+process.stdout.write(
+  `Simulation seed: ${config.SIM_SEED}; market clock: ${clock.kind}; simulated broker: ${system.broker.url}\n`,
+);
+process.stdout.write(
+  `Bus: ${infrastructure.bus.kind}; database: ${config.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL in ./.data/pg'}\n`,
+);

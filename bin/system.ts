@@ -38,7 +38,13 @@ import {
   type Logger,
   type Pool,
 } from '../platform/index.ts';
-import { brokerStatements, createReconciler, reconciliationRoutes, reconcilerMigrations, type Reconciler } from '../reconciler/index.ts';
+import {
+  brokerStatements,
+  createReconciler,
+  reconciliationRoutes,
+  reconcilerMigrations,
+  type Reconciler,
+} from '../reconciler/index.ts';
 
 /** The composition root: which components make the system, and the infrastructure they share. */
 export const allMigrations: readonly ComponentMigrations[] = [
@@ -59,8 +65,14 @@ export interface Infrastructure {
  * PostgreSQL (DATABASE_URL, or embedded in ./.data/pg) migrated to the latest schema, and the bus
  * (Kafka when KAFKA_BROKERS is set, else in-process).
  */
-export async function startInfrastructure(config: Config, logger: Logger, options: { poolSize?: number } = {}): Promise<Infrastructure> {
-  const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({ dir: resolve('.data', 'pg'), logger });
+export async function startInfrastructure(
+  config: Config,
+  logger: Logger,
+  options: { poolSize?: number } = {},
+): Promise<Infrastructure> {
+  const embedded = config.DATABASE_URL
+    ? undefined
+    : await startEmbeddedPostgres({ dir: resolve('.data', 'pg'), logger });
   const databaseUrl = config.DATABASE_URL ?? embedded!.url;
   try {
     await migrate(databaseUrl, allMigrations, logger);
@@ -70,7 +82,12 @@ export async function startInfrastructure(config: Config, logger: Logger, option
   }
   const pool = createPool(databaseUrl, { name: 'order-routing', max: options.poolSize ?? 20 });
   const bus: Bus = config.KAFKA_BROKERS
-    ? new KafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'order-routing', logger, namespace: config.KAFKA_NAMESPACE })
+    ? new KafkaBus({
+        brokers: config.KAFKA_BROKERS,
+        clientId: 'order-routing',
+        logger,
+        namespace: config.KAFKA_NAMESPACE,
+      })
     : new InProcessBus(config.KAFKA_PARTITIONS);
   return {
     databaseUrl,
@@ -94,13 +111,19 @@ export function brokerMarketData(broker: BrokerClient): MarketData {
  * `npm start` and for the trading server as its own process.
  */
 export async function composeTradingServer(
-  options: { config: Config; pool: Pool; bus: Bus; logger: Logger; brokerUrl: string; brokerClient?: BrokerClient } & Pick<
-    TradingServerDependencies,
-    'metrics' | 'newId' | 'onReportApplied'
-  >,
+  options: {
+    config: Config;
+    pool: Pool;
+    bus: Bus;
+    logger: Logger;
+    brokerUrl: string;
+    brokerClient?: BrokerClient;
+  } & Pick<TradingServerDependencies, 'metrics' | 'newId' | 'onReportApplied'>,
 ): Promise<{ trading: TradingServer; reconciler: Reconciler; marketData: MarketData }> {
   const { config, pool, bus, logger } = options;
-  const marketData = brokerMarketData(options.brokerClient ?? new BrokerClient({ baseUrl: options.brokerUrl, timeoutMs: 2_000 }));
+  const marketData = brokerMarketData(
+    options.brokerClient ?? new BrokerClient({ baseUrl: options.brokerUrl, timeoutMs: 2_000 }),
+  );
   const reconciler = createReconciler({
     pool,
     broker: brokerStatements({ baseUrl: options.brokerUrl }),
@@ -173,7 +196,14 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
 
   const fillReceiver = createFillReceiverApp({ bus, pool, logger });
   const fillReceiverUrl = await fillReceiver.listen({ port: 0, host: '127.0.0.1' });
-  const broker = await startBroker({ pool, config, fillReceiverUrl, logger, ...options.broker, clock: options.clock ?? options.broker?.clock });
+  const broker = await startBroker({
+    pool,
+    config,
+    fillReceiverUrl,
+    logger,
+    ...options.broker,
+    clock: options.clock ?? options.broker?.clock,
+  });
   const brokerClient = new BrokerClient({ baseUrl: broker.url, timeoutMs: options.brokerTimeoutMs ?? 2_000 });
   const { trading, reconciler, marketData } = await composeTradingServer({
     config,

@@ -15,7 +15,9 @@ await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 const { trading: server } = await composeTradingServer({ config, pool, bus, logger, brokerUrl: env.BROKER_URL });
 await server.start();
 const url = await server.app.listen({ port: config.PORT, host: config.HOST });
-process.stdout.write(`Trading server: ${url}\nOps API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated)' : ''}\n`);
+process.stdout.write(
+  `Trading server: ${url}\nOps API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated)' : ''}\n`,
+);
 
 stopOnSignals(
   async () => {

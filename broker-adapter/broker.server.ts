@@ -1,11 +1,4 @@
-import {
-  ConfigError,
-  createLogger,
-  createPool,
-  loadConfigOrExit,
-  migrate,
-  stopOnSignals,
-} from '../platform/index.ts';
+import { ConfigError, createLogger, createPool, loadConfigOrExit, migrate, stopOnSignals } from '../platform/index.ts';
 import { acceleratedClock, alwaysOpenClock, brokerAdapterMigrations, realClock, startBroker } from './index.ts';
 import { loadProcessEnv } from './process-env.ts';
 

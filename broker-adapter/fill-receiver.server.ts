@@ -1,4 +1,12 @@
-import { ConfigError, KafkaBus, createLogger, createPool, loadConfigOrExit, migrate, stopOnSignals } from '../platform/index.ts';
+import {
+  ConfigError,
+  KafkaBus,
+  createLogger,
+  createPool,
+  loadConfigOrExit,
+  migrate,
+  stopOnSignals,
+} from '../platform/index.ts';
 import { brokerAdapterMigrations, createFillReceiverApp, ensureExecutionsTopic } from './index.ts';
 import { loadProcessEnv } from './process-env.ts';
 

@@ -104,12 +104,16 @@ describe('ledger on real PostgreSQL', () => {
     const results = await tx((t) =>
       ledger.settleFills(
         t,
-        [aFill({ holdId: partFilled.holdId, quantity: dec('2'), price: dec('99') }), aFill({ holdId: whole.holdId, quantity: dec('1'), price: dec('9.5') })],
+        [
+          aFill({ holdId: partFilled.holdId, quantity: dec('2'), price: dec('99') }),
+          aFill({ holdId: whole.holdId, quantity: dec('1'), price: dec('9.5') }),
+        ],
         { thenRelease: [partFilled.holdId, untouched.holdId, whole.holdId] },
       ),
     );
     expect(results.map((r) => s(r.commission))).toEqual(['0.2', '0.01']);
-    for (const id of [partFilled.holdId, untouched.holdId, whole.holdId]) expect(s((await ledger.getHold(db.pool, id)).amount)).toBe('0');
+    for (const id of [partFilled.holdId, untouched.holdId, whole.holdId])
+      expect(s((await ledger.getHold(db.pool, id)).amount)).toBe('0');
     const account = await ledger.getAccount(db.pool, accountId);
     // 5000 − (198 + 0.20) − (9.50 + 0.01)
     expect([s(account.cash.available), s(account.cash.held)]).toEqual(['4792.29', '0']);

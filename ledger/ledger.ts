@@ -67,7 +67,11 @@ export function createLedger(options: { commissionBps: number }): Ledger {
     return cashOf(cash.available, cash.held);
   }
 
-  async function settleFills(tx: Queryable, input: readonly FillToSettle[], options: { thenRelease?: readonly string[] } = {}): Promise<FillSettlement[]> {
+  async function settleFills(
+    tx: Queryable,
+    input: readonly FillToSettle[],
+    options: { thenRelease?: readonly string[] } = {},
+  ): Promise<FillSettlement[]> {
     const fills = input.map(checkFill);
     const releases = [...new Set((options.thenRelease ?? []).map((id) => checkIdentifier(id, 'holdId')))];
     if (fills.length === 0 && releases.length === 0) return [];

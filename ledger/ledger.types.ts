@@ -116,7 +116,11 @@ export interface Ledger {
    * One batch, in order; all or nothing. `thenRelease` names holds whose rest is released after the
    * batch's fills (orders that reached a final state), in the same locks and the same write.
    */
-  settleFills(tx: Queryable, fills: readonly FillToSettle[], options?: { thenRelease?: readonly string[] }): Promise<FillSettlement[]>;
+  settleFills(
+    tx: Queryable,
+    fills: readonly FillToSettle[],
+    options?: { thenRelease?: readonly string[] },
+  ): Promise<FillSettlement[]>;
   getAccount(q: Queryable, accountId: string): Promise<AccountBalances>;
   getHold(q: Queryable, holdId: string): Promise<Hold>;
   /** Sum over customer accounts per asset, and the counter-accounts' balances: for reconciliation. */

@@ -1,7 +1,12 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, Registry, type Histogram } from 'prom-client';
 import type { Ledger } from '../ledger/index.ts';
 import type { Pool } from '../platform/index.ts';
@@ -40,7 +45,11 @@ export interface AppDependencies {
 export async function buildApp(deps: AppDependencies) {
   const metrics = deps.metrics ?? new Registry();
   if (!deps.metrics) collectDefaultMetrics({ register: metrics });
-  const app = Fastify({ loggerInstance: deps.logger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 64 * 1024 });
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 64 * 1024,
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
@@ -65,7 +74,10 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(swaggerUi, { routePrefix: '/docs/ui' });
 
   const accounts = createAccountRepository(deps.pool);
-  const auth = createAuth({ opsApiKey: deps.opsApiKey, accountIdByKeyHash: (hash) => accounts.accountIdByKeyHash(hash) });
+  const auth = createAuth({
+    opsApiKey: deps.opsApiKey,
+    accountIdByKeyHash: (hash) => accounts.accountIdByKeyHash(hash),
+  });
 
   await app.register(healthRoutes, { checks: deps.checks, metrics });
   await app.register(marketRoutes, { marketData: deps.marketData });

@@ -7,7 +7,13 @@ export { createTradingServer, type TradingServer, type TradingServerDependencies
 export { createOrderService, type OrderService } from './orders/order.service.ts';
 export { FINAL_STATUSES, type OrderStatus } from './orders/order.machine.ts';
 export type { OrderView, PlaceOrderRequest } from './orders/order.schemas.ts';
-export { cachedMarketData, type Instrument, type MarketClock, type MarketData, type Session } from './market/market-data.ts';
+export {
+  cachedMarketData,
+  type Instrument,
+  type MarketClock,
+  type MarketData,
+  type Session,
+} from './market/market-data.ts';
 export { createOutboxRelay, type OutboxRelay } from './outbox/outbox.ts';
 export { ORDER_REQUESTS_TOPIC, ensureOrderRequestsTopic } from './requests/order-request.schemas.ts';
 export { createRequestServer, REQUEST_SERVER_GROUP, type RequestServer } from './requests/request-server.ts';

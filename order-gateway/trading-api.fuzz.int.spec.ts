@@ -19,10 +19,17 @@ describe('trading API under random input', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     app = await buildTestApp(db);
-    const created = (await app.inject({ method: 'POST', url: '/v1/ops/accounts', headers: ops, payload: { name: 'fuzz' } })).json<{ accountId: string; apiKey: string }>();
+    const created = (
+      await app.inject({ method: 'POST', url: '/v1/ops/accounts', headers: ops, payload: { name: 'fuzz' } })
+    ).json<{ accountId: string; apiKey: string }>();
     accountId = created.accountId;
     headers = { authorization: `Bearer ${created.apiKey}` };
-    await app.inject({ method: 'POST', url: `/v1/ops/accounts/${accountId}/deposits`, headers: ops, payload: { amount: '5000.00', currency: 'USD' } });
+    await app.inject({
+      method: 'POST',
+      url: `/v1/ops/accounts/${accountId}/deposits`,
+      headers: ops,
+      payload: { amount: '5000.00', currency: 'USD' },
+    });
   });
   afterAll(async () => {
     await app.close();
@@ -31,7 +38,22 @@ describe('trading API under random input', () => {
 
   // Values that look almost right are the interesting ones.
   const nearlyValid = fc.oneof(
-    fc.constantFrom('10', '0', '-1', '1e3', '0.0000001', '187.255', '99999999999999999999', ' 10', '10 ', '', 'NaN', 'Infinity', '0x10', '1,000'),
+    fc.constantFrom(
+      '10',
+      '0',
+      '-1',
+      '1e3',
+      '0.0000001',
+      '187.255',
+      '99999999999999999999',
+      ' 10',
+      '10 ',
+      '',
+      'NaN',
+      'Infinity',
+      '0x10',
+      '1,000',
+    ),
     fc.constantFrom('AAPL', 'aapl', 'PNNY', 'ZZZZ', 'buy', 'sell', 'market', 'limit', 'day', 'gtc', 'ioc', 'fok'),
     fc.string({ maxLength: 80 }),
     fc.integer(),
@@ -59,13 +81,17 @@ describe('trading API under random input', () => {
   it('never answers 5xx to an order body, and every refusal leaves the books as they were', async () => {
     await fc.assert(
       fc.asyncProperty(orderBody, async (body) => {
-        const before = (await app.inject({ method: 'GET', url: '/v1/account', headers })).json<{ cash: { held: string } }>();
+        const before = (await app.inject({ method: 'GET', url: '/v1/account', headers })).json<{
+          cash: { held: string };
+        }>();
         const response = await app.inject({ method: 'POST', url: '/v1/orders', headers, payload: body });
         expect(response.statusCode, JSON.stringify(body)).toBeLessThan(500);
         const parsed = response.json<{ error?: { code: string; message: string } }>();
         if (response.statusCode >= 400) {
           expect(parsed.error?.code).toMatch(/^[A-Z_]+$/);
-          const after = (await app.inject({ method: 'GET', url: '/v1/account', headers })).json<{ cash: { held: string } }>();
+          const after = (await app.inject({ method: 'GET', url: '/v1/account', headers })).json<{
+            cash: { held: string };
+          }>();
           expect(after.cash.held).toBe(before.cash.held);
         }
       }),
@@ -77,19 +103,44 @@ describe('trading API under random input', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.string({ maxLength: 200 }),
-        fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1'),
+        fc.constantFrom(
+          'application/json',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'application/json; charset=latin1',
+        ),
         fc.string({ maxLength: 40 }),
         async (raw, contentType, fragment) => {
           const encoded = encodeURIComponent(fragment);
           const requests = [
-            app.inject({ method: 'POST', url: '/v1/orders', headers: { ...headers, 'content-type': contentType }, payload: raw }),
-            app.inject({ method: 'POST', url: `/v1/ops/accounts/${accountId}/deposits`, headers: { ...ops, 'content-type': contentType }, payload: raw }),
-            app.inject({ method: 'GET', url: `/v1/orders?status=${encoded}&limit=${encoded}&after=${encoded}`, headers }),
+            app.inject({
+              method: 'POST',
+              url: '/v1/orders',
+              headers: { ...headers, 'content-type': contentType },
+              payload: raw,
+            }),
+            app.inject({
+              method: 'POST',
+              url: `/v1/ops/accounts/${accountId}/deposits`,
+              headers: { ...ops, 'content-type': contentType },
+              payload: raw,
+            }),
+            app.inject({
+              method: 'GET',
+              url: `/v1/orders?status=${encoded}&limit=${encoded}&after=${encoded}`,
+              headers,
+            }),
             app.inject({ method: 'GET', url: `/v1/orders/${encoded}`, headers }),
             app.inject({ method: 'DELETE', url: `/v1/orders/${encoded}`, headers }),
-            app.inject({ method: 'POST', url: `/v1/ops/accounts/${encoded}/deposits`, headers: ops, payload: { amount: '1.00', currency: 'USD' } }),
+            app.inject({
+              method: 'POST',
+              url: `/v1/ops/accounts/${encoded}/deposits`,
+              headers: ops,
+              payload: { amount: '1.00', currency: 'USD' },
+            }),
           ];
-          for (const response of await Promise.all(requests)) expect(response.statusCode, `${raw} | ${fragment}`).toBeLessThan(500);
+          for (const response of await Promise.all(requests))
+            expect(response.statusCode, `${raw} | ${fragment}`).toBeLessThan(500);
         },
       ),
       { numRuns: 150 },

@@ -21,7 +21,12 @@ describe('trading API', () => {
   });
 
   async function openAccount(deposit = '100000.00') {
-    const created = await app.inject({ method: 'POST', url: '/v1/ops/accounts', headers: ops, payload: { name: 'Kim Minji' } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/ops/accounts',
+      headers: ops,
+      payload: { name: 'Kim Minji' },
+    });
     expect(created.statusCode).toBe(201);
     const { accountId, apiKey } = created.json<{ accountId: string; apiKey: string }>();
     if (deposit !== '0') {
@@ -50,9 +55,17 @@ describe('trading API', () => {
 
   describe('ops', () => {
     it('opens an account and shows its key once', async () => {
-      const response = await app.inject({ method: 'POST', url: '/v1/ops/accounts', headers: ops, payload: { name: 'Lee' } });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/ops/accounts',
+        headers: ops,
+        payload: { name: 'Lee' },
+      });
       expect(response.statusCode).toBe(201);
-      expect(response.json()).toEqual({ accountId: expect.stringMatching(/^[0-9a-f-]{36}$/), apiKey: expect.stringMatching(/^key_/) });
+      expect(response.json()).toEqual({
+        accountId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        apiKey: expect.stringMatching(/^key_/),
+      });
       const { rows } = await db.pool.query<{ hash: Buffer }>('SELECT api_key_hash AS hash FROM gateway_accounts');
       expect(rows.every((row) => !row.hash.toString('utf8').includes('key_'))).toBe(true);
     });
@@ -66,9 +79,16 @@ describe('trading API', () => {
         payload: { amount: '1000.5', currency: 'USD' },
       });
       expect(response.statusCode).toBe(201);
-      expect(response.json()).toEqual({ accountId, cash: { currency: 'USD', total: '1000.50', available: '1000.50', held: '0.00' } });
+      expect(response.json()).toEqual({
+        accountId,
+        cash: { currency: 'USD', total: '1000.50', available: '1000.50', held: '0.00' },
+      });
       const account = await app.inject({ method: 'GET', url: '/v1/account', headers });
-      expect(account.json()).toEqual({ accountId, cash: { currency: 'USD', total: '1000.50', available: '1000.50', held: '0.00' }, positions: [] });
+      expect(account.json()).toEqual({
+        accountId,
+        cash: { currency: 'USD', total: '1000.50', available: '1000.50', held: '0.00' },
+        positions: [],
+      });
     });
 
     it.each([
@@ -81,7 +101,12 @@ describe('trading API', () => {
       [{ amount: '10.00', currency: 'USD', memo: 'x' }, 'memo'],
     ])('refuses the deposit %j with 400 naming %s, and changes nothing', async (payload, field) => {
       const { accountId, headers } = await openAccount('50.00');
-      const response = await app.inject({ method: 'POST', url: `/v1/ops/accounts/${accountId}/deposits`, headers: ops, payload });
+      const response = await app.inject({
+        method: 'POST',
+        url: `/v1/ops/accounts/${accountId}/deposits`,
+        headers: ops,
+        payload,
+      });
       expect(response.statusCode).toBe(400);
       const body = response.json<{ error: { code: string; details: { field: string }[] } }>();
       expect(body.error.code).toBe('VALIDATION_FAILED');
@@ -92,7 +117,12 @@ describe('trading API', () => {
 
     it('answers 404 for a deposit into an unknown account', async () => {
       for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
-        const response = await app.inject({ method: 'POST', url: `/v1/ops/accounts/${id}/deposits`, headers: ops, payload: { amount: '1.00', currency: 'USD' } });
+        const response = await app.inject({
+          method: 'POST',
+          url: `/v1/ops/accounts/${id}/deposits`,
+          headers: ops,
+          payload: { amount: '1.00', currency: 'USD' },
+        });
         expect(response.statusCode).toBe(404);
       }
     });
@@ -111,7 +141,12 @@ describe('trading API', () => {
         ['POST', '/v1/ops/accounts', {}],
       ];
       for (const [method, url, auth] of cases) {
-        const response = await app.inject({ method: method as 'GET', url, headers: auth, payload: method === 'POST' ? { name: 'x' } : undefined });
+        const response = await app.inject({
+          method: method as 'GET',
+          url,
+          headers: auth,
+          payload: method === 'POST' ? { name: 'x' } : undefined,
+        });
         expect(response.statusCode, `${method} ${url} ${JSON.stringify(auth)}`).toBe(401);
         expect(response.json<{ error: { code: string } }>().error.code).toBe('UNAUTHORIZED');
       }
@@ -120,12 +155,24 @@ describe('trading API', () => {
     it("hides another account's order exactly as if it did not exist", async () => {
       const alice = await openAccount();
       const bob = await openAccount();
-      const placed = await app.inject({ method: 'POST', url: '/v1/orders', headers: alice.headers, payload: limitBuy('iso-1') });
+      const placed = await app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers: alice.headers,
+        payload: limitBuy('iso-1'),
+      });
       const orderId = placed.json<{ id: string }>().id;
-      const missing = await app.inject({ method: 'GET', url: '/v1/orders/00000000-0000-4000-8000-000000000000', headers: bob.headers });
+      const missing = await app.inject({
+        method: 'GET',
+        url: '/v1/orders/00000000-0000-4000-8000-000000000000',
+        headers: bob.headers,
+      });
       const foreign = await app.inject({ method: 'GET', url: `/v1/orders/${orderId}`, headers: bob.headers });
       expect(foreign.statusCode).toBe(404);
-      expect(foreign.json()).toEqual({ ...missing.json<object>(), error: { ...missing.json<{ error: object }>().error, details: { orderId } } });
+      expect(foreign.json()).toEqual({
+        ...missing.json<object>(),
+        error: { ...missing.json<{ error: object }>().error, details: { orderId } },
+      });
       const cancel = await app.inject({ method: 'DELETE', url: `/v1/orders/${orderId}`, headers: bob.headers });
       expect(cancel.statusCode).toBe(404);
       const list = await app.inject({ method: 'GET', url: '/v1/orders?status=all', headers: bob.headers });
@@ -157,9 +204,23 @@ describe('trading API', () => {
       });
       // 10 × 187.25 = 1872.50, commission 10 bps = 1.8725 → 1.87
       const account = await app.inject({ method: 'GET', url: '/v1/account', headers });
-      expect(account.json<{ cash: object }>().cash).toEqual({ currency: 'USD', total: '10000.00', available: '8125.63', held: '1874.37' });
-      const { rows } = await db.pool.query('SELECT topic, message_key, payload FROM outbox WHERE payload->>\'orderId\' = $1', [response.json<{ id: string }>().id]);
-      expect(rows).toEqual([{ topic: 'order-requests', message_key: accountId, payload: expect.objectContaining({ type: 'SubmitOrder', collarPrice: null }) }]);
+      expect(account.json<{ cash: object }>().cash).toEqual({
+        currency: 'USD',
+        total: '10000.00',
+        available: '8125.63',
+        held: '1874.37',
+      });
+      const { rows } = await db.pool.query(
+        "SELECT topic, message_key, payload FROM outbox WHERE payload->>'orderId' = $1",
+        [response.json<{ id: string }>().id],
+      );
+      expect(rows).toEqual([
+        {
+          topic: 'order-requests',
+          message_key: accountId,
+          payload: expect.objectContaining({ type: 'SubmitOrder', collarPrice: null }),
+        },
+      ]);
     });
 
     it('holds a market buy at the last price plus the collar, and sends the collar to the broker', async () => {
@@ -174,33 +235,53 @@ describe('trading API', () => {
       // 187.25 × 1.05 = 196.6125 → 196.62; 0.5 × 196.62 = 98.31; commission 0.098 → 0.10
       const account = await app.inject({ method: 'GET', url: '/v1/account', headers });
       expect(account.json<{ cash: { held: string } }>().cash.held).toBe('98.41');
-      const { rows } = await db.pool.query<{ payload: { collarPrice: string } }>("SELECT payload FROM outbox WHERE payload->>'orderId' = $1", [response.json<{ id: string }>().id]);
+      const { rows } = await db.pool.query<{ payload: { collarPrice: string } }>(
+        "SELECT payload FROM outbox WHERE payload->>'orderId' = $1",
+        [response.json<{ id: string }>().id],
+      );
       expect(rows[0]!.payload.collarPrice).toBe('196.62');
     });
 
     it('returns the same order for the same clientOrderId and body, and 409 for another body', async () => {
       const { headers } = await openAccount();
       const first = await app.inject({ method: 'POST', url: '/v1/orders', headers, payload: limitBuy('idem-1') });
-      const again = await app.inject({ method: 'POST', url: '/v1/orders', headers, payload: limitBuy('idem-1', { quantity: '10.000' }) });
+      const again = await app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers,
+        payload: limitBuy('idem-1', { quantity: '10.000' }),
+      });
       expect(again.statusCode).toBe(200);
       expect(again.json<{ id: string }>().id).toBe(first.json<{ id: string }>().id);
-      const conflict = await app.inject({ method: 'POST', url: '/v1/orders', headers, payload: limitBuy('idem-1', { quantity: '11' }) });
+      const conflict = await app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers,
+        payload: limitBuy('idem-1', { quantity: '11' }),
+      });
       expect(conflict.statusCode).toBe(409);
       expect(conflict.json<{ error: { code: string } }>().error.code).toBe('IDEMPOTENCY_CONFLICT');
-      const held = (await app.inject({ method: 'GET', url: '/v1/account', headers })).json<{ cash: { held: string } }>().cash.held;
+      const held = (await app.inject({ method: 'GET', url: '/v1/account', headers })).json<{ cash: { held: string } }>()
+        .cash.held;
       expect(held).toBe('1874.37');
     });
 
     it('creates exactly one order from concurrent duplicates', async () => {
       const { headers } = await openAccount();
       const responses = await Promise.all(
-        Array.from({ length: 12 }, () => app.inject({ method: 'POST', url: '/v1/orders', headers, payload: limitBuy('race-1') })),
+        Array.from({ length: 12 }, () =>
+          app.inject({ method: 'POST', url: '/v1/orders', headers, payload: limitBuy('race-1') }),
+        ),
       );
-      expect(responses.map((r) => r.statusCode).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+      expect(responses.map((r) => r.statusCode).sort()).toEqual([
+        200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 201,
+      ]);
       expect(new Set(responses.map((r) => r.json<{ id: string }>().id)).size).toBe(1);
       const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM orders WHERE client_order_id = 'race-1'");
       expect(rows[0]).toEqual({ n: 1 });
-      expect((await app.inject({ method: 'GET', url: '/v1/account', headers })).json<{ cash: { held: string } }>().cash.held).toBe('1874.37');
+      expect(
+        (await app.inject({ method: 'GET', url: '/v1/account', headers })).json<{ cash: { held: string } }>().cash.held,
+      ).toBe('1874.37');
     });
 
     it.each([
@@ -219,7 +300,12 @@ describe('trading API', () => {
       ['a string for extendedHours', { extendedHours: 'yes' }, 'extendedHours'],
     ])('refuses %s with 400 VALIDATION_FAILED', async (_what, change, field) => {
       const { headers } = await openAccount();
-      const response = await app.inject({ method: 'POST', url: '/v1/orders', headers, payload: limitBuy('bad-1', change) });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers,
+        payload: limitBuy('bad-1', change),
+      });
       expect(response.statusCode).toBe(400);
       const body = response.json<{ error: { code: string; details: { field: string }[] } }>();
       expect(body.error.code).toBe('VALIDATION_FAILED');
@@ -230,7 +316,12 @@ describe('trading API', () => {
     it('refuses malformed JSON and a non-object body with 400', async () => {
       const { headers } = await openAccount();
       for (const payload of ['{"clientOrderId": ', '[]', '"text"', 'null']) {
-        const response = await app.inject({ method: 'POST', url: '/v1/orders', headers: { ...headers, 'content-type': 'application/json' }, payload });
+        const response = await app.inject({
+          method: 'POST',
+          url: '/v1/orders',
+          headers: { ...headers, 'content-type': 'application/json' },
+          payload,
+        });
         expect(response.statusCode, payload).toBe(400);
         expect(response.json<{ error: { code: string } }>().error.code).toBe('VALIDATION_FAILED');
       }
@@ -247,17 +338,30 @@ describe('trading API', () => {
       ['EXTENDED_HOURS_NOT_ALLOWED', { type: 'market', limitPrice: undefined, extendedHours: true }],
     ])('refuses with 422 %s and changes nothing', async (code, change) => {
       const { headers } = await openAccount('10000.00');
-      const response = await app.inject({ method: 'POST', url: '/v1/orders', headers, payload: limitBuy('rule-1', change) });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers,
+        payload: limitBuy('rule-1', change),
+      });
       expect(response.statusCode).toBe(422);
       expect(response.json<{ error: { code: string } }>().error.code).toBe(code);
       const account = await app.inject({ method: 'GET', url: '/v1/account', headers });
       expect(account.json<{ cash: { held: string } }>().cash.held).toBe('0.00');
-      expect((await app.inject({ method: 'GET', url: '/v1/orders?status=all', headers })).json<{ orders: unknown[] }>().orders).toEqual([]);
+      expect(
+        (await app.inject({ method: 'GET', url: '/v1/orders?status=all', headers })).json<{ orders: unknown[] }>()
+          .orders,
+      ).toEqual([]);
     });
 
     it('accepts sub-dollar prices to four decimals', async () => {
       const { headers } = await openAccount();
-      const response = await app.inject({ method: 'POST', url: '/v1/orders', headers, payload: limitBuy('penny-1', { symbol: 'PNNY', limitPrice: '0.4125', quantity: '1000' }) });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers,
+        payload: limitBuy('penny-1', { symbol: 'PNNY', limitPrice: '0.4125', quantity: '1000' }),
+      });
       expect(response.statusCode).toBe(201);
       expect(response.json<{ limitPrice: string }>().limitPrice).toBe('0.4125');
     });
@@ -268,17 +372,41 @@ describe('trading API', () => {
       const { headers } = await openAccount();
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
-        ids.push((await app.inject({ method: 'POST', url: '/v1/orders', headers, payload: limitBuy(`page-${i}`, { quantity: '1' }) })).json<{ id: string }>().id);
+        ids.push(
+          (
+            await app.inject({
+              method: 'POST',
+              url: '/v1/orders',
+              headers,
+              payload: limitBuy(`page-${i}`, { quantity: '1' }),
+            })
+          ).json<{ id: string }>().id,
+        );
       }
       await app.inject({ method: 'DELETE', url: `/v1/orders/${ids[0]}`, headers });
-      const first = (await app.inject({ method: 'GET', url: '/v1/orders?status=all&limit=2', headers })).json<{ orders: { id: string }[]; next: string }>();
+      const first = (await app.inject({ method: 'GET', url: '/v1/orders?status=all&limit=2', headers })).json<{
+        orders: { id: string }[];
+        next: string;
+      }>();
       expect(first.orders.map((o) => o.id)).toEqual([ids[4], ids[3]]);
-      const second = (await app.inject({ method: 'GET', url: `/v1/orders?status=all&limit=2&after=${first.next}`, headers })).json<{ orders: { id: string }[]; next: string }>();
+      const second = (
+        await app.inject({ method: 'GET', url: `/v1/orders?status=all&limit=2&after=${first.next}`, headers })
+      ).json<{ orders: { id: string }[]; next: string }>();
       expect(second.orders.map((o) => o.id)).toEqual([ids[2], ids[1]]);
-      const third = (await app.inject({ method: 'GET', url: `/v1/orders?status=all&limit=2&after=${second.next}`, headers })).json<{ orders: { id: string }[]; next: string | null }>();
+      const third = (
+        await app.inject({ method: 'GET', url: `/v1/orders?status=all&limit=2&after=${second.next}`, headers })
+      ).json<{ orders: { id: string }[]; next: string | null }>();
       expect(third).toEqual({ orders: [expect.objectContaining({ id: ids[0] })], next: null });
-      const open = (await app.inject({ method: 'GET', url: '/v1/orders', headers })).json<{ orders: { id: string; status: string }[] }>();
-      expect(open.orders.map((o) => o.status)).toEqual(['pending_new', 'pending_new', 'pending_new', 'pending_new', 'pending_cancel']);
+      const open = (await app.inject({ method: 'GET', url: '/v1/orders', headers })).json<{
+        orders: { id: string; status: string }[];
+      }>();
+      expect(open.orders.map((o) => o.status)).toEqual([
+        'pending_new',
+        'pending_new',
+        'pending_new',
+        'pending_new',
+        'pending_cancel',
+      ]);
       for (const bad of ['status=done', 'limit=0', 'limit=501', 'after=abc', 'limit=x']) {
         expect((await app.inject({ method: 'GET', url: `/v1/orders?${bad}`, headers })).statusCode, bad).toBe(400);
       }
@@ -286,21 +414,30 @@ describe('trading API', () => {
 
     it('cancels to pending_cancel once, sending one cancel to the broker', async () => {
       const { headers } = await openAccount();
-      const orderId = (await app.inject({ method: 'POST', url: '/v1/orders', headers, payload: limitBuy('cxl-1') })).json<{ id: string }>().id;
+      const orderId = (
+        await app.inject({ method: 'POST', url: '/v1/orders', headers, payload: limitBuy('cxl-1') })
+      ).json<{ id: string }>().id;
       const first = await app.inject({ method: 'DELETE', url: `/v1/orders/${orderId}`, headers });
       expect(first.statusCode).toBe(202);
       expect(first.json<{ status: string }>().status).toBe('pending_cancel');
       const second = await app.inject({ method: 'DELETE', url: `/v1/orders/${orderId}`, headers });
       expect(second.statusCode).toBe(202);
-      const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM outbox WHERE payload->>'orderId' = $1 AND payload->>'type' = 'CancelOrder'", [orderId]);
+      const { rows } = await db.pool.query(
+        "SELECT count(*)::int AS n FROM outbox WHERE payload->>'orderId' = $1 AND payload->>'type' = 'CancelOrder'",
+        [orderId],
+      );
       expect(rows[0]).toEqual({ n: 1 });
     });
 
     it('answers 404 for an unknown or malformed order id', async () => {
       const { headers } = await openAccount();
       for (const id of ['00000000-0000-4000-8000-000000000000', 'nope', "1' OR '1'='1"]) {
-        expect((await app.inject({ method: 'GET', url: `/v1/orders/${encodeURIComponent(id)}`, headers })).statusCode).toBe(404);
-        expect((await app.inject({ method: 'DELETE', url: `/v1/orders/${encodeURIComponent(id)}`, headers })).statusCode).toBe(404);
+        expect(
+          (await app.inject({ method: 'GET', url: `/v1/orders/${encodeURIComponent(id)}`, headers })).statusCode,
+        ).toBe(404);
+        expect(
+          (await app.inject({ method: 'DELETE', url: `/v1/orders/${encodeURIComponent(id)}`, headers })).statusCode,
+        ).toBe(404);
       }
     });
   });
@@ -308,8 +445,15 @@ describe('trading API', () => {
   describe('market, docs, health', () => {
     it('serves instruments and the clock without a key', async () => {
       const instruments = await app.inject({ method: 'GET', url: '/v1/instruments' });
-      expect(instruments.json()).toContainEqual({ symbol: 'AAPL', name: 'AAPL Inc.', lastPrice: '187.25', tradable: true });
-      expect((await app.inject({ method: 'GET', url: '/v1/market/clock' })).json()).toMatchObject({ session: 'regular' });
+      expect(instruments.json()).toContainEqual({
+        symbol: 'AAPL',
+        name: 'AAPL Inc.',
+        lastPrice: '187.25',
+        tradable: true,
+      });
+      expect((await app.inject({ method: 'GET', url: '/v1/market/clock' })).json()).toMatchObject({
+        session: 'regular',
+      });
     });
 
     it('serves the OpenAPI description generated from the validating schemas', async () => {
@@ -318,7 +462,15 @@ describe('trading API', () => {
       const spec = docs.json<{ openapi: string; paths: Record<string, object> }>();
       expect(spec.openapi).toMatch(/^3\./);
       expect(Object.keys(spec.paths)).toEqual(
-        expect.arrayContaining(['/v1/orders', '/v1/orders/{id}', '/v1/account', '/v1/instruments', '/v1/market/clock', '/v1/ops/accounts', '/v1/ops/accounts/{id}/deposits']),
+        expect.arrayContaining([
+          '/v1/orders',
+          '/v1/orders/{id}',
+          '/v1/account',
+          '/v1/instruments',
+          '/v1/market/clock',
+          '/v1/ops/accounts',
+          '/v1/ops/accounts/{id}/deposits',
+        ]),
       );
       expect(JSON.stringify(spec)).toContain('clientOrderId');
     });

@@ -2,7 +2,11 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createLedger, type Ledger } from '../ledger/index.ts';
 import { isDatabaseReachable, type Bus, type Logger, type Pool } from '../platform/index.ts';
 import { buildApp, type App, type AppDependencies } from './app.ts';
-import { createExecutionConsumer, type ExecutionConsumer, type ExecutionConsumerDependencies } from './executions/execution.consumer.ts';
+import {
+  createExecutionConsumer,
+  type ExecutionConsumer,
+  type ExecutionConsumerDependencies,
+} from './executions/execution.consumer.ts';
 import type { MarketData } from './market/market-data.ts';
 import { createTradingMetrics, type TradingMetrics } from './observability/trading.metrics.ts';
 import { createOrderService, type OrderService } from './orders/order.service.ts';

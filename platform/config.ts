@@ -15,27 +15,25 @@ const port = z.coerce
 // host:port, where host is a name, an IPv4 address or a bracketed IPv6 address.
 const brokerAddress = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
 
-const kafkaBrokers = z
-  .string()
-  .transform((raw, ctx) => {
-    const brokers = raw
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
-    if (brokers.length === 0) {
-      ctx.addIssue({ code: 'custom', message: 'must list at least one host:port' });
+const kafkaBrokers = z.string().transform((raw, ctx) => {
+  const brokers = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (brokers.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must list at least one host:port' });
+    return z.NEVER;
+  }
+  for (const broker of brokers) {
+    const match = brokerAddress.exec(broker);
+    const brokerPort = match ? Number(match[1]) : 0;
+    if (!match || brokerPort < 1 || brokerPort > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${broker}" is not host:port` });
       return z.NEVER;
     }
-    for (const broker of brokers) {
-      const match = brokerAddress.exec(broker);
-      const brokerPort = match ? Number(match[1]) : 0;
-      if (!match || brokerPort < 1 || brokerPort > 65535) {
-        ctx.addIssue({ code: 'custom', message: `"${broker}" is not host:port` });
-        return z.NEVER;
-      }
-    }
-    return brokers;
-  });
+  }
+  return brokers;
+});
 
 export const FAULT_KINDS = [
   'ack_timeout',
@@ -55,7 +53,10 @@ const noFaults = (): FaultProbabilities =>
 /** Parses `ack_timeout=0.05,duplicate=0.1`; shared by BROKER_FAULTS and `--faults`. */
 export const faultSpec = z.string().transform((raw, ctx) => {
   const faults = noFaults();
-  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name, value, ...rest] = part.split('=');
     if (!(FAULT_KINDS as readonly string[]).includes(name ?? '')) {
       ctx.addIssue({ code: 'custom', message: `unknown fault "${name}" (known: ${FAULT_KINDS.join(', ')})` });

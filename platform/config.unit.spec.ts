@@ -14,7 +14,12 @@ function errorOf(env: Record<string, string>): ConfigError {
 describe('configuration', () => {
   it('uses the defaults of CONTRACT.md on an empty environment', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ PORT: 3000, HOST: '127.0.0.1', COMMISSION_BPS: 10, BROKER_LATENCY_MS: { min: 2, max: 20 } });
+    expect(config).toMatchObject({
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      COMMISSION_BPS: 10,
+      BROKER_LATENCY_MS: { min: 2, max: 20 },
+    });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.KAFKA_BROKERS).toBeUndefined();
     expect(config.OPS_API_KEY).toMatch(/^ops_[A-Za-z0-9_-]{32}$/);

@@ -11,7 +11,12 @@ import { Decimal as DecimalJs } from 'decimal.js';
  * 40 significant digits hold 10^20 dollars to the micro-unit, far beyond any balance here, so
  * intermediate products are exact before the one rounding step.
  */
-export const Decimal = DecimalJs.clone({ precision: 40, rounding: DecimalJs.ROUND_HALF_UP, toExpNeg: -40, toExpPos: 40 });
+export const Decimal = DecimalJs.clone({
+  precision: 40,
+  rounding: DecimalJs.ROUND_HALF_UP,
+  toExpNeg: -40,
+  toExpPos: 40,
+});
 export type Decimal = DecimalJs;
 export type DecimalInput = Decimal | string | bigint;
 

@@ -58,9 +58,13 @@ export async function startEmbeddedPostgres(options: {
     authMethod: 'scram-sha-256',
     // fsync off only for throwaway test clusters: a crash there loses nothing anyone keeps.
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'max_connections=300',
-      ...(options.persistent === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=300',
+      ...(options.persistent === false
+        ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
+        : []),
     ],
     onLog: (message) => options.logger?.debug({ postgres: String(message).trim() }),
     onError: (message) => options.logger?.debug({ postgres: String(message).trim() }),

@@ -12,7 +12,11 @@ export interface ComponentMigrations {
  * Applies every pending migration of each component, in the order given. Safe to run from several
  * processes at once: node-pg-migrate holds an advisory lock and the others wait for it.
  */
-export async function migrate(databaseUrl: string, components: readonly ComponentMigrations[], logger?: Logger): Promise<void> {
+export async function migrate(
+  databaseUrl: string,
+  components: readonly ComponentMigrations[],
+  logger?: Logger,
+): Promise<void> {
   for (const { component, dir } of components) {
     // A component without tables yet has no migrations folder in git (git keeps no empty folders).
     if (!existsSync(dir) || !readdirSync(dir).some((file) => file.endsWith('.sql'))) continue;

@@ -29,7 +29,11 @@ export async function runReconcileBenchmark(): Promise<void> {
   const url = database.url;
   const pool = createPool(url, { max: 4, name: 'reconcile-bench' });
   try {
-    await migrate(url, [ledgerMigrations, brokerAdapterMigrations, orderGatewayMigrations, reconcilerMigrations], silentLogger);
+    await migrate(
+      url,
+      [ledgerMigrations, brokerAdapterMigrations, orderGatewayMigrations, reconcilerMigrations],
+      silentLogger,
+    );
     const runId = randomUUID();
     await repo.insertRun(pool, runId, DATE, false);
     const generated = await timed(() => generateDay(pool, runId));
@@ -97,7 +101,9 @@ async function generateDay(pool: Pool, runId: string): Promise<void> {
      UNION ALL
      SELECT 'phantom-' || p, md5('o1')::uuid, 1, 100, 0.1, ${open} + interval '1 hour' FROM generate_series(1, 100) p`,
   );
-  await pool.query(`UPDATE orders SET filled_quantity = filled_quantity - 1 WHERE id IN (SELECT md5('o' || ((e - 1) / ${FILLS_PER_ORDER} + 1))::uuid FROM generate_series(1000, ${EXECUTIONS}, 1000) e)`);
+  await pool.query(
+    `UPDATE orders SET filled_quantity = filled_quantity - 1 WHERE id IN (SELECT md5('o' || ((e - 1) / ${FILLS_PER_ORDER} + 1))::uuid FROM generate_series(1000, ${EXECUTIONS}, 1000) e)`,
+  );
   await pool.query(
     `INSERT INTO reconciliation_staged_executions (run_id, exec_id, client_order_id, account, symbol, side, quantity, price, transact_time, report)
      SELECT $1, 'x' || e, md5('o' || o)::uuid::text, $2, (ARRAY['AAPL','MSFT','NVDA','TSLA','AMZN','GOOGL','META'])[1 + o % 7],

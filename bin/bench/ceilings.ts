@@ -40,7 +40,12 @@ export interface KafkaRoundTrip {
  * kafkajs produce (acks from all in-sync replicas, as the bus publishes) and consume: each of
  * `workers` loops sends one message and waits until the consumer has it, then sends the next.
  */
-export async function kafkaRoundTripCeiling(brokers: string[], topic: string, workers: number, seconds: number): Promise<KafkaRoundTrip> {
+export async function kafkaRoundTripCeiling(
+  brokers: string[],
+  topic: string,
+  workers: number,
+  seconds: number,
+): Promise<KafkaRoundTrip> {
   const kafka = new Kafka({ brokers, clientId: 'bench-ceiling', logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -61,13 +66,18 @@ export async function kafkaRoundTripCeiling(brokers: string[], topic: string, wo
   });
   try {
     let next = 0;
-    const result = await closedLoop(workers, seconds, async (worker) => {
-      const id = `${worker}-${next++}`;
-      const seen = new Promise<void>((resolve) => waiting.set(id, resolve));
-      await producer.send({ topic, acks: -1, messages: [{ key: String(worker), value: id }] });
-      await seen;
-      return true;
-    }, 3_000);
+    const result = await closedLoop(
+      workers,
+      seconds,
+      async (worker) => {
+        const id = `${worker}-${next++}`;
+        const seen = new Promise<void>((resolve) => waiting.set(id, resolve));
+        await producer.send({ topic, acks: -1, messages: [{ key: String(worker), value: id }] });
+        await seen;
+        return true;
+      },
+      3_000,
+    );
     return { rate: round(result.rate), completed: result.completed, latencyMs: result.latencyMs };
   } finally {
     await consumer.disconnect();

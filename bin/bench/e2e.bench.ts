@@ -51,7 +51,9 @@ const RESULTS = process.env.BENCH_RESULTS ?? join('bench-results', 'latest.json'
 
 export async function runE2eBenchmark(): Promise<void> {
   if (HISTORY.some((n) => !Number.isInteger(n) || n < 0) || !(CLIENTS > 0) || !(SECONDS > 0)) {
-    throw new Error('BENCH_HISTORY must be a comma-separated list of whole numbers; BENCH_CLIENTS and BENCH_SECONDS positive');
+    throw new Error(
+      'BENCH_HISTORY must be a comma-separated list of whole numbers; BENCH_CLIENTS and BENCH_SECONDS positive',
+    );
   }
   const loadBefore = loadavg();
   let kafka: RunningKafka | undefined;
@@ -62,7 +64,10 @@ export async function runE2eBenchmark(): Promise<void> {
   const database = await createThrowawayDatabase({ prefix: 'e2e_bench', serverUrl: process.env.DATABASE_URL });
   const url = database.url;
   try {
-    kafka = await provisionKafka({ logger: silentLogger, brokersFromEnv: process.env.KAFKA_BROKERS?.split(',').filter(Boolean) });
+    kafka = await provisionKafka({
+      logger: silentLogger,
+      brokersFromEnv: process.env.KAFKA_BROKERS?.split(',').filter(Boolean),
+    });
     await migrate(url, allMigrations, silentLogger);
     pool = createPool(url, { name: 'e2e-bench', max: 20 });
     const namespace = `bench-${randomUUID().slice(0, 8)}`;
@@ -89,14 +94,23 @@ export async function runE2eBenchmark(): Promise<void> {
     try {
       bareInsert = await bareInsertCeiling(ceilingPool, CLIENTS, CEILING_SECONDS);
       emptyRoute = await emptyRouteCeiling(CLIENTS, CEILING_SECONDS, orderBody);
-      kafkaRoundTrip = await kafkaRoundTripCeiling(kafka.brokers, `${namespace}.bench-round-trip`, CLIENTS, CEILING_SECONDS);
+      kafkaRoundTrip = await kafkaRoundTripCeiling(
+        kafka.brokers,
+        `${namespace}.bench-round-trip`,
+        CLIENTS,
+        CEILING_SECONDS,
+      );
     } finally {
       await ceilingPool.end();
     }
 
     const report: E2eReport = {
       at: new Date().toISOString(),
-      machine: { cpus: navigatorCpus(), loadAverageBefore: loadBefore.map((l) => round(l)), loadAverageAfter: loadavg().map((l) => round(l)) },
+      machine: {
+        cpus: navigatorCpus(),
+        loadAverageBefore: loadBefore.map((l) => round(l)),
+        loadAverageAfter: loadavg().map((l) => round(l)),
+      },
       setup: {
         postgres: process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL (fsync off)',
         kafka: kafka.source,
@@ -134,12 +148,19 @@ async function growHistory(pool: Pool, size: number): Promise<void> {
   // Numbers continue from `have`: ids stay unique across phases.
   for (let from = have; from < size; from += HISTORY_CHUNK) {
     const to = Math.min(size, from + HISTORY_CHUNK) - 1;
-    for (const statement of [HISTORY_ORDERS, HISTORY_FILLS, HISTORY_SUBMISSIONS, HISTORY_BROKER_ORDERS, HISTORY_LEDGER]) {
+    for (const statement of [
+      HISTORY_ORDERS,
+      HISTORY_FILLS,
+      HISTORY_SUBMISSIONS,
+      HISTORY_BROKER_ORDERS,
+      HISTORY_LEDGER,
+    ]) {
       await pool.query(statement, statement.includes('$3') ? [from, to, HISTORY_ACCOUNT_COUNT] : [from, to]);
     }
   }
   await pool.query('VACUUM ANALYZE');
-  if (size > have) process.stdout.write(`e2e: history grown to ${size} orders in ${round((performance.now() - started) / 1000)} s\n`);
+  if (size > have)
+    process.stdout.write(`e2e: history grown to ${size} orders in ${round((performance.now() - started) / 1000)} s\n`);
 }
 
 function orderRequest(clientOrderId: string) {
@@ -150,11 +171,19 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
   // Fresh accounts per phase, one per client, each with far more cash than it can spend.
   const clients = await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
-      const created = await postJson(`${system.url}/v1/ops/accounts`, { name: 'bench' }, { authorization: `Bearer ${OPS_KEY}` });
+      const created = await postJson(
+        `${system.url}/v1/ops/accounts`,
+        { name: 'bench' },
+        { authorization: `Bearer ${OPS_KEY}` },
+      );
       const { accountId, apiKey } = created.body as { accountId: string; apiKey: string };
-      await postJson(`${system.url}/v1/ops/accounts/${accountId}/deposits`, { amount: '1000000000.00', currency: 'USD' }, {
-        authorization: `Bearer ${OPS_KEY}`,
-      });
+      await postJson(
+        `${system.url}/v1/ops/accounts/${accountId}/deposits`,
+        { amount: '1000000000.00', currency: 'USD' },
+        {
+          authorization: `Bearer ${OPS_KEY}`,
+        },
+      );
       return { accountId, key: apiKey, next: 0 };
     }),
   );
@@ -165,7 +194,9 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
     const client = clients[worker]!;
     const clientOrderId = `${timed ? prefix : `w${index}-`}${worker}-${client.next++}`;
     const at = Date.now();
-    const answer = await postJson(`${system.url}/v1/orders`, orderRequest(clientOrderId), { authorization: `Bearer ${client.key}` });
+    const answer = await postJson(`${system.url}/v1/orders`, orderRequest(clientOrderId), {
+      authorization: `Bearer ${client.key}`,
+    });
     if (answer.status !== 201) return false;
     if (timed) sentAt.set(clientOrderId, at);
     return true;
@@ -181,7 +212,10 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
   const drainMs = Date.now() - drainStarted;
   const peak = memory.stop();
 
-  const { rows } = await pool.query<{ client_order_id: string } & Record<Stage, number | null>>(PHASE_STAGES, [accountIds, `${prefix}%`]);
+  const { rows } = await pool.query<{ client_order_id: string } & Record<Stage, number | null>>(PHASE_STAGES, [
+    accountIds,
+    `${prefix}%`,
+  ]);
   let lastFilledAt = load.startedAt;
   const sinceSent = Object.fromEntries(STAGES.map((stage) => [stage, [] as number[]])) as Record<Stage, number[]>;
   for (const row of rows) {
@@ -193,7 +227,12 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
     }
     if (row.filled !== null) lastFilledAt = Math.max(lastFilledAt, row.filled);
   }
-  const window = await pool.query<{ filled: number; settled: number }>(FILLS_IN_WINDOW, [accountIds, load.startedAt, load.endedAt, accountIds]);
+  const window = await pool.query<{ filled: number; settled: number }>(FILLS_IN_WINDOW, [
+    accountIds,
+    load.startedAt,
+    load.endedAt,
+    accountIds,
+  ]);
   const windowSeconds = (load.endedAt - load.startedAt) / 1000;
   return {
     historyOrders: historySize,
@@ -201,11 +240,20 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
     filledPerSecond: round(window.rows[0]!.filled / windowSeconds),
     settledPerSecond: round(window.rows[0]!.settled / windowSeconds),
     // The timed orders filled, over the time from the first request to the last fill (placing and draining).
-    filledThroughDrainPerSecond: round(sinceSent.filled.length / Math.max(0.001, (lastFilledAt - load.startedAt) / 1000)),
+    filledThroughDrainPerSecond: round(
+      sinceSent.filled.length / Math.max(0.001, (lastFilledAt - load.startedAt) / 1000),
+    ),
     unfilledAfterDrain: unfilled,
     drainSeconds: round(drainMs / 1000),
-    latencyMs: { httpAnswer: load.latencyMs, brokerAcknowledged: percentiles(sinceSent.acknowledged), filledInLedger: percentiles(sinceSent.filled) },
-    stagesMs: Object.fromEntries(STAGES.map((stage) => [stage, percentiles(sinceSent[stage])])) as Record<Stage, Percentiles>,
+    latencyMs: {
+      httpAnswer: load.latencyMs,
+      brokerAcknowledged: percentiles(sinceSent.acknowledged),
+      filledInLedger: percentiles(sinceSent.filled),
+    },
+    stagesMs: Object.fromEntries(STAGES.map((stage) => [stage, percentiles(sinceSent[stage])])) as Record<
+      Stage,
+      Percentiles
+    >,
     memory: peak,
   };
 }

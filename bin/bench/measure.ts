@@ -98,7 +98,11 @@ export function sampleMemory(everyMs = 200): { stop(): MemoryPeak } {
 }
 
 /** Posts JSON and reads the answer: the one HTTP client of the suite, for orders and the ceiling alike. */
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },

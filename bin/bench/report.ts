@@ -21,7 +21,14 @@ export interface PhaseResult {
 export interface E2eReport {
   at: string;
   machine: { cpus: number; loadAverageBefore: number[]; loadAverageAfter: number[] };
-  setup: { postgres: string; kafka: string; clients: number; secondsPerPhase: number; ceilingSeconds: number; brokerLatencyMs: number };
+  setup: {
+    postgres: string;
+    kafka: string;
+    clients: number;
+    secondsPerPhase: number;
+    ceilingSeconds: number;
+    brokerLatencyMs: number;
+  };
   phases: PhaseResult[];
   ceilings: {
     bareInsert: { rate: number; latencyMs: Percentiles };
@@ -43,24 +50,69 @@ export function printReport(report: E2eReport): void {
   for (const phase of report.phases) {
     const h = `${phase.historyOrders.toLocaleString('en-US')} orders`;
     rows.push(
-      [h, 'orders placed (HTTP 201)', `${phase.placed.perSecond}/s`, `${ratio(phase.placed.perSecond, ceilings.emptyRoute.rate)} of empty route`],
-      [h, 'fills recorded while placing', `${phase.filledPerSecond}/s`, `${ratio(phase.filledPerSecond, ceilings.bareInsert.rate)} of bare insert`],
-      [h, 'fills settled (ledger), placing', `${phase.settledPerSecond}/s`, `${ratio(phase.settledPerSecond, ceilings.bareInsert.rate)} of bare insert`],
-      [h, 'filled, placing + drain', `${phase.filledThroughDrainPerSecond}/s`, `${ratio(phase.filledThroughDrainPerSecond, ceilings.bareInsert.rate)} of bare insert`],
-      [h, 'request to HTTP answer', ms(phase.latencyMs.httpAnswer), `p50 ${ratio(phase.latencyMs.httpAnswer.p50, ceilings.emptyRoute.latencyMs.p50)}x empty route`],
-      [h, 'request to broker ack', ms(phase.latencyMs.brokerAcknowledged), `p50 ${ratio(phase.latencyMs.brokerAcknowledged.p50, ceilings.kafkaRoundTrip.latencyMs.p50)}x Kafka round trip`],
-      [h, 'request to fill in ledger', ms(phase.latencyMs.filledInLedger), `p50 ${ratio(phase.latencyMs.filledInLedger.p50, ceilings.kafkaRoundTrip.latencyMs.p50)}x Kafka round trip`],
+      [
+        h,
+        'orders placed (HTTP 201)',
+        `${phase.placed.perSecond}/s`,
+        `${ratio(phase.placed.perSecond, ceilings.emptyRoute.rate)} of empty route`,
+      ],
+      [
+        h,
+        'fills recorded while placing',
+        `${phase.filledPerSecond}/s`,
+        `${ratio(phase.filledPerSecond, ceilings.bareInsert.rate)} of bare insert`,
+      ],
+      [
+        h,
+        'fills settled (ledger), placing',
+        `${phase.settledPerSecond}/s`,
+        `${ratio(phase.settledPerSecond, ceilings.bareInsert.rate)} of bare insert`,
+      ],
+      [
+        h,
+        'filled, placing + drain',
+        `${phase.filledThroughDrainPerSecond}/s`,
+        `${ratio(phase.filledThroughDrainPerSecond, ceilings.bareInsert.rate)} of bare insert`,
+      ],
+      [
+        h,
+        'request to HTTP answer',
+        ms(phase.latencyMs.httpAnswer),
+        `p50 ${ratio(phase.latencyMs.httpAnswer.p50, ceilings.emptyRoute.latencyMs.p50)}x empty route`,
+      ],
+      [
+        h,
+        'request to broker ack',
+        ms(phase.latencyMs.brokerAcknowledged),
+        `p50 ${ratio(phase.latencyMs.brokerAcknowledged.p50, ceilings.kafkaRoundTrip.latencyMs.p50)}x Kafka round trip`,
+      ],
+      [
+        h,
+        'request to fill in ledger',
+        ms(phase.latencyMs.filledInLedger),
+        `p50 ${ratio(phase.latencyMs.filledInLedger.p50, ceilings.kafkaRoundTrip.latencyMs.p50)}x Kafka round trip`,
+      ],
       [h, 'unfilled after drain / drain', `${phase.unfilledAfterDrain} / ${phase.drainSeconds} s`, ''],
       [h, 'memory peak (this process)', `rss ${phase.memory.maxRssMb} MB, heap ${phase.memory.maxHeapUsedMb} MB`, ''],
     );
   }
   rows.push(
     ...report.phases.flatMap((phase) =>
-      STAGES.map((stage) => [`${phase.historyOrders.toLocaleString('en-US')} orders`, `stage: ${stage}`, ms(phase.stagesMs[stage]), STAGE_MEANING[stage]]),
+      STAGES.map((stage) => [
+        `${phase.historyOrders.toLocaleString('en-US')} orders`,
+        `stage: ${stage}`,
+        ms(phase.stagesMs[stage]),
+        STAGE_MEANING[stage],
+      ]),
     ),
     ['ceiling', 'bare one-row INSERT transactions', `${ceilings.bareInsert.rate}/s`, ms(ceilings.bareInsert.latencyMs)],
     ['ceiling', 'fastify empty route over HTTP', `${ceilings.emptyRoute.rate}/s`, ms(ceilings.emptyRoute.latencyMs)],
-    ['ceiling', 'kafkajs produce+consume round trip', `${ceilings.kafkaRoundTrip.rate}/s`, ms(ceilings.kafkaRoundTrip.latencyMs)],
+    [
+      'ceiling',
+      'kafkajs produce+consume round trip',
+      `${ceilings.kafkaRoundTrip.rate}/s`,
+      ms(ceilings.kafkaRoundTrip.latencyMs),
+    ],
   );
   out(`${markdownTable([['history', 'measurement', 'figure', 'vs ceiling'], ...rows])}\n`);
   if (report.phases.length >= 2) {

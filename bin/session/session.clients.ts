@@ -51,7 +51,10 @@ export class SessionClients {
   async request<T>(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: T }> {
     const response = await fetch(`${this.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as T };
@@ -61,10 +64,20 @@ export class SessionClients {
   async openAccounts(count: number, deposit: string): Promise<SessionAccount[]> {
     const accounts: SessionAccount[] = [];
     for (let index = 0; index < count; index++) {
-      const created = await this.request<{ accountId: string; apiKey: string }>('POST', '/v1/ops/accounts', this.opsKey, { name: `session client ${index + 1}` });
-      if (created.status !== 201) throw new Error(`opening an account answered ${created.status}: ${JSON.stringify(created.body)}`);
-      const deposited = await this.request('POST', `/v1/ops/accounts/${created.body.accountId}/deposits`, this.opsKey, { amount: deposit, currency: 'USD' });
-      if (deposited.status >= 300) throw new Error(`a deposit answered ${deposited.status}: ${JSON.stringify(deposited.body)}`);
+      const created = await this.request<{ accountId: string; apiKey: string }>(
+        'POST',
+        '/v1/ops/accounts',
+        this.opsKey,
+        { name: `session client ${index + 1}` },
+      );
+      if (created.status !== 201)
+        throw new Error(`opening an account answered ${created.status}: ${JSON.stringify(created.body)}`);
+      const deposited = await this.request('POST', `/v1/ops/accounts/${created.body.accountId}/deposits`, this.opsKey, {
+        amount: deposit,
+        currency: 'USD',
+      });
+      if (deposited.status >= 300)
+        throw new Error(`a deposit answered ${deposited.status}: ${JSON.stringify(deposited.body)}`);
       accounts.push({ index, accountId: created.body.accountId, key: created.body.apiKey });
     }
     return accounts;
@@ -74,17 +87,40 @@ export class SessionClients {
    * Performs one planned action. `prices` are the last prices at this step; `cancelable` says
    * which open orders a cancel may pick (those placed in earlier steps, already settled).
    */
-  async perform(action: PlannedAction, account: SessionAccount, prices: ReadonlyMap<string, string>, cancelable: (orderId: string) => boolean): Promise<ActionOutcome> {
+  async perform(
+    action: PlannedAction,
+    account: SessionAccount,
+    prices: ReadonlyMap<string, string>,
+    cancelable: (orderId: string) => boolean,
+  ): Promise<ActionOutcome> {
     switch (action.kind) {
       case 'market-buy':
-        return this.place(account, `market ${action.timeInForce}`, { symbol: action.symbol, side: 'buy', type: 'market', quantity: action.quantity, timeInForce: action.timeInForce });
+        return this.place(account, `market ${action.timeInForce}`, {
+          symbol: action.symbol,
+          side: 'buy',
+          type: 'market',
+          quantity: action.quantity,
+          timeInForce: action.timeInForce,
+        });
       case 'fractional-buy':
-        return this.place(account, 'fractional market', { symbol: action.symbol, side: 'buy', type: 'market', quantity: action.quantity, timeInForce: 'day' });
+        return this.place(account, 'fractional market', {
+          symbol: action.symbol,
+          side: 'buy',
+          type: 'market',
+          quantity: action.quantity,
+          timeInForce: 'day',
+        });
       case 'limit-buy': {
         const limitPrice = onTickGrid(dec(prices.get(action.symbol)!).mul(action.priceFactor.toFixed(4)));
         const label = action.extendedHours ? 'extended-hours limit' : `limit ${action.timeInForce}`;
         return this.place(account, label, {
-          symbol: action.symbol, side: 'buy', type: 'limit', quantity: action.quantity, limitPrice, timeInForce: action.timeInForce, extendedHours: action.extendedHours,
+          symbol: action.symbol,
+          side: 'buy',
+          type: 'limit',
+          quantity: action.quantity,
+          limitPrice,
+          timeInForce: action.timeInForce,
+          extendedHours: action.extendedHours,
         });
       }
       case 'sell-held':
@@ -96,9 +132,19 @@ export class SessionClients {
     }
   }
 
-  private async sellHeld(action: Extract<PlannedAction, { kind: 'sell-held' }>, account: SessionAccount, prices: ReadonlyMap<string, string>): Promise<ActionOutcome> {
-    const view = await this.request<{ positions: { symbol: string; available: string }[] }>('GET', '/v1/account', account.key);
-    const held = view.body.positions.filter((p) => dec(p.available).gt(0)).sort((a, b) => a.symbol.localeCompare(b.symbol));
+  private async sellHeld(
+    action: Extract<PlannedAction, { kind: 'sell-held' }>,
+    account: SessionAccount,
+    prices: ReadonlyMap<string, string>,
+  ): Promise<ActionOutcome> {
+    const view = await this.request<{ positions: { symbol: string; available: string }[] }>(
+      'GET',
+      '/v1/account',
+      account.key,
+    );
+    const held = view.body.positions
+      .filter((p) => dec(p.available).gt(0))
+      .sort((a, b) => a.symbol.localeCompare(b.symbol));
     const position = held[0];
     if (!position) return { kind: 'skipped', reason: 'nothing held to sell' };
     const whole = action.limitFactor !== null || action.extendedHours;
@@ -106,12 +152,23 @@ export class SessionClients {
     const quantity = whole ? wanted.floor() : wanted.toDecimalPlaces(6, Decimal.ROUND_DOWN);
     if (quantity.lte(0)) return { kind: 'skipped', reason: 'less than one whole share held' };
     if (action.limitFactor === null) {
-      return this.place(account, 'market sell', { symbol: position.symbol, side: 'sell', type: 'market', quantity: quantity.toString(), timeInForce: 'day' });
+      return this.place(account, 'market sell', {
+        symbol: position.symbol,
+        side: 'sell',
+        type: 'market',
+        quantity: quantity.toString(),
+        timeInForce: 'day',
+      });
     }
     const limitPrice = onTickGrid(dec(prices.get(position.symbol)!).mul(action.limitFactor.toFixed(4)));
     return this.place(account, action.extendedHours ? 'extended-hours limit sell' : 'limit sell gtc', {
-      symbol: position.symbol, side: 'sell', type: 'limit', quantity: quantity.toString(), limitPrice,
-      timeInForce: action.extendedHours ? 'day' : 'gtc', extendedHours: action.extendedHours,
+      symbol: position.symbol,
+      side: 'sell',
+      type: 'limit',
+      quantity: quantity.toString(),
+      limitPrice,
+      timeInForce: action.extendedHours ? 'day' : 'gtc',
+      extendedHours: action.extendedHours,
     });
   }
 
@@ -120,22 +177,48 @@ export class SessionClients {
     const target = open.body.orders.find((order) => cancelable(order.id) && order.status !== 'pending_cancel');
     if (!target) return { kind: 'skipped', reason: 'no open order to cancel' };
     const answer = await this.request<ApiOrder | ApiError>('DELETE', `/v1/orders/${target.id}`, account.key);
-    return { kind: 'canceled', orderId: target.id, status: answer.status, code: 'error' in answer.body ? answer.body.error.code : null };
+    return {
+      kind: 'canceled',
+      orderId: target.id,
+      status: answer.status,
+      code: 'error' in answer.body ? answer.body.error.code : null,
+    };
   }
 
-  private placeRefused(reason: RefusalKind, account: SessionAccount, prices: ReadonlyMap<string, string>): Promise<ActionOutcome> {
+  private placeRefused(
+    reason: RefusalKind,
+    account: SessionAccount,
+    prices: ReadonlyMap<string, string>,
+  ): Promise<ActionOutcome> {
     const aapl = dec(prices.get('AAPL')!);
     const bodies: Record<RefusalKind, Record<string, unknown>> = {
       INSUFFICIENT_BUYING_POWER: { symbol: 'NVDA', side: 'buy', type: 'market', quantity: '1000000' },
-      INVALID_PRICE_INCREMENT: { symbol: 'AAPL', side: 'buy', type: 'limit', quantity: '1', limitPrice: aapl.toDecimalPlaces(2, Decimal.ROUND_DOWN).plus('0.005').toString() },
+      INVALID_PRICE_INCREMENT: {
+        symbol: 'AAPL',
+        side: 'buy',
+        type: 'limit',
+        quantity: '1',
+        limitPrice: aapl.toDecimalPlaces(2, Decimal.ROUND_DOWN).plus('0.005').toString(),
+      },
       UNKNOWN_SYMBOL: { symbol: 'ZZZZ', side: 'buy', type: 'market', quantity: '1' },
-      FRACTIONAL_NOT_ALLOWED: { symbol: 'AAPL', side: 'buy', type: 'limit', quantity: '0.5', limitPrice: onTickGrid(aapl.mul('0.9')) },
+      FRACTIONAL_NOT_ALLOWED: {
+        symbol: 'AAPL',
+        side: 'buy',
+        type: 'limit',
+        quantity: '0.5',
+        limitPrice: onTickGrid(aapl.mul('0.9')),
+      },
       INSUFFICIENT_POSITION: { symbol: 'MSFT', side: 'sell', type: 'market', quantity: '1000000' },
     };
     return this.place(account, `refused: ${reason}`, bodies[reason], reason);
   }
 
-  private async place(account: SessionAccount, label: string, order: Record<string, unknown>, expected: RefusalKind | null = null): Promise<ActionOutcome> {
+  private async place(
+    account: SessionAccount,
+    label: string,
+    order: Record<string, unknown>,
+    expected: RefusalKind | null = null,
+  ): Promise<ActionOutcome> {
     const body = { clientOrderId: `s${++this.sequence}`, ...order };
     const answer = await this.request<ApiOrder | ApiError>('POST', '/v1/orders', account.key, body);
     if (answer.status === 201) return { kind: 'placed', order: answer.body as ApiOrder, label, body };

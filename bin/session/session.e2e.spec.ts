@@ -46,7 +46,11 @@ describe('a simulated session on real PostgreSQL and Kafka', () => {
     expect(summary.orders).toBeGreaterThan(20);
     expect(summary.refused).toBeGreaterThan(0);
     expect(summary.fills).toBeGreaterThan(0);
-    expect(summary.byStatus).toMatchObject({ filled: expect.any(Number), canceled: expect.any(Number), expired: expect.any(Number) });
+    expect(summary.byStatus).toMatchObject({
+      filled: expect.any(Number),
+      canceled: expect.any(Number),
+      expired: expect.any(Number),
+    });
     expect(summary.byStatus.pending_new).toBeUndefined();
     expect(summary.settleTimeouts).toBe(0);
     expect(summary.bus).toBe('kafka');
@@ -64,11 +68,22 @@ describe('a simulated session on real PostgreSQL and Kafka', () => {
 
   it('writes summary.json and a report page whose charts render in headless Chromium without errors', async () => {
     const { summaryPath, reportPath } = await writeReport(reportDir, dropped.summary, dropped.data);
-    expect(JSON.parse(await readFile(summaryPath, 'utf8'))).toMatchObject({ seed: 13, breaksFound: dropped.summary.breaksFound, breaksOpen: 0 });
+    expect(JSON.parse(await readFile(summaryPath, 'utf8'))).toMatchObject({
+      seed: 13,
+      breaksFound: dropped.summary.breaksFound,
+      breaksOpen: 0,
+    });
     expect(existsSync('/usr/bin/chromium')).toBe(true);
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = await browser.newPage();
@@ -97,7 +112,12 @@ describe('a simulated session on real PostgreSQL and Kafka', () => {
 
 describe('reproducibility', () => {
   it('gives the same counts for the same seed, faults included (in-process bus)', async () => {
-    const options = short({ seed: 5, orders: 50, kafkaBrokers: undefined, faults: 'drop_report=0.1,duplicate=0.1,reorder=0.1,partial=0.3,reject=0.05' });
+    const options = short({
+      seed: 5,
+      orders: 50,
+      kafkaBrokers: undefined,
+      faults: 'drop_report=0.1,duplicate=0.1,reorder=0.1,partial=0.3,reject=0.05',
+    });
     const first = await runSession(options);
     const second = await runSession(options);
     expect(reproducibleCounts(second.summary)).toEqual(reproducibleCounts(first.summary));

@@ -1,7 +1,14 @@
 import type { BrokerClient } from '../../broker-adapter/index.ts';
 import { checkLedgerInvariants } from '../../ledger/index.ts';
 import { dec, roundCash, ZERO, type Decimal, type Pool } from '../../platform/index.ts';
-import { FILLED_NOT_SUM_OF_FILLS, FILLS_ON_REJECTED, OUR_FILLS, OUR_ORDERS, OVERFILLED, STATUSES } from './session.invariants.sql.ts';
+import {
+  FILLED_NOT_SUM_OF_FILLS,
+  FILLS_ON_REJECTED,
+  OUR_FILLS,
+  OUR_ORDERS,
+  OVERFILLED,
+  STATUSES,
+} from './session.invariants.sql.ts';
 
 export interface Violation {
   check: string;
@@ -34,7 +41,10 @@ export class FinalStatusWatch {
 export async function checkOrderInvariants(pool: Pool): Promise<Violation[]> {
   const violations: Violation[] = [];
   for (const row of (await pool.query<{ id: string; filled: string; fills: string }>(FILLED_NOT_SUM_OF_FILLS)).rows) {
-    violations.push({ check: 'filled-is-sum-of-fills', message: `order ${row.id}: filledQuantity ${row.filled}, fills sum to ${row.fills}` });
+    violations.push({
+      check: 'filled-is-sum-of-fills',
+      message: `order ${row.id}: filledQuantity ${row.filled}, fills sum to ${row.fills}`,
+    });
   }
   for (const row of (await pool.query<{ id: string; filled: string; quantity: string }>(OVERFILLED)).rows) {
     violations.push({ check: 'not-overfilled', message: `order ${row.id}: filled ${row.filled} of ${row.quantity}` });
@@ -54,13 +64,30 @@ export async function checkAgainstStatements(pool: Pool, broker: BrokerClient, d
     await broker.getStatement('positions', date),
     await broker.getStatement('cash', date),
   ];
-  const ourOrders = new Map((await pool.query<{ order_id: string; status: string; filled_quantity: string }>(OUR_ORDERS)).rows.map((row) => [row.order_id, row]));
-  const ourFills = (await pool.query<{ exec_id: string; order_id: string; symbol: string; side: 'buy' | 'sell'; quantity: string; price: string }>(OUR_FILLS)).rows;
+  const ourOrders = new Map(
+    (await pool.query<{ order_id: string; status: string; filled_quantity: string }>(OUR_ORDERS)).rows.map((row) => [
+      row.order_id,
+      row,
+    ]),
+  );
+  const ourFills = (
+    await pool.query<{
+      exec_id: string;
+      order_id: string;
+      symbol: string;
+      side: 'buy' | 'sell';
+      quantity: string;
+      price: string;
+    }>(OUR_FILLS)
+  ).rows;
 
   for (const theirs of orders.orders) {
     const ours = ourOrders.get(theirs.clientOrderId);
     if (!ours) {
-      violations.push({ check: 'statement-orders', message: `broker order ${theirs.brokerOrderId} (${theirs.clientOrderId}) is not in our books` });
+      violations.push({
+        check: 'statement-orders',
+        message: `broker order ${theirs.brokerOrderId} (${theirs.clientOrderId}) is not in our books`,
+      });
       continue;
     }
     if (ours.status !== theirs.status || !dec(ours.filled_quantity).eq(theirs.cumulativeQuantity)) {
@@ -71,13 +98,20 @@ export async function checkAgainstStatements(pool: Pool, broker: BrokerClient, d
     }
   }
 
-  const theirTrades = new Set(executions.executions.filter((report) => report.execType === 'trade').map((report) => report.execId));
+  const theirTrades = new Set(
+    executions.executions.filter((report) => report.execType === 'trade').map((report) => report.execId),
+  );
   const ourExecIds = new Set(ourFills.map((fill) => fill.exec_id));
   for (const execId of theirTrades) {
-    if (!ourExecIds.has(execId)) violations.push({ check: 'statement-executions', message: `broker trade ${execId} is not among our fills` });
+    if (!ourExecIds.has(execId))
+      violations.push({ check: 'statement-executions', message: `broker trade ${execId} is not among our fills` });
   }
   for (const execId of ourExecIds) {
-    if (!theirTrades.has(execId)) violations.push({ check: 'statement-executions', message: `our fill ${execId} is not in the broker's executions` });
+    if (!theirTrades.has(execId))
+      violations.push({
+        check: 'statement-executions',
+        message: `our fill ${execId} is not in the broker's executions`,
+      });
   }
 
   const ourPositions = new Map<string, Decimal>();
@@ -93,7 +127,11 @@ export async function checkAgainstStatements(pool: Pool, broker: BrokerClient, d
   for (const symbol of new Set([...ourPositions.keys(), ...theirPositions.keys()])) {
     const ours = ourPositions.get(symbol) ?? ZERO;
     const theirs = theirPositions.get(symbol) ?? ZERO;
-    if (!ours.eq(theirs)) violations.push({ check: 'statement-positions', message: `${symbol}: ours ${ours.toString()}, broker ${theirs.toString()}` });
+    if (!ours.eq(theirs))
+      violations.push({
+        check: 'statement-positions',
+        message: `${symbol}: ours ${ours.toString()}, broker ${theirs.toString()}`,
+      });
   }
 
   let ourCash = ZERO;
@@ -101,10 +139,17 @@ export async function checkAgainstStatements(pool: Pool, broker: BrokerClient, d
     const amount = roundCash(order.notional);
     ourCash = order.side === 'sell' ? ourCash.plus(amount) : ourCash.minus(amount);
   }
-  if (!ourCash.eq(cash.balance)) violations.push({ check: 'statement-cash', message: `net trade cash: ours ${ourCash.toFixed(2)}, broker ${cash.balance}` });
+  if (!ourCash.eq(cash.balance))
+    violations.push({
+      check: 'statement-cash',
+      message: `net trade cash: ours ${ourCash.toFixed(2)}, broker ${cash.balance}`,
+    });
   return violations;
 }
 
 export async function checkLedger(pool: Pool): Promise<Violation[]> {
-  return (await checkLedgerInvariants(pool)).map((violation) => ({ check: `ledger:${violation.code}`, message: violation.message }));
+  return (await checkLedgerInvariants(pool)).map((violation) => ({
+    check: `ledger:${violation.code}`,
+    message: violation.message,
+  }));
 }

@@ -36,7 +36,8 @@ const withSchema = (schema: typeof faultSpec | typeof latencyRange) => (raw: str
 };
 
 const tradingDate = (raw: string) => {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(Date.parse(`${raw}T00:00:00Z`))) throw new InvalidArgumentError('must be a date YYYY-MM-DD');
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(Date.parse(`${raw}T00:00:00Z`)))
+    throw new InvalidArgumentError('must be a date YYYY-MM-DD');
   if (!isTradingDay(raw)) throw new InvalidArgumentError('is not a US trading day (weekend or NYSE holiday)');
   return raw;
 };
@@ -47,12 +48,33 @@ const tradingDate = (raw: string) => {
  */
 export function parseSessionArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliOptions | null {
   const program = new Command('session')
-    .description('Runs one simulated US trading day through the whole system, reconciles with repair, checks every invariant.')
-    .option('--seed <n>', 'seed for prices, fills, faults and the clients (default: SIM_SEED or random)', wholeNumber(0, 999_999_999_999_999))
+    .description(
+      'Runs one simulated US trading day through the whole system, reconciles with repair, checks every invariant.',
+    )
+    .option(
+      '--seed <n>',
+      'seed for prices, fills, faults and the clients (default: SIM_SEED or random)',
+      wholeNumber(0, 999_999_999_999_999),
+    )
     .option('--accounts <n>', 'client accounts', wholeNumber(1, 10_000), 20)
-    .option('--orders <n>', 'client actions over the day (orders, cancels, sells, refused ones)', wholeNumber(1, 1_000_000), 400)
-    .option('--faults <spec>', 'broker faults, as BROKER_FAULTS, e.g. duplicate=0.1,drop_report=0.02', withSchema(faultSpec), env.BROKER_FAULTS ?? '')
-    .option('--latency <ms>', 'simulated broker latency "min-max" ms, as BROKER_LATENCY_MS', withSchema(latencyRange), env.BROKER_LATENCY_MS ?? '2-20')
+    .option(
+      '--orders <n>',
+      'client actions over the day (orders, cancels, sells, refused ones)',
+      wholeNumber(1, 1_000_000),
+      400,
+    )
+    .option(
+      '--faults <spec>',
+      'broker faults, as BROKER_FAULTS, e.g. duplicate=0.1,drop_report=0.02',
+      withSchema(faultSpec),
+      env.BROKER_FAULTS ?? '',
+    )
+    .option(
+      '--latency <ms>',
+      'simulated broker latency "min-max" ms, as BROKER_LATENCY_MS',
+      withSchema(latencyRange),
+      env.BROKER_LATENCY_MS ?? '2-20',
+    )
     .option('--report <dir>', 'where summary.json and report.html go', 'session-report')
     .option('--date <yyyy-mm-dd>', 'the New York trading date to play', tradingDate, '2026-03-02')
     .option('--step-minutes <n>', 'simulated minutes between clock steps', wholeNumber(1, 240), 30)

@@ -38,12 +38,26 @@ export function seededIds(seed: number): () => string {
 export type PlannedAction =
   | { kind: 'market-buy'; account: number; symbol: string; quantity: string; timeInForce: 'day' | 'gtc' }
   | { kind: 'fractional-buy'; account: number; symbol: string; quantity: string }
-  | { kind: 'limit-buy'; account: number; symbol: string; quantity: string; priceFactor: number; timeInForce: 'day' | 'gtc' | 'ioc'; extendedHours: boolean }
+  | {
+      kind: 'limit-buy';
+      account: number;
+      symbol: string;
+      quantity: string;
+      priceFactor: number;
+      timeInForce: 'day' | 'gtc' | 'ioc';
+      extendedHours: boolean;
+    }
   | { kind: 'sell-held'; account: number; fraction: number; limitFactor: number | null; extendedHours: boolean }
   | { kind: 'cancel'; account: number }
   | { kind: 'refused'; account: number; reason: RefusalKind };
 
-export const REFUSAL_KINDS = ['INSUFFICIENT_BUYING_POWER', 'INVALID_PRICE_INCREMENT', 'UNKNOWN_SYMBOL', 'FRACTIONAL_NOT_ALLOWED', 'INSUFFICIENT_POSITION'] as const;
+export const REFUSAL_KINDS = [
+  'INSUFFICIENT_BUYING_POWER',
+  'INVALID_PRICE_INCREMENT',
+  'UNKNOWN_SYMBOL',
+  'FRACTIONAL_NOT_ALLOWED',
+  'INSUFFICIENT_POSITION',
+] as const;
 export type RefusalKind = (typeof REFUSAL_KINDS)[number];
 
 export interface PlannedStep {
@@ -88,7 +102,9 @@ export function planSession(options: PlanOptions): PlannedStep[] {
     for (let i = 0; i < counts[session]; i++) {
       const step = sessionSteps[Math.floor((i * sessionSteps.length) / Math.max(1, counts[session]))]!;
       const account = Math.floor(random() * options.accounts);
-      step.actions.push(session === 'regular' ? regularAction(random, pick, account) : extendedAction(random, pick, account, session));
+      step.actions.push(
+        session === 'regular' ? regularAction(random, pick, account) : extendedAction(random, pick, account, session),
+      );
     }
   }
   return steps;
@@ -102,12 +118,55 @@ function regularAction(random: () => number, pick: Pick, account: number): Plann
   const wholeQuantity = String(1 + Math.floor(random() * 5));
   if (roll < 0.2) return { kind: 'market-buy', account, symbol, quantity: wholeQuantity, timeInForce: 'day' };
   if (roll < 0.3) return { kind: 'fractional-buy', account, symbol, quantity: (0.01 + random() * 0.9).toFixed(4) };
-  if (roll < 0.4) return { kind: 'limit-buy', account, symbol, quantity: wholeQuantity, priceFactor: 1.02, timeInForce: 'day', extendedHours: false };
-  if (roll < 0.48) return { kind: 'limit-buy', account, symbol, quantity: wholeQuantity, priceFactor: 0.97 + random() * 0.025, timeInForce: 'day', extendedHours: false };
-  if (roll < 0.53) return { kind: 'limit-buy', account, symbol, quantity: wholeQuantity, priceFactor: 0.9, timeInForce: 'gtc', extendedHours: false };
-  if (roll < 0.58) return { kind: 'limit-buy', account, symbol, quantity: wholeQuantity, priceFactor: random() < 0.5 ? 1.01 : 0.98, timeInForce: 'ioc', extendedHours: false };
+  if (roll < 0.4)
+    return {
+      kind: 'limit-buy',
+      account,
+      symbol,
+      quantity: wholeQuantity,
+      priceFactor: 1.02,
+      timeInForce: 'day',
+      extendedHours: false,
+    };
+  if (roll < 0.48)
+    return {
+      kind: 'limit-buy',
+      account,
+      symbol,
+      quantity: wholeQuantity,
+      priceFactor: 0.97 + random() * 0.025,
+      timeInForce: 'day',
+      extendedHours: false,
+    };
+  if (roll < 0.53)
+    return {
+      kind: 'limit-buy',
+      account,
+      symbol,
+      quantity: wholeQuantity,
+      priceFactor: 0.9,
+      timeInForce: 'gtc',
+      extendedHours: false,
+    };
+  if (roll < 0.58)
+    return {
+      kind: 'limit-buy',
+      account,
+      symbol,
+      quantity: wholeQuantity,
+      priceFactor: random() < 0.5 ? 1.01 : 0.98,
+      timeInForce: 'ioc',
+      extendedHours: false,
+    };
   if (roll < 0.62) return { kind: 'market-buy', account, symbol, quantity: wholeQuantity, timeInForce: 'gtc' };
-  if (roll < 0.8) return { kind: 'sell-held', account, fraction: random() < 0.5 ? 1 : 0.5, limitFactor: random() < 0.3 ? 1.03 : null, extendedHours: false };
+  if (roll < 0.8)
+    return {
+      kind: 'sell-held',
+      account,
+      fraction: random() < 0.5 ? 1 : 0.5,
+      limitFactor: random() < 0.3 ? 1.03 : null,
+      extendedHours: false,
+    };
   if (roll < 0.9) return { kind: 'cancel', account };
   return { kind: 'refused', account, reason: pick(REFUSAL_KINDS) };
 }
@@ -116,7 +175,16 @@ function extendedAction(random: () => number, pick: Pick, account: number, sessi
   const roll = random();
   const symbol = pick(SYMBOLS);
   const quantity = String(1 + Math.floor(random() * 3));
-  if (roll < 0.45) return { kind: 'limit-buy', account, symbol, quantity, priceFactor: random() < 0.6 ? 1.01 : 0.98, timeInForce: 'day', extendedHours: true };
+  if (roll < 0.45)
+    return {
+      kind: 'limit-buy',
+      account,
+      symbol,
+      quantity,
+      priceFactor: random() < 0.6 ? 1.01 : 0.98,
+      timeInForce: 'day',
+      extendedHours: true,
+    };
   // Placed before the open, a plain market order waits for the regular session.
   if (roll < 0.6 && session === 'pre') return { kind: 'market-buy', account, symbol, quantity, timeInForce: 'day' };
   if (roll < 0.8) return { kind: 'sell-held', account, fraction: 1, limitFactor: 0.99, extendedHours: true };

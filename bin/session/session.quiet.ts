@@ -1,6 +1,13 @@
 import type { RunningBroker, Session } from '../../broker-adapter/index.ts';
 import { sleep, type Logger, type Pool } from '../../platform/index.ts';
-import { BUSY_SUBMISSIONS, PARKED_REPORTS, RECEIVED_EXEC_IDS, RECEIVED_REPORTS, REQUESTS_IN_TRANSIT, UNSENT_OUTBOX } from './session.quiet.sql.ts';
+import {
+  BUSY_SUBMISSIONS,
+  PARKED_REPORTS,
+  RECEIVED_EXEC_IDS,
+  RECEIVED_REPORTS,
+  REQUESTS_IN_TRANSIT,
+  UNSENT_OUTBOX,
+} from './session.quiet.sql.ts';
 
 export interface QuietResult {
   /** Matching passes run while settling. */
@@ -29,9 +36,17 @@ export class ConsumedReports {
  * whole system has stopped moving: nothing in the outbox, no broker call due, every report pushed
  * and consumed. Waiting for this between steps is what makes one seed give one result.
  */
-export function createQuietWatcher(deps: { pool: Pool; broker: RunningBroker; reports: ConsumedReports; logger: Logger; timeoutMs?: number; signal?: AbortSignal | undefined }) {
+export function createQuietWatcher(deps: {
+  pool: Pool;
+  broker: RunningBroker;
+  reports: ConsumedReports;
+  logger: Logger;
+  timeoutMs?: number;
+  signal?: AbortSignal | undefined;
+}) {
   const consumed = deps.reports;
-  const count = async (sql: string, params: unknown[] = []) => (await deps.pool.query<{ n: number }>(sql, params)).rows[0]!.n;
+  const count = async (sql: string, params: unknown[] = []) =>
+    (await deps.pool.query<{ n: number }>(sql, params)).rows[0]!.n;
 
   /** Reports the fill receiver took that the consumer has not handled (a repair adds ids of its own, so count by id). */
   async function unconsumedReports(received: number): Promise<number> {

@@ -19,6 +19,12 @@ export interface ReconcilerDeps {
 
 /** The session meets the reconciler here: the real one (reconciler/index.ts), repairing through the bus. */
 export function connectReconciler(deps: ReconcilerDeps): Reconcile {
-  const reconciler = createReconciler({ pool: deps.pool, broker: deps.broker, ledger: deps.ledger, bus: deps.bus, logger: deps.logger });
+  const reconciler = createReconciler({
+    pool: deps.pool,
+    broker: deps.broker,
+    ledger: deps.ledger,
+    bus: deps.bus,
+    logger: deps.logger,
+  });
   return (date, repair) => reconciler.run(date, { repair });
 }

@@ -6,8 +6,6 @@ import { renderReportHtml } from './session.template.ts';
 
 export type { ChartData, SessionData, SessionSummary } from './session.types.ts';
 
-
-
 export function percentile(values: readonly number[], p: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
@@ -68,7 +66,11 @@ export function reproducibleCounts(summary: SessionSummary) {
 }
 
 /** `summary.json` and `report.html` (echarts inlined: the page opens from disk, offline). */
-export async function writeReport(dir: string, summary: SessionSummary, data: SessionData): Promise<{ summaryPath: string; reportPath: string }> {
+export async function writeReport(
+  dir: string,
+  summary: SessionSummary,
+  data: SessionData,
+): Promise<{ summaryPath: string; reportPath: string }> {
   await mkdir(dir, { recursive: true });
   const summaryPath = join(dir, 'summary.json');
   const reportPath = join(dir, 'report.html');
@@ -77,7 +79,6 @@ export async function writeReport(dir: string, summary: SessionSummary, data: Se
   await writeFile(reportPath, renderReportHtml({ summary, charts: chartData(data), echarts }));
   return { summaryPath, reportPath };
 }
-
 
 export function chartData(data: SessionData): ChartData {
   const symbols = [...new Set(data.prices.map((p) => p.symbol))].sort();
@@ -94,7 +95,8 @@ export function chartData(data: SessionData): ChartData {
   }
   const bucketEdges = [5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, Infinity];
   const bucketLabel = (edge: number, i: number) => (edge === Infinity ? `>${bucketEdges[i - 1]} ms` : `≤${edge} ms`);
-  const histogram = (values: readonly number[]) => bucketEdges.map((edge, i) => values.filter((v) => v <= edge && (i === 0 || v > bucketEdges[i - 1]!)).length);
+  const histogram = (values: readonly number[]) =>
+    bucketEdges.map((edge, i) => values.filter((v) => v <= edge && (i === 0 || v > bucketEdges[i - 1]!)).length);
   const kinds = [...new Set([...data.breaksFound, ...data.breaksOpen].map((b) => b.kind))].sort();
   const throughput: ChartData['throughput'] = [];
   let previous = { wallSeconds: 0, orders: 0, fills: 0 };
@@ -113,7 +115,11 @@ export function chartData(data: SessionData): ChartData {
     prices,
     fills,
     byStatus: Object.entries(data.byStatus),
-    latency: { buckets: bucketEdges.map(bucketLabel), ack: histogram(data.ackLatencyMs), firstFill: histogram(data.firstFillLatencyMs) },
+    latency: {
+      buckets: bucketEdges.map(bucketLabel),
+      ack: histogram(data.ackLatencyMs),
+      firstFill: histogram(data.firstFillLatencyMs),
+    },
     breaks: {
       kinds,
       found: kinds.map((kind) => data.breaksFound.filter((b) => b.kind === kind).length),

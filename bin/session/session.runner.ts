@@ -14,7 +14,13 @@ import {
 } from '../../platform/index.ts';
 import { allMigrations, startSystem, type RunningSystem } from '../system.ts';
 import { SessionClients, type ActionOutcome } from './session.clients.ts';
-import { checkAgainstStatements, checkLedger, checkOrderInvariants, FinalStatusWatch, type Violation } from './session.invariants.ts';
+import {
+  checkAgainstStatements,
+  checkLedger,
+  checkOrderInvariants,
+  FinalStatusWatch,
+  type Violation,
+} from './session.invariants.ts';
 import { planSession, seededIds, type PlannedStep } from './session.plan.ts';
 import { ConsumedReports, createQuietWatcher } from './session.quiet.ts';
 import { connectReconciler, type Reconcile, type ReconcilerDeps, type SessionBreak } from './session.reconcile.ts';
@@ -68,14 +74,23 @@ const MAX_SETTLE_TIMEOUTS = 3;
 export async function runSession(options: SessionOptions): Promise<SessionResult> {
   const { logger } = options;
   // A new, empty database for this run: on the given server, or on embedded PostgreSQL in a temp dir.
-  const database = await createThrowawayDatabase({ prefix: `session_${options.seed}`, serverUrl: options.databaseUrl, logger });
+  const database = await createThrowawayDatabase({
+    prefix: `session_${options.seed}`,
+    serverUrl: options.databaseUrl,
+    logger,
+  });
   const cleanups: Array<() => Promise<unknown>> = [() => database.drop()];
   try {
     await migrate(database.url, allMigrations, logger);
     const pool = createPool(database.url, { name: 'session', max: 20 });
     cleanups.unshift(() => pool.end());
     const bus: Bus = options.kafkaBrokers?.length
-      ? new KafkaBus({ brokers: options.kafkaBrokers, clientId: 'session', logger, namespace: `session-${options.seed}-${randomBytes(4).toString('hex')}` })
+      ? new KafkaBus({
+          brokers: options.kafkaBrokers,
+          clientId: 'session',
+          logger,
+          namespace: `session-${options.seed}-${randomBytes(4).toString('hex')}`,
+        })
       : new InProcessBus(3);
     cleanups.unshift(() => bus.close());
     return await runDay(options, pool, bus, cleanups);
@@ -86,7 +101,12 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   }
 }
 
-async function runDay(options: SessionOptions, pool: Pool, bus: Bus, cleanups: Array<() => Promise<unknown>>): Promise<SessionResult> {
+async function runDay(
+  options: SessionOptions,
+  pool: Pool,
+  bus: Bus,
+  cleanups: Array<() => Promise<unknown>>,
+): Promise<SessionResult> {
   const { logger } = options;
   const opsKey = `ops_session_${randomBytes(16).toString('hex')}`;
   const config = loadConfig({
@@ -97,7 +117,13 @@ async function runDay(options: SessionOptions, pool: Pool, bus: Bus, cleanups: A
     KAFKA_PARTITIONS: '3',
     ...(process.env.COMMISSION_BPS ? { COMMISSION_BPS: process.env.COMMISSION_BPS } : {}),
   });
-  const steps = planSession({ seed: options.seed, accounts: options.accounts, orders: options.orders, tradingDate: options.tradingDate, stepMinutes: options.stepMinutes });
+  const steps = planSession({
+    seed: options.seed,
+    accounts: options.accounts,
+    orders: options.orders,
+    tradingDate: options.tradingDate,
+    stepMinutes: options.stepMinutes,
+  });
   const clock = manualClock(steps[0]!.at);
   const reports = new ConsumedReports();
   const system: RunningSystem = await startSystem({
@@ -116,7 +142,14 @@ async function runDay(options: SessionOptions, pool: Pool, bus: Bus, cleanups: A
   const clients = new SessionClients(system.url, opsKey);
   const data = emptyData(options);
   const progress = (phase: string, step: number, breaksOpen: number | null = null) =>
-    options.onProgress?.({ phase, step, steps: steps.length, orders: data.placed.length, fills: data.fillCount, breaksOpen });
+    options.onProgress?.({
+      phase,
+      step,
+      steps: steps.length,
+      orders: data.placed.length,
+      fills: data.fillCount,
+      breaksOpen,
+    });
 
   const accounts = await clients.openAccounts(options.accounts, DEPOSIT);
   const dayStarted = Date.now();
@@ -133,24 +166,42 @@ async function runDay(options: SessionOptions, pool: Pool, bus: Bus, cleanups: A
 
     for (const action of step.actions) {
       options.signal?.throwIfAborted();
-      const outcome = await clients.perform(action, accounts[action.account]!, prices, (orderId) => (stepOfOrder.get(orderId) ?? step.index) < step.index);
+      const outcome = await clients.perform(
+        action,
+        accounts[action.account]!,
+        prices,
+        (orderId) => (stepOfOrder.get(orderId) ?? step.index) < step.index,
+      );
       record(data, outcome, step, stepOfOrder);
     }
     const settledAfter = await watcher.waitQuiet(step.session);
     data.settleTimeouts += Number(settledBefore.timedOut) + Number(settledAfter.timedOut);
     // Once may be a slow machine; a system that keeps not settling is stuck, and the day would take hours.
     if (data.settleTimeouts >= MAX_SETTLE_TIMEOUTS) {
-      throw new Error(`the system did not settle ${data.settleTimeouts} times; still busy: ${[...settledBefore.busy, ...settledAfter.busy].join(', ')}`);
+      throw new Error(
+        `the system did not settle ${data.settleTimeouts} times; still busy: ${[...settledBefore.busy, ...settledAfter.busy].join(', ')}`,
+      );
     }
     await finals.observe(pool);
     data.fillCount = (await pool.query<{ n: number }>(FILL_COUNT)).rows[0]!.n;
-    data.throughput.push({ wallSeconds: (Date.now() - dayStarted) / 1000, simTime: step.at.toISOString(), orders: data.placed.length, fills: data.fillCount });
+    data.throughput.push({
+      wallSeconds: (Date.now() - dayStarted) / 1000,
+      simTime: step.at.toISOString(),
+      orders: data.placed.length,
+      fills: data.fillCount,
+    });
     progress(step.session, step.index + 1);
   }
   data.dayWallSeconds = (Date.now() - dayStarted) / 1000;
 
   // After the close: repair what the reconciler finds, settle, then look again without repairing.
-  const reconcile = (options.reconciler ?? connectReconciler)({ pool, broker: system.brokerClient, ledger: system.ledger, bus, logger });
+  const reconcile = (options.reconciler ?? connectReconciler)({
+    pool,
+    broker: system.brokerClient,
+    ledger: system.ledger,
+    bus,
+    logger,
+  });
   const date = tradingDateOf(steps[0]!.at);
   progress('reconcile', steps.length);
   const repairRun = await reconcile(date, true);
@@ -170,7 +221,9 @@ async function runDay(options: SessionOptions, pool: Pool, bus: Bus, cleanups: A
     ...data.clientViolations,
   ];
   data.violations = violations;
-  data.byStatus = Object.fromEntries((await pool.query<{ status: string; n: number }>(BY_STATUS)).rows.map((row) => [row.status, row.n]));
+  data.byStatus = Object.fromEntries(
+    (await pool.query<{ status: string; n: number }>(BY_STATUS)).rows.map((row) => [row.status, row.n]),
+  );
   data.fillCount = (await pool.query<{ n: number }>(FILL_COUNT)).rows[0]!.n;
   data.fills = (await pool.query<SessionData['fills'][number]>(REPORT_FILLS)).rows;
   const latencies = (await pool.query<{ id: string; ack_ms: number | null; fill_ms: number | null }>(LATENCIES)).rows;
@@ -218,10 +271,14 @@ function record(data: SessionData, outcome: ActionOutcome, step: PlannedStep, st
       const { order } = outcome;
       data.placed.push({ id: order.id, label: outcome.label, step: step.index });
       stepOfOrder.set(order.id, step.index);
-      const tradable = step.session === 'regular' || ((step.session === 'pre' || step.session === 'post') && order.extendedHours);
+      const tradable =
+        step.session === 'regular' || ((step.session === 'pre' || step.session === 'post') && order.extendedHours);
       if (tradable) data.sentAtOnce.add(order.id);
       if (outcome.label.startsWith('refused')) {
-        data.clientViolations.push({ check: 'refusal', message: `an order that must be refused was accepted: ${outcome.label} ${JSON.stringify(outcome.body)}` });
+        data.clientViolations.push({
+          check: 'refusal',
+          message: `an order that must be refused was accepted: ${outcome.label} ${JSON.stringify(outcome.body)}`,
+        });
       }
       return;
     }
@@ -234,20 +291,31 @@ function record(data: SessionData, outcome: ActionOutcome, step: PlannedStep, st
     case 'canceled':
       data.cancels.requested++;
       if (outcome.status !== 202) data.cancels.refused++;
-      if (outcome.status >= 500) data.clientViolations.push({ check: 'no-5xx', message: `cancel of ${outcome.orderId} answered ${outcome.status}` });
+      if (outcome.status >= 500)
+        data.clientViolations.push({
+          check: 'no-5xx',
+          message: `cancel of ${outcome.orderId} answered ${outcome.status}`,
+        });
       return;
     case 'skipped':
       data.skipped++;
       return;
     case 'failed':
       data.failed.push({ status: outcome.status, detail: outcome.detail, label: outcome.label });
-      if (outcome.status >= 500) data.clientViolations.push({ check: 'no-5xx', message: `${outcome.label} answered ${outcome.status}: ${outcome.detail}` });
+      if (outcome.status >= 500)
+        data.clientViolations.push({
+          check: 'no-5xx',
+          message: `${outcome.label} answered ${outcome.status}: ${outcome.detail}`,
+        });
   }
 }
 
 async function dayOrdersOpen(pool: Pool): Promise<Violation[]> {
   const { rows } = await pool.query<{ id: string; status: string }>(DAY_ORDERS_OPEN);
-  return rows.map((row) => ({ check: 'day-orders-expire', message: `day order ${row.id} is still ${row.status} after the close` }));
+  return rows.map((row) => ({
+    check: 'day-orders-expire',
+    message: `day order ${row.id} is still ${row.status} after the close`,
+  }));
 }
 
 /** Last prices straight from the broker: the trading server's cache may still hold the last step's. */

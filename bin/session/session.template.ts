@@ -19,7 +19,12 @@ export function renderReportHtml(input: { summary: SessionSummary; charts: Chart
     ['bus', summary.bus],
     ['accounts', summary.accounts],
     ['orders accepted', summary.orders],
-    ['orders refused', `${summary.refused} (${Object.entries(summary.refusedByCode).map(([code, n]) => `${code} ${n}`).join(', ')})`],
+    [
+      'orders refused',
+      `${summary.refused} (${Object.entries(summary.refusedByCode)
+        .map(([code, n]) => `${code} ${n}`)
+        .join(', ')})`,
+    ],
     ['fills', summary.fills],
     ['breaks found / open', `${summary.breaksFound} / ${summary.breaksOpen}`],
     ['invariant violations', summary.invariantViolations],
@@ -27,9 +32,15 @@ export function renderReportHtml(input: { summary: SessionSummary; charts: Chart
     ['latency to broker answer p50 / p99 (ms)', `${summary.latencyMs.p50} / ${summary.latencyMs.p99}`],
     ['wall time of the day (s)', summary.dayWallSeconds],
   ];
-  const table = rows.map(([name, value]) => `<tr><th>${escapeHtml(name)}</th><td>${escapeHtml(String(value))}</td></tr>`).join('');
-  const violations = summary.violations.map((v) => `<li><b>${escapeHtml(v.check)}</b>: ${escapeHtml(v.message)}</li>`).join('');
-  const priceCharts = charts.symbols.map((symbol) => `<div class="chart small" id="price-${escapeHtml(symbol)}"></div>`).join('');
+  const table = rows
+    .map(([name, value]) => `<tr><th>${escapeHtml(name)}</th><td>${escapeHtml(String(value))}</td></tr>`)
+    .join('');
+  const violations = summary.violations
+    .map((v) => `<li><b>${escapeHtml(v.check)}</b>: ${escapeHtml(v.message)}</li>`)
+    .join('');
+  const priceCharts = charts.symbols
+    .map((symbol) => `<div class="chart small" id="price-${escapeHtml(symbol)}"></div>`)
+    .join('');
   return `<!doctype html>
 <html lang="en">
 <head>

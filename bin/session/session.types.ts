@@ -56,7 +56,13 @@ export interface SessionSummary {
   /** Accepted orders per second of wall time over the trading day (first step to the close). */
   throughput: number;
   /** Placement to the broker's answer, ms of wall time, for orders sent at once; `firstFill*`: to our first recorded fill. */
-  latencyMs: { p50: number | null; p99: number | null; firstFillP50: number | null; firstFillP99: number | null; samples: number };
+  latencyMs: {
+    p50: number | null;
+    p99: number | null;
+    firstFillP50: number | null;
+    firstFillP99: number | null;
+    samples: number;
+  };
   settleTimeouts: number;
   dayWallSeconds: number;
 }

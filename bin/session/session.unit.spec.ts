@@ -6,12 +6,25 @@ import { percentile } from './session.report.ts';
 import { renderReportHtml } from './session.template.ts';
 import { dec } from '../../platform/index.ts';
 
-const plan = (seed: number) => planSession({ seed, accounts: 5, orders: 200, tradingDate: '2026-03-02', stepMinutes: 30 });
+const plan = (seed: number) =>
+  planSession({ seed, accounts: 5, orders: 200, tradingDate: '2026-03-02', stepMinutes: 30 });
 
 describe('session flags', () => {
   it('given valid flags, when parsed, then every value is typed', () => {
-    expect(parseSessionArgs(['--seed', '42', '--accounts', '3', '--orders', '50', '--faults', 'drop_report=0.1', '--report', 'out'], {})).toEqual({
-      seed: 42, accounts: 3, orders: 50, faults: 'drop_report=0.1', latency: '2-20', report: 'out', date: '2026-03-02', stepMinutes: 30,
+    expect(
+      parseSessionArgs(
+        ['--seed', '42', '--accounts', '3', '--orders', '50', '--faults', 'drop_report=0.1', '--report', 'out'],
+        {},
+      ),
+    ).toEqual({
+      seed: 42,
+      accounts: 3,
+      orders: 50,
+      faults: 'drop_report=0.1',
+      latency: '2-20',
+      report: 'out',
+      date: '2026-03-02',
+      stepMinutes: 30,
     });
   });
 
@@ -67,7 +80,9 @@ describe('the day plan', () => {
     for (const step of plan(4).filter((s) => s.session === 'pre' || s.session === 'post')) {
       for (const action of step.actions) {
         if (action.kind === 'limit-buy') expect(action.extendedHours).toBe(true);
-        expect(action.kind === 'fractional-buy' || (action.kind === 'market-buy' && step.session === 'post')).toBe(false);
+        expect(action.kind === 'fractional-buy' || (action.kind === 'market-buy' && step.session === 'post')).toBe(
+          false,
+        );
       }
     }
   });
@@ -77,7 +92,8 @@ describe('the day plan', () => {
     const b = seededIds(5);
     const ids = Array.from({ length: 1000 }, () => a());
     expect(new Set(ids).size).toBe(1000);
-    for (const id of ids.slice(0, 20)) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (const id of ids.slice(0, 20))
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(Array.from({ length: 1000 }, () => b())).toEqual(ids);
   });
 });
@@ -99,12 +115,38 @@ describe('summary figures', () => {
   it('given text from the day, when the page is rendered, then nothing in it can close the script or inject markup', () => {
     const html = renderReportHtml({
       summary: {
-        seed: 1, tradingDate: '2026-03-02', accounts: 1, faults: '<i>x</i>', bus: 'in-process', orders: 0, refused: 0, refusedByCode: {}, failedRequests: 0,
-        cancelsRequested: 0, skippedActions: 0, fills: 0, byStatus: {}, breaksFound: 0, breaksFoundByKind: {}, breaksOpen: 0, invariantViolations: 1,
-        violations: [{ check: 'x', message: '</script><script>alert(1)</script>' }], throughput: 0,
-        latencyMs: { p50: null, p99: null, firstFillP50: null, firstFillP99: null, samples: 0 }, settleTimeouts: 0, dayWallSeconds: 0,
+        seed: 1,
+        tradingDate: '2026-03-02',
+        accounts: 1,
+        faults: '<i>x</i>',
+        bus: 'in-process',
+        orders: 0,
+        refused: 0,
+        refusedByCode: {},
+        failedRequests: 0,
+        cancelsRequested: 0,
+        skippedActions: 0,
+        fills: 0,
+        byStatus: {},
+        breaksFound: 0,
+        breaksFoundByKind: {},
+        breaksOpen: 0,
+        invariantViolations: 1,
+        violations: [{ check: 'x', message: '</script><script>alert(1)</script>' }],
+        throughput: 0,
+        latencyMs: { p50: null, p99: null, firstFillP50: null, firstFillP99: null, samples: 0 },
+        settleTimeouts: 0,
+        dayWallSeconds: 0,
       },
-      charts: { symbols: ['</script>'], prices: {}, fills: {}, byStatus: [], latency: { buckets: [], ack: [], firstFill: [] }, breaks: { kinds: [], found: [], open: [] }, throughput: [] },
+      charts: {
+        symbols: ['</script>'],
+        prices: {},
+        fills: {},
+        byStatus: [],
+        latency: { buckets: [], ack: [], firstFill: [] },
+        breaks: { kinds: [], found: [], open: [] },
+        throughput: [],
+      },
       echarts: 'var echarts = {};',
     });
     expect(html).not.toContain('<script>alert(1)');

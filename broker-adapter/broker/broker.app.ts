@@ -53,7 +53,9 @@ export function createBrokerApp(deps: BrokerAppDeps): FastifyInstance {
       // The order is taken and committed; only the answer is late. The caller must ask by client order id.
       await waitOrAbort(deps.ackTimeoutDelayMs === undefined ? 30_000 : deps.ackTimeoutDelayMs, shuttingDown.signal);
       if (shuttingDown.signal.aborted) {
-        return reply.status(503).send({ error: { code: 'BROKER_UNAVAILABLE', message: 'shutting down', details: null } });
+        return reply
+          .status(503)
+          .send({ error: { code: 'BROKER_UNAVAILABLE', message: 'shutting down', details: null } });
       }
     }
     return reply.status(result.created ? 201 : 200).send(result.order);

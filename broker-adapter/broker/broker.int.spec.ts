@@ -26,13 +26,23 @@ describe('orders in regular hours', () => {
   it('fills a market order at once and pushes new then trade, in sequence', async () => {
     const { client, pushAll, receiver } = await start({ replay });
     const order = await client.submitOrder(anOrderRequest({ quantity: '2.5' }));
-    expect(order).toMatchObject({ status: 'filled', cumulativeQuantity: '2.5', averagePrice: '100.0000', leavesQuantity: '0' });
+    expect(order).toMatchObject({
+      status: 'filled',
+      cumulativeQuantity: '2.5',
+      averagePrice: '100.0000',
+      leavesQuantity: '0',
+    });
     await pushAll();
     expect(receiver!.received.map((r) => [r.sequence, r.execType, r.orderStatus])).toEqual([
       [1, 'new', 'new'],
       [2, 'trade', 'filled'],
     ]);
-    expect(receiver!.received[1]).toMatchObject({ lastQuantity: '2.5', lastPrice: '100.00', clientOrderId: order.clientOrderId, account: 'acc-1' });
+    expect(receiver!.received[1]).toMatchObject({
+      lastQuantity: '2.5',
+      lastPrice: '100.00',
+      clientOrderId: order.clientOrderId,
+      account: 'acc-1',
+    });
   });
 
   it('rests a limit order until the price reaches it, then fills it at the market price', async () => {
@@ -96,10 +106,15 @@ describe('sessions', () => {
 
   it('fills an extended-hours limit order in pre-market, and rejects extended hours on a market order', async () => {
     const { client } = await start({ start: preMarket });
-    const limit = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '500.00', extendedHours: true }));
+    const limit = await client.submitOrder(
+      anOrderRequest({ type: 'limit', limitPrice: '500.00', extendedHours: true }),
+    );
     expect(limit.status).toBe('filled');
     const market = await client.submitOrder(anOrderRequest({ extendedHours: true }));
-    expect(market).toMatchObject({ status: 'rejected', rejectReason: expect.stringMatching(/^EXTENDED_HOURS_NOT_ALLOWED/) });
+    expect(market).toMatchObject({
+      status: 'rejected',
+      rejectReason: expect.stringMatching(/^EXTENDED_HOURS_NOT_ALLOWED/),
+    });
   });
 
   it('serves the clock and instruments, one of them under $1', async () => {
@@ -111,7 +126,9 @@ describe('sessions', () => {
       nextClose: '2026-11-24T21:00:00.000Z',
     });
     const instruments = await client.getInstruments();
-    expect(instruments.map((i) => i.symbol)).toEqual(expect.arrayContaining(['AAPL', 'MSFT', 'NVDA', 'TSLA', 'AMZN', 'GOOGL', 'META']));
+    expect(instruments.map((i) => i.symbol)).toEqual(
+      expect.arrayContaining(['AAPL', 'MSFT', 'NVDA', 'TSLA', 'AMZN', 'GOOGL', 'META']),
+    );
     expect(instruments.some((i) => Number(i.lastPrice) < 1)).toBe(true);
   });
 });
@@ -142,10 +159,16 @@ describe('idempotency on client order id', () => {
   it('answers null for an unknown client order id and 400 for a malformed order', async () => {
     const { client } = await start();
     expect(await client.getOrderByClientOrderId('never-sent')).toBeNull();
-    await expect(client.submitOrder(anOrderRequest({ quantity: '-1' }))).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    await expect(client.submitOrder(anOrderRequest({ quantity: '-1' }))).rejects.toMatchObject({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+    });
     await expect(client.submitOrder(anOrderRequest({ type: 'limit' }))).rejects.toBeInstanceOf(BrokerRejectedError);
     await expect(client.submitOrder(anOrderRequest({ symbol: 'aapl' }))).rejects.toMatchObject({ status: 400 });
-    expect(await client.submitOrder(anOrderRequest({ symbol: 'ZZZZ' }))).toMatchObject({ status: 'rejected', rejectReason: 'UNKNOWN_SYMBOL' });
+    expect(await client.submitOrder(anOrderRequest({ symbol: 'ZZZZ' }))).toMatchObject({
+      status: 'rejected',
+      rejectReason: 'UNKNOWN_SYMBOL',
+    });
   });
 });
 
@@ -168,8 +191,13 @@ describe('cancels', () => {
     clock.advance(60_000); // the price drops to 98.00 before the cancel is settled
     await broker.tick();
     expect(await client.getOrder(order.brokerOrderId)).toMatchObject({ status: 'filled', cumulativeQuantity: '10' });
-    await expect(client.cancelOrder(order.brokerOrderId)).rejects.toMatchObject({ status: 422, code: 'TOO_LATE_TO_CANCEL' });
-    const { rows } = await db.pool.query<{ exec_type: string }>(`SELECT exec_type FROM broker_executions ORDER BY sequence`);
+    await expect(client.cancelOrder(order.brokerOrderId)).rejects.toMatchObject({
+      status: 422,
+      code: 'TOO_LATE_TO_CANCEL',
+    });
+    const { rows } = await db.pool.query<{ exec_type: string }>(
+      `SELECT exec_type FROM broker_executions ORDER BY sequence`,
+    );
     expect(rows.map((r) => r.exec_type)).toEqual(['new', 'pending_cancel', 'trade', 'cancel_rejected']);
   });
 
@@ -214,7 +242,10 @@ describe('the client tells a refusal from an unknown outcome', () => {
     const url = broker.url;
     await broker.app.close();
     const client = new BrokerClient({ baseUrl: url, timeoutMs: 1_000 });
-    await expect(client.submitOrder(anOrderRequest())).rejects.toMatchObject({ name: 'BrokerUnavailableError', reason: 'connection' });
+    await expect(client.submitOrder(anOrderRequest())).rejects.toMatchObject({
+      name: 'BrokerUnavailableError',
+      reason: 'connection',
+    });
     await expect(client.getOrderByClientOrderId('x')).rejects.toMatchObject({ name: 'BrokerUnavailableError' });
   });
 });

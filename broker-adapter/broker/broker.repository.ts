@@ -140,7 +140,12 @@ export interface PlannedReport {
 }
 
 /** Numbers the reports consecutively and stores them with their deliveries; the last statement of a transaction. */
-export async function insertReports(db: Queryable, reports: readonly PlannedReport[], tradeDate: string, at: Date): Promise<void> {
+export async function insertReports(
+  db: Queryable,
+  reports: readonly PlannedReport[],
+  tradeDate: string,
+  at: Date,
+): Promise<void> {
   await db.query(sql.INSERT_REPORTS, [JSON.stringify(reports), tradeDate, at]);
 }
 
@@ -156,7 +161,12 @@ export async function dueDeliveries(db: Queryable, now: Date, limit: number): Pr
 }
 
 /** Records one answered push: the accepted reports are delivered, the refused ones set aside for good. */
-export async function markPushed(db: Queryable, delivered: readonly string[], refused: readonly string[], reason: string): Promise<void> {
+export async function markPushed(
+  db: Queryable,
+  delivered: readonly string[],
+  refused: readonly string[],
+  reason: string,
+): Promise<void> {
   if (delivered.length > 0) await db.query(sql.MARK_DELIVERED, [delivered]);
   if (refused.length > 0) await db.query(sql.MARK_REFUSED, [refused, reason.slice(0, 500)]);
 }

@@ -22,7 +22,11 @@ describe('a whole accelerated day, broker loops running', () => {
     db = await createTestDatabase();
     bus = new InProcessBus(3);
     await ensureExecutionsTopic(bus, 3);
-    await bus.consume({ groupId: 'reader', topics: [EXECUTIONS_TOPIC], handleBatch: async (batch) => void messages.push(...batch) });
+    await bus.consume({
+      groupId: 'reader',
+      topics: [EXECUTIONS_TOPIC],
+      handleBatch: async (batch) => void messages.push(...batch),
+    });
     const receiver = createFillReceiverApp({ bus, pool: db.pool, logger: silentLogger });
     const receiverUrl = await receiver.listen({ port: 0, host: '127.0.0.1' });
     closeReceiver = () => receiver.close();
@@ -31,7 +35,15 @@ describe('a whole accelerated day, broker loops running', () => {
       config: {
         SIM_SEED: 4,
         BROKER_LATENCY_MS: { min: 0, max: 2 },
-        BROKER_FAULTS: { ack_timeout: 0, duplicate: 0.2, reorder: 0.2, drop_report: 0, reject: 0, partial: 0.5, outage: 0 },
+        BROKER_FAULTS: {
+          ack_timeout: 0,
+          duplicate: 0.2,
+          reorder: 0.2,
+          drop_report: 0,
+          reject: 0,
+          partial: 0.5,
+          outage: 0,
+        },
       },
       clock: acceleratedClock({ tradingDate: '2026-11-24', daySeconds: 4 }),
       fillReceiverUrl: receiverUrl,
@@ -52,7 +64,9 @@ describe('a whole accelerated day, broker loops running', () => {
     expect((await client.getClock()).session).toBe('pre');
     const market = await client.submitOrder(anOrderRequest({ quantity: '4' }));
     const day = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '1.00' }));
-    const extended = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '1.00', extendedHours: true }));
+    const extended = await client.submitOrder(
+      anOrderRequest({ type: 'limit', limitPrice: '1.00', extendedHours: true }),
+    );
     const gtc = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '1.00', timeInForce: 'gtc' }));
 
     const until = Date.now() + 30_000;

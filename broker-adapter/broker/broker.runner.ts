@@ -102,10 +102,14 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const loops = running
     ? [
         loop('match', async () => (await service.tick(), false), options.tickMs ?? 100),
-        loop('push', async () => {
-          const result = await pusher.pushDue();
-          return result.delivered > 0 && !result.failed;
-        }, options.pushIntervalMs ?? 20),
+        loop(
+          'push',
+          async () => {
+            const result = await pusher.pushDue();
+            return result.delivered > 0 && !result.failed;
+          },
+          options.pushIntervalMs ?? 20,
+        ),
       ]
     : [];
 

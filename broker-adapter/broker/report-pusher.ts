@@ -53,9 +53,18 @@ export class ReportPusher {
     if (typeof answer === 'string') {
       this.failures++;
       this.pausedUntil = this.realNow() + Math.min(2_000, 50 * 2 ** Math.min(this.failures - 1, 10));
-      await repo.markFailed(this.options.pool, due.map((delivery) => delivery.id), answer);
+      await repo.markFailed(
+        this.options.pool,
+        due.map((delivery) => delivery.id),
+        answer,
+      );
       this.options.logger.warn(
-        { sequences: [due[0]!.report.sequence, due.at(-1)!.report.sequence], reports: due.length, attempts: due[0]!.attempts + 1, error: answer },
+        {
+          sequences: [due[0]!.report.sequence, due.at(-1)!.report.sequence],
+          reports: due.length,
+          attempts: due[0]!.attempts + 1,
+          error: answer,
+        },
         'execution reports not acknowledged; will retry',
       );
       return { delivered: 0, failed: true };
@@ -63,7 +72,10 @@ export class ReportPusher {
     this.failures = 0;
     const refused = due.filter((_, i) => answer[i] === 'refused');
     for (const delivery of refused) {
-      this.options.logger.error({ sequence: delivery.report.sequence }, 'fill receiver refused an execution report as malformed');
+      this.options.logger.error(
+        { sequence: delivery.report.sequence },
+        'fill receiver refused an execution report as malformed',
+      );
     }
     await repo.markPushed(
       this.options.pool,
@@ -86,7 +98,8 @@ export class ReportPusher {
       const answer: unknown = await response.json().catch(() => null);
       if (!response.ok) return `HTTP ${response.status}`;
       const parsed = BatchAnswer.safeParse(answer);
-      if (!parsed.success || parsed.data.results.length !== reports.length) return `HTTP ${response.status}: not an answer for the batch`;
+      if (!parsed.success || parsed.data.results.length !== reports.length)
+        return `HTTP ${response.status}: not an answer for the batch`;
       return parsed.data.results.map((result) => result.status);
     } catch (error) {
       return error instanceof Error ? `${error.name}: ${error.message}` : String(error);

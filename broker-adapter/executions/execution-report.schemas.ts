@@ -29,7 +29,15 @@ import { decimalString } from '../../platform/decimal.schemas.ts';
 const nonNegative = decimalString({ sign: 'non-negative' });
 const positive = decimalString({ sign: 'positive' });
 
-export const EXEC_TYPES = ['new', 'trade', 'pending_cancel', 'canceled', 'rejected', 'expired', 'cancel_rejected'] as const;
+export const EXEC_TYPES = [
+  'new',
+  'trade',
+  'pending_cancel',
+  'canceled',
+  'rejected',
+  'expired',
+  'cancel_rejected',
+] as const;
 export const ORDER_STATUSES = [
   'new',
   'partially_filled',
@@ -45,7 +53,14 @@ export const FINAL_ORDER_STATUSES: readonly BrokerOrderStatus[] = ['filled', 'ca
 
 const id = z.string().min(1).max(128);
 
-const QUANTITY_FIELDS = ['lastQuantity', 'lastPrice', 'cumulativeQuantity', 'leavesQuantity', 'averagePrice', 'orderQuantity'] as const;
+const QUANTITY_FIELDS = [
+  'lastQuantity',
+  'lastPrice',
+  'cumulativeQuantity',
+  'leavesQuantity',
+  'averagePrice',
+  'orderQuantity',
+] as const;
 
 export const ExecutionReport = z
   .object({

@@ -49,9 +49,22 @@ describe('ExecutionReport', () => {
 
 describe('ExecutionReport against garbage in its decimal fields', () => {
   const valid = {
-    execId: 'E1', brokerOrderId: 'B1', clientOrderId: 'C1', account: 'A1', symbol: 'AAPL', side: 'buy', execType: 'trade',
-    orderStatus: 'filled', lastQuantity: '1', lastPrice: '1.00', cumulativeQuantity: '1', leavesQuantity: '0',
-    averagePrice: '1', orderQuantity: '1', transactTime: '2026-11-25T15:00:00.000Z', sequence: 1,
+    execId: 'E1',
+    brokerOrderId: 'B1',
+    clientOrderId: 'C1',
+    account: 'A1',
+    symbol: 'AAPL',
+    side: 'buy',
+    execType: 'trade',
+    orderStatus: 'filled',
+    lastQuantity: '1',
+    lastPrice: '1.00',
+    cumulativeQuantity: '1',
+    leavesQuantity: '0',
+    averagePrice: '1',
+    orderQuantity: '1',
+    transactTime: '2026-11-25T15:00:00.000Z',
+    sequence: 1,
   };
   const fields = ['lastQuantity', 'lastPrice', 'cumulativeQuantity', 'leavesQuantity', 'averagePrice', 'orderQuantity'];
 

@@ -38,7 +38,10 @@ async function tradeADay(h: Awaited<ReturnType<typeof aBroker>>, orders = 30) {
         ...(kind === 2 ? { type: 'limit', limitPrice: '102.00', timeInForce: 'gtc' } : {}),
       }),
     );
-    if (i % 10 === 9) await h.client.cancelOrder((await h.client.getOrderByClientOrderId(`order-${i - 1}`))!.brokerOrderId).catch(() => undefined);
+    if (i % 10 === 9)
+      await h.client
+        .cancelOrder((await h.client.getOrderByClientOrderId(`order-${i - 1}`))!.brokerOrderId)
+        .catch(() => undefined);
   }
   for (let minute = 0; minute < 5; minute++) {
     h.clock.advance(60_000);
@@ -53,7 +56,9 @@ describe('reject', () => {
     const order = await h.client.submitOrder(anOrderRequest());
     expect(order).toMatchObject({ status: 'rejected', rejectReason: expect.stringMatching(/^BROKER_RISK_REJECT/) });
     await h.pushAll();
-    expect(h.receiver!.received).toEqual([expect.objectContaining({ execType: 'rejected', orderStatus: 'rejected', leavesQuantity: '0' })]);
+    expect(h.receiver!.received).toEqual([
+      expect.objectContaining({ execType: 'rejected', orderStatus: 'rejected', leavesQuantity: '0' }),
+    ]);
   });
 });
 
@@ -173,7 +178,9 @@ describe('a report the fill receiver refuses as malformed', () => {
     h.receiver!.refuseNextReports(1);
     await h.pushAll();
     expect(h.receiver!.received.map((r) => r.sequence)).toEqual([2]);
-    const { rows } = await db.pool.query<{ sequence: string }>('SELECT sequence FROM broker_deliveries WHERE refused_at IS NOT NULL');
+    const { rows } = await db.pool.query<{ sequence: string }>(
+      'SELECT sequence FROM broker_deliveries WHERE refused_at IS NOT NULL',
+    );
     expect(rows.map((r) => r.sequence)).toEqual(['1']);
   });
 });
@@ -205,9 +212,12 @@ describe('all faults at once', () => {
   it('keeps the statements equal to what was pushed plus what was dropped', async () => {
     const h = await start({ faults, seed: 5, replay });
     await tradeADay(h);
-    const trades = (reports: readonly ExecutionReport[]) => new Set(reports.filter((r) => r.execType === 'trade').map((r) => r.execId));
+    const trades = (reports: readonly ExecutionReport[]) =>
+      new Set(reports.filter((r) => r.execType === 'trade').map((r) => r.execId));
     const pushed = trades(h.receiver!.received);
-    const { rows } = await db.pool.query<{ exec_id: string }>(`SELECT exec_id FROM broker_executions WHERE dropped AND exec_type = 'trade'`);
+    const { rows } = await db.pool.query<{ exec_id: string }>(
+      `SELECT exec_id FROM broker_executions WHERE dropped AND exec_type = 'trade'`,
+    );
     const dropped = new Set(rows.map((r) => r.exec_id));
     expect(dropped.size).toBeGreaterThan(0);
     expect([...dropped].filter((id) => pushed.has(id))).toEqual([]);
@@ -233,6 +243,10 @@ describe('cash of partial fills', () => {
     expect(await h.client.getOrder(order.brokerOrderId)).toMatchObject({ status: 'filled', cumulativeQuantity: '7' });
     const { executions } = await h.client.getStatement('executions', TRADE_DATE);
     expect(executions.map((e) => e.lastQuantity)).toEqual(['2', '2', '2', '1']);
-    expect(await h.client.getStatement('cash', TRADE_DATE)).toMatchObject({ balance: '-2.95', bought: '2.95', sold: '0.00' });
+    expect(await h.client.getStatement('cash', TRADE_DATE)).toMatchObject({
+      balance: '-2.95',
+      bought: '2.95',
+      sold: '0.00',
+    });
   });
 });

@@ -52,7 +52,11 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
     if (Array.isArray(request.body)) {
       if (request.body.length > MAX_BATCH) {
         return reply.status(400).send({
-          error: { code: 'VALIDATION_FAILED', message: `at most ${MAX_BATCH} reports per batch`, details: [{ path: '', message: `got ${request.body.length}` }] },
+          error: {
+            code: 'VALIDATION_FAILED',
+            message: `at most ${MAX_BATCH} reports per batch`,
+            details: [{ path: '', message: `got ${request.body.length}` }],
+          },
         });
       }
       const results: BatchResult[] = [];
@@ -75,7 +79,9 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
     if (!parsed.success) {
       const details = issuesOf(parsed.error);
       logger.warn({ details, body: request.body }, 'malformed execution report refused');
-      return reply.status(400).send({ error: { code: 'VALIDATION_FAILED', message: 'malformed execution report', details } });
+      return reply
+        .status(400)
+        .send({ error: { code: 'VALIDATION_FAILED', message: 'malformed execution report', details } });
     }
     if (!(await publish([parsed.data]))) return busUnavailable(reply);
     return reply.status(200).send({ ok: true, execId: parsed.data.execId });
@@ -90,7 +96,10 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
         reports.map((report) => ({ key: report.account, value: JSON.stringify(report) })),
       );
     } catch (error) {
-      logger.warn({ err: error, execIds: reports.map((r) => r.execId) }, 'execution reports not published; the broker will retry');
+      logger.warn(
+        { err: error, execIds: reports.map((r) => r.execId) },
+        'execution reports not published; the broker will retry',
+      );
       return false;
     }
     // After the bus: a failure here only costs a redelivery, which consumers dedupe by execId.
@@ -102,7 +111,9 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
 }
 
 function busUnavailable(reply: FastifyReply) {
-  return reply.status(503).send({ error: { code: 'BUS_UNAVAILABLE', message: 'the reports could not be stored; retry', details: null } });
+  return reply
+    .status(503)
+    .send({ error: { code: 'BUS_UNAVAILABLE', message: 'the reports could not be stored; retry', details: null } });
 }
 
 function issuesOf(error: z.ZodError) {

@@ -174,10 +174,14 @@ describe('the fill receiver on real Kafka', () => {
 
       flaky.down = false;
       await h.pushAll();
-      const { rows } = await brokerDb.pool.query<{ exec_id: string }>('SELECT exec_id FROM broker_executions ORDER BY sequence');
+      const { rows } = await brokerDb.pool.query<{ exec_id: string }>(
+        'SELECT exec_id FROM broker_executions ORDER BY sequence',
+      );
       const expected = rows.map((r) => r.exec_id);
       await waitFor(() => expected.every((id) => consumedExecIds().includes(id)));
-      const forAccount = consumed.filter((m) => m.key === 'acc-9').map((m) => (JSON.parse(m.value) as ExecutionReport).execId);
+      const forAccount = consumed
+        .filter((m) => m.key === 'acc-9')
+        .map((m) => (JSON.parse(m.value) as ExecutionReport).execId);
       expect(forAccount).toEqual(expected);
     } finally {
       await h.close();
@@ -202,10 +206,14 @@ describe('the fill receiver on real Kafka', () => {
 
       flaky.release();
       await h.pushAll();
-      const { rows } = await brokerDb.pool.query<{ exec_id: string }>('SELECT exec_id FROM broker_executions ORDER BY sequence');
+      const { rows } = await brokerDb.pool.query<{ exec_id: string }>(
+        'SELECT exec_id FROM broker_executions ORDER BY sequence',
+      );
       const expected = rows.map((r) => r.exec_id);
       await waitFor(() => expected.every((id) => consumedExecIds().includes(id)));
-      const forAccount = consumed.filter((m) => m.key === 'acc-h').map((m) => (JSON.parse(m.value) as ExecutionReport).execId);
+      const forAccount = consumed
+        .filter((m) => m.key === 'acc-h')
+        .map((m) => (JSON.parse(m.value) as ExecutionReport).execId);
       // The first report was published by both held attempts and by the acknowledged retry.
       expect(new Set(forAccount)).toEqual(new Set(expected));
       expect(forAccount.filter((id) => id === expected[0]).length).toBeGreaterThanOrEqual(2);
@@ -220,7 +228,11 @@ describe('the fill receiver on real Kafka', () => {
 
     it('goes to the bus in the order sent, keyed by account, with one result per report', async () => {
       const before = consumed.length;
-      const batch = [aReport(201, { account: 'acc-b1' }), aReport(202, { account: 'acc-b2' }), aReport(203, { account: 'acc-b1' })];
+      const batch = [
+        aReport(201, { account: 'acc-b1' }),
+        aReport(202, { account: 'acc-b2' }),
+        aReport(203, { account: 'acc-b1' }),
+      ];
       const response = await post(batch);
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ results: batch.map((r) => ({ execId: r.execId, status: 'accepted' })) });
@@ -233,7 +245,9 @@ describe('the fill receiver on real Kafka', () => {
       const before = consumed.length;
       const response = await post([aReport(211), aReport(212, { lastQuantity: 1 }), 'junk', aReport(213)]);
       expect(response.status).toBe(200);
-      const { results } = (await response.json()) as { results: { execId: string | null; status: string; details?: unknown[] }[] };
+      const { results } = (await response.json()) as {
+        results: { execId: string | null; status: string; details?: unknown[] }[];
+      };
       expect(results.map((r) => r.status)).toEqual(['accepted', 'refused', 'refused', 'accepted']);
       expect(results[1]!.execId).toBe(`x-${topic}-212`);
       expect(results[1]!.details!.length).toBeGreaterThan(0);

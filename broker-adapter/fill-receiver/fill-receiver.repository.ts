@@ -14,13 +14,19 @@ export interface SequenceGap {
  * Records that reports reached the bus: opens a gap for every lower number not seen yet when the
  * highest jumps ahead, and closes the gaps that late reports fill. One transaction for a whole batch.
  */
-export async function recordReceived(pool: Pool, received: readonly { sequence: number; execId: string }[]): Promise<void> {
+export async function recordReceived(
+  pool: Pool,
+  received: readonly { sequence: number; execId: string }[],
+): Promise<void> {
   if (received.length === 0) return;
   await withTransaction(pool, async (tx) => {
     await tx.query(sql.LOCK_SEQUENCE_BOOK);
     const { rows } = await tx.query<{ highest: string }>(sql.HIGHEST_RECEIVED);
     const highest = Number(rows[0]!.highest);
-    const inserted = await tx.query<{ sequence: string }>(sql.INSERT_RECEIVED, [received.map((r) => r.sequence), received.map((r) => r.execId)]);
+    const inserted = await tx.query<{ sequence: string }>(sql.INSERT_RECEIVED, [
+      received.map((r) => r.sequence),
+      received.map((r) => r.execId),
+    ]);
     if (inserted.rowCount === 0) return;
     const newSequences = inserted.rows.map((row) => Number(row.sequence));
     const top = Math.max(...newSequences);

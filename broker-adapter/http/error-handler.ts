@@ -7,7 +7,9 @@ import type { Logger } from '../../platform/logger.ts';
 export function registerErrorHandler(app: FastifyInstance, logger: Logger): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     if (isDomainError(error)) {
-      return reply.status(error.httpStatus).send({ error: { code: error.code, message: error.message, details: error.details } });
+      return reply
+        .status(error.httpStatus)
+        .send({ error: { code: error.code, message: error.message, details: error.details } });
     }
     if (error instanceof ZodError) {
       return reply.status(400).send({
@@ -26,6 +28,8 @@ export function registerErrorHandler(app: FastifyInstance, logger: Logger): void
     return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error', details: null } });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}`, details: null } }),
+    reply
+      .status(404)
+      .send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}`, details: null } }),
   );
 }

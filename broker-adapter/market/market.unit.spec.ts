@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FaultPlan } from '../faults/fault.rules.ts';
-import {
-  dayOrderExpiry,
-  nextClose,
-  nextOpen,
-  nyseHolidays,
-  sessionAt,
-  tradingDateOf,
-} from './calendar.rules.ts';
+import { dayOrderExpiry, nextClose, nextOpen, nyseHolidays, sessionAt, tradingDateOf } from './calendar.rules.ts';
 import { acceleratedClock, describeClock, manualClock } from './clock.ts';
 import { INSTRUMENTS, PricePath, parseReplayCsv } from './market.domain.ts';
 
@@ -29,8 +22,16 @@ describe('the US session calendar', () => {
 
   it('knows the NYSE holidays of 2026, including observed ones', () => {
     expect([...nyseHolidays(2026)].sort()).toEqual([
-      '2026-01-01', '2026-01-19', '2026-02-16', '2026-04-03', '2026-05-25',
-      '2026-06-19', '2026-07-03', '2026-09-07', '2026-11-26', '2026-12-25',
+      '2026-01-01',
+      '2026-01-19',
+      '2026-02-16',
+      '2026-04-03',
+      '2026-05-25',
+      '2026-06-19',
+      '2026-07-03',
+      '2026-09-07',
+      '2026-11-26',
+      '2026-12-25',
     ]);
   });
 
@@ -114,7 +115,10 @@ describe('fault decisions', () => {
   it('are the same for the same seed and key, whatever the order of asking', () => {
     const ids = Array.from({ length: 200 }, (_, i) => `order-${i}`);
     const forward = ids.map((id) => plan(9, 0.3).rejects(id));
-    const backward = [...ids].reverse().map((id) => plan(9, 0.3).rejects(id)).reverse();
+    const backward = [...ids]
+      .reverse()
+      .map((id) => plan(9, 0.3).rejects(id))
+      .reverse();
     expect(forward).toEqual(backward);
     expect(ids.map((id) => plan(10, 0.3).rejects(id))).not.toEqual(forward);
   });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { dec, ZERO } from '../../platform/decimal.ts';
-import { applyEvent, matchOrder, rejectReason, REJECT_REASONS, type MatchableOrder, type OrderEvent } from './order.matching.ts';
+import {
+  applyEvent,
+  matchOrder,
+  rejectReason,
+  REJECT_REASONS,
+  type MatchableOrder,
+  type OrderEvent,
+} from './order.matching.ts';
 
 const NOW = new Date('2026-11-24T15:00:00Z'); // 10:00 New York, a Tuesday
 
@@ -65,7 +72,9 @@ describe('limit orders', () => {
 
   it('given a sell limit the market rose through since the last pass, when matched, then it fills at its limit', () => {
     const rose = { ...regular('99.00'), range: { low: dec('98.00'), high: dec('100.50') } };
-    expect(matchOrder(anOrder({ side: 'sell' }), rose, NOW)).toEqual([{ type: 'filled', quantity: dec('10'), price: dec('100.00') }]);
+    expect(matchOrder(anOrder({ side: 'sell' }), rose, NOW)).toEqual([
+      { type: 'filled', quantity: dec('10'), price: dec('100.00') },
+    ]);
   });
 
   it('given a sell limit, when the market is below it, then it rests; at or above, it fills', () => {
@@ -108,7 +117,9 @@ describe('sessions and time in force', () => {
   });
 
   it('given a gtc order past the close, when matched, then it is still open', () => {
-    expect(matchOrder(anOrder({ timeInForce: 'gtc', expiresAt: null }), regular('101'), new Date('2026-12-01T15:00:00Z'))).toEqual([]);
+    expect(
+      matchOrder(anOrder({ timeInForce: 'gtc', expiresAt: null }), regular('101'), new Date('2026-12-01T15:00:00Z')),
+    ).toEqual([]);
   });
 
   it('given an ioc order that cannot fill, when matched, then the remainder is canceled at once', () => {
@@ -144,7 +155,10 @@ describe('cancels: the real race', () => {
     const requested = run(anOrder({ quantity: dec('9'), fillsInParts: true }), [{ type: 'cancel_requested' }]);
     expect(requested.reports[0]).toMatchObject({ execType: 'pending_cancel', orderStatus: 'pending_cancel' });
     const settled = run(requested.order, matchOrder(requested.order, regular('99'), NOW));
-    expect(settled.reports.map((r) => `${r.execType}:${r.orderStatus}`)).toEqual(['trade:pending_cancel', 'canceled:canceled']);
+    expect(settled.reports.map((r) => `${r.execType}:${r.orderStatus}`)).toEqual([
+      'trade:pending_cancel',
+      'canceled:canceled',
+    ]);
     expect(settled.reports[1]).toMatchObject({ cumulativeQuantity: '3', leavesQuantity: '0' });
   });
 
@@ -152,7 +166,10 @@ describe('cancels: the real race', () => {
     const requested = run(anOrder(), [{ type: 'cancel_requested' }]);
     const settled = run(requested.order, matchOrder(requested.order, regular('99'), NOW));
     expect(settled.reports.map((r) => r.execType)).toEqual(['trade', 'cancel_rejected']);
-    expect(settled.reports[1]).toMatchObject({ orderStatus: 'filled', rejectReason: expect.stringMatching(/^TOO_LATE_TO_CANCEL/) });
+    expect(settled.reports[1]).toMatchObject({
+      orderStatus: 'filled',
+      rejectReason: expect.stringMatching(/^TOO_LATE_TO_CANCEL/),
+    });
   });
 
   it('given a final order, when matched, then nothing happens', () => {
@@ -161,14 +178,27 @@ describe('cancels: the real race', () => {
 });
 
 describe('rejects', () => {
-  const check = { type: 'limit' as const, quantity: dec('1'), limitPrice: dec('10'), collarPrice: null, timeInForce: 'day' as const, extendedHours: false };
+  const check = {
+    type: 'limit' as const,
+    quantity: dec('1'),
+    limitPrice: dec('10'),
+    collarPrice: null,
+    timeInForce: 'day' as const,
+    extendedHours: false,
+  };
   const listed = { tradable: true };
 
   it.each([
     ['an unknown symbol', check, undefined, false, REJECT_REASONS.unknownSymbol],
     ['a fractional limit order', { ...check, quantity: dec('0.5') }, listed, false, REJECT_REASONS.fractional],
     ['a sub-cent price above $1', { ...check, limitPrice: dec('10.001') }, listed, false, REJECT_REASONS.tick],
-    ['an extended-hours gtc order', { ...check, timeInForce: 'gtc' as const, extendedHours: true }, listed, false, REJECT_REASONS.extendedHours],
+    [
+      'an extended-hours gtc order',
+      { ...check, timeInForce: 'gtc' as const, extendedHours: true },
+      listed,
+      false,
+      REJECT_REASONS.extendedHours,
+    ],
     ['a simulated risk reject', check, listed, true, REJECT_REASONS.simulated],
   ])('given %s, then it is rejected with a reason', (_name, order, instrument, fault, reason) => {
     expect(rejectReason(order, instrument, fault)).toBe(reason);

@@ -34,7 +34,9 @@ export async function captureReceiver() {
     };
     if (Array.isArray(request.body)) return { results: (request.body as ExecutionReport[]).map(take) };
     const result = take(request.body as ExecutionReport);
-    return result.status === 'accepted' ? { ok: true } : reply.status(400).send({ error: { code: 'VALIDATION_FAILED' } });
+    return result.status === 'accepted'
+      ? { ok: true }
+      : reply.status(400).send({ error: { code: 'VALIDATION_FAILED' } });
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
@@ -65,14 +67,20 @@ export async function aBroker(pool: Pool, options: HarnessOptions = {}) {
   const receiver = options.fillReceiverUrl ? undefined : await captureReceiver();
   const clock: ManualClock = manualClock(options.start ?? TUESDAY_10AM);
   let realMs = Date.now();
-  const faults = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, options.faults?.[kind] ?? 0])) as FaultProbabilities;
+  const faults = Object.fromEntries(
+    FAULT_KINDS.map((kind) => [kind, options.faults?.[kind] ?? 0]),
+  ) as FaultProbabilities;
   const broker: RunningBroker = await startBroker({
     autoRun: false,
     realNow: () => realMs,
     ...options,
     pool,
     clock,
-    config: { BROKER_FAULTS: faults, BROKER_LATENCY_MS: options.latencyMs ?? { min: 0, max: 0 }, SIM_SEED: options.seed ?? 1 },
+    config: {
+      BROKER_FAULTS: faults,
+      BROKER_LATENCY_MS: options.latencyMs ?? { min: 0, max: 0 },
+      SIM_SEED: options.seed ?? 1,
+    },
     fillReceiverUrl: options.fillReceiverUrl ?? receiver!.url,
   });
   const client = new BrokerClient({ baseUrl: broker.url, timeoutMs: 10_000 });

@@ -13,13 +13,21 @@ export const AccountSchema = z
     accountId: z.string(),
     cash: CashSchema,
     positions: z.array(
-      z.object({ symbol: z.string(), quantity: z.string(), available: z.string(), held: z.string(), averageCost: z.string() }),
+      z.object({
+        symbol: z.string(),
+        quantity: z.string(),
+        available: z.string(),
+        held: z.string(),
+        averageCost: z.string(),
+      }),
     ),
   })
   .meta({ id: 'Account' });
 
 export const CreateAccountBody = z.object({ name: z.string().trim().min(1).max(200) }).strict();
-export const CreatedAccountSchema = z.object({ accountId: z.string(), apiKey: z.string() }).meta({ id: 'CreatedAccount' });
+export const CreatedAccountSchema = z
+  .object({ accountId: z.string(), apiKey: z.string() })
+  .meta({ id: 'CreatedAccount' });
 
 export const AccountIdParams = z.object({ id: z.string().min(1).max(100) });
 

@@ -5,7 +5,14 @@ import { DomainError, dec, formatCash, formatQuantity, withTransaction, type Poo
 import { clientAccountId, type Auth } from '../http/auth.ts';
 import { ErrorSchema } from '../http/error.schemas.ts';
 import type { AccountRepository } from './account.repository.ts';
-import { AccountIdParams, AccountSchema, CreateAccountBody, CreatedAccountSchema, DepositBody, DepositResultSchema } from './account.schemas.ts';
+import {
+  AccountIdParams,
+  AccountSchema,
+  CreateAccountBody,
+  CreatedAccountSchema,
+  DepositBody,
+  DepositResultSchema,
+} from './account.schemas.ts';
 import { hashApiKey, newApiKey } from './api-keys.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -18,7 +25,11 @@ interface Dependencies {
   newId?: (() => string) | undefined;
 }
 
-const cashView = (cash: { total: { toFixed(): string }; available: { toFixed(): string }; held: { toFixed(): string } }) => ({
+const cashView = (cash: {
+  total: { toFixed(): string };
+  available: { toFixed(): string };
+  held: { toFixed(): string };
+}) => ({
   currency: 'USD' as const,
   total: formatCash(dec(cash.total.toFixed())),
   available: formatCash(dec(cash.available.toFixed())),
@@ -30,7 +41,12 @@ export const accountRoutes: FastifyPluginAsyncZod<Dependencies> = async (app, { 
     '/v1/account',
     {
       preHandler: auth.requireClient,
-      schema: { tags: ['account'], summary: 'Cash and positions', security: [{ bearer: [] }], response: { 200: AccountSchema, 401: ErrorSchema } },
+      schema: {
+        tags: ['account'],
+        summary: 'Cash and positions',
+        security: [{ bearer: [] }],
+        response: { 200: AccountSchema, 401: ErrorSchema },
+      },
     },
     async (request) => {
       const balances = await ledger.getAccount(pool, clientAccountId(request));
@@ -49,7 +65,10 @@ export const accountRoutes: FastifyPluginAsyncZod<Dependencies> = async (app, { 
   );
 };
 
-export const opsAccountRoutes: FastifyPluginAsyncZod<Dependencies> = async (app, { auth, pool, ledger, accounts, newId }) => {
+export const opsAccountRoutes: FastifyPluginAsyncZod<Dependencies> = async (
+  app,
+  { auth, pool, ledger, accounts, newId },
+) => {
   app.addHook('preHandler', auth.requireOps);
 
   app.post(
@@ -92,7 +111,11 @@ export const opsAccountRoutes: FastifyPluginAsyncZod<Dependencies> = async (app,
         if (!UUID.test(accountId) || !(await accounts.exists(accountId, tx))) {
           throw new DomainError('ACCOUNT_NOT_FOUND', 'no such account', { httpStatus: 404, details: { accountId } });
         }
-        return ledger.deposit(tx, { accountId, amount: dec(request.body.amount), reference: `deposit:${randomUUID()}` });
+        return ledger.deposit(tx, {
+          accountId,
+          amount: dec(request.body.amount),
+          reference: `deposit:${randomUUID()}`,
+        });
       });
       return reply.code(201).send({ accountId, cash: cashView(cash) });
     },

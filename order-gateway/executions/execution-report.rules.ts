@@ -17,7 +17,13 @@ export function orderEventFromReport(report: Report): OrderEvent {
       // Either proves the broker holds the order.
       return { type: 'OrderAcknowledged', brokerOrderId: report.brokerOrderId, at };
     case 'trade':
-      return { type: 'FillReported', execId: report.execId, quantity: report.lastQuantity, price: report.lastPrice, at };
+      return {
+        type: 'FillReported',
+        execId: report.execId,
+        quantity: report.lastQuantity,
+        price: report.lastPrice,
+        at,
+      };
     case 'rejected':
       return { type: 'OrderRejected', reason: report.rejectReason ?? 'rejected by the broker', at };
     case 'canceled':

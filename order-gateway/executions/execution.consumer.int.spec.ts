@@ -20,7 +20,12 @@ describe('execution consumer', () => {
     db = await createTestDatabase();
     const marketData = fixedMarketData();
     app = await buildTestApp(db, { marketData });
-    const orders = createOrderService({ pool: db.pool, ledger: createLedger({ commissionBps: 10 }), marketData, logger: silentLogger });
+    const orders = createOrderService({
+      pool: db.pool,
+      ledger: createLedger({ commissionBps: 10 }),
+      marketData,
+      logger: silentLogger,
+    });
     consumer = createExecutionConsumer({ pool: db.pool, bus: new InProcessBus(), orders, logger: silentLogger });
   });
   afterAll(async () => {
@@ -29,8 +34,15 @@ describe('execution consumer', () => {
   });
 
   async function anOrder(quantity = '10', limitPrice = '187.25', deposit = '10000.00') {
-    const created = (await app.inject({ method: 'POST', url: '/v1/ops/accounts', headers: ops, payload: { name: 'c' } })).json<{ accountId: string; apiKey: string }>();
-    await app.inject({ method: 'POST', url: `/v1/ops/accounts/${created.accountId}/deposits`, headers: ops, payload: { amount: deposit, currency: 'USD' } });
+    const created = (
+      await app.inject({ method: 'POST', url: '/v1/ops/accounts', headers: ops, payload: { name: 'c' } })
+    ).json<{ accountId: string; apiKey: string }>();
+    await app.inject({
+      method: 'POST',
+      url: `/v1/ops/accounts/${created.accountId}/deposits`,
+      headers: ops,
+      payload: { amount: deposit, currency: 'USD' },
+    });
     const headers = { authorization: `Bearer ${created.apiKey}` };
     const order = (
       await app.inject({
@@ -44,7 +56,10 @@ describe('execution consumer', () => {
   }
 
   /** A broker report for `order`, FIX-consistent in its cumulative fields. */
-  function aReport(order: { id: string; accountId: string }, fields: Partial<ExecutionReport> & Pick<ExecutionReport, 'execType'>): ExecutionReport {
+  function aReport(
+    order: { id: string; accountId: string },
+    fields: Partial<ExecutionReport> & Pick<ExecutionReport, 'execType'>,
+  ): ExecutionReport {
     sequence++;
     return {
       execId: `X-${sequence}`,
@@ -67,7 +82,13 @@ describe('execution consumer', () => {
     };
   }
 
-  const trade = (order: { id: string; accountId: string }, execId: string, quantity: string, cumulative: string, price = '187.20') =>
+  const trade = (
+    order: { id: string; accountId: string },
+    execId: string,
+    quantity: string,
+    cumulative: string,
+    price = '187.20',
+  ) =>
     aReport(order, {
       execId,
       execType: 'trade',
@@ -80,7 +101,14 @@ describe('execution consumer', () => {
     });
 
   const asMessages = (reports: unknown[]): BusMessage[] =>
-    reports.map((report, i) => ({ topic: 'executions', partition: 0, offset: String(i), key: 'k', value: typeof report === 'string' ? report : JSON.stringify(report), headers: {} }));
+    reports.map((report, i) => ({
+      topic: 'executions',
+      partition: 0,
+      offset: String(i),
+      key: 'k',
+      value: typeof report === 'string' ? report : JSON.stringify(report),
+      headers: {},
+    }));
 
   async function orderView(order: { id: string; headers: Record<string, string> }) {
     return (await app.inject({ method: 'GET', url: `/v1/orders/${order.id}`, headers: order.headers })).json<{
@@ -105,24 +133,41 @@ describe('execution consumer', () => {
 
   it('ends in the same place when the reports arrive out of order', async () => {
     const order = await anOrder();
-    const reports = [aReport(order, { execType: 'new' }), trade(order, 'R-1', '3', '3'), trade(order, 'R-2', '3', '6'), trade(order, 'R-3', '4', '10')];
+    const reports = [
+      aReport(order, { execType: 'new' }),
+      trade(order, 'R-1', '3', '3'),
+      trade(order, 'R-2', '3', '6'),
+      trade(order, 'R-3', '4', '10'),
+    ];
     await consumer.handleBatch(asMessages([reports[3], reports[1], reports[0], reports[2]]));
     const view = await orderView(order);
     expect(view).toMatchObject({ status: 'filled', filledQuantity: '10' });
-    const account = (await app.inject({ method: 'GET', url: '/v1/account', headers: order.headers })).json<{ cash: { held: string } }>();
+    const account = (await app.inject({ method: 'GET', url: '/v1/account', headers: order.headers })).json<{
+      cash: { held: string };
+    }>();
     expect(account.cash.held).toBe('0.00');
   });
 
   it('keeps a cancel that overtook its fill waiting for that fill, then settles', async () => {
     const order = await anOrder();
-    const canceled = aReport(order, { execType: 'canceled', orderStatus: 'canceled', cumulativeQuantity: '2', leavesQuantity: '0', averagePrice: '187.20' });
+    const canceled = aReport(order, {
+      execType: 'canceled',
+      orderStatus: 'canceled',
+      cumulativeQuantity: '2',
+      leavesQuantity: '0',
+      averagePrice: '187.20',
+    });
     await consumer.handleBatch(asMessages([aReport(order, { execType: 'new' }), canceled]));
     expect((await orderView(order)).status).toBe('canceled');
-    let account = (await app.inject({ method: 'GET', url: '/v1/account', headers: order.headers })).json<{ cash: { held: string } }>();
+    let account = (await app.inject({ method: 'GET', url: '/v1/account', headers: order.headers })).json<{
+      cash: { held: string };
+    }>();
     expect(account.cash.held).not.toBe('0.00');
     await consumer.handleBatch(asMessages([trade(order, 'LATE-1', '2', '2')]));
     expect(await orderView(order)).toMatchObject({ status: 'canceled', filledQuantity: '2' });
-    account = (await app.inject({ method: 'GET', url: '/v1/account', headers: order.headers })).json<{ cash: { held: string } }>();
+    account = (await app.inject({ method: 'GET', url: '/v1/account', headers: order.headers })).json<{
+      cash: { held: string };
+    }>();
     expect(account.cash.held).toBe('0.00');
   });
 
@@ -139,7 +184,14 @@ describe('execution consumer', () => {
       method: 'POST',
       url: '/v1/orders',
       headers: order.headers,
-      payload: { clientOrderId: 'parked-target', symbol: 'AAPL', side: 'buy', type: 'limit', quantity: '10', limitPrice: '187.25' },
+      payload: {
+        clientOrderId: 'parked-target',
+        symbol: 'AAPL',
+        side: 'buy',
+        type: 'limit',
+        quantity: '10',
+        limitPrice: '187.25',
+      },
     });
     await withId.close();
     expect(placed.json<{ id: string }>().id).toBe(later.id);
@@ -174,7 +226,13 @@ describe('execution consumer', () => {
       trade(o[1]!, `${o[1]!.id}-a`, '10', '10', '186.95'),
       trade(o[0]!, `${o[0]!.id}-b`, '6', '10', '187.05'),
       trade(o[2]!, `${o[2]!.id}-a`, '3', '3'),
-      aReport(o[2]!, { execType: 'canceled', orderStatus: 'canceled', cumulativeQuantity: '3', leavesQuantity: '0', averagePrice: '187.20' }),
+      aReport(o[2]!, {
+        execType: 'canceled',
+        orderStatus: 'canceled',
+        cumulativeQuantity: '3',
+        leavesQuantity: '0',
+        averagePrice: '187.20',
+      }),
       trade(o[0]!, `${o[0]!.id}-b`, '6', '10', '187.05'),
       aReport(o[3]!, { execType: 'rejected', orderStatus: 'rejected', leavesQuantity: '0', rejectReason: 'risk' }),
     ];
@@ -187,8 +245,17 @@ describe('execution consumer', () => {
       Promise.all(
         orders.map(async (order) => {
           const view = await orderView(order);
-          const { cash, positions } = (await app.inject({ method: 'GET', url: '/v1/account', headers: order.headers })).json<{ cash: unknown; positions: unknown }>();
-          return { status: view.status, filled: view.filledQuantity, commission: view.commission, fills: view.fills.length, cash, positions };
+          const { cash, positions } = (
+            await app.inject({ method: 'GET', url: '/v1/account', headers: order.headers })
+          ).json<{ cash: unknown; positions: unknown }>();
+          return {
+            status: view.status,
+            filled: view.filledQuantity,
+            commission: view.commission,
+            fills: view.fills.length,
+            cash,
+            positions,
+          };
         }),
       );
     const expected = await summary(single);
@@ -199,7 +266,13 @@ describe('execution consumer', () => {
   it('parks the reports of unknown orders in a batch and applies the rest', async () => {
     const order = await anOrder();
     const stranger = { id: '22222222-2222-4222-8222-222222222222', accountId: order.accountId };
-    await consumer.handleBatch(asMessages([aReport(order, { execType: 'new' }), trade(stranger, 'STRANGER-1', '1', '1'), trade(order, 'KNOWN-1', '2', '2')]));
+    await consumer.handleBatch(
+      asMessages([
+        aReport(order, { execType: 'new' }),
+        trade(stranger, 'STRANGER-1', '1', '1'),
+        trade(order, 'KNOWN-1', '2', '2'),
+      ]),
+    );
     expect((await orderView(order)).fills.map((f) => f.execId)).toEqual(['KNOWN-1']);
     const { rows } = await db.pool.query("SELECT order_id FROM parked_reports WHERE exec_id = 'STRANGER-1'");
     expect(rows).toEqual([{ order_id: stranger.id }]);

@@ -1,5 +1,15 @@
 import { ExecutionReport, EXECUTIONS_TOPIC } from '../../broker-adapter/index.ts';
-import { isDomainError, messageJson, withTransaction, type Bus, type BusMessage, type Logger, type Pool, type PoolClient, type Subscription } from '../../platform/index.ts';
+import {
+  isDomainError,
+  messageJson,
+  withTransaction,
+  type Bus,
+  type BusMessage,
+  type Logger,
+  type Pool,
+  type PoolClient,
+  type Subscription,
+} from '../../platform/index.ts';
 import type { OrderService } from '../orders/order.service.ts';
 import { orderEventFromReport } from './execution-report.rules.ts';
 import { INSERT_REPORT_ANOMALY, PARK_REPORT, PARKED_BATCH, TOUCH_PARKED, UNPARK } from './execution.sql.ts';
@@ -62,8 +72,15 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
         reports.push(parsed.data);
       } else {
         // The fill receiver validates before publishing, so this is a poison message: record it, never loop on it.
-        deps.logger.error({ offset: message.offset, partition: message.partition, issues: parsed.error.issues }, 'malformed execution report');
-        await deps.pool.query(INSERT_REPORT_ANOMALY, ['MALFORMED_REPORT', parsed.error.message.slice(0, 2000), JSON.stringify({ raw: message.value.slice(0, 10_000) })]);
+        deps.logger.error(
+          { offset: message.offset, partition: message.partition, issues: parsed.error.issues },
+          'malformed execution report',
+        );
+        await deps.pool.query(INSERT_REPORT_ANOMALY, [
+          'MALFORMED_REPORT',
+          parsed.error.message.slice(0, 2000),
+          JSON.stringify({ raw: message.value.slice(0, 10_000) }),
+        ]);
       }
     }
     if (reports.length === 0) return;
@@ -122,7 +139,8 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
         topics: [EXECUTIONS_TOPIC],
         handleBatch,
         maxBatchSize: deps.maxBatchSize ?? 200,
-        onHandlerError: (error, attempt) => deps.logger.warn({ err: error, attempt }, 'execution batch failed; retrying'),
+        onHandlerError: (error, attempt) =>
+          deps.logger.warn({ err: error, attempt }, 'execution batch failed; retrying'),
       });
       const every = deps.parkedRetryMs ?? 1_000;
       const tick = () => {

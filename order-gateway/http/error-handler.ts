@@ -41,8 +41,23 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       // Fastify's own 4xx: malformed JSON, an empty or oversized body, a wrong content type.
-      const code = status === 400 ? 'VALIDATION_FAILED' : status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
-      return reply.code(status).send(errorBody(code, error.message, status === 400 ? [{ field: 'body', in: 'body', message: error.message }] : null));
+      const code =
+        status === 400
+          ? 'VALIDATION_FAILED'
+          : status === 413
+            ? 'PAYLOAD_TOO_LARGE'
+            : status === 415
+              ? 'UNSUPPORTED_MEDIA_TYPE'
+              : 'BAD_REQUEST';
+      return reply
+        .code(status)
+        .send(
+          errorBody(
+            code,
+            error.message,
+            status === 400 ? [{ field: 'body', in: 'body', message: error.message }] : null,
+          ),
+        );
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(status >= 500 && status < 600 ? status : 500).send(errorBody('INTERNAL', 'internal error'));

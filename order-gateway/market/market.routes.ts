@@ -3,21 +3,43 @@ import { z } from 'zod';
 import { ErrorSchema } from '../http/error.schemas.ts';
 import type { MarketData } from './market-data.ts';
 
-const InstrumentSchema = z.object({ symbol: z.string(), name: z.string(), lastPrice: z.string(), tradable: z.boolean() });
+const InstrumentSchema = z.object({
+  symbol: z.string(),
+  name: z.string(),
+  lastPrice: z.string(),
+  tradable: z.boolean(),
+});
 const ClockSchema = z
-  .object({ now: z.string(), session: z.enum(['pre', 'regular', 'post', 'closed']), nextOpen: z.string(), nextClose: z.string() })
+  .object({
+    now: z.string(),
+    session: z.enum(['pre', 'regular', 'post', 'closed']),
+    nextOpen: z.string(),
+    nextClose: z.string(),
+  })
   .meta({ id: 'MarketClock' });
 
 /** Public market information: no key needed, as on a broker's public market-data endpoints. */
 export const marketRoutes: FastifyPluginAsyncZod<{ marketData: MarketData }> = async (app, { marketData }) => {
   app.get(
     '/v1/instruments',
-    { schema: { tags: ['market'], summary: 'Tradable instruments and last prices', response: { 200: z.array(InstrumentSchema), 503: ErrorSchema } } },
+    {
+      schema: {
+        tags: ['market'],
+        summary: 'Tradable instruments and last prices',
+        response: { 200: z.array(InstrumentSchema), 503: ErrorSchema },
+      },
+    },
     async () => marketData.instruments(),
   );
   app.get(
     '/v1/market/clock',
-    { schema: { tags: ['market'], summary: 'Session clock (US/Eastern sessions, times in UTC)', response: { 200: ClockSchema, 503: ErrorSchema } } },
+    {
+      schema: {
+        tags: ['market'],
+        summary: 'Session clock (US/Eastern sessions, times in UTC)',
+        response: { 200: ClockSchema, 503: ErrorSchema },
+      },
+    },
     async () => marketData.clock(),
   );
 };

@@ -320,7 +320,8 @@ export function decide(snapshot: OrderSnapshot, event: OrderEvent): { next: Orde
     }
   }
   // An event no state handles (e.g. a cancel rejection with no cancel pending) is still recorded.
-  if (effects.length === 0 && next === snapshot) effects.push({ type: 'ignoreEvent', reason: 'not applicable in this state' });
+  if (effects.length === 0 && next === snapshot)
+    effects.push({ type: 'ignoreEvent', reason: 'not applicable in this state' });
   return { next, effects };
 }
 

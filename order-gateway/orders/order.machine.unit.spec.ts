@@ -19,7 +19,13 @@ const at = '2026-11-25T15:00:00.000Z';
 // Builders: events as the consumer and the API produce them.
 const ack = (brokerOrderId = 'B-1'): OrderEvent => ({ type: 'OrderAcknowledged', brokerOrderId, at });
 const reject = (reason = 'insufficient liquidity'): OrderEvent => ({ type: 'OrderRejected', reason, at });
-const aFill = (execId: string, quantity: string, price = '187.20'): OrderEvent => ({ type: 'FillReported', execId, quantity, price, at });
+const aFill = (execId: string, quantity: string, price = '187.20'): OrderEvent => ({
+  type: 'FillReported',
+  execId,
+  quantity,
+  price,
+  at,
+});
 const cancelRequest = (): OrderEvent => ({ type: 'CancelRequested', at });
 const cancelRefused = (): OrderEvent => ({ type: 'CancelRejected', reason: 'too late to cancel', at });
 const canceled = (cumulativeQuantity = '0'): OrderEvent => ({ type: 'OrderCanceled', cumulativeQuantity, at });
@@ -56,8 +62,22 @@ describe('order machine: every state × every event', () => {
   const table: Array<[Given, string, OrderEvent, string, string[], string]> = [
     ['pendingNew', 'acknowledged', ack(), 'new', [], '0'],
     ['pendingNew', 'rejected', reject(), 'rejected', ['releaseHold'], '0'],
-    ['pendingNew', 'a fill before the ack (implies acceptance)', aFill('E1', '4'), 'partially_filled', ['applyFill'], '4'],
-    ['pendingNew', 'a fill of everything before the ack', aFill('E1', '10'), 'filled', ['applyFill', 'releaseHold'], '10'],
+    [
+      'pendingNew',
+      'a fill before the ack (implies acceptance)',
+      aFill('E1', '4'),
+      'partially_filled',
+      ['applyFill'],
+      '4',
+    ],
+    [
+      'pendingNew',
+      'a fill of everything before the ack',
+      aFill('E1', '10'),
+      'filled',
+      ['applyFill', 'releaseHold'],
+      '10',
+    ],
     ['pendingNew', 'a fill above the quantity', aFill('E1', '11'), 'pending_new', ['alarm:FILL_EXCEEDS_QUANTITY'], '0'],
     ['pendingNew', 'a cancel request', cancelRequest(), 'pending_cancel', ['requestCancelAtBroker'], '0'],
     ['pendingNew', 'a cancel refusal with none pending', cancelRefused(), 'pending_new', ['ignoreEvent'], '0'],
@@ -74,17 +94,45 @@ describe('order machine: every state × every event', () => {
     ['new', 'canceled (IOC remainder, or by the broker)', canceled('0'), 'canceled', ['releaseHold'], '0'],
     ['new', 'expired at the close', expired('0'), 'expired', ['releaseHold'], '0'],
 
-    ['partiallyFilled', 'a duplicate of the fill (same execId)', aFill('E1', '4'), 'partially_filled', ['ignoreEvent'], '4'],
+    [
+      'partiallyFilled',
+      'a duplicate of the fill (same execId)',
+      aFill('E1', '4'),
+      'partially_filled',
+      ['ignoreEvent'],
+      '4',
+    ],
     ['partiallyFilled', 'another partial fill', aFill('E2', '3'), 'partially_filled', ['applyFill'], '7'],
     ['partiallyFilled', 'the last fill', aFill('E2', '6'), 'filled', ['applyFill', 'releaseHold'], '10'],
-    ['partiallyFilled', 'a fill above what is left', aFill('E2', '7'), 'partially_filled', ['alarm:FILL_EXCEEDS_QUANTITY'], '4'],
+    [
+      'partiallyFilled',
+      'a fill above what is left',
+      aFill('E2', '7'),
+      'partially_filled',
+      ['alarm:FILL_EXCEEDS_QUANTITY'],
+      '4',
+    ],
     ['partiallyFilled', 'rejected after a fill', reject(), 'partially_filled', ['alarm:REJECTED_AFTER_FILL'], '4'],
     ['partiallyFilled', 'canceled with every fill seen', canceled('4'), 'canceled', ['releaseHold'], '4'],
     ['partiallyFilled', 'canceled with fills still on their way', canceled('6'), 'canceled', [], '4'],
     ['partiallyFilled', 'expired with every fill seen', expired('4'), 'expired', ['releaseHold'], '4'],
 
-    ['pendingCancel', 'a fill after the cancel request (it counts)', aFill('E2', '2'), 'pending_cancel', ['applyFill'], '6'],
-    ['pendingCancel', 'the last fill before the cancel took', aFill('E2', '6'), 'filled', ['applyFill', 'releaseHold'], '10'],
+    [
+      'pendingCancel',
+      'a fill after the cancel request (it counts)',
+      aFill('E2', '2'),
+      'pending_cancel',
+      ['applyFill'],
+      '6',
+    ],
+    [
+      'pendingCancel',
+      'the last fill before the cancel took',
+      aFill('E2', '6'),
+      'filled',
+      ['applyFill', 'releaseHold'],
+      '10',
+    ],
     ['pendingCancel', 'the cancel refused as too late', cancelRefused(), 'partially_filled', [], '4'],
     ['pendingCancel', 'a second cancel request', cancelRequest(), 'pending_cancel', ['ignoreEvent'], '4'],
     ['pendingCancel', 'canceled', canceled('4'), 'canceled', ['releaseHold'], '4'],
@@ -123,7 +171,14 @@ describe('order machine: every state × every event', () => {
     // 7 event kinds per live state; final states absorb all kinds alike.
     expect(new Set(table.map(([state]) => state)).size).toBe(stateCount);
     for (const state of ['pendingNew', 'new', 'pendingCancel'] as const) {
-      for (const type of ['OrderAcknowledged', 'OrderRejected', 'FillReported', 'CancelRequested', 'OrderCanceled', 'OrderExpired']) {
+      for (const type of [
+        'OrderAcknowledged',
+        'OrderRejected',
+        'FillReported',
+        'CancelRequested',
+        'OrderCanceled',
+        'OrderExpired',
+      ]) {
         if (state === 'pendingCancel' && type === 'OrderRejected') continue;
         expect(kinds, `${state} × ${type}`).toContain(`${state}:${type}`);
       }
@@ -140,10 +195,19 @@ describe('order machine: every state × every event', () => {
   });
 
   it('survives being stored and restored between every event', () => {
-    const events = [ack(), aFill('E1', '4', '187.20'), cancelRequest(), aFill('E2', '1', '187.30'), canceled('6'), aFill('E3', '1', '187.40')];
+    const events = [
+      ack(),
+      aFill('E1', '4', '187.20'),
+      cancelRequest(),
+      aFill('E2', '1', '187.30'),
+      canceled('6'),
+      aFill('E3', '1', '187.40'),
+    ];
     let snapshot = newOrderSnapshot('10');
     for (const event of events) {
-      const stored = JSON.parse(JSON.stringify(persistOrderSnapshot(snapshot))) as ReturnType<typeof persistOrderSnapshot>;
+      const stored = JSON.parse(JSON.stringify(persistOrderSnapshot(snapshot))) as ReturnType<
+        typeof persistOrderSnapshot
+      >;
       snapshot = decide(restoreOrderSnapshot(stored), event).next;
     }
     expect(orderStatus(snapshot)).toBe('canceled');
@@ -223,7 +287,11 @@ describe('order machine properties', () => {
 
   it('ends in the same place whatever order the reports arrive in', () => {
     const scenario = fc
-      .tuple(fc.integer({ min: 1, max: 20 }), fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 6 }), fc.boolean())
+      .tuple(
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 6 }),
+        fc.boolean(),
+      )
       .filter(([quantity, fills]) => fills.reduce((a, b) => a + b, 0) <= quantity);
     fc.assert(
       fc.property(scenario, fc.integer(), fc.nat(3), ([quantity, fills, closeWithCancel], seed, duplicates) => {
@@ -231,7 +299,10 @@ describe('order machine properties', () => {
         const fillEvents = fills.map((q, i) => aFill(`E${i}`, String(q)));
         const events: OrderEvent[] = [ack(), ...fillEvents, ...fillEvents.slice(0, duplicates)];
         if (total < quantity) events.push(closeWithCancel ? canceled(String(total)) : expired(String(total)));
-        const shuffled = fc.sample(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), { seed, numRuns: 1 })[0]!;
+        const shuffled = fc.sample(
+          fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }),
+          { seed, numRuns: 1 },
+        )[0]!;
         const inOrder = anOrder(String(quantity), ...events);
         const reordered = anOrder(String(quantity), ...shuffled);
         expect(reordered.context.filledQuantity).toBe(String(total));

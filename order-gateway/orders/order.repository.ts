@@ -105,8 +105,16 @@ export const orderRepository = {
     return rows[0] ?? null;
   },
 
-  async ofAccount(q: Queryable, accountId: string, orderId: string, options: { lock?: boolean } = {}): Promise<OrderRow | null> {
-    const { rows } = await q.query<OrderRow>(options.lock ? LOCK_ORDER_OF_ACCOUNT : ORDER_OF_ACCOUNT, [orderId, accountId]);
+  async ofAccount(
+    q: Queryable,
+    accountId: string,
+    orderId: string,
+    options: { lock?: boolean } = {},
+  ): Promise<OrderRow | null> {
+    const { rows } = await q.query<OrderRow>(options.lock ? LOCK_ORDER_OF_ACCOUNT : ORDER_OF_ACCOUNT, [
+      orderId,
+      accountId,
+    ]);
     return rows[0] ?? null;
   },
 
@@ -132,7 +140,13 @@ export const orderRepository = {
     return rowCount === 1;
   },
 
-  async list(q: Queryable, accountId: string, status: 'open' | 'closed' | 'all', afterSeq: string | null, limit: number): Promise<OrderRow[]> {
+  async list(
+    q: Queryable,
+    accountId: string,
+    status: 'open' | 'closed' | 'all',
+    afterSeq: string | null,
+    limit: number,
+  ): Promise<OrderRow[]> {
     const { rows } = await q.query<OrderRow>(listOrdersSql(status), [accountId, afterSeq, limit]);
     return rows;
   },
@@ -144,7 +158,17 @@ export const orderRepository = {
   },
 
   /** Inserts the fills; one already recorded (same execId) is left as it is. */
-  async insertFills(q: Queryable, fills: readonly { execId: string; orderId: string; quantity: string; price: string; commission: string; at: string }[]): Promise<void> {
+  async insertFills(
+    q: Queryable,
+    fills: readonly {
+      execId: string;
+      orderId: string;
+      quantity: string;
+      price: string;
+      commission: string;
+      at: string;
+    }[],
+  ): Promise<void> {
     if (fills.length === 0) return;
     await q.query(INSERT_FILLS, [
       fills.map((f) => f.execId),
@@ -156,7 +180,10 @@ export const orderRepository = {
     ]);
   },
 
-  async recordAnomalies(q: Queryable, anomalies: readonly { orderId: string | null; kind: string; detail: string; event: unknown }[]): Promise<void> {
+  async recordAnomalies(
+    q: Queryable,
+    anomalies: readonly { orderId: string | null; kind: string; detail: string; event: unknown }[],
+  ): Promise<void> {
     if (anomalies.length === 0) return;
     await q.query(INSERT_ANOMALIES, [
       anomalies.map((a) => a.orderId),

@@ -38,10 +38,14 @@ export function checkOrderRules(request: PlaceOrderRequest): void {
   }
   // As at US brokers: outside the regular session only limit day orders may trade.
   if (request.extendedHours && !(request.type === 'limit' && request.timeInForce === 'day')) {
-    throw new OrderError('EXTENDED_HOURS_NOT_ALLOWED', 'extended-hours orders must be limit orders with timeInForce day', {
-      type: request.type,
-      timeInForce: request.timeInForce,
-    });
+    throw new OrderError(
+      'EXTENDED_HOURS_NOT_ALLOWED',
+      'extended-hours orders must be limit orders with timeInForce day',
+      {
+        type: request.type,
+        timeInForce: request.timeInForce,
+      },
+    );
   }
 }
 
@@ -50,9 +54,15 @@ export function checkOrderRules(request: PlaceOrderRequest): void {
  * the limit for a limit order; last price ± the collar for a market order, rounded to a valid tick
  * away from the customer's favour for buys (up) and towards it for sells (down).
  */
-export function worstPrice(request: Pick<PlaceOrderRequest, 'type' | 'side' | 'limitPrice'>, lastPrice: Decimal): Decimal {
+export function worstPrice(
+  request: Pick<PlaceOrderRequest, 'type' | 'side' | 'limitPrice'>,
+  lastPrice: Decimal,
+): Decimal {
   if (request.type === 'limit') return dec(request.limitPrice!);
-  const collared = request.side === 'buy' ? lastPrice.times(dec('1').plus(MARKET_COLLAR)) : lastPrice.times(dec('1').minus(MARKET_COLLAR));
+  const collared =
+    request.side === 'buy'
+      ? lastPrice.times(dec('1').plus(MARKET_COLLAR))
+      : lastPrice.times(dec('1').minus(MARKET_COLLAR));
   const decimals = priceDecimalsAllowed(collared);
   const rounded = collared.toDecimalPlaces(decimals, request.side === 'buy' ? Decimal.ROUND_UP : Decimal.ROUND_DOWN);
   // A sub-penny sell collar must stay a positive price.

@@ -72,8 +72,13 @@ export const ListOrdersQuery = z
   .object({
     status: z.enum(['open', 'closed', 'all']).default('open'),
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    after: z.string().regex(/^\d{1,18}$/, 'after is a cursor returned as "next"').optional(),
+    after: z
+      .string()
+      .regex(/^\d{1,18}$/, 'after is a cursor returned as "next"')
+      .optional(),
   })
   .strict();
 
-export const OrderListSchema = z.object({ orders: z.array(OrderSchema), next: z.string().nullable() }).meta({ id: 'OrderList' });
+export const OrderListSchema = z
+  .object({ orders: z.array(OrderSchema), next: z.string().nullable() })
+  .meta({ id: 'OrderList' });

@@ -1,9 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { FillToSettle, Ledger } from '../../ledger/index.ts';
-import { dec, formatCash, formatQuantity, withTransaction, type Logger, type Pool, type PoolClient } from '../../platform/index.ts';
+import {
+  dec,
+  formatCash,
+  formatQuantity,
+  withTransaction,
+  type Logger,
+  type Pool,
+  type PoolClient,
+} from '../../platform/index.ts';
 import type { MarketData } from '../market/market-data.ts';
 import { addToOutbox } from '../outbox/outbox.ts';
-import { ORDER_REQUESTS_TOPIC, type CancelOrderMessage, type SubmitOrderMessage } from '../requests/order-request.schemas.ts';
+import {
+  ORDER_REQUESTS_TOPIC,
+  type CancelOrderMessage,
+  type SubmitOrderMessage,
+} from '../requests/order-request.schemas.ts';
 import { OrderError } from './order.errors.ts';
 import {
   decide,
@@ -61,12 +73,17 @@ interface OrderChange {
 export function createOrderService(deps: OrderServiceDependencies) {
   const { pool, ledger } = deps;
 
-  async function placeOrder(accountId: string, request: PlaceOrderRequest): Promise<{ created: boolean; order: OrderView }> {
+  async function placeOrder(
+    accountId: string,
+    request: PlaceOrderRequest,
+  ): Promise<{ created: boolean; order: OrderView }> {
     checkOrderRules(request);
     const instruments = await deps.marketData.instruments();
     const instrument = instruments.find((candidate) => candidate.symbol === request.symbol);
-    if (!instrument) throw new OrderError('UNKNOWN_SYMBOL', `unknown symbol ${request.symbol}`, { symbol: request.symbol });
-    if (!instrument.tradable) throw new OrderError('SYMBOL_NOT_TRADABLE', `${request.symbol} is not tradable`, { symbol: request.symbol });
+    if (!instrument)
+      throw new OrderError('UNKNOWN_SYMBOL', `unknown symbol ${request.symbol}`, { symbol: request.symbol });
+    if (!instrument.tradable)
+      throw new OrderError('SYMBOL_NOT_TRADABLE', `${request.symbol} is not tradable`, { symbol: request.symbol });
 
     const worst = worstPrice(request, dec(instrument.lastPrice));
     const requestHash = requestFingerprint(request);
@@ -139,12 +156,23 @@ export function createOrderService(deps: OrderServiceDependencies) {
     return toView(row, await orderRepository.fillsOf(pool, [row.id]));
   }
 
-  async function listOrders(accountId: string, query: { status: 'open' | 'closed' | 'all'; limit: number; after?: string | undefined }) {
+  async function listOrders(
+    accountId: string,
+    query: { status: 'open' | 'closed' | 'all'; limit: number; after?: string | undefined },
+  ) {
     const rows = await orderRepository.list(pool, accountId, query.status, query.after ?? null, query.limit + 1);
     const page = rows.slice(0, query.limit);
-    const fills = await orderRepository.fillsOf(pool, page.map((row) => row.id));
+    const fills = await orderRepository.fillsOf(
+      pool,
+      page.map((row) => row.id),
+    );
     return {
-      orders: page.map((row) => toView(row, fills.filter((fill) => fill.order_id === row.id))),
+      orders: page.map((row) =>
+        toView(
+          row,
+          fills.filter((fill) => fill.order_id === row.id),
+        ),
+      ),
       next: rows.length > query.limit ? page[page.length - 1]!.seq : null,
     };
   }
@@ -158,7 +186,10 @@ export function createOrderService(deps: OrderServiceDependencies) {
       if (FINAL_STATUSES.includes(row.status)) {
         throw new OrderError('ORDER_NOT_CANCELABLE', `the order is ${row.status}`, { orderId, status: row.status });
       }
-      const { row: updated, wroteOutbox } = await applyToLockedOrder(tx, row, { type: 'CancelRequested', at: new Date().toISOString() });
+      const { row: updated, wroteOutbox } = await applyToLockedOrder(tx, row, {
+        type: 'CancelRequested',
+        at: new Date().toISOString(),
+      });
       return { row: updated, wroteOutbox };
     });
     if (outcome.wroteOutbox) deps.onOutboxWritten?.();
@@ -182,7 +213,10 @@ export function createOrderService(deps: OrderServiceDependencies) {
    * One result per event, null where the order does not exist. All or nothing: a refusal (the
    * ledger's, say) throws, and the caller decides what to retry one by one.
    */
-  async function applyEvents(tx: PoolClient, events: readonly { orderId: string; event: OrderEvent }[]): Promise<Array<AppliedEvent | null>> {
+  async function applyEvents(
+    tx: PoolClient,
+    events: readonly { orderId: string; event: OrderEvent }[],
+  ): Promise<Array<AppliedEvent | null>> {
     const ids = [...new Set(events.map((e) => e.orderId).filter((id) => UUID.test(id)))];
     const rows = ids.length === 0 ? [] : await orderRepository.lockMany(tx, ids);
     const locked = new Map(rows.map((row) => [row.id, row]));
@@ -194,7 +228,11 @@ export function createOrderService(deps: OrderServiceDependencies) {
     return { row: updated.get(row.id) ?? row, wroteOutbox: results[0]!.wroteOutbox };
   }
 
-  async function applyToLockedOrders(tx: PoolClient, locked: ReadonlyMap<string, OrderRow>, events: readonly { orderId: string; event: OrderEvent }[]) {
+  async function applyToLockedOrders(
+    tx: PoolClient,
+    locked: ReadonlyMap<string, OrderRow>,
+    events: readonly { orderId: string; event: OrderEvent }[],
+  ) {
     const changes = new Map<string, OrderChange>();
     const fills: Array<FillToSettle & { orderId: string }> = [];
     const anomalies: Array<{ orderId: string; kind: string; detail: string; event: unknown }> = [];
@@ -217,7 +255,14 @@ export function createOrderService(deps: OrderServiceDependencies) {
       for (const effect of effects) {
         switch (effect.type) {
           case 'applyFill':
-            fills.push({ orderId, holdId: row.id, execId: effect.execId, quantity: dec(effect.quantity), price: dec(effect.price), at: new Date(effect.at) });
+            fills.push({
+              orderId,
+              holdId: row.id,
+              execId: effect.execId,
+              quantity: dec(effect.quantity),
+              price: dec(effect.price),
+              at: new Date(effect.at),
+            });
             change.execIds.push(effect.execId);
             break;
           case 'releaseHold':
@@ -257,7 +302,8 @@ export function createOrderService(deps: OrderServiceDependencies) {
         at: fill.at.toISOString(),
       })),
     );
-    for (const message of cancels) await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: message.accountId, payload: message });
+    for (const message of cancels)
+      await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: message.accountId, payload: message });
     await orderRepository.recordAnomalies(tx, anomalies);
 
     const updated = new Map<string, OrderRow>();
@@ -265,7 +311,10 @@ export function createOrderService(deps: OrderServiceDependencies) {
       if (change.snapshot === change.first) continue;
       const { row, snapshot: next } = change;
       // A duplicate execution in the batch settles once; its commission counts once.
-      const commissionAdded = [...new Set(change.execIds)].reduce((total, execId) => total.plus(commissionOf.get(execId)!), dec('0'));
+      const commissionAdded = [...new Set(change.execIds)].reduce(
+        (total, execId) => total.plus(commissionOf.get(execId)!),
+        dec('0'),
+      );
       const status = orderStatus(next);
       const update = {
         status,
@@ -341,5 +390,7 @@ function toView(row: OrderRow, fills: readonly FillRow[]): OrderView {
 /** Prices as quoted: two decimals at or above $1, up to four below ("187.20", "0.4125"). */
 function formatPrice(value: string): string {
   const price = dec(value);
-  return price.gte(1) ? price.toFixed(Math.max(2, Math.min(4, price.decimalPlaces()))) : price.toFixed(Math.max(2, price.decimalPlaces()));
+  return price.gte(1)
+    ? price.toFixed(Math.max(2, Math.min(4, price.decimalPlaces())))
+    : price.toFixed(Math.max(2, price.decimalPlaces()));
 }

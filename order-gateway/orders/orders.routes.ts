@@ -4,7 +4,10 @@ import { ErrorSchema } from '../http/error.schemas.ts';
 import { ListOrdersQuery, OrderIdParams, OrderListSchema, OrderSchema, PlaceOrderBody } from './order.schemas.ts';
 import type { OrderService } from './order.service.ts';
 
-export const ordersRoutes: FastifyPluginAsyncZod<{ auth: Auth; orders: OrderService }> = async (app, { auth, orders }) => {
+export const ordersRoutes: FastifyPluginAsyncZod<{ auth: Auth; orders: OrderService }> = async (
+  app,
+  { auth, orders },
+) => {
   app.addHook('preHandler', auth.requireClient);
 
   app.post(
@@ -15,7 +18,14 @@ export const ordersRoutes: FastifyPluginAsyncZod<{ auth: Auth; orders: OrderServ
         summary: 'Place an order (idempotent on clientOrderId)',
         security: [{ bearer: [] }],
         body: PlaceOrderBody,
-        response: { 200: OrderSchema, 201: OrderSchema, 400: ErrorSchema, 401: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
+        response: {
+          200: OrderSchema,
+          201: OrderSchema,
+          400: ErrorSchema,
+          401: ErrorSchema,
+          409: ErrorSchema,
+          422: ErrorSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -63,7 +73,7 @@ export const ordersRoutes: FastifyPluginAsyncZod<{ auth: Auth; orders: OrderServ
         response: { 202: OrderSchema, 401: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema },
       },
     },
-    async (request, reply) => reply.code(202).send(await orders.cancelOrder(clientAccountId(request), request.params.id)),
+    async (request, reply) =>
+      reply.code(202).send(await orders.cancelOrder(clientAccountId(request), request.params.id)),
   );
 };
-

@@ -3,7 +3,10 @@ import { withTransaction } from '../../platform/index.ts';
 import { INSERT_OUTBOX, MARK_SENT, PRUNE_SENT, TRY_RELAY_LOCK, UNSENT_BATCH } from './outbox.sql.ts';
 
 /** Writes a message in the caller's transaction: it leaves only if that transaction commits. */
-export async function addToOutbox(tx: Queryable, message: { topic: string; key: string; payload: unknown }): Promise<void> {
+export async function addToOutbox(
+  tx: Queryable,
+  message: { topic: string; key: string; payload: unknown },
+): Promise<void> {
   await tx.query(INSERT_OUTBOX, [message.topic, message.key, JSON.stringify(message.payload)]);
 }
 
@@ -23,7 +26,10 @@ export function createOutboxRelay(deps: { pool: Pool; bus: Bus; logger: Logger; 
     return withTransaction(deps.pool, async (tx) => {
       const { rows: lock } = await tx.query<{ locked: boolean }>(TRY_RELAY_LOCK);
       if (!lock[0]?.locked) return 0;
-      const { rows } = await tx.query<{ id: string; topic: string; message_key: string; payload: unknown }>(UNSENT_BATCH, [batchSize]);
+      const { rows } = await tx.query<{ id: string; topic: string; message_key: string; payload: unknown }>(
+        UNSENT_BATCH,
+        [batchSize],
+      );
       if (rows.length === 0) return 0;
       const byTopic = new Map<string, { key: string; value: string }[]>();
       for (const row of rows) {

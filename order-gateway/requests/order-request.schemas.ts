@@ -31,6 +31,9 @@ export type CancelOrderMessage = z.infer<typeof CancelOrderMessage>;
 export type OrderRequestMessage = z.infer<typeof OrderRequestMessage>;
 
 /** Created by the trading server, which owns the topic; keyed by account so one account's requests stay in order. */
-export async function ensureOrderRequestsTopic(bus: { ensureTopics(topics: { name: string; partitions: number }[]): Promise<void> }, partitions: number): Promise<void> {
+export async function ensureOrderRequestsTopic(
+  bus: { ensureTopics(topics: { name: string; partitions: number }[]): Promise<void> },
+  partitions: number,
+): Promise<void> {
   await bus.ensureTopics([{ name: ORDER_REQUESTS_TOPIC, partitions }]);
 }

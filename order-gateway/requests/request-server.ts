@@ -1,6 +1,20 @@
 import CircuitBreaker from 'opossum';
-import { BrokerRejectedError, BrokerUnavailableError, type BrokerClient, type BrokerOrder } from '../../broker-adapter/index.ts';
-import { messageJson, withTransaction, type Bus, type BusMessage, type Logger, type Pool, type PoolClient, type Subscription } from '../../platform/index.ts';
+import {
+  BrokerRejectedError,
+  BrokerUnavailableError,
+  type BrokerClient,
+  type BrokerOrder,
+} from '../../broker-adapter/index.ts';
+import {
+  messageJson,
+  withTransaction,
+  type Bus,
+  type BusMessage,
+  type Logger,
+  type Pool,
+  type PoolClient,
+  type Subscription,
+} from '../../platform/index.ts';
 import type { MarketData, Session } from '../market/market-data.ts';
 import type { OrderEvent } from '../orders/order.machine.ts';
 import type { OrderService } from '../orders/order.service.ts';
@@ -18,7 +32,14 @@ import {
   type SubmissionSnapshot,
   type SubmissionState,
 } from './submission.machine.ts';
-import { CLAIM_DUE, EARLIEST_DUE, INSERT_SUBMISSION, LOCK_SUBMISSION, SUBMIT_STATE_OF_ORDER, UPDATE_SUBMISSION } from './submission.sql.ts';
+import {
+  CLAIM_DUE,
+  EARLIEST_DUE,
+  INSERT_SUBMISSION,
+  LOCK_SUBMISSION,
+  SUBMIT_STATE_OF_ORDER,
+  UPDATE_SUBMISSION,
+} from './submission.sql.ts';
 
 export const REQUEST_SERVER_GROUP = 'request-server';
 
@@ -98,7 +119,8 @@ export function createRequestServer(deps: RequestServerDependencies) {
     for (const message of messages) {
       const parsed = OrderRequestMessage.safeParse(messageJson(message));
       if (parsed.success) requests.push(parsed.data);
-      else deps.logger.error({ offset: message.offset, issues: parsed.error.issues }, 'malformed order request; skipped');
+      else
+        deps.logger.error({ offset: message.offset, issues: parsed.error.issues }, 'malformed order request; skipped');
     }
     if (requests.length === 0) return;
     await withTransaction(deps.pool, async (tx) => {
@@ -142,7 +164,12 @@ export function createRequestServer(deps: RequestServerDependencies) {
     });
   }
 
-  async function save(tx: PoolClient, row: SubmissionRow, snapshot: SubmissionSnapshot, nextInMs: number): Promise<void> {
+  async function save(
+    tx: PoolClient,
+    row: SubmissionRow,
+    snapshot: SubmissionSnapshot,
+    nextInMs: number,
+  ): Promise<void> {
     await tx.query(UPDATE_SUBMISSION, [
       row.order_id,
       row.kind,
@@ -183,7 +210,10 @@ export function createRequestServer(deps: RequestServerDependencies) {
         return { event: acceptedOrRefused(order, 'Accepted') };
       }
       // A cancel needs the broker's id for the order: wait for the submission to be acknowledged.
-      const { rows } = await deps.pool.query<{ state: SubmissionState; broker_order_id: string | null }>(SUBMIT_STATE_OF_ORDER, [row.order_id]);
+      const { rows } = await deps.pool.query<{ state: SubmissionState; broker_order_id: string | null }>(
+        SUBMIT_STATE_OF_ORDER,
+        [row.order_id],
+      );
       const submit = rows[0];
       if (submit?.state === 'refused' || submit?.state === 'abandoned') {
         return { event: { type: 'Refused', reason: 'the order never reached the broker' } };
@@ -204,7 +234,11 @@ export function createRequestServer(deps: RequestServerDependencies) {
   }
 
   /** Stores the call's outcome and tells the order, in one transaction. */
-  async function settle(row: SubmissionRow, claimed: SubmissionSnapshot, result: Awaited<ReturnType<typeof call>>): Promise<void> {
+  async function settle(
+    row: SubmissionRow,
+    claimed: SubmissionSnapshot,
+    result: Awaited<ReturnType<typeof call>>,
+  ): Promise<void> {
     let wroteOutbox = false;
     await withTransaction(deps.pool, async (tx) => {
       const { rows } = await tx.query<SubmissionRow>(LOCK_SUBMISSION, [row.order_id, row.kind]);
@@ -247,7 +281,8 @@ export function createRequestServer(deps: RequestServerDependencies) {
         topics: [ORDER_REQUESTS_TOPIC],
         handleBatch,
         maxBatchSize: 500,
-        onHandlerError: (error, attempt) => deps.logger.warn({ err: error, attempt }, 'order-requests batch failed; retrying'),
+        onHandlerError: (error, attempt) =>
+          deps.logger.warn({ err: error, attempt }, 'order-requests batch failed; retrying'),
       });
       loop = (async () => {
         // A pipeline, not rounds: a slot freed by one answered call is refilled at once, so one slow
@@ -302,11 +337,17 @@ function acceptedOrRefused(order: BrokerOrder, kind: 'Accepted' | 'FoundAtBroker
 }
 
 /** What the order learns from a settled submission. */
-function orderEventFor(kind: 'submit' | 'cancel', state: SubmissionState, next: SubmissionSnapshot, event: SubmissionEvent): OrderEvent | null {
+function orderEventFor(
+  kind: 'submit' | 'cancel',
+  state: SubmissionState,
+  next: SubmissionSnapshot,
+  event: SubmissionEvent,
+): OrderEvent | null {
   const at = new Date().toISOString();
   if (kind === 'submit') {
     if (state === 'acknowledged') return { type: 'OrderAcknowledged', brokerOrderId: next.context.brokerOrderId!, at };
-    if (state === 'refused') return { type: 'OrderRejected', reason: next.context.lastError ?? 'refused by the broker', at };
+    if (state === 'refused')
+      return { type: 'OrderRejected', reason: next.context.lastError ?? 'refused by the broker', at };
     return null;
   }
   // A cancel refused as too late: the order lives on (and its fills arrive as reports).

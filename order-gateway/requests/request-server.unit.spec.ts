@@ -11,9 +11,12 @@ describe('request server rules', () => {
     ['post', true, true],
     ['closed', false, false],
     ['closed', true, false],
-  ] as const)('in the %s session an order with extendedHours=%s may go to the broker: %s', (session, extendedHours, expected) => {
-    expect(tradableIn(session, extendedHours)).toBe(expected);
-  });
+  ] as const)(
+    'in the %s session an order with extendedHours=%s may go to the broker: %s',
+    (session, extendedHours, expected) => {
+      expect(tradableIn(session, extendedHours)).toBe(expected);
+    },
+  );
 
   it('backs off from 100 ms, doubling, to at most 5 s, with jitter of up to half', () => {
     for (let attempts = 1; attempts <= 12; attempts++) {

@@ -38,7 +38,8 @@ export const submissionMachine = setup({
       brokerOrderId: event.type === 'Accepted' || event.type === 'FoundAtBroker' ? event.brokerOrderId : null,
     })),
     rememberError: assign(({ event }) => ({
-      lastError: event.type === 'Refused' || event.type === 'OutcomeUnknown' || event.type === 'Abandon' ? event.reason : null,
+      lastError:
+        event.type === 'Refused' || event.type === 'OutcomeUnknown' || event.type === 'Abandon' ? event.reason : null,
     })),
   },
 }).createMachine({
@@ -46,7 +47,12 @@ export const submissionMachine = setup({
   context: { attempts: 0, brokerOrderId: null, lastError: null },
   initial: 'queued',
   states: {
-    queued: { on: { Send: { target: 'sending', actions: 'countAttempt' }, Abandon: { target: 'abandoned', actions: 'rememberError' } } },
+    queued: {
+      on: {
+        Send: { target: 'sending', actions: 'countAttempt' },
+        Abandon: { target: 'abandoned', actions: 'rememberError' },
+      },
+    },
     sending: {
       on: {
         Accepted: { target: 'acknowledged', actions: 'rememberBrokerOrderId' },
@@ -55,7 +61,12 @@ export const submissionMachine = setup({
       },
     },
     /** We do not know whether the broker has it: ask before anything else. */
-    unknown: { on: { Send: { target: 'checking', actions: 'countAttempt' }, Abandon: { target: 'abandoned', actions: 'rememberError' } } },
+    unknown: {
+      on: {
+        Send: { target: 'checking', actions: 'countAttempt' },
+        Abandon: { target: 'abandoned', actions: 'rememberError' },
+      },
+    },
     checking: {
       on: {
         FoundAtBroker: { target: 'acknowledged', actions: 'rememberBrokerOrderId' },
@@ -81,7 +92,10 @@ export function restoreSubmission(stored: { value: string; context: SubmissionCo
   return submissionMachine.resolveState({ value: stored.value, context: stored.context });
 }
 
-export function persistSubmission(snapshot: SubmissionSnapshot): { value: SubmissionState; context: SubmissionContext } {
+export function persistSubmission(snapshot: SubmissionSnapshot): {
+  value: SubmissionState;
+  context: SubmissionContext;
+} {
   return { value: snapshot.value, context: snapshot.context };
 }
 
@@ -100,5 +114,7 @@ export function submissionState(snapshot: SubmissionSnapshot): SubmissionState {
  */
 export function recoverAbandonedCall(snapshot: SubmissionSnapshot): SubmissionSnapshot {
   const state = submissionState(snapshot);
-  return state === 'sending' || state === 'checking' ? advance(snapshot, { type: 'OutcomeUnknown', reason: 'call abandoned' }) : snapshot;
+  return state === 'sending' || state === 'checking'
+    ? advance(snapshot, { type: 'OutcomeUnknown', reason: 'call abandoned' })
+    : snapshot;
 }

@@ -33,7 +33,9 @@ describe('submission machine', () => {
   });
 
   it('found at the broker after an unknown outcome means acknowledged', () => {
-    expect(submissionState(run(send, unknown, send, { type: 'FoundAtBroker', brokerOrderId: 'B9' }))).toBe('acknowledged');
+    expect(submissionState(run(send, unknown, send, { type: 'FoundAtBroker', brokerOrderId: 'B9' }))).toBe(
+      'acknowledged',
+    );
   });
 
   it('not found after an unknown outcome means it never arrived: queue it again (same id, safe)', () => {
@@ -55,15 +57,24 @@ describe('submission machine', () => {
 
   it('ignores events that do not fit, and final states absorb everything', () => {
     const acknowledged = run(send, { type: 'Accepted', brokerOrderId: 'B1' });
-    for (const event of [send, unknown, { type: 'Refused', reason: 'x' }, { type: 'NotFoundAtBroker' }] as SubmissionEvent[]) {
+    for (const event of [
+      send,
+      unknown,
+      { type: 'Refused', reason: 'x' },
+      { type: 'NotFoundAtBroker' },
+    ] as SubmissionEvent[]) {
       expect(submissionState(advance(acknowledged, event))).toBe('acknowledged');
     }
     expect(submissionState(run({ type: 'Accepted', brokerOrderId: 'B1' }))).toBe('queued');
   });
 
   it('survives being stored and restored', () => {
-    const stored = JSON.parse(JSON.stringify(persistSubmission(run(send, unknown)))) as ReturnType<typeof persistSubmission>;
+    const stored = JSON.parse(JSON.stringify(persistSubmission(run(send, unknown)))) as ReturnType<
+      typeof persistSubmission
+    >;
     const restored = restoreSubmission(stored);
-    expect(submissionState(advance(advance(restored, send), { type: 'FoundAtBroker', brokerOrderId: 'B2' }))).toBe('acknowledged');
+    expect(submissionState(advance(advance(restored, send), { type: 'FoundAtBroker', brokerOrderId: 'B2' }))).toBe(
+      'acknowledged',
+    );
   });
 });

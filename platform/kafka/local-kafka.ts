@@ -24,7 +24,9 @@ const KAFKA_VERSION = '3.9.1';
  * KAFKA_BROKERS when set; a testcontainers Kafka when a Docker engine answers; otherwise Apache Kafka
  * jars fetched from Maven Central, started with `java` in KRaft mode on free loopback ports.
  */
-export async function provisionKafka(options: { logger?: Logger; brokersFromEnv?: readonly string[] } = {}): Promise<RunningKafka> {
+export async function provisionKafka(
+  options: { logger?: Logger; brokersFromEnv?: readonly string[] } = {},
+): Promise<RunningKafka> {
   if (options.brokersFromEnv && options.brokersFromEnv.length > 0) {
     return { brokers: [...options.brokersFromEnv], source: 'KAFKA_BROKERS', stop: async () => undefined };
   }
@@ -71,12 +73,22 @@ export function ensureKafkaJars(logger?: Logger): string {
   logger?.info(`fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central`);
   const result = spawnSync(
     'mvn',
-    ['-q', '-B', '-f', join(here, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`, '-DincludeScope=runtime'],
+    [
+      '-q',
+      '-B',
+      '-f',
+      join(here, 'pom.xml'),
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${staging}`,
+      '-DincludeScope=runtime',
+    ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
   if (result.status !== 0) {
     rmSync(staging, { recursive: true, force: true });
-    throw new Error(`mvn could not fetch the Kafka jars:\n${result.stdout}${result.stderr}${result.error?.message ?? ''}`);
+    throw new Error(
+      `mvn could not fetch the Kafka jars:\n${result.stdout}${result.stderr}${result.error?.message ?? ''}`,
+    );
   }
   try {
     renameSync(staging, libs);
@@ -142,9 +154,13 @@ async function startFromMaven(logger?: Logger): Promise<RunningKafka> {
   ];
   const clusterId = randomBytes(16).toString('base64url');
   // `=` form: a base64url id may begin with '-', which the argument parser would take for an option.
-  const format = spawnSync('java', java(['kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${properties}`]), {
-    encoding: 'utf8',
-  });
+  const format = spawnSync(
+    'java',
+    java(['kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${properties}`]),
+    {
+      encoding: 'utf8',
+    },
+  );
   if (format.status !== 0) {
     throw new Error(`kafka-storage format failed:\n${format.stdout}${format.stderr}`);
   }

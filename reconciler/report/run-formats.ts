@@ -1,6 +1,17 @@
 import type { Run } from '../runs/reconciliation.schemas.ts';
 
-const CSV_COLUMNS = ['runId', 'date', 'status', 'kind', 'symbol', 'orderId', 'execId', 'expected', 'actual', 'resolution'] as const;
+const CSV_COLUMNS = [
+  'runId',
+  'date',
+  'status',
+  'kind',
+  'symbol',
+  'orderId',
+  'execId',
+  'expected',
+  'actual',
+  'resolution',
+] as const;
 
 const csvField = (value: string | null) => {
   const text = value ?? '';
@@ -13,7 +24,11 @@ const csvField = (value: string | null) => {
 export function runAsCsv(run: Run): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const b of run.breaks) {
-    lines.push([run.id, run.date, run.status, b.kind, b.symbol, b.orderId, b.execId, b.expected, b.actual, b.resolution].map(csvField).join(','));
+    lines.push(
+      [run.id, run.date, run.status, b.kind, b.symbol, b.orderId, b.execId, b.expected, b.actual, b.resolution]
+        .map(csvField)
+        .join(','),
+    );
   }
   return `${lines.join('\r\n')}\r\n`;
 }
@@ -29,7 +44,15 @@ export function runAsTable(run: Run): string {
   ];
   if (run.breaks.length === 0) return `${head.join('\n')}\n`;
   const header = ['kind', 'symbol', 'order', 'execution', 'expected (broker)', 'actual (ours)', 'resolution'];
-  const rows = run.breaks.map((b) => [b.kind, b.symbol ?? '', b.orderId ?? '', b.execId ?? '', b.expected ?? '', b.actual ?? '', b.resolution ?? '']);
+  const rows = run.breaks.map((b) => [
+    b.kind,
+    b.symbol ?? '',
+    b.orderId ?? '',
+    b.execId ?? '',
+    b.expected ?? '',
+    b.actual ?? '',
+    b.resolution ?? '',
+  ]);
   // The last column is free text: not padded.
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');

@@ -22,7 +22,12 @@ const aBreak = (overrides: Partial<Run['breaks'][number]> = {}): Run['breaks'][n
 
 describe('run formats', () => {
   it('writes one CSV line per break, quoting commas and quotes and defusing formulas', () => {
-    const csv = runAsCsv(aRun([aBreak({ resolution: 'open: "check", then fix' }), aBreak({ kind: 'CASH_MISMATCH', expected: '-561.75', symbol: null })]));
+    const csv = runAsCsv(
+      aRun([
+        aBreak({ resolution: 'open: "check", then fix' }),
+        aBreak({ kind: 'CASH_MISMATCH', expected: '-561.75', symbol: null }),
+      ]),
+    );
     const lines = csv.trimEnd().split('\r\n');
     expect(lines).toHaveLength(3);
     expect(lines[0]).toBe('runId,date,status,kind,symbol,orderId,execId,expected,actual,resolution');

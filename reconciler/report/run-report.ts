@@ -16,12 +16,20 @@ function echarts(): string {
 }
 
 const escapeHtml = (text: string | null) =>
-  (text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  (text ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 
 /** Inside <script>: JSON that cannot close the script element. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
-const newYorkTime = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hour: '2-digit', minute: '2-digit', hour12: false });
+const newYorkTime = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'America/New_York',
+  hour: '2-digit',
+  minute: '2-digit',
+  hour12: false,
+});
 
 /**
  * A self-contained HTML report of a run: the verdict, breaks counted by kind and symbol, every break
@@ -31,7 +39,8 @@ export function renderRunReport(run: Run, timeline: readonly TimelinePoint[]): s
   const open = run.breaks.filter((b) => b.resolution?.startsWith('open') ?? true);
   const kinds = [...new Set(run.breaks.map((b) => b.kind))].sort();
   const symbols = [...new Set(run.breaks.map((b) => b.symbol ?? '(all)'))].sort();
-  const count = (kind: string, symbol: string) => run.breaks.filter((b) => b.kind === kind && (b.symbol ?? '(all)') === symbol).length;
+  const count = (kind: string, symbol: string) =>
+    run.breaks.filter((b) => b.kind === kind && (b.symbol ?? '(all)') === symbol).length;
   const matrix =
     kinds.length === 0
       ? '<p class="ok">No breaks: our books match the broker\'s.</p>'

@@ -22,7 +22,11 @@ const STREAM_PATH = '/v1/statements/executions/stream';
  * The broker's statements over HTTP: the JSON statements through BrokerClient, and the executions
  * as the broker's NDJSON stream (falling back to the JSON statement on a broker without it).
  */
-export function brokerStatements(options: { baseUrl: string; timeoutMs?: number; streamTimeoutMs?: number }): StatementSource {
+export function brokerStatements(options: {
+  baseUrl: string;
+  timeoutMs?: number;
+  streamTimeoutMs?: number;
+}): StatementSource {
   const client = new BrokerClient({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs ?? 60_000 });
   return {
     getStatement: (kind, date) => client.getStatement(kind, date),
@@ -33,7 +37,10 @@ export function brokerStatements(options: { baseUrl: string; timeoutMs?: number;
       try {
         response = await fetch(url, { signal: AbortSignal.timeout(options.streamTimeoutMs ?? 600_000) });
       } catch (error) {
-        throw new BrokerUnavailableError('connection', `GET ${STREAM_PATH}: ${error instanceof Error ? error.message : String(error)}`);
+        throw new BrokerUnavailableError(
+          'connection',
+          `GET ${STREAM_PATH}: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
       if (response.status === 404) {
         await response.body?.cancel();
@@ -43,11 +50,20 @@ export function brokerStatements(options: { baseUrl: string; timeoutMs?: number;
       }
       if (response.status >= 500) {
         await response.body?.cancel();
-        throw new BrokerUnavailableError('server_error', `GET ${STREAM_PATH}: HTTP ${response.status}`, response.status);
+        throw new BrokerUnavailableError(
+          'server_error',
+          `GET ${STREAM_PATH}: HTTP ${response.status}`,
+          response.status,
+        );
       }
       if (response.status >= 400 || !response.body) {
         const text = await response.text();
-        throw new BrokerRejectedError(response.status, `HTTP_${response.status}`, `GET ${STREAM_PATH}: ${text.slice(0, 500)}`, null);
+        throw new BrokerRejectedError(
+          response.status,
+          `HTTP_${response.status}`,
+          `GET ${STREAM_PATH}: ${text.slice(0, 500)}`,
+          null,
+        );
       }
       let chunk: ExecutionReport[] = [];
       let count = 0;
@@ -62,13 +78,20 @@ export function brokerStatements(options: { baseUrl: string; timeoutMs?: number;
         }
         if (typeof value === 'object' && value !== null && 'end' in value) {
           if ((value as { count?: unknown }).count !== count) {
-            throw new BrokerUnavailableError('bad_response', `executions statement: end line counts ${String((value as { count?: unknown }).count)}, read ${count}`);
+            throw new BrokerUnavailableError(
+              'bad_response',
+              `executions statement: end line counts ${String((value as { count?: unknown }).count)}, read ${count}`,
+            );
           }
           ended = true;
           continue;
         }
         const parsed = ExecutionReport.safeParse(value);
-        if (!parsed.success) throw new BrokerUnavailableError('bad_response', `executions statement line ${count + 1}: ${parsed.error.message}`);
+        if (!parsed.success)
+          throw new BrokerUnavailableError(
+            'bad_response',
+            `executions statement line ${count + 1}: ${parsed.error.message}`,
+          );
         chunk.push(parsed.data);
         count++;
         if (chunk.length >= chunkSize) {

@@ -10,7 +10,14 @@ import { tradingDateOf } from '../../broker-adapter/index.ts';
 import { checkLedgerInvariants } from '../../ledger/index.ts';
 import { isDomainError } from '../../platform/index.ts';
 import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
-import { brokerStatements, createReconciler, reconciliationRoutes, renderRunReport, type Reconciler, type Run } from '../index.ts';
+import {
+  brokerStatements,
+  createReconciler,
+  reconciliationRoutes,
+  renderRunReport,
+  type Reconciler,
+  type Run,
+} from '../index.ts';
 
 const run = promisify(execFile);
 interface Order {
@@ -34,8 +41,21 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 }
 
 /** Places a market order over the API and waits until the broker has filled it. */
-async function marketOrder(t: TestSystem, key: string, clientOrderId: string, side: 'buy' | 'sell', symbol: string, quantity: string): Promise<string> {
-  const placed = await t.api.request<Order>('POST', '/v1/orders', key, { clientOrderId, symbol, side, type: 'market', quantity });
+async function marketOrder(
+  t: TestSystem,
+  key: string,
+  clientOrderId: string,
+  side: 'buy' | 'sell',
+  symbol: string,
+  quantity: string,
+): Promise<string> {
+  const placed = await t.api.request<Order>('POST', '/v1/orders', key, {
+    clientOrderId,
+    symbol,
+    side,
+    type: 'market',
+    quantity,
+  });
   expect(placed.status).toBe(201);
   const date = await today(t);
   await waitFor('the broker to fill the order', async () => {
@@ -48,7 +68,13 @@ async function marketOrder(t: TestSystem, key: string, clientOrderId: string, si
 async function cli(t: TestSystem, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run('node_modules/.bin/node', ['bin/reconcile.ts', ...args], {
-      env: { ...process.env, DATABASE_URL: t.db.url, BROKER_URL: t.system.broker.url, KAFKA_BROKERS: '', LOG_LEVEL: 'error' },
+      env: {
+        ...process.env,
+        DATABASE_URL: t.db.url,
+        BROKER_URL: t.system.broker.url,
+        KAFKA_BROKERS: '',
+        LOG_LEVEL: 'error',
+      },
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -67,7 +93,13 @@ describe('reconciliation when the broker dropped the fill reports', () => {
   beforeAll(async () => {
     // Every report is dropped: the order is acknowledged by the broker's answer, its fills never arrive.
     t = await startTestSystem({ env: { BROKER_FAULTS: 'drop_report=1' } });
-    reconciler = createReconciler({ pool: t.db.pool, broker: brokerStatements({ baseUrl: t.system.broker.url }), ledger: t.system.ledger, bus: t.bus, repairWaitMs: 20_000 });
+    reconciler = createReconciler({
+      pool: t.db.pool,
+      broker: brokerStatements({ baseUrl: t.system.broker.url }),
+      ledger: t.system.ledger,
+      bus: t.bus,
+      repairWaitMs: 20_000,
+    });
     const { key } = await t.api.openAccount('10000.00');
     orderId = await marketOrder(t, key, 'dropped-1', 'buy', 'AAPL', '3');
     await t.api.waitForOrder<Order>(key, orderId, (o) => o.status === 'new');
@@ -83,8 +115,16 @@ describe('reconciliation when the broker dropped the fill reports', () => {
     expect(missing).toMatchObject({ symbol: 'AAPL', orderId, actual: null });
     expect(missing.expected).toMatch(/^buy 3 AAPL @ /);
     expect(missing.resolution).toMatch(/^open: .*repair/);
-    expect(found.breaks.find((b) => b.kind === 'ORDER_STATUS_MISMATCH')).toMatchObject({ orderId, expected: 'filled, filled 3', actual: 'new, filled 0' });
-    expect(found.breaks.find((b) => b.kind === 'POSITION_MISMATCH')).toMatchObject({ symbol: 'AAPL', expected: '3', actual: '0' });
+    expect(found.breaks.find((b) => b.kind === 'ORDER_STATUS_MISMATCH')).toMatchObject({
+      orderId,
+      expected: 'filled, filled 3',
+      actual: 'new, filled 0',
+    });
+    expect(found.breaks.find((b) => b.kind === 'POSITION_MISMATCH')).toMatchObject({
+      symbol: 'AAPL',
+      expected: '3',
+      actual: '0',
+    });
     expect(found.checked).toEqual({ orders: 1, executions: 1, positions: 1 });
     expect(await reconciler.get(found.id)).toEqual(found);
 
@@ -96,7 +136,12 @@ describe('reconciliation when the broker dropped the fill reports', () => {
   it('repairs through the executions topic, after which a new run is clean and a second repair changes nothing', async () => {
     const repaired = await reconciler.run(date, { repair: true });
     expect(repaired.status).toBe('repaired');
-    expect(kinds(repaired)).toEqual(['CASH_MISMATCH', 'MISSING_EXECUTION', 'ORDER_STATUS_MISMATCH', 'POSITION_MISMATCH']);
+    expect(kinds(repaired)).toEqual([
+      'CASH_MISMATCH',
+      'MISSING_EXECUTION',
+      'ORDER_STATUS_MISMATCH',
+      'POSITION_MISMATCH',
+    ]);
     for (const b of repaired.breaks) expect(b.resolution).toMatch(/^repaired: /);
     const { rows } = await t.db.pool.query<{ status: string; filled_quantity: string }>(
       'SELECT status, filled_quantity::text FROM order_gateway_orders WHERE order_id = $1',
@@ -112,7 +157,9 @@ describe('reconciliation when the broker dropped the fill reports', () => {
     const totalsBefore = await t.system.ledger.totals(t.db.pool);
     const again = await reconciler.run(date, { repair: true });
     expect(again).toMatchObject({ status: 'clean', breaks: [] });
-    expect((await t.db.pool.query('SELECT exec_id, quantity, price FROM order_gateway_fills ORDER BY exec_id')).rows).toEqual(before.rows);
+    expect(
+      (await t.db.pool.query('SELECT exec_id, quantity, price FROM order_gateway_fills ORDER BY exec_id')).rows,
+    ).toEqual(before.rows);
     expect(await t.system.ledger.totals(t.db.pool)).toEqual(totalsBefore);
 
     const reportFile = join(mkdtempSync(join(tmpdir(), 'reconcile-')), 'report.html');
@@ -135,7 +182,13 @@ describe('reconciliation of books tampered with, and of an order we never placed
   beforeAll(async () => {
     t = await startTestSystem();
     // The JSON statements only (BrokerClient has no stream): the other way a run reads the broker.
-    reconciler = createReconciler({ pool: t.db.pool, broker: t.system.brokerClient, ledger: t.system.ledger, bus: t.bus, repairWaitMs: 3_000 });
+    reconciler = createReconciler({
+      pool: t.db.pool,
+      broker: t.system.brokerClient,
+      ledger: t.system.ledger,
+      bus: t.bus,
+      repairWaitMs: 3_000,
+    });
     const account = await t.api.openAccount('20000.00');
     accountId = account.accountId;
     buyId = await marketOrder(t, account.key, 'buy-1', 'buy', 'MSFT', '4');
@@ -143,7 +196,10 @@ describe('reconciliation of books tampered with, and of an order we never placed
     const sellId = await marketOrder(t, account.key, 'sell-1', 'sell', 'MSFT', '1');
     await t.api.waitForOrder<Order>(account.key, sellId, (o) => o.status === 'filled');
     date = await today(t);
-    const { rows } = await t.db.pool.query<{ exec_id: string }>('SELECT exec_id FROM order_gateway_fills WHERE order_id = $1', [buyId]);
+    const { rows } = await t.db.pool.query<{ exec_id: string }>(
+      'SELECT exec_id FROM order_gateway_fills WHERE order_id = $1',
+      [buyId],
+    );
     execId = rows[0]!.exec_id;
   });
   afterAll(() => t.stop());
@@ -153,7 +209,11 @@ describe('reconciliation of books tampered with, and of an order we never placed
     expect(clean).toMatchObject({ status: 'clean', breaks: [], checked: { orders: 2, executions: 2, positions: 1 } });
     // The day before: nothing traded then, and today's fills are taken back out of the ledger's balances.
     const dayBefore = new Date(Date.parse(`${date}T12:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
-    expect(await reconciler.run(dayBefore)).toMatchObject({ status: 'clean', breaks: [], checked: { orders: 0, executions: 0 } });
+    expect(await reconciler.run(dayBefore)).toMatchObject({
+      status: 'clean',
+      breaks: [],
+      checked: { orders: 0, executions: 0 },
+    });
     const html = renderRunReport(clean, await reconciler.timeline(clean.id));
     expect(html).toContain('echarts');
     expect(html).not.toMatch(/<script[^>]+src=/);
@@ -181,7 +241,12 @@ describe('reconciliation of books tampered with, and of an order we never placed
     try {
       const result = await reconciler.run(date);
       expect(kinds(result)).toEqual(['UNKNOWN_EXECUTION']);
-      expect(result.breaks[0]).toMatchObject({ execId: 'phantom-1', orderId: buyId, expected: null, actual: `buy 1 MSFT @ 100 on order ${buyId}` });
+      expect(result.breaks[0]).toMatchObject({
+        execId: 'phantom-1',
+        orderId: buyId,
+        expected: null,
+        actual: `buy 1 MSFT @ 100 on order ${buyId}`,
+      });
     } finally {
       await t.db.pool.query(`DELETE FROM order_fills WHERE exec_id = 'phantom-1'`);
     }
@@ -210,26 +275,63 @@ describe('reconciliation of books tampered with, and of an order we never placed
     app.setSerializerCompiler(serializerCompiler);
     // As the trading API's error handler does: a DomainError answers with its status and the contract's body.
     app.setErrorHandler((error, _request, reply) => {
-      if (isDomainError(error)) return reply.status(error.httpStatus).send({ error: { code: error.code, message: error.message, details: error.details } });
-      return reply.status((error as { statusCode?: number }).statusCode ?? 500).send({ error: { code: 'VALIDATION_FAILED', message: String(error), details: null } });
+      if (isDomainError(error))
+        return reply
+          .status(error.httpStatus)
+          .send({ error: { code: error.code, message: error.message, details: error.details } });
+      return reply
+        .status((error as { statusCode?: number }).statusCode ?? 500)
+        .send({ error: { code: 'VALIDATION_FAILED', message: String(error), details: null } });
     });
     const requireOps = async (request: FastifyRequest, reply: FastifyReply) => {
-      if (request.headers.authorization !== 'Bearer ops') return reply.status(401).send({ error: { code: 'UNAUTHORIZED', message: 'no', details: null } });
+      if (request.headers.authorization !== 'Bearer ops')
+        return reply.status(401).send({ error: { code: 'UNAUTHORIZED', message: 'no', details: null } });
     };
     await app.register(reconciliationRoutes, { requireOps, reconciler });
     try {
-      const created = await app.inject({ method: 'POST', url: '/v1/ops/reconciliations', headers: { authorization: 'Bearer ops' }, payload: { date } });
+      const created = await app.inject({
+        method: 'POST',
+        url: '/v1/ops/reconciliations',
+        headers: { authorization: 'Bearer ops' },
+        payload: { date },
+      });
       expect(created.statusCode).toBe(201);
       const body = created.json<Run>();
       expect(Object.keys(body).sort()).toEqual(['breaks', 'checked', 'date', 'id', 'status']);
       expect(body).toMatchObject({ date, status: 'clean' });
-      const fetched = await app.inject({ method: 'GET', url: `/v1/ops/reconciliations/${body.id}`, headers: { authorization: 'Bearer ops' } });
+      const fetched = await app.inject({
+        method: 'GET',
+        url: `/v1/ops/reconciliations/${body.id}`,
+        headers: { authorization: 'Bearer ops' },
+      });
       expect(fetched.json()).toEqual(body);
-      const unknown = await app.inject({ method: 'GET', url: '/v1/ops/reconciliations/00000000-0000-0000-0000-000000000000', headers: { authorization: 'Bearer ops' } });
+      const unknown = await app.inject({
+        method: 'GET',
+        url: '/v1/ops/reconciliations/00000000-0000-0000-0000-000000000000',
+        headers: { authorization: 'Bearer ops' },
+      });
       expect(unknown.statusCode).toBe(404);
-      expect((await app.inject({ method: 'GET', url: '/v1/ops/reconciliations/nope', headers: { authorization: 'Bearer ops' } })).statusCode).toBe(404);
-      for (const payload of [{ date: 'yesterday' }, { date: '2026-02-30' }, { date, repair: 'yes' }, { date, extra: 1 }]) {
-        const bad = await app.inject({ method: 'POST', url: '/v1/ops/reconciliations', headers: { authorization: 'Bearer ops' }, payload });
+      expect(
+        (
+          await app.inject({
+            method: 'GET',
+            url: '/v1/ops/reconciliations/nope',
+            headers: { authorization: 'Bearer ops' },
+          })
+        ).statusCode,
+      ).toBe(404);
+      for (const payload of [
+        { date: 'yesterday' },
+        { date: '2026-02-30' },
+        { date, repair: 'yes' },
+        { date, extra: 1 },
+      ]) {
+        const bad = await app.inject({
+          method: 'POST',
+          url: '/v1/ops/reconciliations',
+          headers: { authorization: 'Bearer ops' },
+          payload,
+        });
         expect(bad.statusCode).toBe(400);
       }
       const noKey = await app.inject({ method: 'POST', url: '/v1/ops/reconciliations', payload: { date } });
@@ -241,7 +343,12 @@ describe('reconciliation of books tampered with, and of an order we never placed
 
   it('exits 2 with a clear message on bad flags, and changes nothing', async () => {
     const { rows: before } = await t.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM reconciliation_runs');
-    for (const args of [[], ['--date', 'yesterday'], ['--date', date, '--format', 'xml'], ['--date', date, '--bogus']]) {
+    for (const args of [
+      [],
+      ['--date', 'yesterday'],
+      ['--date', date, '--format', 'xml'],
+      ['--date', date, '--bogus'],
+    ]) {
       const result = await cli(t, args);
       expect(result.code).toBe(2);
       expect(result.stderr.trim().length).toBeGreaterThan(0);
@@ -254,7 +361,14 @@ describe('reconciliation of books tampered with, and of an order we never placed
   });
 
   it('finds an order we never placed, and cannot repair its executions', async () => {
-    await t.system.brokerClient.submitOrder({ clientOrderId: 'stray-1', account: accountId, symbol: 'NVDA', side: 'buy', type: 'market', quantity: '1' });
+    await t.system.brokerClient.submitOrder({
+      clientOrderId: 'stray-1',
+      account: accountId,
+      symbol: 'NVDA',
+      side: 'buy',
+      type: 'market',
+      quantity: '1',
+    });
     await waitFor('the stray order to fill', async () => {
       const { orders } = await t.system.brokerClient.getStatement('orders', date);
       return orders.find((o) => o.clientOrderId === 'stray-1' && o.status === 'filled');
@@ -262,8 +376,15 @@ describe('reconciliation of books tampered with, and of an order we never placed
     const result = await reconciler.run(date, { repair: true });
     expect(result.status).toBe('breaks');
     expect(kinds(result)).toEqual(['CASH_MISMATCH', 'MISSING_EXECUTION', 'ORDER_STATUS_MISMATCH', 'POSITION_MISMATCH']);
-    expect(result.breaks.find((b) => b.kind === 'ORDER_STATUS_MISMATCH')).toMatchObject({ orderId: 'stray-1', actual: 'no such order' });
-    expect(result.breaks.find((b) => b.kind === 'POSITION_MISMATCH')).toMatchObject({ symbol: 'NVDA', expected: '1', actual: '0' });
+    expect(result.breaks.find((b) => b.kind === 'ORDER_STATUS_MISMATCH')).toMatchObject({
+      orderId: 'stray-1',
+      actual: 'no such order',
+    });
+    expect(result.breaks.find((b) => b.kind === 'POSITION_MISMATCH')).toMatchObject({
+      symbol: 'NVDA',
+      expected: '1',
+      actual: '0',
+    });
     for (const b of result.breaks) expect(b.resolution).toMatch(/^open: /);
   });
 });
@@ -283,7 +404,8 @@ describe('the executions statement as a stream', () => {
     const { executions } = await t.system.brokerClient.getStatement('executions', date);
     expect(executions).toHaveLength(2);
     const chunks: unknown[][] = [];
-    for await (const chunk of brokerStatements({ baseUrl: t.system.broker.url }).executionChunks!(date, 1)) chunks.push(chunk);
+    for await (const chunk of brokerStatements({ baseUrl: t.system.broker.url }).executionChunks!(date, 1))
+      chunks.push(chunk);
     expect(chunks).toEqual(executions.map((report) => [report]));
   });
 
@@ -296,11 +418,20 @@ describe('the executions statement as a stream', () => {
     });
     const url = await cut.listen({ port: 0, host: '127.0.0.1' });
     try {
-      const reconciler = createReconciler({ pool: t.db.pool, broker: brokerStatements({ baseUrl: url }), ledger: t.system.ledger });
-      await expect(reconciler.run(date)).rejects.toMatchObject({ code: 'BROKER_UNAVAILABLE', message: expect.stringMatching(/cut short/) });
+      const reconciler = createReconciler({
+        pool: t.db.pool,
+        broker: brokerStatements({ baseUrl: url }),
+        ledger: t.system.ledger,
+      });
+      await expect(reconciler.run(date)).rejects.toMatchObject({
+        code: 'BROKER_UNAVAILABLE',
+        message: expect.stringMatching(/cut short/),
+      });
       const { rows } = await t.db.pool.query<{ status: string }>('SELECT status FROM reconciliation_runs');
       expect(rows.map((r) => r.status)).toEqual(['failed']);
-      const { rows: staged } = await t.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM reconciliation_staged_executions');
+      const { rows: staged } = await t.db.pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM reconciliation_staged_executions',
+      );
       expect(staged[0]!.n).toBe(0);
     } finally {
       await cut.close();
@@ -318,7 +449,13 @@ describe('reconciliation when the broker dropped a closing report (no fill in it
   it('brings the close back through the broker replay and the executions topic, and releases the hold', async () => {
     const { key } = await t.api.openAccount('1000.00');
     const placed = await t.api.request<Order>('POST', '/v1/orders', key, {
-      clientOrderId: 'resting', symbol: 'AAPL', side: 'buy', type: 'limit', quantity: '2', limitPrice: '1.00', timeInForce: 'gtc',
+      clientOrderId: 'resting',
+      symbol: 'AAPL',
+      side: 'buy',
+      type: 'limit',
+      quantity: '2',
+      limitPrice: '1.00',
+      timeInForce: 'gtc',
     });
     await t.api.waitForOrder<Order>(key, placed.body.id, (o) => o.status === 'new');
     // From now on the broker pushes nothing: its cancel confirmation never arrives.

@@ -76,15 +76,23 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
       return await read();
     } catch (error) {
       if (error instanceof BrokerUnavailableError || error instanceof BrokerRejectedError) {
-        throw new DomainError('BROKER_UNAVAILABLE', `the broker's ${kind} statement could not be read: ${error.message}`, {
-          httpStatus: 503,
-        });
+        throw new DomainError(
+          'BROKER_UNAVAILABLE',
+          `the broker's ${kind} statement could not be read: ${error.message}`,
+          {
+            httpStatus: 503,
+          },
+        );
       }
       throw error;
     }
   }
 
-  async function stage<T>(items: readonly T[], write: (chunk: readonly T[]) => Promise<void>, progress: (done: number) => void) {
+  async function stage<T>(
+    items: readonly T[],
+    write: (chunk: readonly T[]) => Promise<void>,
+    progress: (done: number) => void,
+  ) {
     for (let i = 0; i < items.length; i += chunkSize) {
       await write(items.slice(i, i + chunkSize));
       progress(Math.min(items.length, i + chunkSize));
@@ -110,19 +118,30 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
     });
   }
 
-  async function check(runId: string, date: string, pass: 1 | 2, resolutions: Record<BreakKind, string>): Promise<number> {
+  async function check(
+    runId: string,
+    date: string,
+    pass: 1 | 2,
+    resolutions: Record<BreakKind, string>,
+  ): Promise<number> {
     await repo.compareStaged(pool, runId, date, pass, resolutions);
     const [positions, cash, { totals, later }] = await Promise.all([
       statement('positions', date),
       statement('cash', date),
       // One snapshot, so no fill lands between the totals and what is taken back out of them.
-      withTransaction(pool, async (tx) => ({ totals: await deps.ledger.totals(tx), later: await repo.fillsAfterDate(tx, date) }), {
-        isolation: 'repeatable read',
-      }),
+      withTransaction(
+        pool,
+        async (tx) => ({ totals: await deps.ledger.totals(tx), later: await repo.fillsAfterDate(tx, date) }),
+        {
+          isolation: 'repeatable read',
+        },
+      ),
     ]);
     const asOf = ledgerAsOf(
       {
-        customerShares: Object.fromEntries(Object.entries(totals.customers.shares).map(([symbol, t]) => [symbol, t.total])),
+        customerShares: Object.fromEntries(
+          Object.entries(totals.customers.shares).map(([symbol, t]) => [symbol, t.total]),
+        ),
         omnibusCash: totals.omnibus.cash,
       },
       later,
@@ -144,7 +163,10 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
     for (;;) {
       const page = await repo.missingReportsPage(pool, runId, after, chunkSize);
       if (page.length === 0) break;
-      const messages = page.map((row) => ({ key: row.account, value: JSON.stringify(ExecutionReport.parse(row.report)) }));
+      const messages = page.map((row) => ({
+        key: row.account,
+        value: JSON.stringify(ExecutionReport.parse(row.report)),
+      }));
       await bus.publish(EXECUTIONS_TOPIC, messages);
       published += page.length;
       after = page.at(-1)!.execId;
@@ -154,7 +176,8 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
     if (published === 0 && closes.length === 0) return;
     const deadline = Date.now() + repairWaitMs;
     const outstanding = async () =>
-      (await repo.countMissingStillUnapplied(pool, runId)) + (closes.length > 0 ? await repo.countOrdersStillDifferent(pool, runId, closes) : 0);
+      (await repo.countMissingStillUnapplied(pool, runId)) +
+      (closes.length > 0 ? await repo.countOrdersStillDifferent(pool, runId, closes) : 0);
     let waiting = await outstanding();
     while (waiting > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -174,9 +197,14 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
     const republished: string[] = [];
     for (const order of orders) {
       const reports = await asDomainError('orders', () => broker.getOrderReports!(order.brokerOrderId));
-      const closing = reports.filter((report) => report.execType === 'canceled' || report.execType === 'expired' || report.execType === 'rejected');
+      const closing = reports.filter(
+        (report) => report.execType === 'canceled' || report.execType === 'expired' || report.execType === 'rejected',
+      );
       if (closing.length === 0) continue;
-      await bus.publish(EXECUTIONS_TOPIC, closing.map((report) => ({ key: report.account, value: JSON.stringify(report) })));
+      await bus.publish(
+        EXECUTIONS_TOPIC,
+        closing.map((report) => ({ key: report.account, value: JSON.stringify(report) })),
+      );
       republished.push(order.orderId);
     }
     return republished;
@@ -187,18 +215,25 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
       const repair = options.repair ?? false;
       const onProgress = options.onProgress ?? (() => undefined);
       if (!validDate(date)) {
-        throw new DomainError('VALIDATION_FAILED', 'date must be a calendar date YYYY-MM-DD', { httpStatus: 400, details: [{ path: 'date', message: 'must be a date YYYY-MM-DD' }] });
+        throw new DomainError('VALIDATION_FAILED', 'date must be a calendar date YYYY-MM-DD', {
+          httpStatus: 400,
+          details: [{ path: 'date', message: 'must be a date YYYY-MM-DD' }],
+        });
       }
       if (repair && !deps.bus) {
-        throw new DomainError('REPAIR_UNAVAILABLE', 'repair needs the bus that carries the executions topic', { httpStatus: 422 });
+        throw new DomainError('REPAIR_UNAVAILABLE', 'repair needs the bus that carries the executions topic', {
+          httpStatus: 422,
+        });
       }
       const runId = randomUUID();
       await repo.insertRun(pool, runId, date, repair);
       try {
         const staged = await stageExecutions(runId, date, (done) => onProgress({ phase: 'stage', done, total: 0 }));
         const orders = await statement('orders', date);
-        await stage(orders.orders, (chunk) => repo.stageOrders(pool, runId, chunk), (done) =>
-          onProgress({ phase: 'stage', done: staged + done, total: staged + orders.orders.length }),
+        await stage(
+          orders.orders,
+          (chunk) => repo.stageOrders(pool, runId, chunk),
+          (done) => onProgress({ phase: 'stage', done: staged + done, total: staged + orders.orders.length }),
         );
         onProgress({ phase: 'compare', done: 0, total: 1 });
         const positionsChecked = await check(runId, date, 1, OPEN_RESOLUTIONS);
@@ -207,7 +242,9 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
         if (repair && first.found > 0) {
           await repairMissing(runId, deps.bus!, (done) => onProgress({ phase: 'repair', done, total: first.found }));
           onProgress({ phase: 'recheck', done: 0, total: 1 });
-          const unrepaired = Object.fromEntries(BREAK_KINDS.map((kind) => [kind, unrepairedResolution(kind, repairWaitMs)])) as Record<BreakKind, string>;
+          const unrepaired = Object.fromEntries(
+            BREAK_KINDS.map((kind) => [kind, unrepairedResolution(kind, repairWaitMs)]),
+          ) as Record<BreakKind, string>;
           await check(runId, date, 2, unrepaired);
           await repo.settleRecheck(pool, runId, REPAIRED_RESOLUTIONS);
           onProgress({ phase: 'recheck', done: 1, total: 1 });
@@ -224,7 +261,9 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
         await repo.failRun(pool, runId, error instanceof Error ? error.message : String(error)).catch(() => undefined);
         throw error;
       } finally {
-        await repo.clearStaging(pool, runId).catch((error: unknown) => logger.warn({ err: error, runId }, 'staging not cleared'));
+        await repo
+          .clearStaging(pool, runId)
+          .catch((error: unknown) => logger.warn({ err: error, runId }, 'staging not cleared'));
       }
       const stored = await repo.loadRun(pool, runId);
       return stored!.run!;

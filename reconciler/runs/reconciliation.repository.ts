@@ -11,7 +11,11 @@ export async function insertRun(db: Queryable, id: string, date: string, repair:
 }
 
 /** One multi-row INSERT per chunk: a statement per row would cost a round trip per execution. */
-export async function stageExecutions(db: Queryable, runId: string, reports: readonly ExecutionReport[]): Promise<void> {
+export async function stageExecutions(
+  db: Queryable,
+  runId: string,
+  reports: readonly ExecutionReport[],
+): Promise<void> {
   if (reports.length === 0) return;
   await db.query(sql.STAGE_EXECUTIONS, [
     runId,
@@ -61,8 +65,13 @@ export async function compareStaged(
 }
 
 /** Per symbol, what our fills after `date` moved: customers' shares and omnibus USD (buys positive). */
-export async function fillsAfterDate(db: Queryable, date: string): Promise<{ symbol: string; shares: string; omnibusCash: string }[]> {
-  const { rows } = await db.query<{ symbol: string; shares: string; omnibus_cash: string }>(sql.FILLS_AFTER_DATE, [date]);
+export async function fillsAfterDate(
+  db: Queryable,
+  date: string,
+): Promise<{ symbol: string; shares: string; omnibusCash: string }[]> {
+  const { rows } = await db.query<{ symbol: string; shares: string; omnibus_cash: string }>(sql.FILLS_AFTER_DATE, [
+    date,
+  ]);
   return rows.map((r) => ({ symbol: r.symbol, shares: r.shares, omnibusCash: r.omnibus_cash }));
 }
 
@@ -89,7 +98,11 @@ export async function missingReportsPage(
   afterExecId: string,
   limit: number,
 ): Promise<{ execId: string; account: string; report: unknown }[]> {
-  const { rows } = await db.query<{ exec_id: string; account: string; report: unknown }>(sql.MISSING_REPORTS_PAGE, [runId, afterExecId, limit]);
+  const { rows } = await db.query<{ exec_id: string; account: string; report: unknown }>(sql.MISSING_REPORTS_PAGE, [
+    runId,
+    afterExecId,
+    limit,
+  ]);
   return rows.map((r) => ({ execId: r.exec_id, account: r.account, report: r.report }));
 }
 
@@ -144,7 +157,8 @@ export async function loadRun(db: Queryable, runId: string): Promise<StoredRun |
   }>(sql.SELECT_RUN, [runId]);
   const row = rows[0];
   if (!row) return null;
-  if (row.status === 'running' || row.status === 'failed') return { run: null, state: row.status, failure: row.failure };
+  if (row.status === 'running' || row.status === 'failed')
+    return { run: null, state: row.status, failure: row.failure };
   const { rows: breaks } = await db.query<{
     kind: Break['kind'];
     symbol: string | null;
@@ -175,17 +189,31 @@ export async function loadRun(db: Queryable, runId: string): Promise<StoredRun |
   };
 }
 
-export async function loadTimeline(db: Queryable, runId: string): Promise<{ bucket: Date; broker: number; ours: number }[]> {
-  const { rows } = await db.query<{ bucket: Date; broker_count: number; our_count: number }>(sql.SELECT_TIMELINE, [runId]);
+export async function loadTimeline(
+  db: Queryable,
+  runId: string,
+): Promise<{ bucket: Date; broker: number; ours: number }[]> {
+  const { rows } = await db.query<{ bucket: Date; broker_count: number; our_count: number }>(sql.SELECT_TIMELINE, [
+    runId,
+  ]);
   return rows.map((r) => ({ bucket: r.bucket, broker: r.broker_count, ours: r.our_count }));
 }
 
-export async function closedAtBrokerNotHere(db: Queryable, runId: string): Promise<{ brokerOrderId: string; orderId: string }[]> {
-  const { rows } = await db.query<{ broker_order_id: string; client_order_id: string }>(sql.CLOSED_AT_BROKER_NOT_HERE, [runId]);
+export async function closedAtBrokerNotHere(
+  db: Queryable,
+  runId: string,
+): Promise<{ brokerOrderId: string; orderId: string }[]> {
+  const { rows } = await db.query<{ broker_order_id: string; client_order_id: string }>(sql.CLOSED_AT_BROKER_NOT_HERE, [
+    runId,
+  ]);
   return rows.map((row) => ({ brokerOrderId: row.broker_order_id, orderId: row.client_order_id }));
 }
 
-export async function countOrdersStillDifferent(db: Queryable, runId: string, orderIds: readonly string[]): Promise<number> {
+export async function countOrdersStillDifferent(
+  db: Queryable,
+  runId: string,
+  orderIds: readonly string[],
+): Promise<number> {
   const { rows } = await db.query<{ n: number }>(sql.COUNT_ORDERS_STILL_DIFFERENT, [runId, orderIds]);
   return rows[0]?.n ?? 0;
 }

@@ -48,7 +48,12 @@ export function compareBalances(input: {
     const theirs = broker.get(symbol) ?? dec('0');
     const ours = input.customerShares[symbol] ?? dec('0');
     if (!theirs.eq(ours)) {
-      breaks.push({ kind: 'POSITION_MISMATCH', symbol, expected: formatQuantity(theirs), actual: formatQuantity(ours) });
+      breaks.push({
+        kind: 'POSITION_MISMATCH',
+        symbol,
+        expected: formatQuantity(theirs),
+        actual: formatQuantity(ours),
+      });
     }
   }
   const brokerCash = dec(input.brokerCash);
@@ -85,13 +90,13 @@ export const OPEN_RESOLUTIONS: Record<BreakKind, string> = {
   UNKNOWN_EXECUTION:
     'open: we applied a fill the broker does not report; confirm with the broker, then correct the order and the ledger by hand',
   EXECUTION_MISMATCH:
-    'open: quantity, price, side or order differ from the broker\'s statement; the broker is authoritative: correct by hand',
+    "open: quantity, price, side or order differ from the broker's statement; the broker is authoritative: correct by hand",
   ORDER_STATUS_MISMATCH:
-    'open: our order\'s status or filled quantity differs from the broker\'s; repairing a missing execution of this order clears it, otherwise correct by hand',
+    "open: our order's status or filled quantity differs from the broker's; repairing a missing execution of this order clears it, otherwise correct by hand",
   POSITION_MISMATCH:
-    'open: the customers\' shares differ from the broker\'s omnibus position; follows from the execution breaks of this symbol, if there are none investigate the ledger',
+    "open: the customers' shares differ from the broker's omnibus position; follows from the execution breaks of this symbol, if there are none investigate the ledger",
   CASH_MISMATCH:
-    'open: the ledger\'s omnibus trade cash differs from the broker\'s; follows from the execution breaks, if there are none investigate the ledger',
+    "open: the ledger's omnibus trade cash differs from the broker's; follows from the execution breaks, if there are none investigate the ledger",
 };
 
 /** What a repair attempt that did not land leaves on a break. */

@@ -32,11 +32,23 @@ describe('the balance identities', () => {
 
   it('given shares we hold that the broker does not, when compared, then that symbol breaks too', () => {
     const result = compareBalances(balances({ customerShares: { AAPL: dec('3'), MSFT: dec('0.5') } }));
-    expect(result).toEqual({ breaks: [{ kind: 'POSITION_MISMATCH', symbol: 'MSFT', expected: '0', actual: '0.5' }], positionsChecked: 2 });
+    expect(result).toEqual({
+      breaks: [{ kind: 'POSITION_MISMATCH', symbol: 'MSFT', expected: '0', actual: '0.5' }],
+      positionsChecked: 2,
+    });
   });
 
   it('given a flat account on both sides, when compared, then a zero balance matches a missing row', () => {
-    expect(compareBalances(balances({ brokerPositions: [], customerShares: { AAPL: dec('0') }, brokerCash: '0', ledgerOmnibusCash: dec('0') })).breaks).toEqual([]);
+    expect(
+      compareBalances(
+        balances({
+          brokerPositions: [],
+          customerShares: { AAPL: dec('0') },
+          brokerCash: '0',
+          ledgerOmnibusCash: dec('0'),
+        }),
+      ).breaks,
+    ).toEqual([]);
   });
 });
 
@@ -56,7 +68,11 @@ describe('the ledger as of a past date', () => {
       { symbol: 'MSFT', shares: '-1', omnibusCash: '-410.00' },
       { symbol: 'NVDA', shares: '3', omnibusCash: '540.00' },
     ]);
-    expect(Object.fromEntries(Object.entries(asOf.customerShares).map(([s, q]) => [s, q.toFixed()]))).toEqual({ AAPL: '3', MSFT: '2', NVDA: '-3' });
+    expect(Object.fromEntries(Object.entries(asOf.customerShares).map(([s, q]) => [s, q.toFixed()]))).toEqual({
+      AAPL: '3',
+      MSFT: '2',
+      NVDA: '-3',
+    });
     expect(asOf.omnibusCash.toFixed(2)).toBe('396.00');
   });
 

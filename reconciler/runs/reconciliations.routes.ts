@@ -10,14 +10,18 @@ export interface ReconciliationRoutesOptions {
 }
 
 /** `POST /v1/ops/reconciliations` and `GET /v1/ops/reconciliations/{id}` (ops key only). */
-export const reconciliationRoutes: FastifyPluginAsyncZod<ReconciliationRoutesOptions> = async (app, { requireOps, reconciler }) => {
+export const reconciliationRoutes: FastifyPluginAsyncZod<ReconciliationRoutesOptions> = async (
+  app,
+  { requireOps, reconciler },
+) => {
   app.post(
     '/v1/ops/reconciliations',
     {
       preHandler: requireOps,
       schema: {
         tags: ['ops'],
-        summary: 'Reconcile a New York trading date with the broker; with repair, feed missing executions back and check again',
+        summary:
+          'Reconcile a New York trading date with the broker; with repair, feed missing executions back and check again',
         security: [{ bearer: [] }],
         body: StartRunBody,
         response: { 201: RunSchema, 400: ErrorBody, 401: ErrorBody, 422: ErrorBody, 503: ErrorBody },
@@ -44,7 +48,9 @@ export const reconciliationRoutes: FastifyPluginAsyncZod<ReconciliationRoutesOpt
     async (request, reply) => {
       const run = await reconciler.get(request.params.id);
       if (!run) {
-        return reply.status(404).send({ error: { code: 'RECONCILIATION_NOT_FOUND', message: 'no reconciliation run with this id', details: null } });
+        return reply.status(404).send({
+          error: { code: 'RECONCILIATION_NOT_FOUND', message: 'no reconciliation run with this id', details: null },
+        });
       }
       return run;
     },

@@ -1,7 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alwaysOpenClock, createFillReceiverApp, ensureExecutionsTopic, startBroker, type RunningBroker } from '../../broker-adapter/index.ts';
+import {
+  alwaysOpenClock,
+  createFillReceiverApp,
+  ensureExecutionsTopic,
+  startBroker,
+  type RunningBroker,
+} from '../../broker-adapter/index.ts';
 import { checkLedgerInvariants } from '../../ledger/index.ts';
 import { KafkaBus, loadConfig, silentLogger } from '../../platform/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -17,7 +23,11 @@ interface Process {
 }
 
 /** Starts one of our components as its own OS process; resolves once it printed `ready`. */
-function startProcess(script: string, env: Record<string, string>, ready: RegExp): Promise<Process & { match: RegExpExecArray }> {
+function startProcess(
+  script: string,
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<Process & { match: RegExpExecArray }> {
   const child = spawn(process.execPath, [resolve(root, script)], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -63,13 +73,25 @@ describe('crash: components killed mid-stream and restarted', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     const namespace = uniqueName('crash');
-    const config = loadConfig({ SIM_SEED: '11', BROKER_FAULTS: 'partial=0.5,duplicate=0.2', BROKER_LATENCY_MS: '0-2', KAFKA_PARTITIONS: '3' });
+    const config = loadConfig({
+      SIM_SEED: '11',
+      BROKER_FAULTS: 'partial=0.5,duplicate=0.2',
+      BROKER_LATENCY_MS: '0-2',
+      KAFKA_PARTITIONS: '3',
+    });
     bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: 'crash-test', logger: silentLogger, namespace });
     await ensureExecutionsTopic(bus, 3);
     // The outside world and its doorway stay up; our two servers are the ones that crash.
     fillReceiver = createFillReceiverApp({ bus, pool: db.pool, logger: silentLogger });
     const fillReceiverUrl = await fillReceiver.listen({ port: 0, host: '127.0.0.1' });
-    broker = await startBroker({ pool: db.pool, config, fillReceiverUrl, clock: alwaysOpenClock(), tickMs: 20, pushIntervalMs: 10 });
+    broker = await startBroker({
+      pool: db.pool,
+      config,
+      fillReceiverUrl,
+      clock: alwaysOpenClock(),
+      tickMs: 20,
+      pushIntervalMs: 10,
+    });
     env = {
       DATABASE_URL: db.url,
       KAFKA_BROKERS: kafkaBrokers().join(','),
@@ -135,7 +157,9 @@ describe('crash: components killed mid-stream and restarted', () => {
     // a moment ago, and the fill path takes longer than that.
     await Promise.all([kill(trading.process), kill(requests)]);
     // The kill must have landed mid-stream, or this test would prove nothing.
-    const { rows: inFlight } = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM orders WHERE status <> 'filled'");
+    const { rows: inFlight } = await db.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM orders WHERE status <> 'filled'",
+    );
     stage(`killed with ${inFlight[0]!.n} of ${placed.length} orders not yet filled`);
     expect(inFlight[0]!.n).toBeGreaterThan(0);
     // The broker keeps filling and pushing; the fill receiver keeps publishing to Kafka meanwhile.
@@ -151,7 +175,12 @@ describe('crash: components killed mid-stream and restarted', () => {
 
     stage('restarted trading server again');
     for (const order of placed) {
-      const final = await trading.api.waitForOrder<{ status: string }>(order.key, order.id, (o) => o.status === 'filled', 90_000);
+      const final = await trading.api.waitForOrder<{ status: string }>(
+        order.key,
+        order.id,
+        (o) => o.status === 'filled',
+        90_000,
+      );
       expect(final.status).toBe('filled');
     }
 

@@ -47,7 +47,10 @@ function stopWithSigterm(child: ChildProcess): Promise<{ code: number | null; ms
 }
 
 function runToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [startScript], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [startScript], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolveExit) => child.on('exit', (code) => resolveExit({ code, stderr })));
@@ -61,7 +64,11 @@ describe('npm start', () => {
   afterAll(() => db.drop());
 
   it('on DATABASE_URL and KAFKA_BROKERS: serves /healthz and /metrics, then stops on SIGTERM within 5 s', async () => {
-    const { child, url, stdout } = await start({ DATABASE_URL: db.url, KAFKA_BROKERS: kafkaBrokers().join(','), PORT: '0' });
+    const { child, url, stdout } = await start({
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: kafkaBrokers().join(','),
+      PORT: '0',
+    });
     try {
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);

@@ -21,7 +21,12 @@ export function describeBusContract(label: string, makeBus: () => Bus) {
       return topic;
     }
 
-    async function consume(groupId: string, topic: string, handle: (messages: readonly BusMessage[]) => Promise<void>, maxBatchSize?: number) {
+    async function consume(
+      groupId: string,
+      topic: string,
+      handle: (messages: readonly BusMessage[]) => Promise<void>,
+      maxBatchSize?: number,
+    ) {
       const subscription = await bus.consume({ groupId, topics: [topic], handleBatch: handle, maxBatchSize });
       subscriptions.push(subscription);
       return subscription;
@@ -39,12 +44,17 @@ export function describeBusContract(label: string, makeBus: () => Bus) {
       }
       const seen = new Map<string, number[]>();
       let count = 0;
-      await consume(uniqueName('group'), topic, async (messages) => {
-        for (const m of messages) {
-          seen.set(m.key, [...(seen.get(m.key) ?? []), Number(m.value)]);
-          count++;
-        }
-      }, 7);
+      await consume(
+        uniqueName('group'),
+        topic,
+        async (messages) => {
+          for (const m of messages) {
+            seen.set(m.key, [...(seen.get(m.key) ?? []), Number(m.value)]);
+            count++;
+          }
+        },
+        7,
+      );
       await waitFor(() => count >= total);
       for (const key of keys) {
         const values = seen.get(key) ?? [];
@@ -55,16 +65,24 @@ export function describeBusContract(label: string, makeBus: () => Bus) {
 
     it('retries a failing handler with the same batch and never skips it', async () => {
       const topic = await newTopic(1);
-      await bus.publish(topic, Array.from({ length: 30 }, (_, i) => ({ key: 'k', value: String(i) })));
+      await bus.publish(
+        topic,
+        Array.from({ length: 30 }, (_, i) => ({ key: 'k', value: String(i) })),
+      );
       const handled: number[] = [];
       let failuresLeft = 3;
-      await consume(uniqueName('group'), topic, async (messages) => {
-        if (messages.some((m) => m.value === '12') && failuresLeft > 0) {
-          failuresLeft--;
-          throw new Error('handler failed');
-        }
-        handled.push(...messages.map((m) => Number(m.value)));
-      }, 5);
+      await consume(
+        uniqueName('group'),
+        topic,
+        async (messages) => {
+          if (messages.some((m) => m.value === '12') && failuresLeft > 0) {
+            failuresLeft--;
+            throw new Error('handler failed');
+          }
+          handled.push(...messages.map((m) => Number(m.value)));
+        },
+        5,
+      );
       await waitFor(() => handled.length >= 30);
       expect(failuresLeft).toBe(0);
       // Nothing lost, nothing out of order, and a failed batch was not half-applied.
@@ -74,13 +92,19 @@ export function describeBusContract(label: string, makeBus: () => Bus) {
     it('a consumer restarted mid-stream resumes after its last commit', async () => {
       const topic = await newTopic(2);
       const groupId = uniqueName('group');
-      const values = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ key: `k${(from + i) % 4}`, value: String(from + i) }));
+      const values = (from: number, n: number) =>
+        Array.from({ length: n }, (_, i) => ({ key: `k${(from + i) % 4}`, value: String(from + i) }));
       await bus.publish(topic, values(0, 40));
 
       const firstRun: number[] = [];
-      const first = await consume(groupId, topic, async (messages) => {
-        firstRun.push(...messages.map((m) => Number(m.value)));
-      }, 4);
+      const first = await consume(
+        groupId,
+        topic,
+        async (messages) => {
+          firstRun.push(...messages.map((m) => Number(m.value)));
+        },
+        4,
+      );
       // Distinct values: a commit that fails (say, while the group coordinator is still being
       // elected) legitimately redelivers, so a raw count could pass 40 before all 40 were handled.
       await waitFor(() => new Set(firstRun).size >= 40);
@@ -88,9 +112,14 @@ export function describeBusContract(label: string, makeBus: () => Bus) {
 
       await bus.publish(topic, values(40, 40));
       const secondRun: number[] = [];
-      await consume(groupId, topic, async (messages) => {
-        secondRun.push(...messages.map((m) => Number(m.value)));
-      }, 4);
+      await consume(
+        groupId,
+        topic,
+        async (messages) => {
+          secondRun.push(...messages.map((m) => Number(m.value)));
+        },
+        4,
+      );
       await waitFor(() => secondRun.length >= 40);
       // Everything the first run finished was committed: the second starts where it stopped.
       expect([...secondRun].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => 40 + i));
@@ -99,26 +128,39 @@ export function describeBusContract(label: string, makeBus: () => Bus) {
     it('redelivers a batch whose handler had not returned when the consumer stopped (at-least-once)', async () => {
       const topic = await newTopic(1);
       const groupId = uniqueName('group');
-      await bus.publish(topic, Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: String(i) })));
+      await bus.publish(
+        topic,
+        Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: String(i) })),
+      );
       let release!: () => void;
       const blocked = new Promise<void>((resolve) => {
         release = resolve;
       });
       let started = false;
-      const first = await consume(groupId, topic, async () => {
-        started = true;
-        await blocked;
-        throw new Error('process died before finishing');
-      }, 10);
+      const first = await consume(
+        groupId,
+        topic,
+        async () => {
+          started = true;
+          await blocked;
+          throw new Error('process died before finishing');
+        },
+        10,
+      );
       await waitFor(() => started);
       const stopping = first.stop();
       release();
       await stopping;
 
       const redelivered: number[] = [];
-      await consume(groupId, topic, async (messages) => {
-        redelivered.push(...messages.map((m) => Number(m.value)));
-      }, 10);
+      await consume(
+        groupId,
+        topic,
+        async (messages) => {
+          redelivered.push(...messages.map((m) => Number(m.value)));
+        },
+        10,
+      );
       await waitFor(() => redelivered.length >= 10);
       expect(redelivered).toEqual(Array.from({ length: 10 }, (_, i) => i));
     });

@@ -14,7 +14,10 @@ export default class CiGuardReporter implements Reporter {
       }
     }
     if (skipped.length === 0) return;
-    const list = skipped.slice(0, 20).map((name) => `  - ${name}`).join('\n');
+    const list = skipped
+      .slice(0, 20)
+      .map((name) => `  - ${name}`)
+      .join('\n');
     if (process.env.CI === 'true' || process.env.CI === '1') {
       process.stderr.write(`\nCI: ${skipped.length} test(s) skipped; skips fail the run in CI:\n${list}\n`);
       process.exitCode = 1;

@@ -1,7 +1,15 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { adminQuery, createLogger, loadConfig, migrate, provisionKafka, startEmbeddedPostgres, withDatabase } from '../../platform/index.ts';
+import {
+  adminQuery,
+  createLogger,
+  loadConfig,
+  migrate,
+  provisionKafka,
+  startEmbeddedPostgres,
+  withDatabase,
+} from '../../platform/index.ts';
 import { allMigrations } from '../../bin/system.ts';
 
 declare module 'vitest' {

@@ -21,7 +21,13 @@ export interface TestSystem {
  * simulated broker over HTTP, the fill receiver, the request server, the trading server.
  */
 export async function startTestSystem(
-  options: { env?: Record<string, string>; clock?: SimClock; broker?: Partial<StartBrokerOptions>; logger?: Logger; brokerTimeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: SimClock;
+    broker?: Partial<StartBrokerOptions>;
+    logger?: Logger;
+    brokerTimeoutMs?: number;
+  } = {},
 ): Promise<TestSystem> {
   const db = await createTestDatabase();
   const config = loadConfig({
@@ -63,10 +69,18 @@ export class Api {
     this.url = url;
   }
 
-  async request<T = unknown>(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    key: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     const response = await fetch(`${this.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: response.status, body: (await response.json()) as T };
@@ -74,13 +88,23 @@ export class Api {
 
   /** Opens an account with a deposit; returns its id and key. */
   async openAccount(deposit: string): Promise<{ accountId: string; key: string }> {
-    const created = await this.request<{ accountId: string; apiKey: string }>('POST', '/v1/ops/accounts', OPS_KEY, { name: 'e2e' });
-    await this.request('POST', `/v1/ops/accounts/${created.body.accountId}/deposits`, OPS_KEY, { amount: deposit, currency: 'USD' });
+    const created = await this.request<{ accountId: string; apiKey: string }>('POST', '/v1/ops/accounts', OPS_KEY, {
+      name: 'e2e',
+    });
+    await this.request('POST', `/v1/ops/accounts/${created.body.accountId}/deposits`, OPS_KEY, {
+      amount: deposit,
+      currency: 'USD',
+    });
     return { accountId: created.body.accountId, key: created.body.apiKey };
   }
 
   /** Polls an order until `done` holds for it or the time runs out. */
-  async waitForOrder<T extends { status: string }>(key: string, orderId: string, done: (order: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  async waitForOrder<T extends { status: string }>(
+    key: string,
+    orderId: string,
+    done: (order: T) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const { body } = await this.request<T>('GET', `/v1/orders/${orderId}`, key);

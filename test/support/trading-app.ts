@@ -1,18 +1,26 @@
 import { Registry } from 'prom-client';
 import { createLedger } from '../../ledger/index.ts';
-import { buildApp, createOrderService, type App, type Instrument, type MarketClock, type MarketData } from '../../order-gateway/index.ts';
+import {
+  buildApp,
+  createOrderService,
+  type App,
+  type Instrument,
+  type MarketClock,
+  type MarketData,
+} from '../../order-gateway/index.ts';
 import { silentLogger } from '../../platform/index.ts';
 import type { TestDatabase } from './database.ts';
 
 export const TEST_OPS_KEY = 'ops_test_key_0123456789abcdef';
 
 /** Prices the tests set by hand; the broker's market feeds the real system. */
-export function fixedMarketData(prices: Record<string, string> = {}): MarketData & { set(symbol: string, price: string): void } {
+export function fixedMarketData(
+  prices: Record<string, string> = {},
+): MarketData & { set(symbol: string, price: string): void } {
   const instruments = new Map<string, Instrument>(
-    Object.entries({ AAPL: '187.25', MSFT: '410.10', PNNY: '0.4125', HALT: '12.00', ...prices }).map(([symbol, lastPrice]) => [
-      symbol,
-      { symbol, name: `${symbol} Inc.`, lastPrice, tradable: symbol !== 'HALT' },
-    ]),
+    Object.entries({ AAPL: '187.25', MSFT: '410.10', PNNY: '0.4125', HALT: '12.00', ...prices }).map(
+      ([symbol, lastPrice]) => [symbol, { symbol, name: `${symbol} Inc.`, lastPrice, tradable: symbol !== 'HALT' }],
+    ),
   );
   const clock: MarketClock = {
     now: '2026-11-25T15:00:00.000Z',
@@ -31,7 +39,10 @@ export function fixedMarketData(prices: Record<string, string> = {}): MarketData
 }
 
 /** The trading API on a test database, with the real ledger and order service. */
-export async function buildTestApp(db: TestDatabase, options: { marketData?: MarketData; commissionBps?: number; newId?: () => string } = {}): Promise<App> {
+export async function buildTestApp(
+  db: TestDatabase,
+  options: { marketData?: MarketData; commissionBps?: number; newId?: () => string } = {},
+): Promise<App> {
   const ledger = createLedger({ commissionBps: options.commissionBps ?? 10 });
   const marketData = options.marketData ?? fixedMarketData();
   const orders = createOrderService({ pool: db.pool, ledger, marketData, logger: silentLogger, newId: options.newId });
