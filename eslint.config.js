@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 const components = ['order-gateway', 'broker-adapter', 'ledger', 'reconciler'];
@@ -22,10 +23,10 @@ const boundaryRules = components.map((component) => ({
   },
 }));
 
-export default tseslint.config(
-  { ignores: ['node_modules/', '.cache/', '.data/', 'reports/', 'bench-results/'] },
+export default defineConfig(
+  { ignores: ['node_modules/', '.cache/', '.data/', '.tmp/', 'reports/', 'bench-results/', 'session-report/', 'coverage/'] },
   js.configs.recommended,
-  ...tseslint.configs.recommendedTypeChecked,
+  tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       parserOptions: { projectService: { allowDefaultProject: ['*.js'] }, tsconfigRootDir: import.meta.dirname },

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createRequire } from 'node:module';
+import cliProgress from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
 import { createLedger } from '../ledger/index.ts';
@@ -36,17 +36,6 @@ import { allMigrations } from './system.ts';
 
 class UsageError extends Error {}
 
-// cli-progress ships no types; this is the little of it used here.
-interface ProgressBar {
-  start(total: number, value: number, payload: Record<string, string>): void;
-  update(value: number): void;
-  setTotal(total: number): void;
-  stop(): void;
-}
-const cliProgress = createRequire(import.meta.url)('cli-progress') as {
-  SingleBar: new (options: { format: string; stream: NodeJS.WriteStream }, preset: unknown) => ProgressBar;
-  Presets: { shades_classic: unknown };
-};
 
 const env = z.object({
   BROKER_URL: z.url("must be the broker's base URL, e.g. http://127.0.0.1:3200").default('http://127.0.0.1:3200'),
