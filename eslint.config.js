@@ -24,7 +24,18 @@ const boundaryRules = components.map((component) => ({
 }));
 
 export default defineConfig(
-  { ignores: ['node_modules/', '.cache/', '.data/', '.tmp/', 'reports/', 'bench-results/', 'session-report/', 'coverage/'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.cache/',
+      '.data/',
+      '.tmp/',
+      'reports/',
+      'bench-results/',
+      'session-report/',
+      'coverage/',
+    ],
+  },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

@@ -36,7 +36,6 @@ import { allMigrations } from './system.ts';
 
 class UsageError extends Error {}
 
-
 const env = z.object({
   BROKER_URL: z.url("must be the broker's base URL, e.g. http://127.0.0.1:3200").default('http://127.0.0.1:3200'),
 });
