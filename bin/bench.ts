@@ -6,6 +6,22 @@ const suites: Record<string, () => Promise<void>> = {
 };
 
 const requested = process.argv.slice(2);
+if (requested.includes('--help') || requested.includes('-h')) {
+  process.stdout.write(
+    [
+      'Usage: npm run bench [-- suite ...]',
+      '',
+      `Runs the named benchmark suites (${Object.keys(suites).join(', ')}), or all of them, and prints their figures.`,
+      '  ledger     concurrent ledger settlements (BENCH_WORKERS, BENCH_SECONDS, BENCH_BATCH)',
+      '  e2e        the whole system over HTTP (BENCH_CLIENTS, BENCH_SECONDS, BENCH_CEILING_SECONDS,',
+      '             BENCH_HISTORY, BENCH_RESULTS); JSON to bench-results/latest.json',
+      '  reconcile  reconciling a large day (BENCH_EXECUTIONS, BENCH_INGEST)',
+      'PostgreSQL: a throwaway database on DATABASE_URL, else embedded. Kafka: KAFKA_BROKERS, else started here.',
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 const unknown = requested.filter((name) => !(name in suites));
 if (unknown.length > 0) {
   process.stderr.write(`unknown benchmark suite(s): ${unknown.join(', ')}; known: ${Object.keys(suites).join(', ')}\n`);

@@ -46,6 +46,15 @@ const program = new Command('reconcile')
   .option('--repair', 'publish missing executions on the executions topic, then check again', false)
   .addOption(new Option('--format <format>', 'output').choices(['table', 'json', 'csv']).default('table'))
   .option('--report <file>', 'also write a self-contained HTML report of the run')
+  .addHelpText(
+    'after',
+    `
+Environment:
+  DATABASE_URL   the system's PostgreSQL; unset: the embedded one in ./.data/pg (a running npm start's)
+  BROKER_URL     the broker's statements (default http://127.0.0.1:3200); npm start prints its own
+  KAFKA_BROKERS  needed by --repair: missing executions are published on Kafka for the system to apply
+Exit status: 0 no open breaks, 1 open breaks, 2 an error.`,
+  )
   .exitOverride()
   .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 

@@ -1,7 +1,7 @@
 import { BrokerClient } from '../broker-adapter/index.ts';
 import { createLedger } from '../ledger/index.ts';
 import { createOrderService, createRequestServer, ensureOrderRequestsTopic } from '../order-gateway/index.ts';
-import { stopOnSignals } from '../platform/index.ts';
+import { answerUsage, stopOnSignals } from '../platform/index.ts';
 import { connectSeparateProcess } from './process-env.ts';
 import { brokerMarketData } from './system.ts';
 
@@ -10,6 +10,13 @@ import { brokerMarketData } from './system.ts';
  * and cancels to the broker at BROKER_URL. Several may run: they share work through the database
  * (SKIP LOCKED) and the partitions through Kafka.
  */
+answerUsage(`
+Usage: node bin/request-server.ts
+
+The request server on its own: consumes order-requests from Kafka and sends each order and cancel
+to the broker at BROKER_URL (default http://127.0.0.1:3200). Needs DATABASE_URL and KAFKA_BROKERS.
+Several may run: they share work through the database.
+`);
 const { config, env, logger, pool, bus } = await connectSeparateProcess('request-server');
 await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 const broker = new BrokerClient({ baseUrl: env.BROKER_URL, timeoutMs: 2_000 });

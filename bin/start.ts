@@ -1,9 +1,18 @@
 import { acceleratedClock, alwaysOpenClock, realClock } from '../broker-adapter/index.ts';
-import { createLogger, loadConfigOrExit, stopOnSignals } from '../platform/index.ts';
+import { answerUsage, createLogger, loadConfigOrExit, stopOnSignals } from '../platform/index.ts';
 import { loadStartEnv } from './start-env.ts';
 import { startInfrastructure, startSystem } from './system.ts';
 
 /** `npm start`: the whole system in one process on embedded defaults. */
+answerUsage(`
+Usage: npm start
+
+Starts the whole system in one process: the trading API on HOST:PORT (127.0.0.1:3000), the request
+server, a simulated broker and its fill receiver on free ports, the outbox relay and the execution
+consumer. PostgreSQL: DATABASE_URL, else embedded in ./.data/pg. Bus: Kafka on KAFKA_BROKERS, else
+in-process. Prints the trading URL, the ops key and an \`export\` line for a second terminal;
+runs until SIGINT or SIGTERM. Variables: docs/configuration.md.
+`);
 const config = loadConfigOrExit();
 const env = loadStartEnv();
 const logger = createLogger('order-routing', config.LOG_LEVEL);
@@ -50,3 +59,21 @@ process.stdout.write(
 process.stdout.write(
   `Bus: ${infrastructure.bus.kind}; database: ${config.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL in ./.data/pg'}\n`,
 );
+// What a second terminal needs: the README's first order and `npm run reconcile` read these.
+const secondTerminal = {
+  TRADING_URL: system.url,
+  OPS_API_KEY: config.OPS_API_KEY,
+  BROKER_URL: system.broker.url,
+  DATABASE_URL: infrastructure.databaseUrl,
+  ...(config.KAFKA_BROKERS ? { KAFKA_BROKERS: config.KAFKA_BROKERS.join(',') } : {}),
+  ...(config.KAFKA_NAMESPACE ? { KAFKA_NAMESPACE: config.KAFKA_NAMESPACE } : {}),
+};
+process.stdout.write(
+  `In a second terminal:\nexport ${Object.entries(secondTerminal)
+    .map(([name, value]) => `${name}=${shellQuoted(value)}`)
+    .join(' ')}\n`,
+);
+
+function shellQuoted(value: string): string {
+  return /^[A-Za-z0-9_./:@,+=-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+}

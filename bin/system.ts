@@ -41,6 +41,7 @@ import {
 import {
   brokerStatements,
   createReconciler,
+  RECONCILER_ERRORS,
   reconciliationRoutes,
   reconcilerMigrations,
   type Reconciler,
@@ -141,6 +142,7 @@ export async function composeTradingServer(
     metrics: options.metrics,
     newId: options.newId,
     onReportApplied: options.onReportApplied,
+    extraErrorCodes: RECONCILER_ERRORS,
     registerOpsRoutes: async (app, requireOps) => {
       await app.register(reconciliationRoutes, { requireOps, reconciler });
     },

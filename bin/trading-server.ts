@@ -1,6 +1,6 @@
 import { ensureExecutionsTopic } from '../broker-adapter/index.ts';
 import { ensureOrderRequestsTopic } from '../order-gateway/index.ts';
-import { stopOnSignals } from '../platform/index.ts';
+import { answerUsage, stopOnSignals } from '../platform/index.ts';
 import { connectSeparateProcess } from './process-env.ts';
 import { composeTradingServer } from './system.ts';
 
@@ -8,6 +8,13 @@ import { composeTradingServer } from './system.ts';
  * The trading server (매매 서버) as its own process: the HTTP API, the outbox relay and the execution
  * consumer, on shared PostgreSQL and Kafka. Run as many as you like; Kafka shares the partitions.
  */
+answerUsage(`
+Usage: node bin/trading-server.ts
+
+The trading server on its own: the HTTP API on HOST:PORT, the outbox relay and the execution
+consumer. Needs DATABASE_URL and KAFKA_BROKERS (shared with the other processes) and BROKER_URL
+(the simulated broker, default http://127.0.0.1:3200). Run as many as you like.
+`);
 const { config, env, logger, pool, bus } = await connectSeparateProcess('trading-server');
 await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
 await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);

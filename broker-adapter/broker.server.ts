@@ -1,8 +1,24 @@
-import { ConfigError, createLogger, createPool, loadConfigOrExit, migrate, stopOnSignals } from '../platform/index.ts';
+import {
+  answerUsage,
+  ConfigError,
+  createLogger,
+  createPool,
+  loadConfigOrExit,
+  migrate,
+  stopOnSignals,
+} from '../platform/index.ts';
 import { acceleratedClock, alwaysOpenClock, brokerAdapterMigrations, realClock, startBroker } from './index.ts';
 import { loadProcessEnv } from './process-env.ts';
 
 /** The simulated broker as its own process: `node broker-adapter/broker.server.ts` (see README.md). */
+answerUsage(`
+Usage: node broker-adapter/broker.server.ts
+
+The simulated US broker on its own, on HOST:BROKER_PORT (3200). It pushes execution reports to the
+fill receiver at FILL_RECEIVER_URL (default http://127.0.0.1:3100). Needs DATABASE_URL. Clock:
+BROKER_CLOCK (real, always-open, accelerated), BROKER_DAY_SECONDS, BROKER_TRADING_DATE; behaviour:
+SIM_SEED, BROKER_FAULTS, BROKER_LATENCY_MS, COMMISSION_BPS.
+`);
 const config = loadConfigOrExit();
 let env;
 try {

@@ -1,4 +1,5 @@
 import {
+  answerUsage,
   ConfigError,
   KafkaBus,
   createLogger,
@@ -11,6 +12,12 @@ import { brokerAdapterMigrations, createFillReceiverApp, ensureExecutionsTopic }
 import { loadProcessEnv } from './process-env.ts';
 
 /** The fill receiver as its own process: `node broker-adapter/fill-receiver.server.ts` (see README.md). */
+answerUsage(`
+Usage: node broker-adapter/fill-receiver.server.ts
+
+The fill receiver on its own, on HOST:FILL_RECEIVER_PORT (3100): takes the broker's execution
+reports and puts each on Kafka's executions topic. Needs DATABASE_URL and KAFKA_BROKERS.
+`);
 const config = loadConfigOrExit();
 let env;
 try {

@@ -10,7 +10,13 @@ export const ledgerMigrations: ComponentMigrations = {
 export { createLedger } from './ledger.ts';
 export { checkLedgerInvariants } from './ledger.invariants.ts';
 export { buyHoldAmount, commissionOn, OMNIBUS, COMMISSION_REVENUE, EXTERNAL } from './ledger.rules.ts';
-export { LedgerError, LedgerConflictError, isLedgerError, type LedgerErrorCode } from './ledger.errors.ts';
+export {
+  LEDGER_ERRORS,
+  LedgerError,
+  LedgerConflictError,
+  isLedgerError,
+  type LedgerErrorCode,
+} from './ledger.errors.ts';
 export type {
   AccountBalances,
   AssetTotals,

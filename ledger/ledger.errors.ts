@@ -19,7 +19,8 @@ export type LedgerErrorCode =
   | 'FILL_EXCEEDS_ORDER'
   | 'FILL_EXCEEDS_HOLD';
 
-const STATUS: Record<LedgerErrorCode, number> = {
+/** Each ledger code with the HTTP status it answers with when it reaches the API. */
+export const LEDGER_ERRORS: Record<LedgerErrorCode, number> = {
   INVALID_ACCOUNT_ID: 400,
   UNKNOWN_ACCOUNT: 404,
   INVALID_AMOUNT: 400,
@@ -44,7 +45,7 @@ export class LedgerError extends DomainError {
   declare readonly code: LedgerErrorCode;
 
   constructor(code: LedgerErrorCode, message: string, details?: unknown) {
-    super(code, message, { httpStatus: STATUS[code], details });
+    super(code, message, { httpStatus: LEDGER_ERRORS[code], details });
   }
 }
 

@@ -16,7 +16,7 @@ export interface PositionBalance {
   averageCost: Decimal;
 }
 
-/** CONTRACT.md's GET /v1/account, as decimals. */
+/** docs/api.md's GET /v1/account, as decimals. */
 export interface AccountBalances {
   accountId: string;
   cash: CashBalance;

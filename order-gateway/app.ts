@@ -14,7 +14,9 @@ import { createAccountRepository } from './accounts/account.repository.ts';
 import { accountRoutes, opsAccountRoutes } from './accounts/accounts.routes.ts';
 import { healthRoutes, type HealthChecks } from './health/health.routes.ts';
 import { createAuth, type Auth } from './http/auth.ts';
+import { TRADING_API_ERRORS } from './http/error-codes.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
+import { tidyOpenApi } from './http/openapi.ts';
 import type { MarketData } from './market/market-data.ts';
 import { marketRoutes } from './market/market.routes.ts';
 import type { OrderService } from './orders/order.service.ts';
@@ -37,6 +39,8 @@ export interface AppDependencies {
    * with the ops key's guard, so that this component does not depend on them.
    */
   registerOpsRoutes?: (app: FastifyInstance, requireOps: Auth['requireOps']) => Promise<void>;
+  /** Codes the routes of other components answer with (the reconciler's), for the OpenAPI enum. */
+  extraErrorCodes?: Readonly<Record<string, number>>;
   /** Observes every answered request, by route template and status. */
   httpDuration?: Histogram<'method' | 'route' | 'status'>;
 }
@@ -69,7 +73,8 @@ export async function buildApp(deps: AppDependencies) {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (document) =>
+      tidyOpenApi(jsonSchemaTransformObject(document), { ...TRADING_API_ERRORS, ...deps.extraErrorCodes }),
   });
   await app.register(swaggerUi, { routePrefix: '/docs/ui' });
 
@@ -86,8 +91,10 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(ordersRoutes, { auth, orders: deps.orders });
   if (deps.registerOpsRoutes) await deps.registerOpsRoutes(app, auth.requireOps);
 
-  // CONTRACT.md: GET /docs is the OpenAPI description itself (the browsable UI is at /docs/ui).
+  // docs/api.md: GET /docs is the OpenAPI description itself (the browsable UI is at /docs/ui);
+  // /docs/json is where tools that know fastify-swagger look for it.
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
 

@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../test/support/database.
 import { buildTestApp, fixedMarketData, TEST_OPS_KEY } from '../test/support/trading-app.ts';
 import type { App } from './index.ts';
 
-/** The trading API of CONTRACT.md on real PostgreSQL: every endpoint, error code and isolation rule. */
+/** The trading API of docs/api.md on real PostgreSQL: every endpoint, error code and isolation rule. */
 describe('trading API', () => {
   let db: TestDatabase;
   let app: App;

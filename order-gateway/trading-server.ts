@@ -23,6 +23,7 @@ export interface TradingServerDependencies {
   /** Ids of new accounts and orders; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
   registerOpsRoutes?: AppDependencies['registerOpsRoutes'];
+  extraErrorCodes?: AppDependencies['extraErrorCodes'];
   /** Told of every execution report consumed, after its batch committed. */
   onReportApplied?: ExecutionConsumerDependencies['onApplied'];
 }
@@ -84,6 +85,7 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
     newId: deps.newId,
     httpDuration: tradingMetrics.httpDuration,
     registerOpsRoutes: deps.registerOpsRoutes,
+    extraErrorCodes: deps.extraErrorCodes,
     checks: {
       postgres: () => isDatabaseReachable(pool),
       ...(bus.kind === 'kafka' ? { kafka: () => bus.isHealthy() } : {}),

@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
 
 /**
- * The process environment of CONTRACT.md, read once at start with zod.
+ * The process environment of docs/configuration.md, read once at start with zod.
  * A bad value stops the process with one line that names the variable.
  */
 

@@ -12,7 +12,7 @@ function errorOf(env: Record<string, string>): ConfigError {
 }
 
 describe('configuration', () => {
-  it('uses the defaults of CONTRACT.md on an empty environment', () => {
+  it('uses the defaults of docs/configuration.md on an empty environment', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       PORT: 3000,

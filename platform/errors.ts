@@ -1,5 +1,5 @@
 /**
- * Errors are values with stable codes (CONTRACT.md's error codes) and the HTTP status they map to.
+ * Errors are values with stable codes (docs/api.md's error codes) and the HTTP status they map to.
  * One fastify error handler turns them into `{"error": {"code", "message", "details"}}`; anything
  * that is not a DomainError is an internal fault and never shows its message to a client.
  */

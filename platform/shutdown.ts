@@ -3,7 +3,7 @@ import type { Logger } from './logger.ts';
 /**
  * Stops the process cleanly on SIGINT or SIGTERM: runs `stop` once, then exits 0. Whatever is still
  * closing after `graceMs` is abandoned and the process exits 1, so a stuck dependency can never keep
- * it alive (CONTRACT.md promises a prompt exit).
+ * it alive (docs/operations.md promises a prompt exit).
  */
 export function stopOnSignals(stop: () => Promise<void>, options: { logger?: Logger; graceMs?: number } = {}): void {
   let stopping = false;

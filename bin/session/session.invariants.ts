@@ -37,7 +37,7 @@ export class FinalStatusWatch {
   }
 }
 
-/** Order invariants of CONTRACT.md on our own tables. */
+/** Order invariants of docs/api.md on our own tables. */
 export async function checkOrderInvariants(pool: Pool): Promise<Violation[]> {
   const violations: Violation[] = [];
   for (const row of (await pool.query<{ id: string; filled: string; fills: string }>(FILLED_NOT_SUM_OF_FILLS)).rows) {

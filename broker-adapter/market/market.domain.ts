@@ -11,7 +11,7 @@ export interface Instrument {
   tradable: boolean;
 }
 
-/** CONTRACT.md's instruments, plus one under $1 to exercise four-decimal prices. */
+/** docs/api.md's instruments, plus one under $1 to exercise four-decimal prices. */
 export const INSTRUMENTS: readonly Instrument[] = [
   { symbol: 'AAPL', name: 'Apple Inc.', startPrice: '187.25', volatility: 0.25, tradable: true },
   { symbol: 'MSFT', name: 'Microsoft Corporation', startPrice: '415.10', volatility: 0.25, tradable: true },

@@ -1,12 +1,14 @@
 import { z } from 'zod';
-import { decimalString } from '../../platform/decimal.schemas.ts';
+import { decimalOutput, decimalString } from '../../platform/decimal.schemas.ts';
 
-export const CashSchema = z.object({
-  currency: z.literal('USD'),
-  total: z.string(),
-  available: z.string(),
-  held: z.string(),
-});
+export const CashSchema = z
+  .object({
+    currency: z.literal('USD'),
+    total: decimalOutput('10000.00', 2),
+    available: decimalOutput('8125.63', 2),
+    held: decimalOutput('1874.37', 2),
+  })
+  .meta({ id: 'Cash' });
 
 export const AccountSchema = z
   .object({
@@ -15,10 +17,10 @@ export const AccountSchema = z
     positions: z.array(
       z.object({
         symbol: z.string(),
-        quantity: z.string(),
-        available: z.string(),
-        held: z.string(),
-        averageCost: z.string(),
+        quantity: decimalOutput('10', 6),
+        available: decimalOutput('10', 6),
+        held: decimalOutput('0', 6),
+        averageCost: decimalOutput('187.2500', 4),
       }),
     ),
   })
@@ -33,7 +35,13 @@ export const AccountIdParams = z.object({ id: z.string().min(1).max(100) });
 
 export const DepositBody = z
   .object({
-    amount: decimalString({ name: 'amount', sign: 'positive', maxFractionDigits: 2, max: '1000000000' }),
+    amount: decimalString({
+      name: 'amount',
+      sign: 'positive',
+      maxFractionDigits: 2,
+      max: '1000000000',
+      example: '1000.00',
+    }),
     currency: z.literal('USD', { error: 'currency must be "USD"' }),
   })
   .strict();

@@ -11,7 +11,7 @@ export function errorBody(code: string, message: string, details: unknown = null
 }
 
 /**
- * One place where every failure becomes CONTRACT.md's error body. Domain errors carry their code
+ * One place where every failure becomes docs/api.md's error body. Domain errors carry their code
  * and status; malformed or invalid input is 400 VALIDATION_FAILED with the offending fields; anything
  * else is an internal fault, logged, and never shown.
  */

@@ -1,14 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { decimalOutput } from '../../platform/index.ts';
 import { ErrorSchema } from '../http/error.schemas.ts';
 import type { MarketData } from './market-data.ts';
 
-const InstrumentSchema = z.object({
-  symbol: z.string(),
-  name: z.string(),
-  lastPrice: z.string(),
-  tradable: z.boolean(),
-});
+const InstrumentSchema = z
+  .object({
+    symbol: z.string(),
+    name: z.string(),
+    lastPrice: decimalOutput('187.25', 4),
+    tradable: z.boolean(),
+  })
+  .meta({ id: 'Instrument' });
 const ClockSchema = z
   .object({
     now: z.string(),

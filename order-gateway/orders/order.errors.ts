@@ -1,6 +1,6 @@
 import { DomainError } from '../../platform/index.ts';
 
-/** The order codes of CONTRACT.md, each with its HTTP status. */
+/** The order codes of docs/api.md, each with its HTTP status. */
 export const ORDER_ERRORS = {
   FRACTIONAL_NOT_ALLOWED: 422,
   INVALID_PRICE_INCREMENT: 422,

@@ -21,7 +21,7 @@ import { dec } from '../../platform/decimal.ts';
 
 export const ORDER_MACHINE_VERSION = 'order@1';
 
-/** CONTRACT.md's statuses; the machine's states map onto them (`orderStatus`). */
+/** docs/api.md's statuses; the machine's states map onto them (`orderStatus`). */
 export const ORDER_STATUSES = [
   'pending_new',
   'new',
@@ -333,7 +333,7 @@ type EffectAction =
   | 'alarmRejectedAfterFill'
   | 'ignoreEvent';
 
-/** The status of CONTRACT.md, from the machine's state and context. */
+/** The status of docs/api.md, from the machine's state and context. */
 export function orderStatus(snapshot: OrderSnapshot): OrderStatus {
   const state = stateName(snapshot);
   switch (state) {

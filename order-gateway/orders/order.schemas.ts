@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { decimalString } from '../../platform/decimal.schemas.ts';
+import { decimalOutput, decimalString } from '../../platform/decimal.schemas.ts';
 import { ORDER_STATUSES } from './order.machine.ts';
 
 /** Money and quantities travel as decimal strings; a JSON number is refused, not rounded. */
-const positiveDecimal = (name: string, maxFractionDigits: number, max: string) =>
-  decimalString({ name, sign: 'positive', maxFractionDigits, max });
+const positiveDecimal = (name: string, maxFractionDigits: number, max: string, example: string) =>
+  decimalString({ name, sign: 'positive', maxFractionDigits, max, example });
 
 export const PlaceOrderBody = z
   .object({
@@ -12,9 +12,9 @@ export const PlaceOrderBody = z
     symbol: z.string().min(1).max(16),
     side: z.enum(['buy', 'sell']),
     type: z.enum(['market', 'limit']),
-    quantity: positiveDecimal('quantity', 6, '10000000'),
+    quantity: positiveDecimal('quantity', 6, '10000000', '10'),
     // The tick (2 or 4 decimals by price) is a business rule: 422 INVALID_PRICE_INCREMENT, not a 400.
-    limitPrice: positiveDecimal('limitPrice', 18, '1000000').optional(),
+    limitPrice: positiveDecimal('limitPrice', 18, '1000000', '187.25').optional(),
     timeInForce: z.enum(['day', 'gtc', 'ioc']).default('day'),
     extendedHours: z.boolean().default(false),
   })
@@ -35,9 +35,9 @@ export const OrderStatusSchema = z.enum(ORDER_STATUSES);
 
 export const FillSchema = z.object({
   execId: z.string(),
-  quantity: z.string(),
-  price: z.string(),
-  commission: z.string(),
+  quantity: decimalOutput('4', 6),
+  price: decimalOutput('187.20', 4),
+  commission: decimalOutput('0.75', 2),
   at: z.string(),
 });
 
@@ -49,14 +49,14 @@ export const OrderSchema = z
     symbol: z.string(),
     side: z.enum(['buy', 'sell']),
     type: z.enum(['market', 'limit']),
-    quantity: z.string(),
-    limitPrice: z.string().nullable(),
+    quantity: decimalOutput('10', 6),
+    limitPrice: decimalOutput('187.25', 4).nullable(),
     timeInForce: z.enum(['day', 'gtc', 'ioc']),
     extendedHours: z.boolean(),
     status: OrderStatusSchema,
-    filledQuantity: z.string(),
-    averageFillPrice: z.string().nullable(),
-    commission: z.string(),
+    filledQuantity: decimalOutput('4', 6),
+    averageFillPrice: decimalOutput('187.2000', 4).nullable(),
+    commission: decimalOutput('0.75', 2),
     rejectReason: z.string().nullable(),
     fills: z.array(FillSchema),
     createdAt: z.string(),

@@ -1,6 +1,6 @@
 import { dec, formatCash, formatQuantity, type Decimal } from '../../platform/index.ts';
 
-/** The break kinds of CONTRACT.md. */
+/** The break kinds of docs/api.md. */
 export const BREAK_KINDS = [
   'MISSING_EXECUTION',
   'UNKNOWN_EXECUTION',

@@ -1,25 +1,29 @@
 import { z } from 'zod';
 import { BREAK_KINDS } from './reconciliation.rules.ts';
 
-/** A run as CONTRACT.md shows it. `expected` is the broker's side, `actual` ours. */
-export const BreakSchema = z.object({
-  kind: z.enum(BREAK_KINDS),
-  symbol: z.string().nullable(),
-  orderId: z.string().nullable(),
-  execId: z.string().nullable(),
-  expected: z.string().nullable(),
-  actual: z.string().nullable(),
-  resolution: z.string().nullable(),
-});
+/** A run as docs/api.md shows it. `expected` is the broker's side, `actual` ours. */
+export const BreakSchema = z
+  .object({
+    kind: z.enum(BREAK_KINDS),
+    symbol: z.string().nullable(),
+    orderId: z.string().nullable(),
+    execId: z.string().nullable(),
+    expected: z.string().nullable(),
+    actual: z.string().nullable(),
+    resolution: z.string().nullable(),
+  })
+  .meta({ id: 'ReconciliationBreak' });
 export type Break = z.infer<typeof BreakSchema>;
 
-export const RunSchema = z.object({
-  id: z.uuid(),
-  date: z.iso.date(),
-  status: z.enum(['clean', 'breaks', 'repaired']),
-  checked: z.object({ orders: z.number().int(), executions: z.number().int(), positions: z.number().int() }),
-  breaks: z.array(BreakSchema),
-});
+export const RunSchema = z
+  .object({
+    id: z.uuid(),
+    date: z.iso.date(),
+    status: z.enum(['clean', 'breaks', 'repaired']),
+    checked: z.object({ orders: z.number().int(), executions: z.number().int(), positions: z.number().int() }),
+    breaks: z.array(BreakSchema),
+  })
+  .meta({ id: 'ReconciliationRun' });
 export type Run = z.infer<typeof RunSchema>;
 
 export const StartRunBody = z

@@ -1,0 +1,29 @@
+import { LEDGER_ERRORS } from '../../ledger/index.ts';
+import { ORDER_ERRORS } from '../orders/order.errors.ts';
+
+/** Codes of the HTTP layer itself (the error handler and the key check), each with its status. */
+export const HTTP_ERRORS = {
+  VALIDATION_FAILED: 400,
+  // Any other 4xx of fastify's own (a method it cannot serve, say): the status is fastify's.
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INTERNAL: 500,
+} as const;
+
+export const ACCOUNT_ERRORS = { ACCOUNT_NOT_FOUND: 404 } as const;
+export const MARKET_ERRORS = { MARKET_DATA_UNAVAILABLE: 503 } as const;
+
+/**
+ * Every code the trading API's own routes can answer with, and its HTTP status. The OpenAPI
+ * document lists them as the error code's enum; docs/api.md's table is checked against them.
+ */
+export const TRADING_API_ERRORS: Readonly<Record<string, number>> = {
+  ...HTTP_ERRORS,
+  ...ORDER_ERRORS,
+  ...ACCOUNT_ERRORS,
+  ...MARKET_ERRORS,
+  ...LEDGER_ERRORS,
+};
