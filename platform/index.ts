@@ -11,3 +11,4 @@ export * from './errors.ts';
 export * from './decimal.schemas.ts';
 export * from './throwaway-database.ts';
 export * from './shutdown.ts';
+export * from './backoff.ts';

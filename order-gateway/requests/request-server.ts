@@ -6,7 +6,9 @@ import {
   type BrokerOrder,
 } from '../../broker-adapter/index.ts';
 import {
+  Backoff,
   messageJson,
+  pauseWhile,
   withTransaction,
   type Bus,
   type BusMessage,
@@ -288,12 +290,18 @@ export function createRequestServer(deps: RequestServerDependencies) {
         // A pipeline, not rounds: a slot freed by one answered call is refilled at once, so one slow
         // call does not hold back the claims behind it.
         const inflight = new Set<Promise<void>>();
+        const backoff = new Backoff();
         while (running) {
-          let claimed: Awaited<ReturnType<typeof claim>> = [];
+          let claimed: Awaited<ReturnType<typeof claim>>;
           try {
             claimed = await claim(concurrency - inflight.size);
+            backoff.succeeded();
           } catch (error) {
-            deps.logger.warn({ err: error }, 'dispatch failed; will retry');
+            // PostgreSQL away: claimed rows are safe in it (a lease that runs out is checked at the broker).
+            const waitMs = backoff.failed();
+            deps.logger.warn({ err: error, attempt: backoff.attempts, waitMs }, 'dispatch failed; will retry');
+            await pauseWhile(waitMs, () => running);
+            continue;
           }
           for (const { row, snapshot } of claimed) {
             const task: Promise<void> = call(row, snapshot)
