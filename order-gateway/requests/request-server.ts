@@ -17,6 +17,7 @@ import {
   type PoolClient,
   type Subscription,
 } from '../../platform/index.ts';
+import { guardAgainstPoison } from '../dead-letters/dead-letter.repository.ts';
 import type { MarketData, Session } from '../market/market-data.ts';
 import type { OrderEvent } from '../orders/order.machine.ts';
 import type { OrderService } from '../orders/order.service.ts';
@@ -74,6 +75,8 @@ export interface RequestServerDependencies {
   breaker?: { errorThresholdPercentage?: number; resetMs?: number; volumeThreshold?: number };
   onOutboxWritten?: () => void;
   onOutcome?: (kind: 'submit' | 'cancel', state: SubmissionState, attempts: number) => void;
+  /** An order request failing for a non-domain reason was parked in the dead letters. */
+  onParked?: (message: BusMessage) => void;
 }
 
 /** Whether an order may go to the broker in this session (US rules: outside regular hours, only extended-hours orders). */
@@ -281,7 +284,12 @@ export function createRequestServer(deps: RequestServerDependencies) {
       subscription = await deps.bus.consume({
         groupId: REQUEST_SERVER_GROUP,
         topics: [ORDER_REQUESTS_TOPIC],
-        handleBatch,
+        handleBatch: guardAgainstPoison(handleBatch, {
+          pool: deps.pool,
+          logger: deps.logger,
+          consumer: REQUEST_SERVER_GROUP,
+          onParked: deps.onParked,
+        }),
         maxBatchSize: 500,
         onHandlerError: (error, attempt) =>
           deps.logger.warn({ err: error, attempt }, 'order-requests batch failed; retrying'),
