@@ -17,6 +17,7 @@ import {
   createTradingServer,
   ensureOrderRequestsTopic,
   orderGatewayMigrations,
+  REQUEST_SERVER_GROUP,
   type App,
   type ExecutionConsumer,
   type MarketData,
@@ -228,6 +229,10 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     logger,
     onOutboxWritten: () => relay.wake(),
     onOutcome: (kind, state) => trading.tradingMetrics.submissions.inc({ kind, state }),
+    onParked: (message) => {
+      trading.tradingMetrics.deadLetters.inc({ consumer: REQUEST_SERVER_GROUP, topic: message.topic });
+      trading.tradingMetrics.alarms.inc({ kind: 'MESSAGE_PARKED' });
+    },
   });
 
   await trading.start();

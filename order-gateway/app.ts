@@ -9,9 +9,10 @@ import {
 } from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, Registry, type Histogram } from 'prom-client';
 import type { Ledger } from '../ledger/index.ts';
-import type { Pool } from '../platform/index.ts';
+import type { Bus, Pool } from '../platform/index.ts';
 import { createAccountRepository } from './accounts/account.repository.ts';
 import { accountRoutes, opsAccountRoutes } from './accounts/accounts.routes.ts';
+import { deadLetterRoutes } from './dead-letters/dead-letters.routes.ts';
 import { healthRoutes, type HealthChecks } from './health/health.routes.ts';
 import { createAuth, type Auth } from './http/auth.ts';
 import { TRADING_API_ERRORS } from './http/error-codes.ts';
@@ -26,6 +27,8 @@ export interface AppDependencies {
   /** A pino logger (platform's createLogger); typed as fastify sees it. */
   logger: FastifyBaseLogger;
   pool: Pool;
+  /** Where a replayed dead letter is published again. */
+  bus: Bus;
   ledger: Ledger;
   orders: OrderService;
   marketData: MarketData;
@@ -89,6 +92,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(accountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts, newId: deps.newId });
   await app.register(opsAccountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts, newId: deps.newId });
   await app.register(ordersRoutes, { auth, orders: deps.orders });
+  await app.register(deadLetterRoutes, { auth, pool: deps.pool, bus: deps.bus });
   if (deps.registerOpsRoutes) await deps.registerOpsRoutes(app, auth.requireOps);
 
   // docs/api.md: GET /docs is the OpenAPI description itself (the browsable UI is at /docs/ui);

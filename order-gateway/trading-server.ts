@@ -4,6 +4,7 @@ import { isDatabaseReachable, type Bus, type Logger, type Pool } from '../platfo
 import { buildApp, type App, type AppDependencies } from './app.ts';
 import {
   createExecutionConsumer,
+  EXECUTIONS_GROUP,
   type ExecutionConsumer,
   type ExecutionConsumerDependencies,
 } from './executions/execution.consumer.ts';
@@ -69,6 +70,10 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
     orders,
     logger,
     onOutboxWritten: () => relay.wake(),
+    onParked: (message) => {
+      tradingMetrics.deadLetters.inc({ consumer: EXECUTIONS_GROUP, topic: message.topic });
+      tradingMetrics.alarms.inc({ kind: 'MESSAGE_PARKED' });
+    },
     onApplied: (report, outcome) => {
       tradingMetrics.reportsApplied.inc({ exec_type: report.execType, outcome });
       deps.onReportApplied?.(report, outcome);
@@ -77,6 +82,7 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
   const app = await buildApp({
     logger,
     pool,
+    bus,
     ledger,
     orders,
     marketData,

@@ -20,3 +20,28 @@ export class DomainError extends Error {
 export function isDomainError(error: unknown): error is DomainError {
   return error instanceof DomainError;
 }
+
+/**
+ * A dependency (PostgreSQL, the bus) is away: the work was not done, or for `commitUnknown` may or
+ * may not have been, and the same request can be tried again later. Deliberately not a DomainError:
+ * a consumer must retry it, never record it as the domain's refusal. HTTP answers it with 503
+ * SERVICE_UNAVAILABLE and Retry-After.
+ */
+export class DependencyUnavailableError extends Error {
+  readonly dependency: 'postgres' | 'bus';
+  readonly commitUnknown: boolean;
+  /** What the HTTP answer's Retry-After says, in seconds. */
+  readonly retryAfterSeconds = 2;
+
+  constructor(dependency: 'postgres' | 'bus', options: { cause?: unknown; commitUnknown?: boolean } = {}) {
+    super(
+      options.commitUnknown
+        ? `${dependency} went away while committing; the outcome is unknown`
+        : `${dependency} is unavailable`,
+      { cause: options.cause },
+    );
+    this.name = 'DependencyUnavailableError';
+    this.dependency = dependency;
+    this.commitUnknown = options.commitUnknown ?? false;
+  }
+}

@@ -12,3 +12,4 @@ export * from './decimal.schemas.ts';
 export * from './throwaway-database.ts';
 export * from './shutdown.ts';
 export * from './cli-usage.ts';
+export * from './backoff.ts';

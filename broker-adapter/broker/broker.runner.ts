@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../platform/config.ts';
+import { Backoff, pauseWhile } from '../../platform/backoff.ts';
 import { sleep, type Pool } from '../../platform/database.ts';
 import { silentLogger, type Logger } from '../../platform/logger.ts';
 import { FaultPlan } from '../faults/fault.rules.ts';
@@ -89,12 +90,18 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
 
   let running = options.autoRun ?? true;
   const loop = async (name: string, step: () => Promise<boolean>, idleMs: number) => {
+    const backoff = new Backoff();
     while (running) {
-      let busy = false;
+      let busy: boolean;
       try {
         busy = await step();
+        backoff.succeeded();
       } catch (error) {
-        logger.warn({ err: error, loop: name }, 'broker loop step failed');
+        // Its database away: back off instead of spinning every idleMs.
+        const waitMs = backoff.failed();
+        logger.warn({ err: error, loop: name, attempt: backoff.attempts, waitMs }, 'broker loop step failed');
+        await pauseWhile(waitMs, () => running);
+        continue;
       }
       if (!busy) await sleep(idleMs);
     }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ZodError } from 'zod';
+import { isDependencyUnavailable } from '../../platform/database.ts';
 import { isDomainError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
 
@@ -10,6 +11,15 @@ export function registerErrorHandler(app: FastifyInstance, logger: Logger): void
       return reply
         .status(error.httpStatus)
         .send({ error: { code: error.code, message: error.message, details: error.details } });
+    }
+    if (isDependencyUnavailable(error)) {
+      logger.warn({ err: error, url: request.url }, 'dependency unavailable: answered 503');
+      return reply
+        .status(503)
+        .header('retry-after', '2')
+        .send({
+          error: { code: 'SERVICE_UNAVAILABLE', message: 'a dependency is unavailable; retry later', details: null },
+        });
     }
     if (error instanceof ZodError) {
       return reply.status(400).send({

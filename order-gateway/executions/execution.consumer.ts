@@ -10,6 +10,7 @@ import {
   type PoolClient,
   type Subscription,
 } from '../../platform/index.ts';
+import { guardAgainstPoison } from '../dead-letters/dead-letter.repository.ts';
 import type { OrderService } from '../orders/order.service.ts';
 import { orderEventFromReport } from './execution-report.rules.ts';
 import { INSERT_REPORT_ANOMALY, PARK_REPORT, PARKED_BATCH, TOUCH_PARKED, UNPARK } from './execution.sql.ts';
@@ -28,6 +29,10 @@ export interface ExecutionConsumerDependencies {
   onApplied?: (report: ExecutionReport, outcome: Outcome) => void;
   maxBatchSize?: number;
   parkedRetryMs?: number;
+  /** Attempts of a report failing for a non-domain reason before it goes to the dead letters. */
+  maxAttempts?: number;
+  /** A poison message was parked in the dead letters (the alarm's metric). */
+  onParked?: (message: BusMessage) => void;
 }
 
 /**
@@ -137,7 +142,13 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
       subscription = await deps.bus.consume({
         groupId: EXECUTIONS_GROUP,
         topics: [EXECUTIONS_TOPIC],
-        handleBatch,
+        handleBatch: guardAgainstPoison(handleBatch, {
+          pool: deps.pool,
+          logger: deps.logger,
+          consumer: EXECUTIONS_GROUP,
+          maxAttempts: deps.maxAttempts,
+          onParked: deps.onParked,
+        }),
         maxBatchSize: deps.maxBatchSize ?? 200,
         onHandlerError: (error, attempt) =>
           deps.logger.warn({ err: error, attempt }, 'execution batch failed; retrying'),

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { isDomainError } from '../../platform/index.ts';
+import { isDependencyUnavailable, isDomainError } from '../../platform/index.ts';
 
 export interface ErrorBody {
   error: { code: string; message: string; details: unknown };
@@ -9,6 +9,9 @@ export interface ErrorBody {
 export function errorBody(code: string, message: string, details: unknown = null): ErrorBody {
   return { error: { code, message, details } };
 }
+
+/** What a 503 asks the client to wait: PostgreSQL or the bus coming back takes seconds. */
+export const RETRY_AFTER_SECONDS = 2;
 
 /**
  * One place where every failure becomes docs/api.md's error body. Domain errors carry their code
@@ -23,6 +26,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isDomainError(error)) {
       return reply.code(error.httpStatus).send(errorBody(error.code, error.message, error.details));
+    }
+    if (isDependencyUnavailable(error)) {
+      request.log.warn({ err: error }, 'dependency unavailable: answered 503');
+      return reply
+        .code(503)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .send(errorBody('SERVICE_UNAVAILABLE', 'a dependency of the service is unavailable; retry later'));
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
       const where = error.validationContext ?? 'body';

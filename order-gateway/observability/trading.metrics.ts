@@ -22,6 +22,12 @@ export function createTradingMetrics(registry: Registry) {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    deadLetters: new Counter({
+      name: 'trading_dead_letters_total',
+      help: 'Messages parked in the dead letters after repeated non-domain failures (an alarm: see GET /v1/ops/parked)',
+      labelNames: ['consumer', 'topic'] as const,
+      registers: [registry],
+    }),
     submissions: new Counter({
       name: 'trading_broker_submissions_total',
       help: 'Settled calls of the request server to the broker, by kind and resulting state',

@@ -1,5 +1,5 @@
 import type { Bus, Logger, Pool, Queryable } from '../../platform/index.ts';
-import { withTransaction } from '../../platform/index.ts';
+import { Backoff, pauseWhile, withTransaction } from '../../platform/index.ts';
 import { INSERT_OUTBOX, MARK_SENT, PRUNE_SENT, TRY_RELAY_LOCK, UNSENT_BATCH } from './outbox.sql.ts';
 
 /** Writes a message in the caller's transaction: it leaves only if that transaction commits. */
@@ -21,6 +21,7 @@ export function createOutboxRelay(deps: { pool: Pool; bus: Bus; logger: Logger; 
   let wakeUp: (() => void) | undefined;
   let loop: Promise<void> | undefined;
   let rounds = 0;
+  const backoff = new Backoff();
 
   async function relayOnce(): Promise<number> {
     return withTransaction(deps.pool, async (tx) => {
@@ -54,12 +55,17 @@ export function createOutboxRelay(deps: { pool: Pool; bus: Bus; logger: Logger; 
       running = true;
       loop = (async () => {
         while (running) {
-          let moved = 0;
+          let moved: number;
           try {
             moved = await relayOnce();
             if (++rounds % 600 === 0) await deps.pool.query(PRUNE_SENT);
+            backoff.succeeded();
           } catch (error) {
-            deps.logger.warn({ err: error }, 'outbox relay failed; will retry');
+            // PostgreSQL or the bus away: wait longer each time; the rows stay unsent until it works.
+            const waitMs = backoff.failed();
+            deps.logger.warn({ err: error, attempt: backoff.attempts, waitMs }, 'outbox relay failed; will retry');
+            await pauseWhile(waitMs, () => running);
+            continue;
           }
           if (moved === 0 && running) {
             await new Promise<void>((resolve) => {

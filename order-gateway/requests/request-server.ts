@@ -6,7 +6,9 @@ import {
   type BrokerOrder,
 } from '../../broker-adapter/index.ts';
 import {
+  Backoff,
   messageJson,
+  pauseWhile,
   withTransaction,
   type Bus,
   type BusMessage,
@@ -15,6 +17,7 @@ import {
   type PoolClient,
   type Subscription,
 } from '../../platform/index.ts';
+import { guardAgainstPoison } from '../dead-letters/dead-letter.repository.ts';
 import type { MarketData, Session } from '../market/market-data.ts';
 import type { OrderEvent } from '../orders/order.machine.ts';
 import type { OrderService } from '../orders/order.service.ts';
@@ -72,6 +75,8 @@ export interface RequestServerDependencies {
   breaker?: { errorThresholdPercentage?: number; resetMs?: number; volumeThreshold?: number };
   onOutboxWritten?: () => void;
   onOutcome?: (kind: 'submit' | 'cancel', state: SubmissionState, attempts: number) => void;
+  /** An order request failing for a non-domain reason was parked in the dead letters. */
+  onParked?: (message: BusMessage) => void;
 }
 
 /** Whether an order may go to the broker in this session (US rules: outside regular hours, only extended-hours orders). */
@@ -279,7 +284,12 @@ export function createRequestServer(deps: RequestServerDependencies) {
       subscription = await deps.bus.consume({
         groupId: REQUEST_SERVER_GROUP,
         topics: [ORDER_REQUESTS_TOPIC],
-        handleBatch,
+        handleBatch: guardAgainstPoison(handleBatch, {
+          pool: deps.pool,
+          logger: deps.logger,
+          consumer: REQUEST_SERVER_GROUP,
+          onParked: deps.onParked,
+        }),
         maxBatchSize: 500,
         onHandlerError: (error, attempt) =>
           deps.logger.warn({ err: error, attempt }, 'order-requests batch failed; retrying'),
@@ -288,12 +298,18 @@ export function createRequestServer(deps: RequestServerDependencies) {
         // A pipeline, not rounds: a slot freed by one answered call is refilled at once, so one slow
         // call does not hold back the claims behind it.
         const inflight = new Set<Promise<void>>();
+        const backoff = new Backoff();
         while (running) {
-          let claimed: Awaited<ReturnType<typeof claim>> = [];
+          let claimed: Awaited<ReturnType<typeof claim>>;
           try {
             claimed = await claim(concurrency - inflight.size);
+            backoff.succeeded();
           } catch (error) {
-            deps.logger.warn({ err: error }, 'dispatch failed; will retry');
+            // PostgreSQL away: claimed rows are safe in it (a lease that runs out is checked at the broker).
+            const waitMs = backoff.failed();
+            deps.logger.warn({ err: error, attempt: backoff.attempts, waitMs }, 'dispatch failed; will retry');
+            await pauseWhile(waitMs, () => running);
+            continue;
           }
           for (const { row, snapshot } of claimed) {
             const task: Promise<void> = call(row, snapshot)

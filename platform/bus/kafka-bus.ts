@@ -7,6 +7,7 @@ import {
   type EachBatchPayload,
   type Producer,
 } from 'kafkajs';
+import { DependencyUnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Bus, BusMessage, ConsumeOptions, OutgoingMessage, Subscription, TopicSpec } from './bus.ts';
 import { retryDelayMs } from './bus.ts';
@@ -86,14 +87,23 @@ export class KafkaBus implements Bus {
     }
   }
 
+  /**
+   * Fails with DependencyUnavailableError when Kafka does not acknowledge within the producer's few
+   * retries (seconds, not minutes): the caller keeps what it was sending (outbox rows stay unsent,
+   * the fill receiver answers 503 and the broker pushes again), so an outage pauses the flow.
+   */
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const producer = await this.getProducer();
-    await producer.send({
-      topic: this.prefix + topic,
-      acks: -1,
-      messages: messages.map((message) => ({ key: message.key, value: message.value, headers: message.headers })),
-    });
+    try {
+      const producer = await this.getProducer();
+      await producer.send({
+        topic: this.prefix + topic,
+        acks: -1,
+        messages: messages.map((message) => ({ key: message.key, value: message.value, headers: message.headers })),
+      });
+    } catch (error) {
+      throw new DependencyUnavailableError('bus', { cause: error });
+    }
   }
 
   async consume(options: ConsumeOptions): Promise<Subscription> {
@@ -110,6 +120,13 @@ export class KafkaBus implements Bus {
     const maxBatchSize = options.maxBatchSize ?? 500;
     let running = true;
     let inFlight: Promise<void> | undefined;
+    // kafkajs restarts a consumer that crashed on a retriable error (a broker away) by itself; say so.
+    consumer.on(consumer.events.CRASH, (event) => {
+      this.logger.warn(
+        { err: event.payload.error, restart: event.payload.restart, groupId: event.payload.groupId },
+        'Kafka consumer crashed',
+      );
+    });
     await consumer.connect();
     for (const topic of options.topics) {
       await consumer.subscribe({ topic: this.prefix + topic, fromBeginning: true });
@@ -197,7 +214,8 @@ export class KafkaBus implements Bus {
       const producer = this.kafka.producer({
         createPartitioner: Partitioners.DefaultPartitioner,
         allowAutoTopicCreation: false,
-        retry: { initialRetryTime: 100, retries: 8 },
+        // Few retries: a broker that stays away is the caller's to wait out, with its own backoff.
+        retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2_000 },
       });
       await producer.connect();
       this.producer = producer;

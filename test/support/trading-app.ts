@@ -8,7 +8,7 @@ import {
   type MarketClock,
   type MarketData,
 } from '../../order-gateway/index.ts';
-import { silentLogger } from '../../platform/index.ts';
+import { InProcessBus, silentLogger, type Bus } from '../../platform/index.ts';
 import type { TestDatabase } from './database.ts';
 
 export const TEST_OPS_KEY = 'ops_test_key_0123456789abcdef';
@@ -41,7 +41,7 @@ export function fixedMarketData(
 /** The trading API on a test database, with the real ledger and order service. */
 export async function buildTestApp(
   db: TestDatabase,
-  options: { marketData?: MarketData; commissionBps?: number; newId?: () => string } = {},
+  options: { marketData?: MarketData; commissionBps?: number; newId?: () => string; bus?: Bus } = {},
 ): Promise<App> {
   const ledger = createLedger({ commissionBps: options.commissionBps ?? 10 });
   const marketData = options.marketData ?? fixedMarketData();
@@ -49,6 +49,7 @@ export async function buildTestApp(
   return buildApp({
     logger: silentLogger,
     pool: db.pool,
+    bus: options.bus ?? new InProcessBus(),
     ledger,
     orders,
     marketData,
