@@ -171,6 +171,8 @@ export interface SystemOptions {
 
 export interface RunningSystem {
   url: string;
+  /** Where the broker pushes its execution reports. */
+  fillReceiverUrl: string;
   app: App;
   ledger: Ledger;
   orders: OrderService;
@@ -236,6 +238,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
 
   return {
     url,
+    fillReceiverUrl,
     app,
     ledger,
     orders,
