@@ -174,6 +174,8 @@ export interface SystemOptions {
 
 export interface RunningSystem {
   url: string;
+  /** Where the broker pushes its execution reports. */
+  fillReceiverUrl: string;
   app: App;
   ledger: Ledger;
   orders: OrderService;
@@ -243,6 +245,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
 
   return {
     url,
+    fillReceiverUrl,
     app,
     ledger,
     orders,

@@ -11,6 +11,7 @@ import { collectDefaultMetrics, Registry, type Histogram } from 'prom-client';
 import type { Ledger } from '../ledger/index.ts';
 import type { Bus, Pool } from '../platform/index.ts';
 import { createAccountRepository } from './accounts/account.repository.ts';
+import { opsAnomalyRoutes } from './anomalies/anomalies.routes.ts';
 import { accountRoutes, opsAccountRoutes } from './accounts/accounts.routes.ts';
 import { deadLetterRoutes } from './dead-letters/dead-letters.routes.ts';
 import { healthRoutes, type HealthChecks } from './health/health.routes.ts';
@@ -93,6 +94,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(opsAccountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts, newId: deps.newId });
   await app.register(ordersRoutes, { auth, orders: deps.orders });
   await app.register(deadLetterRoutes, { auth, pool: deps.pool, bus: deps.bus });
+  await app.register(opsAnomalyRoutes, { auth, pool: deps.pool });
   if (deps.registerOpsRoutes) await deps.registerOpsRoutes(app, auth.requireOps);
 
   // docs/api.md: GET /docs is the OpenAPI description itself (the browsable UI is at /docs/ui);

@@ -201,7 +201,8 @@ describe('execution consumer', () => {
   });
 
   it('records a malformed report and a refused fill without blocking the rest of the batch', async () => {
-    // Hold 1001.00 of 1100.00: a fill at 2.5× the limit cannot be paid and is refused, not forced.
+    // A fill at 2.5× the limit breaks the order's terms: kept aside as an anomaly, never applied
+    // (before the terms check, the ledger refused it as more than the hold).
     const order = await anOrder('10', '100.00', '1100.00');
     // Valid on its own, but after OK-1 it would take the order to 11 of 10.
     const tooMuch = trade(order, 'BIG-1', '10', '10', '99.00');
@@ -213,7 +214,7 @@ describe('execution consumer', () => {
     const { rows } = await db.pool.query<{ kind: string }>('SELECT kind FROM order_anomalies ORDER BY id');
     const kinds = rows.map((r) => r.kind);
     expect(kinds.filter((k) => k === 'MALFORMED_REPORT')).toHaveLength(2);
-    expect(kinds).toContain('REPORT_REFUSED:FILL_EXCEEDS_HOLD');
+    expect(kinds).toContain('FILL_OUTSIDE_TERMS');
     expect(kinds).toContain('FILL_EXCEEDS_QUANTITY');
   });
 

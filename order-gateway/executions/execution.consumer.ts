@@ -52,7 +52,12 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
     // A savepoint per report: one refused report must not undo the batch's others.
     await tx.query('SAVEPOINT report');
     try {
-      const outcome = await deps.orders.applyEvent(tx, report.clientOrderId, orderEventFromReport(report));
+      const outcome = await deps.orders.applyEvent(
+        tx,
+        report.clientOrderId,
+        orderEventFromReport(report),
+        reportedAs(report),
+      );
       if (!outcome) {
         await tx.query(PARK_REPORT, [report.execId, report.clientOrderId, JSON.stringify(report)]);
         await tx.query('RELEASE SAVEPOINT report');
@@ -94,7 +99,11 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
       try {
         const applied = await deps.orders.applyEvents(
           tx,
-          reports.map((report) => ({ orderId: report.clientOrderId, event: orderEventFromReport(report) })),
+          reports.map((report) => ({
+            orderId: report.clientOrderId,
+            event: orderEventFromReport(report),
+            reportedAs: reportedAs(report),
+          })),
         );
         const results: Outcome[] = [];
         for (const [i, report] of reports.entries()) {
@@ -174,3 +183,7 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
 }
 
 export type ExecutionConsumer = ReturnType<typeof createExecutionConsumer>;
+
+function reportedAs(report: ExecutionReport) {
+  return { account: report.account, symbol: report.symbol, side: report.side };
+}

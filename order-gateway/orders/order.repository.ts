@@ -33,6 +33,8 @@ export interface OrderRow {
   commission: string;
   reject_reason: string | null;
   broker_order_id: string | null;
+  /** When the broker took the order, on the broker's clock: the order's trade date is its New York date. */
+  broker_accepted_at: Date | null;
   machine_version: string;
   snapshot: { value: OrderStateValue; context: OrderContext };
   version: number;
@@ -47,6 +49,15 @@ export interface FillRow {
   price: string;
   commission: string;
   executed_at: Date;
+}
+
+/** An order read in one statement with its fills (`fills` as the database aggregated them). */
+export type OrderWithFills = OrderRow & { fills: FillRow[] };
+
+type FillJson = Omit<FillRow, 'executed_at'> & { executed_at: string };
+
+function withFills(row: OrderRow & { fills: FillJson[] }): OrderWithFills {
+  return { ...row, fills: row.fills.map((fill) => ({ ...fill, executed_at: new Date(fill.executed_at) })) };
 }
 
 export interface NewOrder {
@@ -74,6 +85,8 @@ export interface OrderStateUpdate {
   commissionAdded: string;
   rejectReason: string | null;
   brokerOrderId: string | null;
+  /** An acknowledgement's time on the broker's clock; the earliest one is kept. */
+  brokerAcceptedAt: string | null;
   snapshot: unknown;
 }
 
@@ -100,21 +113,23 @@ export const orderRepository = {
     return rows[0] ?? null;
   },
 
-  async byClientOrderId(q: Queryable, accountId: string, clientOrderId: string): Promise<OrderRow | null> {
-    const { rows } = await q.query<OrderRow>(ORDER_BY_CLIENT_ORDER_ID, [accountId, clientOrderId]);
-    return rows[0] ?? null;
+  async byClientOrderId(q: Queryable, accountId: string, clientOrderId: string): Promise<OrderWithFills | null> {
+    const { rows } = await q.query<OrderRow & { fills: FillJson[] }>(ORDER_BY_CLIENT_ORDER_ID, [
+      accountId,
+      clientOrderId,
+    ]);
+    return rows[0] ? withFills(rows[0]) : null;
   },
 
-  async ofAccount(
-    q: Queryable,
-    accountId: string,
-    orderId: string,
-    options: { lock?: boolean } = {},
-  ): Promise<OrderRow | null> {
-    const { rows } = await q.query<OrderRow>(options.lock ? LOCK_ORDER_OF_ACCOUNT : ORDER_OF_ACCOUNT, [
-      orderId,
-      accountId,
-    ]);
+  /** The order with its fills, in one statement. */
+  async ofAccount(q: Queryable, accountId: string, orderId: string): Promise<OrderWithFills | null> {
+    const { rows } = await q.query<OrderRow & { fills: FillJson[] }>(ORDER_OF_ACCOUNT, [orderId, accountId]);
+    return rows[0] ? withFills(rows[0]) : null;
+  },
+
+  /** Locks the order; its fills can change only under this lock, so the caller may read them after. */
+  async lockOfAccount(q: Queryable, accountId: string, orderId: string): Promise<OrderRow | null> {
+    const { rows } = await q.query<OrderRow>(LOCK_ORDER_OF_ACCOUNT, [orderId, accountId]);
     return rows[0] ?? null;
   },
 
@@ -136,6 +151,7 @@ export const orderRepository = {
       update.rejectReason,
       update.brokerOrderId,
       JSON.stringify(update.snapshot),
+      update.brokerAcceptedAt,
     ]);
     return rowCount === 1;
   },
@@ -146,9 +162,13 @@ export const orderRepository = {
     status: 'open' | 'closed' | 'all',
     afterSeq: string | null,
     limit: number,
-  ): Promise<OrderRow[]> {
-    const { rows } = await q.query<OrderRow>(listOrdersSql(status), [accountId, afterSeq, limit]);
-    return rows;
+  ): Promise<OrderWithFills[]> {
+    const { rows } = await q.query<OrderRow & { fills: FillJson[] }>(listOrdersSql(status), [
+      accountId,
+      afterSeq,
+      limit,
+    ]);
+    return rows.map(withFills);
   },
 
   async fillsOf(q: Queryable, orderIds: readonly string[]): Promise<FillRow[]> {
@@ -182,7 +202,7 @@ export const orderRepository = {
 
   async recordAnomalies(
     q: Queryable,
-    anomalies: readonly { orderId: string | null; kind: string; detail: string; event: unknown }[],
+    anomalies: readonly { orderId: string | null; kind: string; detail: string; event: unknown; execId?: string }[],
   ): Promise<void> {
     if (anomalies.length === 0) return;
     await q.query(INSERT_ANOMALIES, [
@@ -190,6 +210,7 @@ export const orderRepository = {
       anomalies.map((a) => a.kind),
       anomalies.map((a) => a.detail),
       anomalies.map((a) => JSON.stringify(a.event)),
+      anomalies.map((a) => a.execId ?? null),
     ]);
   },
 };

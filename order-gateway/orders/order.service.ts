@@ -30,6 +30,7 @@ import {
 } from './order.machine.ts';
 import { orderRepository, type FillRow, type OrderRow } from './order.repository.ts';
 import { checkOrderRules, requestFingerprint, worstPrice } from './order.rules.ts';
+import { describeBreaches, fillTermsBreaches, type ReportedFill } from './fill-terms.rules.ts';
 import type { OrderView, PlaceOrderRequest } from './order.schemas.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -61,6 +62,17 @@ export interface AppliedEvent extends ApplyOutcome {
   wroteOutbox: boolean;
 }
 
+/** An event for an order; a broker's fill also says whose fill the broker thinks it is. */
+export interface OrderEventFor {
+  orderId: string;
+  event: OrderEvent;
+  /** The report's account, symbol and side: a fill is checked against the order's terms first. */
+  reportedAs?: Omit<ReportedFill, 'price'>;
+}
+
+/** The anomaly kind (and alarm) of a fill that breaks its order's terms; the reconciler counts these. */
+export const FILL_OUTSIDE_TERMS = 'FILL_OUTSIDE_TERMS';
+
 /** One order's part of a batch: its locked row, its state before and after, and what the ledger must do. */
 interface OrderChange {
   row: OrderRow;
@@ -68,6 +80,8 @@ interface OrderChange {
   snapshot: OrderSnapshot;
   releaseHold: boolean;
   execIds: string[];
+  /** The earliest acknowledgement's time, on the broker's clock. */
+  brokerAcceptedAt: string | null;
 }
 
 export function createOrderService(deps: OrderServiceDependencies) {
@@ -119,7 +133,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
             orderId: existing.id,
           });
         }
-        return { created: false, row: existing };
+        return { created: false, row: existing, fills: existing.fills };
       }
       await ledger.placeHold(tx, {
         holdId: orderId,
@@ -143,17 +157,18 @@ export function createOrderService(deps: OrderServiceDependencies) {
         extendedHours: request.extendedHours,
       };
       await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: accountId, payload: message });
-      return { created: true, row: inserted };
+      return { created: true, row: inserted, fills: [] as FillRow[] };
     });
     if (result.created) deps.onOutboxWritten?.();
-    return { created: result.created, order: toView(result.row, []) };
+    // A new order has no fills yet; a replay answers with the order as it is now, fills included.
+    return { created: result.created, order: toView(result.row, result.fills) };
   }
 
   async function getOrder(accountId: string, orderId: string): Promise<OrderView> {
     if (!UUID.test(orderId)) throw notFound(orderId);
     const row = await orderRepository.ofAccount(pool, accountId, orderId);
     if (!row) throw notFound(orderId);
-    return toView(row, await orderRepository.fillsOf(pool, [row.id]));
+    return toView(row, row.fills);
   }
 
   async function listOrders(
@@ -162,17 +177,8 @@ export function createOrderService(deps: OrderServiceDependencies) {
   ) {
     const rows = await orderRepository.list(pool, accountId, query.status, query.after ?? null, query.limit + 1);
     const page = rows.slice(0, query.limit);
-    const fills = await orderRepository.fillsOf(
-      pool,
-      page.map((row) => row.id),
-    );
     return {
-      orders: page.map((row) =>
-        toView(
-          row,
-          fills.filter((fill) => fill.order_id === row.id),
-        ),
-      ),
+      orders: page.map((row) => toView(row, row.fills)),
       next: rows.length > query.limit ? page[page.length - 1]!.seq : null,
     };
   }
@@ -180,9 +186,12 @@ export function createOrderService(deps: OrderServiceDependencies) {
   async function cancelOrder(accountId: string, orderId: string): Promise<OrderView> {
     if (!UUID.test(orderId)) throw notFound(orderId);
     const outcome = await withTransaction(pool, async (tx) => {
-      const row = await orderRepository.ofAccount(tx, accountId, orderId, { lock: true });
+      const row = await orderRepository.lockOfAccount(tx, accountId, orderId);
       if (!row) throw notFound(orderId);
-      if (row.status === 'canceled') return { row, wroteOutbox: false };
+      // Fills are written only under the order's lock, which this transaction holds: read here, they
+      // are exactly the fills of the row it answers with.
+      if (row.status === 'canceled')
+        return { row, fills: await orderRepository.fillsOf(tx, [orderId]), wroteOutbox: false };
       if (FINAL_STATUSES.includes(row.status)) {
         throw new OrderError('ORDER_NOT_CANCELABLE', `the order is ${row.status}`, { orderId, status: row.status });
       }
@@ -190,10 +199,10 @@ export function createOrderService(deps: OrderServiceDependencies) {
         type: 'CancelRequested',
         at: new Date().toISOString(),
       });
-      return { row: updated, wroteOutbox };
+      return { row: updated, fills: await orderRepository.fillsOf(tx, [orderId]), wroteOutbox };
     });
     if (outcome.wroteOutbox) deps.onOutboxWritten?.();
-    return toView(outcome.row, await orderRepository.fillsOf(pool, [orderId]));
+    return toView(outcome.row, outcome.fills);
   }
 
   /**
@@ -201,8 +210,13 @@ export function createOrderService(deps: OrderServiceDependencies) {
    * effects (ledger, fills, outbox, anomalies) are written with the new state, or not at all.
    * Returns null when the order does not exist.
    */
-  async function applyEvent(tx: PoolClient, orderId: string, event: OrderEvent): Promise<AppliedEvent | null> {
-    return (await applyEvents(tx, [{ orderId, event }]))[0]!;
+  async function applyEvent(
+    tx: PoolClient,
+    orderId: string,
+    event: OrderEvent,
+    reportedAs?: OrderEventFor['reportedAs'],
+  ): Promise<AppliedEvent | null> {
+    return (await applyEvents(tx, [{ orderId, event, ...(reportedAs ? { reportedAs } : {}) }]))[0]!;
   }
 
   /**
@@ -213,10 +227,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
    * One result per event, null where the order does not exist. All or nothing: a refusal (the
    * ledger's, say) throws, and the caller decides what to retry one by one.
    */
-  async function applyEvents(
-    tx: PoolClient,
-    events: readonly { orderId: string; event: OrderEvent }[],
-  ): Promise<Array<AppliedEvent | null>> {
+  async function applyEvents(tx: PoolClient, events: readonly OrderEventFor[]): Promise<Array<AppliedEvent | null>> {
     const ids = [...new Set(events.map((e) => e.orderId).filter((id) => UUID.test(id)))];
     const rows = ids.length === 0 ? [] : await orderRepository.lockMany(tx, ids);
     const locked = new Map(rows.map((row) => [row.id, row]));
@@ -231,24 +242,55 @@ export function createOrderService(deps: OrderServiceDependencies) {
   async function applyToLockedOrders(
     tx: PoolClient,
     locked: ReadonlyMap<string, OrderRow>,
-    events: readonly { orderId: string; event: OrderEvent }[],
+    events: readonly OrderEventFor[],
   ) {
     const changes = new Map<string, OrderChange>();
     const fills: Array<FillToSettle & { orderId: string }> = [];
-    const anomalies: Array<{ orderId: string; kind: string; detail: string; event: unknown }> = [];
+    const anomalies: Array<{ orderId: string; kind: string; detail: string; event: unknown; execId?: string }> = [];
     const cancels: CancelOrderMessage[] = [];
     const results: Array<AppliedEvent | null> = [];
-    for (const { orderId, event } of events) {
+    for (const { orderId, event, reportedAs } of events) {
       const row = locked.get(orderId);
       if (!row) {
         results.push(null);
         continue;
       }
+      if (event.type === 'FillReported' && reportedAs) {
+        const breaches = fillTermsBreaches(
+          { accountId: row.account_id, symbol: row.symbol, side: row.side, worstPrice: row.worst_price },
+          { ...reportedAs, price: event.price },
+        );
+        if (breaches.length > 0) {
+          // Neither the order nor the ledger moves: an operator decides (the reconciler shows it as a break).
+          const detail = `fill ${event.execId} of ${event.quantity} @ ${event.price} breaks the order's terms: ${describeBreaches(breaches)}`;
+          anomalies.push({
+            orderId: row.id,
+            kind: FILL_OUTSIDE_TERMS,
+            detail,
+            event: { ...event, ...reportedAs },
+            execId: event.execId,
+          });
+          deps.logger.error(
+            { orderId: row.id, execId: event.execId, breaches },
+            'fill outside the order terms: not applied',
+          );
+          deps.onAlarm?.(FILL_OUTSIDE_TERMS);
+          const current = changes.get(orderId)?.snapshot ?? restoreOrderSnapshot(row.snapshot);
+          results.push({ orderId, status: orderStatus(current), applied: false, wroteOutbox: false });
+          continue;
+        }
+      }
       let change = changes.get(orderId);
       if (!change) {
         const snapshot = restoreOrderSnapshot(row.snapshot);
-        change = { row, first: snapshot, snapshot, releaseHold: false, execIds: [] };
+        change = { row, first: snapshot, snapshot, releaseHold: false, execIds: [], brokerAcceptedAt: null };
         changes.set(orderId, change);
+      }
+      if (
+        event.type === 'OrderAcknowledged' &&
+        (change.brokerAcceptedAt === null || new Date(event.at) < new Date(change.brokerAcceptedAt))
+      ) {
+        change.brokerAcceptedAt = event.at;
       }
       const { next, effects } = decide(change.snapshot, event);
       let wroteOutbox = false;
@@ -308,8 +350,11 @@ export function createOrderService(deps: OrderServiceDependencies) {
 
     const updated = new Map<string, OrderRow>();
     for (const change of changes.values()) {
-      if (change.snapshot === change.first) continue;
       const { row, snapshot: next } = change;
+      const earlierAcceptance =
+        change.brokerAcceptedAt !== null &&
+        (row.broker_accepted_at === null || new Date(change.brokerAcceptedAt) < row.broker_accepted_at);
+      if (change.snapshot === change.first && !earlierAcceptance) continue;
       // A duplicate execution in the batch settles once; its commission counts once.
       const commissionAdded = [...new Set(change.execIds)].reduce(
         (total, execId) => total.plus(commissionOf.get(execId)!),
@@ -323,6 +368,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
         commissionAdded: commissionAdded.toFixed(),
         rejectReason: next.context.rejectReason,
         brokerOrderId: next.context.brokerOrderId,
+        brokerAcceptedAt: change.brokerAcceptedAt,
         snapshot: persistOrderSnapshot(next),
       };
       if (!(await orderRepository.updateState(tx, row.id, row.version, update))) {
@@ -336,6 +382,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
         commission: dec(row.commission).plus(commissionAdded).toFixed(),
         reject_reason: update.rejectReason,
         broker_order_id: update.brokerOrderId,
+        broker_accepted_at: earlierAcceptance ? new Date(change.brokerAcceptedAt!) : row.broker_accepted_at,
         snapshot: update.snapshot,
         version: row.version + 1,
         updated_at: new Date(),

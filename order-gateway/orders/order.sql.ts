@@ -1,7 +1,7 @@
 const ORDER_COLUMNS = `
   id, seq, account_id, client_order_id, request_hash, symbol, side, type, quantity, limit_price, worst_price,
   time_in_force, extended_hours, status, filled_quantity, filled_notional, commission, reject_reason,
-  broker_order_id, machine_version, snapshot, version, created_at, updated_at`;
+  broker_order_id, broker_accepted_at, machine_version, snapshot, version, created_at, updated_at`;
 
 /** A duplicate (account, clientOrderId) inserts nothing: the unique key settles races, not a read. */
 export const INSERT_ORDER_IF_NEW = `
@@ -11,11 +11,22 @@ export const INSERT_ORDER_IF_NEW = `
   ON CONFLICT (account_id, client_order_id) DO NOTHING
   RETURNING ${ORDER_COLUMNS}`;
 
+/**
+ * An order's fills as one JSON column of the order's own row: one statement reads the order and its
+ * fills from one snapshot, so the body never shows a filledQuantity its fills do not add up to.
+ * Decimals travel as text: a JSON number would come back as a float.
+ */
+const FILLS_OF_ROW = `
+  (SELECT COALESCE(json_agg(json_build_object('exec_id', f.exec_id, 'order_id', f.order_id, 'quantity', f.quantity::text,
+            'price', f.price::text, 'commission', f.commission::text, 'executed_at', f.executed_at)
+          ORDER BY f.executed_at, f.exec_id), '[]'::json)
+   FROM order_fills f WHERE f.order_id = orders.id) AS fills`;
+
 export const ORDER_BY_CLIENT_ORDER_ID = `
-  SELECT ${ORDER_COLUMNS} FROM orders WHERE account_id = $1 AND client_order_id = $2`;
+  SELECT ${ORDER_COLUMNS}, ${FILLS_OF_ROW} FROM orders WHERE account_id = $1 AND client_order_id = $2`;
 
 export const ORDER_OF_ACCOUNT = `
-  SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 AND account_id = $2`;
+  SELECT ${ORDER_COLUMNS}, ${FILLS_OF_ROW} FROM orders WHERE id = $1 AND account_id = $2`;
 
 export const LOCK_ORDER_OF_ACCOUNT = `
   SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 AND account_id = $2 FOR UPDATE`;
@@ -25,7 +36,8 @@ export const LOCK_ORDERS = `
 
 export const UPDATE_ORDER_STATE = `
   UPDATE orders SET status = $3, filled_quantity = $4, filled_notional = $5, commission = commission + $6,
-    reject_reason = $7, broker_order_id = $8, snapshot = $9, version = version + 1, updated_at = now()
+    reject_reason = $7, broker_order_id = $8, snapshot = $9, version = version + 1, updated_at = now(),
+    broker_accepted_at = LEAST(broker_accepted_at, $10::timestamptz)
   WHERE id = $1 AND version = $2`;
 
 const STATUS_FILTER = {
@@ -36,7 +48,7 @@ const STATUS_FILTER = {
 
 export function listOrdersSql(status: keyof typeof STATUS_FILTER): string {
   return `
-    SELECT ${ORDER_COLUMNS} FROM orders
+    SELECT ${ORDER_COLUMNS}, ${FILLS_OF_ROW} FROM orders
     WHERE account_id = $1 AND ($2::bigint IS NULL OR seq < $2) ${STATUS_FILTER[status]}
     ORDER BY seq DESC LIMIT $3`;
 }
@@ -50,6 +62,8 @@ export const INSERT_FILLS = `
   SELECT * FROM unnest($1::text[], $2::uuid[], $3::numeric[], $4::numeric[], $5::numeric[], $6::timestamptz[])
   ON CONFLICT (exec_id) DO NOTHING`;
 
+// A fill outside its order's terms is recorded once, however often its report is delivered.
 export const INSERT_ANOMALIES = `
-  INSERT INTO order_anomalies (order_id, kind, detail, event)
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`;
+  INSERT INTO order_anomalies (order_id, kind, detail, event, exec_id)
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[])
+  ON CONFLICT (exec_id) WHERE kind = 'FILL_OUTSIDE_TERMS' DO NOTHING`;

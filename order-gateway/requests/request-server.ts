@@ -56,7 +56,8 @@ interface SubmissionRow {
   attempts: number;
 }
 
-type CallResult = { event: SubmissionEvent } | { notReady: number };
+/** `brokerAt`: when the broker says it took the order, on its own clock (the order's trade date follows it). */
+type CallResult = { event: SubmissionEvent; brokerAt?: string } | { notReady: number };
 
 export interface RequestServerDependencies {
   pool: Pool;
@@ -196,7 +197,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
         if (checking) {
           const found = await throughBreaker(() => deps.broker.getOrderByClientOrderId(request.orderId));
           if (!found) return { event: { type: 'NotFoundAtBroker' } };
-          return { event: acceptedOrRefused(found, 'FoundAtBroker') };
+          return { event: acceptedOrRefused(found, 'FoundAtBroker'), brokerAt: found.createdAt };
         }
         const order = await throughBreaker(() =>
           deps.broker.submitOrder({
@@ -212,7 +213,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
             extendedHours: request.extendedHours,
           }),
         );
-        return { event: acceptedOrRefused(order, 'Accepted') };
+        return { event: acceptedOrRefused(order, 'Accepted'), brokerAt: order.createdAt };
       }
       // A cancel needs the broker's id for the order: wait for the submission to be acknowledged.
       const { rows } = await deps.pool.query<{ state: SubmissionState; broker_order_id: string | null }>(
@@ -260,7 +261,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
       const next = advance(claimed, result.event);
       const state = submissionState(next);
       await save(tx, row, next, state === 'unknown' ? unknownBackoffMs(next.context.attempts) : 0);
-      const orderEvent = orderEventFor(row.kind, state, next, result.event);
+      const orderEvent = orderEventFor(row.kind, state, next, result.event, result.brokerAt);
       if (orderEvent) {
         const outcome = await deps.orders.applyEvent(tx, row.order_id, orderEvent);
         wroteOutbox = outcome?.wroteOutbox ?? false;
@@ -358,10 +359,12 @@ function orderEventFor(
   state: SubmissionState,
   next: SubmissionSnapshot,
   event: SubmissionEvent,
+  brokerAt: string | undefined,
 ): OrderEvent | null {
   const at = new Date().toISOString();
   if (kind === 'submit') {
-    if (state === 'acknowledged') return { type: 'OrderAcknowledged', brokerOrderId: next.context.brokerOrderId!, at };
+    if (state === 'acknowledged')
+      return { type: 'OrderAcknowledged', brokerOrderId: next.context.brokerOrderId!, at: brokerAt ?? at };
     if (state === 'refused')
       return { type: 'OrderRejected', reason: next.context.lastError ?? 'refused by the broker', at };
     return null;

@@ -35,7 +35,7 @@ export function runAsCsv(run: Run): string {
 
 /** For a terminal: the verdict, what was checked, and the breaks as aligned columns. */
 export function runAsTable(run: Run): string {
-  const open = run.breaks.filter((b) => !b.resolution?.startsWith('repaired')).length;
+  const open = run.breaks.filter((b) => b.open).length;
   const head = [
     `reconciliation ${run.id}`,
     `date ${run.date}: ${run.status.toUpperCase()}`,

@@ -10,6 +10,7 @@ const aRun = (breaks: Run['breaks'] = []): Run => ({
   breaks,
 });
 const aBreak = (overrides: Partial<Run['breaks'][number]> = {}): Run['breaks'][number] => ({
+  id: '1',
   kind: 'MISSING_EXECUTION',
   symbol: 'AAPL',
   orderId: 'o-1',
@@ -17,6 +18,7 @@ const aBreak = (overrides: Partial<Run['breaks'][number]> = {}): Run['breaks'][n
   expected: 'buy 3 AAPL @ 187.2 on order o-1',
   actual: null,
   resolution: 'open: run with repair',
+  open: true,
   ...overrides,
 });
 

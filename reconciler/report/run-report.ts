@@ -36,7 +36,7 @@ const newYorkTime = new Intl.DateTimeFormat('en-US', {
  * with what an operator needs, and a chart of the broker's and our executions over the New York day.
  */
 export function renderRunReport(run: Run, timeline: readonly TimelinePoint[]): string {
-  const open = run.breaks.filter((b) => b.resolution?.startsWith('open') ?? true);
+  const open = run.breaks.filter((b) => b.open);
   const kinds = [...new Set(run.breaks.map((b) => b.kind))].sort();
   const symbols = [...new Set(run.breaks.map((b) => b.symbol ?? '(all)'))].sort();
   const count = (kind: string, symbol: string) =>

@@ -16,12 +16,13 @@ import {
   compareBalances,
   ledgerAsOf,
   OPEN_RESOLUTIONS,
+  operatorResolution,
   REPAIRED_RESOLUTIONS,
   runStatus,
   unrepairedResolution,
   type BreakKind,
 } from './reconciliation.rules.ts';
-import type { Run } from './reconciliation.schemas.ts';
+import type { Break, Run } from './reconciliation.schemas.ts';
 
 export interface ReconcilerDependencies {
   pool: Pool;
@@ -50,10 +51,16 @@ export interface Reconciler {
   get(id: string): Promise<Run | null>;
   /** Executions per 5 minutes of the run's day, broker's and ours (for the report's chart). */
   timeline(id: string): Promise<{ bucket: Date; broker: number; ours: number }[]>;
+  /**
+   * An operator's decision on an open break: closed, with who decided and the note. A decided
+   * EXECUTION_ANOMALY is not raised again by later runs. Throws BREAK_NOT_FOUND (404) or BREAK_NOT_OPEN (409).
+   */
+  resolveBreak(id: string, decision: { note: string; operator: string }): Promise<Break>;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const BREAK_ID = /^[1-9]\d{0,17}$/;
 
 function validDate(date: unknown): date is string {
   if (typeof date !== 'string' || !DATE.test(date)) return false;
@@ -277,6 +284,28 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
     async timeline(id) {
       if (!UUID.test(id)) return [];
       return repo.loadTimeline(pool, id);
+    },
+
+    async resolveBreak(id, decision) {
+      const notFound = () =>
+        new DomainError('BREAK_NOT_FOUND', 'no reconciliation break with this id', {
+          httpStatus: 404,
+          details: { id },
+        });
+      if (!BREAK_ID.test(id)) throw notFound();
+      const resolved = await repo.resolveBreak(pool, id, {
+        ...decision,
+        resolution: operatorResolution(decision.operator, decision.note),
+      });
+      if (resolved === null) throw notFound();
+      if (resolved === 'not_open') {
+        throw new DomainError('BREAK_NOT_OPEN', 'this break is already closed (repaired or resolved)', {
+          httpStatus: 409,
+          details: { id },
+        });
+      }
+      logger.info({ breakId: id, kind: resolved.kind, operator: decision.operator }, 'break resolved by an operator');
+      return resolved;
     },
   };
 }

@@ -60,6 +60,7 @@ export async function compareStaged(
     const params = [runId, date, pass, JSON.stringify(resolutions)];
     await tx.query(sql.FIND_EXECUTION_BREAKS, params);
     await tx.query(sql.FIND_ORDER_MISMATCHES, params);
+    await tx.query(sql.FIND_EXECUTION_ANOMALIES, params);
     if (pass === 1) await tx.query(sql.STORE_TIMELINE, [runId, date]);
   });
 }
@@ -159,15 +160,7 @@ export async function loadRun(db: Queryable, runId: string): Promise<StoredRun |
   if (!row) return null;
   if (row.status === 'running' || row.status === 'failed')
     return { run: null, state: row.status, failure: row.failure };
-  const { rows: breaks } = await db.query<{
-    kind: Break['kind'];
-    symbol: string | null;
-    order_id: string | null;
-    exec_id: string | null;
-    expected: string | null;
-    actual: string | null;
-    resolution: string | null;
-  }>(sql.SELECT_BREAKS, [runId]);
+  const { rows: breaks } = await db.query<BreakRow>(sql.SELECT_BREAKS, [runId]);
   return {
     state: 'done',
     failure: null,
@@ -176,17 +169,52 @@ export async function loadRun(db: Queryable, runId: string): Promise<StoredRun |
       date: row.date,
       status: row.status as Run['status'],
       checked: { orders: row.checked_orders, executions: row.checked_executions, positions: row.checked_positions },
-      breaks: breaks.map((b) => ({
-        kind: b.kind,
-        symbol: b.symbol,
-        orderId: b.order_id,
-        execId: b.exec_id,
-        expected: b.expected,
-        actual: b.actual,
-        resolution: b.resolution,
-      })),
+      breaks: breaks.map(toBreak),
     },
   };
+}
+
+interface BreakRow {
+  id: string;
+  kind: Break['kind'];
+  symbol: string | null;
+  order_id: string | null;
+  exec_id: string | null;
+  expected: string | null;
+  actual: string | null;
+  resolution: string | null;
+  open: boolean;
+}
+
+function toBreak(b: BreakRow): Break {
+  return {
+    id: b.id,
+    kind: b.kind,
+    symbol: b.symbol,
+    orderId: b.order_id,
+    execId: b.exec_id,
+    expected: b.expected,
+    actual: b.actual,
+    resolution: b.resolution,
+    open: b.open,
+  };
+}
+
+/** Decides an open break; null when there is no such break, 'not_open' when it was already closed. */
+export async function resolveBreak(
+  db: Queryable,
+  id: string,
+  decision: { operator: string; note: string; resolution: string },
+): Promise<Break | 'not_open' | null> {
+  const { rows } = await db.query<BreakRow>(sql.RESOLVE_BREAK, [
+    id,
+    decision.operator,
+    decision.note,
+    decision.resolution,
+  ]);
+  if (rows[0]) return toBreak(rows[0]);
+  const existing = await db.query<BreakRow>(sql.SELECT_BREAK, [id]);
+  return existing.rows[0] ? 'not_open' : null;
 }
 
 export async function loadTimeline(

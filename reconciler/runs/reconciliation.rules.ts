@@ -1,6 +1,6 @@
 import { dec, formatCash, formatQuantity, type Decimal } from '../../platform/index.ts';
 
-/** The break kinds of docs/api.md. */
+/** The break kinds of docs/api.md, EXECUTION_ANOMALY among them: a fill outside its order's terms, kept aside. */
 export const BREAK_KINDS = [
   'MISSING_EXECUTION',
   'UNKNOWN_EXECUTION',
@@ -8,6 +8,7 @@ export const BREAK_KINDS = [
   'ORDER_STATUS_MISMATCH',
   'POSITION_MISMATCH',
   'CASH_MISMATCH',
+  'EXECUTION_ANOMALY',
 ] as const;
 export type BreakKind = (typeof BREAK_KINDS)[number];
 
@@ -97,6 +98,8 @@ export const OPEN_RESOLUTIONS: Record<BreakKind, string> = {
     "open: the customers' shares differ from the broker's omnibus position; follows from the execution breaks of this symbol, if there are none investigate the ledger",
   CASH_MISMATCH:
     "open: the ledger's omnibus trade cash differs from the broker's; follows from the execution breaks, if there are none investigate the ledger",
+  EXECUTION_ANOMALY:
+    "open: a fill reported outside its order's terms (price beyond the limit or the market order's collar, or another account, symbol or side) was not applied; the order and the ledger are unchanged. Confirm with the broker, correct by hand if it stands, then resolve this break",
 };
 
 /** What a repair attempt that did not land leaves on a break. */
@@ -115,7 +118,13 @@ export const REPAIRED_RESOLUTIONS: Record<BreakKind, string> = {
   ORDER_STATUS_MISMATCH: 'repaired: the order matches the broker after its missing executions were applied',
   POSITION_MISMATCH: 'repaired: the position matches the broker after the missing executions were applied',
   CASH_MISMATCH: 'repaired: the cash matches the broker after the missing executions were applied',
+  EXECUTION_ANOMALY: 'closed: no longer found after the repair',
 };
+
+/** What a break says once an operator has decided it. */
+export function operatorResolution(operator: string, note: string): string {
+  return `resolved by ${operator}: ${note}`;
+}
 
 /** clean: nothing found; repaired: found, all fixed; breaks: something is still open. */
 export function runStatus(found: number, open: number): RunStatus {

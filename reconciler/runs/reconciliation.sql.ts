@@ -44,16 +44,32 @@ export const FIND_EXECUTION_BREAKS = `
       WHERE (executed_at AT TIME ZONE 'America/New_York')::date = $2::date
          OR exec_id IN (SELECT exec_id FROM reconciliation_staged_executions WHERE run_id = $1)
     ) f ON f.exec_id = s.exec_id
-    WHERE s.exec_id IS NULL OR f.exec_id IS NULL
+    WHERE (s.exec_id IS NULL OR f.exec_id IS NULL
        OR f.quantity <> s.quantity OR f.price <> s.price OR f.order_id::text <> s.client_order_id
-       OR f.symbol <> s.symbol OR f.side <> s.side
+       OR f.symbol <> s.symbol OR f.side <> s.side)
+      -- A fill the gateway kept aside as outside its order's terms is an EXECUTION_ANOMALY, not missing:
+      -- republishing it would only be refused again.
+      AND NOT (f.exec_id IS NULL AND EXISTS (SELECT 1 FROM order_gateway_execution_anomalies a WHERE a.exec_id = s.exec_id))
   ) b`;
+
+// Fills of the date (on the broker's clock) that the order gateway refused as outside their order's
+// terms, unless an operator has already decided them: each is open until then, whatever the repair.
+export const FIND_EXECUTION_ANOMALIES = `
+  INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
+  SELECT $1::uuid, 'EXECUTION_ANOMALY', a.symbol, a.order_id::text, a.exec_id, a.detail,
+         'not applied: the order and the ledger are unchanged', $4::jsonb ->> 'EXECUTION_ANOMALY', $3::smallint
+  FROM order_gateway_execution_anomalies a
+  WHERE (a.executed_at AT TIME ZONE 'America/New_York')::date = $2::date
+    AND NOT EXISTS (SELECT 1 FROM reconciliation_breaks d
+                    WHERE d.kind = 'EXECUTION_ANOMALY' AND d.exec_id = a.exec_id AND d.resolved_at IS NOT NULL)`;
 
 const brokerOrder = `o.status || ', filled ' || trim_scale(o.cumulative_quantity)::text`;
 const ourOrder = `g.status || ', filled ' || trim_scale(g.filled_quantity)::text`;
 
 // The broker's orders of the day against ours (by our order id, the broker's clientOrderId), and our
-// orders of the day that the broker acknowledged but does not list: one full join.
+// orders of the day that the broker acknowledged but does not list: one full join. "Of the day" is the
+// order's trade date on the broker's clock (when the broker took it), never the date we created it: an
+// order placed after the close is traded, and listed by the broker, on the next trading day.
 export const FIND_ORDER_MISMATCHES = `
   INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
   SELECT $1::uuid, 'ORDER_STATUS_MISMATCH', COALESCE(o.symbol, g.symbol), COALESCE(o.client_order_id, g.key), NULL,
@@ -63,7 +79,7 @@ export const FIND_ORDER_MISMATCHES = `
   FROM (SELECT * FROM reconciliation_staged_orders WHERE run_id = $1) o
   FULL JOIN (
     SELECT *, order_id::text AS key FROM order_gateway_orders
-    WHERE (broker_order_id IS NOT NULL AND (created_at AT TIME ZONE 'America/New_York')::date = $2::date)
+    WHERE (broker_order_id IS NOT NULL AND trade_date = $2::date)
        OR order_id::text IN (SELECT client_order_id FROM reconciliation_staged_orders WHERE run_id = $1)
   ) g ON g.key = o.client_order_id
   WHERE o.client_order_id IS NULL OR g.key IS NULL OR g.status <> o.status OR g.filled_quantity <> o.cumulative_quantity`;
@@ -153,9 +169,19 @@ export const SELECT_RUN = `
          failure, started_at, finished_at
   FROM reconciliation_runs WHERE id = $1`;
 
+const BREAK_COLUMNS = `id::text, kind, symbol, order_id, exec_id, expected, actual, resolution, open`;
+
 export const SELECT_BREAKS = `
-  SELECT kind, symbol, order_id, exec_id, expected, actual, resolution, open
+  SELECT ${BREAK_COLUMNS}
   FROM reconciliation_breaks WHERE run_id = $1 ORDER BY kind, symbol NULLS FIRST, order_id, exec_id, id`;
+
+export const SELECT_BREAK = `SELECT ${BREAK_COLUMNS} FROM reconciliation_breaks WHERE id = $1`;
+
+// $1 id, $2 operator, $3 note, $4 the resolution text. Only an open break is decided, once.
+export const RESOLVE_BREAK = `
+  UPDATE reconciliation_breaks SET open = false, resolved_at = now(), resolved_by = $2, note = $3, resolution = $4
+  WHERE id = $1 AND open
+  RETURNING ${BREAK_COLUMNS}`;
 
 export const SELECT_TIMELINE = `
   SELECT bucket, broker_count, our_count FROM reconciliation_timeline WHERE run_id = $1 ORDER BY bucket`;

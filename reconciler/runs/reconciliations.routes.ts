@@ -1,18 +1,31 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Reconciler } from './reconciler.ts';
-import { ErrorBody, RunIdParams, RunSchema, StartRunBody } from './reconciliation.schemas.ts';
+import {
+  BreakIdParams,
+  BreakSchema,
+  ErrorBody,
+  ResolveBreakBody,
+  RunIdParams,
+  RunSchema,
+  StartRunBody,
+} from './reconciliation.schemas.ts';
 
 export interface ReconciliationRoutesOptions {
   /** The ops-key check of the trading API. */
   requireOps: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   reconciler: Reconciler;
+  /** The operator's name as the ops check established it; "ops" when it names none. */
+  operatorOf?: (request: FastifyRequest) => string;
 }
 
-/** `POST /v1/ops/reconciliations` and `GET /v1/ops/reconciliations/{id}` (ops key only). */
+/**
+ * `POST /v1/ops/reconciliations`, `GET /v1/ops/reconciliations/{id}` and
+ * `POST /v1/ops/breaks/{id}/resolve` (ops key only).
+ */
 export const reconciliationRoutes: FastifyPluginAsyncZod<ReconciliationRoutesOptions> = async (
   app,
-  { requireOps, reconciler },
+  { requireOps, reconciler, operatorOf },
 ) => {
   app.post(
     '/v1/ops/reconciliations',
@@ -54,5 +67,25 @@ export const reconciliationRoutes: FastifyPluginAsyncZod<ReconciliationRoutesOpt
       }
       return run;
     },
+  );
+
+  app.post(
+    '/v1/ops/breaks/:id/resolve',
+    {
+      preHandler: requireOps,
+      schema: {
+        tags: ['ops'],
+        summary: "Record an operator's decision on an open break: it is closed with the note",
+        security: [{ bearer: [] }],
+        params: BreakIdParams,
+        body: ResolveBreakBody,
+        response: { 200: BreakSchema, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (request) =>
+      reconciler.resolveBreak(request.params.id, {
+        note: request.body.note,
+        operator: operatorOf?.(request) ?? 'ops',
+      }),
   );
 };
