@@ -36,6 +36,9 @@ export function loadSeparateProcessEnv(config: Config, env: NodeJS.ProcessEnv = 
     }
     if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required to run this component on its own');
     if (!config.KAFKA_BROKERS) throw new ConfigError('KAFKA_BROKERS', 'is required to run this component on its own');
+    if (config.generated.brokerApiKey) {
+      throw new ConfigError('BROKER_API_KEY', "is required to run this component on its own: the broker's API key");
+    }
     return {
       BROKER_URL: parsed.data.BROKER_URL,
       DATABASE_URL: config.DATABASE_URL,

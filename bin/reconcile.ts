@@ -31,7 +31,7 @@ import { allMigrations } from './system.ts';
  * `npm run reconcile -- --date YYYY-MM-DD [--repair] [--format table|json|csv] [--report FILE]`
  * Exit 0: no open breaks; 1: open breaks; 2: an error (bad flags included), with one clear line.
  * Database: DATABASE_URL, else the embedded one in ./.data/pg (joined when `npm start` runs it).
- * Broker: BROKER_URL (default http://127.0.0.1:3200). Repair publishes on Kafka: KAFKA_BROKERS.
+ * Broker: BROKER_URL (default http://127.0.0.1:3200) and its key BROKER_API_KEY. Repair publishes on Kafka: KAFKA_BROKERS.
  */
 
 class UsageError extends Error {}
@@ -83,6 +83,12 @@ async function main(): Promise<number> {
     Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k === 'BROKER_URL' && v !== '')),
   );
   if (!parsedEnv.success) throw new ConfigError('BROKER_URL', parsedEnv.error.issues[0]!.message);
+  if (config.generated.brokerApiKey) {
+    throw new ConfigError(
+      'BROKER_API_KEY',
+      "is required: the broker's API key, as the broker at BROKER_URL was given it",
+    );
+  }
   if (options.repair && !config.KAFKA_BROKERS) {
     throw new UsageError(
       '--repair needs KAFKA_BROKERS: missing executions are published on Kafka for the running system to apply',
@@ -105,7 +111,7 @@ async function main(): Promise<number> {
     await migrate(database.url, allMigrations, logger);
     const reconciler = createReconciler({
       pool,
-      broker: brokerStatements({ baseUrl: parsedEnv.data.BROKER_URL }),
+      broker: brokerStatements({ baseUrl: parsedEnv.data.BROKER_URL, apiKey: config.BROKER_API_KEY }),
       ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
       bus: options.repair ? bus : undefined,
       logger,

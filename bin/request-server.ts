@@ -19,7 +19,7 @@ Several may run: they share work through the database.
 `);
 const { config, env, logger, pool, bus } = await connectSeparateProcess('request-server');
 await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
-const broker = new BrokerClient({ baseUrl: env.BROKER_URL, timeoutMs: 2_000 });
+const broker = new BrokerClient({ baseUrl: env.BROKER_URL, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 });
 const marketData = brokerMarketData(broker);
 // The request server tells orders what the broker answered; the order service owns how.
 const orders = createOrderService({

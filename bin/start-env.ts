@@ -11,9 +11,8 @@ export function loadStartEnv(env: NodeJS.ProcessEnv = process.env): z.infer<type
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    process.stderr.write(
-      `Invalid configuration: ${String(issue.path[0])} ${issue.message} (got "${String(present[String(issue.path[0])])}")\n`,
-    );
+    // Never the value itself: a configuration line must not carry a secret into a log.
+    process.stderr.write(`Invalid configuration: ${String(issue.path[0])} ${issue.message}\n`);
     process.exit(1);
   }
   return parsed.data;

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import {
   BrokerClient,
   brokerAdapterMigrations,
@@ -124,11 +124,12 @@ export async function composeTradingServer(
 ): Promise<{ trading: TradingServer; reconciler: Reconciler; marketData: MarketData }> {
   const { config, pool, bus, logger } = options;
   const marketData = brokerMarketData(
-    options.brokerClient ?? new BrokerClient({ baseUrl: options.brokerUrl, timeoutMs: 2_000 }),
+    options.brokerClient ??
+      new BrokerClient({ baseUrl: options.brokerUrl, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 }),
   );
   const reconciler = createReconciler({
     pool,
-    broker: brokerStatements({ baseUrl: options.brokerUrl }),
+    broker: brokerStatements({ baseUrl: options.brokerUrl, apiKey: config.BROKER_API_KEY }),
     ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
     bus,
     logger,
@@ -162,7 +163,7 @@ export interface SystemOptions {
   port?: number;
   host?: string;
   /** Extra settings for the simulated broker (tick rate, outage window, ...). */
-  broker?: Partial<Omit<StartBrokerOptions, 'pool' | 'config' | 'fillReceiverUrl'>>;
+  broker?: Partial<Omit<StartBrokerOptions, 'pool' | 'config' | 'fillReceiverUrl' | 'fillReceiverSecret' | 'apiKey'>>;
   /** Broker call timeout of the request server, in ms: past it, the outcome is unknown. */
   brokerTimeoutMs?: number;
   metrics?: Registry;
@@ -174,7 +175,7 @@ export interface SystemOptions {
 
 export interface RunningSystem {
   url: string;
-  /** Where the broker pushes its execution reports. */
+  /** Where the broker pushes its execution reports (loopback, a free port). */
   fillReceiverUrl: string;
   app: App;
   ledger: Ledger;
@@ -195,21 +196,29 @@ export interface RunningSystem {
  */
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
   const { config, logger, pool, bus } = options;
-  const metrics = options.metrics;
+  // One registry for the process, so the trading API's /metrics shows the fill receiver's refusals too.
+  const metrics = options.metrics ?? new Registry();
+  if (!options.metrics) collectDefaultMetrics({ register: metrics });
   await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
   await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 
-  const fillReceiver = createFillReceiverApp({ bus, pool, logger });
+  const fillReceiver = createFillReceiverApp({ bus, pool, logger, secret: config.FILL_RECEIVER_SECRET, metrics });
   const fillReceiverUrl = await fillReceiver.listen({ port: 0, host: '127.0.0.1' });
   const broker = await startBroker({
     pool,
     config,
     fillReceiverUrl,
+    fillReceiverSecret: config.FILL_RECEIVER_SECRET,
+    apiKey: config.BROKER_API_KEY,
     logger,
     ...options.broker,
     clock: options.clock ?? options.broker?.clock,
   });
-  const brokerClient = new BrokerClient({ baseUrl: broker.url, timeoutMs: options.brokerTimeoutMs ?? 2_000 });
+  const brokerClient = new BrokerClient({
+    baseUrl: broker.url,
+    apiKey: config.BROKER_API_KEY,
+    timeoutMs: options.brokerTimeoutMs ?? 2_000,
+  });
   const { trading, reconciler, marketData } = await composeTradingServer({
     config,
     pool,

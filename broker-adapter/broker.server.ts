@@ -24,6 +24,16 @@ let env;
 try {
   env = loadProcessEnv();
   if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required to run the broker on its own');
+  // Generated values would be known to this process alone: no caller could reach it, no push be taken.
+  if (config.generated.brokerApiKey) {
+    throw new ConfigError('BROKER_API_KEY', 'is required to run the broker on its own: the key its callers present');
+  }
+  if (config.generated.fillReceiverSecret) {
+    throw new ConfigError(
+      'FILL_RECEIVER_SECRET',
+      'is required to run the broker on its own: the key it signs pushes with',
+    );
+  }
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n`);
   process.exit(1);
@@ -45,6 +55,8 @@ const broker = await startBroker({
   port: env.BROKER_PORT,
   host: config.HOST,
   fillReceiverUrl: env.FILL_RECEIVER_URL,
+  fillReceiverSecret: config.FILL_RECEIVER_SECRET,
+  apiKey: config.BROKER_API_KEY,
 });
 process.stdout.write(`Simulated broker: ${broker.url} (seed ${config.SIM_SEED}, clock ${clock.kind})\n`);
 

@@ -24,6 +24,13 @@ try {
   env = loadProcessEnv();
   if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL', 'is required to run the fill receiver on its own');
   if (!config.KAFKA_BROKERS) throw new ConfigError('KAFKA_BROKERS', 'is required to run the fill receiver on its own');
+  // A generated secret would be known to this process alone, and every push would be refused.
+  if (config.generated.fillReceiverSecret) {
+    throw new ConfigError(
+      'FILL_RECEIVER_SECRET',
+      "is required to run the fill receiver on its own: the key of the broker's signed pushes",
+    );
+  }
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n`);
   process.exit(1);
@@ -33,7 +40,7 @@ await migrate(config.DATABASE_URL, [brokerAdapterMigrations], logger);
 const pool = createPool(config.DATABASE_URL, { name: 'fill-receiver' });
 const bus = new KafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'fill-receiver', logger });
 await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
-const app = createFillReceiverApp({ bus, pool, logger });
+const app = createFillReceiverApp({ bus, pool, logger, secret: config.FILL_RECEIVER_SECRET });
 const url = await app.listen({ port: env.FILL_RECEIVER_PORT, host: config.HOST });
 process.stdout.write(`Fill receiver: ${url}\n`);
 

@@ -24,11 +24,11 @@ const kafkaBrokers = z.string().transform((raw, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'must list at least one host:port' });
     return z.NEVER;
   }
-  for (const broker of brokers) {
+  for (const [i, broker] of brokers.entries()) {
     const match = brokerAddress.exec(broker);
     const brokerPort = match ? Number(match[1]) : 0;
     if (!match || brokerPort < 1 || brokerPort > 65535) {
-      ctx.addIssue({ code: 'custom', message: `"${broker}" is not host:port` });
+      ctx.addIssue({ code: 'custom', message: `entry ${i + 1} is not host:port` });
       return z.NEVER;
     }
   }
@@ -53,18 +53,22 @@ const noFaults = (): FaultProbabilities =>
 /** Parses `ack_timeout=0.05,duplicate=0.1`; shared by BROKER_FAULTS and `--faults`. */
 export const faultSpec = z.string().transform((raw, ctx) => {
   const faults = noFaults();
-  for (const part of raw
+  for (const [i, part] of raw
     .split(',')
     .map((s) => s.trim())
-    .filter(Boolean)) {
+    .filter(Boolean)
+    .entries()) {
     const [name, value, ...rest] = part.split('=');
     if (!(FAULT_KINDS as readonly string[]).includes(name ?? '')) {
-      ctx.addIssue({ code: 'custom', message: `unknown fault "${name}" (known: ${FAULT_KINDS.join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `entry ${i + 1} names an unknown fault (known: ${FAULT_KINDS.join(', ')})`,
+      });
       return z.NEVER;
     }
     const probability = Number(value);
     if (rest.length > 0 || value === undefined || value.trim() === '' || !(probability >= 0 && probability <= 1)) {
-      ctx.addIssue({ code: 'custom', message: `"${part}" needs a probability between 0 and 1` });
+      ctx.addIssue({ code: 'custom', message: `entry ${i + 1} (${name}) needs a probability between 0 and 1` });
       return z.NEVER;
     }
     faults[name as FaultKind] = probability;
@@ -107,6 +111,16 @@ const envSchema = z.object({
     .min(16, 'must be at least 16 characters')
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
     .optional(),
+  FILL_RECEIVER_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
+  BROKER_API_KEY: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+    .optional(),
   BROKER_FAULTS: faultSpec.prefault(''),
   BROKER_LATENCY_MS: latencyRange.prefault('2-20'),
   SIM_SEED: seed.optional(),
@@ -114,11 +128,24 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type Config = Omit<z.infer<typeof envSchema>, 'OPS_API_KEY' | 'SIM_SEED'> & {
+/** Every variable this module reads. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as readonly (keyof typeof envSchema.shape)[];
+
+export type Config = Omit<
+  z.infer<typeof envSchema>,
+  'OPS_API_KEY' | 'SIM_SEED' | 'FILL_RECEIVER_SECRET' | 'BROKER_API_KEY'
+> & {
   OPS_API_KEY: string;
   SIM_SEED: number;
-  /** True when the ops key or seed were generated here and should be printed at start. */
-  generated: { opsApiKey: boolean; seed: boolean };
+  /** HMAC key of the broker's pushes to the fill receiver; generated when unset (then only one process can know it). */
+  FILL_RECEIVER_SECRET: string;
+  /** What callers of the broker's API present; generated when unset (then only one process can know it). */
+  BROKER_API_KEY: string;
+  /**
+   * Which values were generated here: the ops key and seed are printed at start; a generated secret
+   * or broker key only works inside this process, so a component run alone refuses to start on one.
+   */
+  generated: { opsApiKey: boolean; seed: boolean; fillReceiverSecret: boolean; brokerApiKey: boolean };
 };
 
 export class ConfigError extends Error {
@@ -141,16 +168,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const variable = String(issue.path[0] ?? 'environment');
-    const got = present[variable];
-    throw new ConfigError(variable, `${issue.message}${got === undefined ? '' : ` (got "${got}")`}`);
+    // The value itself is never echoed: it may be a password or a key (DATABASE_URL, OPS_API_KEY, ...),
+    // and this line ends up in terminals, CI logs and journald.
+    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
   }
-  const { OPS_API_KEY, SIM_SEED, ...rest } = parsed.data;
+  const { OPS_API_KEY, SIM_SEED, FILL_RECEIVER_SECRET, BROKER_API_KEY, ...rest } = parsed.data;
   return {
     ...rest,
     OPS_API_KEY: OPS_API_KEY ?? `ops_${randomBytes(24).toString('base64url')}`,
     SIM_SEED: SIM_SEED ?? randomInt(1, 2 ** 31),
-    generated: { opsApiKey: OPS_API_KEY === undefined, seed: SIM_SEED === undefined },
+    FILL_RECEIVER_SECRET: FILL_RECEIVER_SECRET ?? randomBytes(32).toString('base64url'),
+    BROKER_API_KEY: BROKER_API_KEY ?? `brk_${randomBytes(24).toString('base64url')}`,
+    generated: {
+      opsApiKey: OPS_API_KEY === undefined,
+      seed: SIM_SEED === undefined,
+      fillReceiverSecret: FILL_RECEIVER_SECRET === undefined,
+      brokerApiKey: BROKER_API_KEY === undefined,
+    },
   };
 }
 

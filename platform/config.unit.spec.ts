@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, faultSpec, latencyRange, loadConfig } from './config.ts';
+import { CONFIG_VARIABLES, ConfigError, faultSpec, latencyRange, loadConfig } from './config.ts';
 
 function errorOf(env: Record<string, string>): ConfigError {
   try {
@@ -23,7 +24,11 @@ describe('configuration', () => {
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.KAFKA_BROKERS).toBeUndefined();
     expect(config.OPS_API_KEY).toMatch(/^ops_[A-Za-z0-9_-]{32}$/);
-    expect(config.generated).toEqual({ opsApiKey: true, seed: true });
+    expect(config.generated).toEqual({ opsApiKey: true, seed: true, fillReceiverSecret: true, brokerApiKey: true });
+    expect(config.FILL_RECEIVER_SECRET).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(config.BROKER_API_KEY).toMatch(/^brk_[A-Za-z0-9_-]{32}$/);
+    // Each start draws its own: two processes never share a generated secret by accident.
+    expect(loadConfig({}).FILL_RECEIVER_SECRET).not.toBe(config.FILL_RECEIVER_SECRET);
     expect(Object.values(config.BROKER_FAULTS).every((p) => p === 0)).toBe(true);
   });
 
@@ -34,6 +39,8 @@ describe('configuration', () => {
       DATABASE_URL: 'postgres://u:p@db:5432/orders',
       KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9092,[::1]:9093',
       OPS_API_KEY: 'a-very-long-operator-key',
+      FILL_RECEIVER_SECRET: 'a-shared-hmac-key-of-32-characters-or-more',
+      BROKER_API_KEY: 'a-broker-api-key-0123',
       BROKER_FAULTS: 'ack_timeout=0.05,duplicate=0.1',
       BROKER_LATENCY_MS: '0-5',
       SIM_SEED: '42',
@@ -46,7 +53,9 @@ describe('configuration', () => {
       SIM_SEED: 42,
       COMMISSION_BPS: 25,
       BROKER_LATENCY_MS: { min: 0, max: 5 },
-      generated: { opsApiKey: false, seed: false },
+      FILL_RECEIVER_SECRET: 'a-shared-hmac-key-of-32-characters-or-more',
+      BROKER_API_KEY: 'a-broker-api-key-0123',
+      generated: { opsApiKey: false, seed: false, fillReceiverSecret: false, brokerApiKey: false },
     });
     expect(config.BROKER_FAULTS).toMatchObject({ ack_timeout: 0.05, duplicate: 0.1, reject: 0 });
   });
@@ -60,6 +69,9 @@ describe('configuration', () => {
     ['KAFKA_BROKERS', 'kafka:0'],
     ['DATABASE_URL', 'mysql://x'],
     ['OPS_API_KEY', 'short'],
+    ['FILL_RECEIVER_SECRET', 'too-short-for-an-hmac-key'],
+    ['FILL_RECEIVER_SECRET', 'a secret with spaces in it, long enough'],
+    ['BROKER_API_KEY', 'short'],
     ['BROKER_FAULTS', 'meteor=0.1'],
     ['BROKER_FAULTS', 'duplicate=1.5'],
     ['BROKER_FAULTS', 'duplicate'],
@@ -84,5 +96,52 @@ describe('configuration', () => {
   it('parses fault specs and latency ranges on their own, for the session flags', () => {
     expect(faultSpec.parse('reject=1, partial=0.3').partial).toBe(0.3);
     expect(latencyRange.parse('7')).toEqual({ min: 7, max: 7 });
+  });
+
+  describe('never echoes a value it refuses', () => {
+    const MARKER = 'Zq7SECRETqZ';
+    const refusal = (variable: string, value: string): ConfigError | null => {
+      try {
+        loadConfig({ [variable]: value });
+        return null;
+      } catch (error) {
+        if (error instanceof ConfigError) return error;
+        throw error;
+      }
+    };
+
+    it.each([
+      ['DATABASE_URL', `mysql://orders:${MARKER}@db:3306/orders`],
+      ['DATABASE_URL', `postgres://orders:${MARKER} @db:5432/orders`],
+      ['OPS_API_KEY', MARKER],
+      ['OPS_API_KEY', `${MARKER} ${MARKER} ${MARKER}`],
+      ['FILL_RECEIVER_SECRET', MARKER],
+      ['BROKER_API_KEY', `${MARKER} x`],
+      ['KAFKA_BROKERS', `kafka-1:9092,${MARKER}`],
+      ['KAFKA_BROKERS', `${MARKER}:0`],
+      ['KAFKA_NAMESPACE', `${MARKER}!`],
+      ['BROKER_FAULTS', `duplicate=0.1,${MARKER}=0.2`],
+      ['BROKER_FAULTS', `duplicate=${MARKER}`],
+      ['BROKER_LATENCY_MS', MARKER],
+      ['SIM_SEED', MARKER],
+      ['PORT', MARKER],
+      ['KAFKA_PARTITIONS', MARKER],
+      ['COMMISSION_BPS', MARKER],
+      ['LOG_LEVEL', MARKER],
+    ])('%s: names the variable, not the value', (variable, value) => {
+      const error = refusal(variable, value);
+      expect(error?.variable).toBe(variable);
+      expect(error!.message).not.toContain(MARKER);
+    });
+
+    it('for every variable, whatever the value', () => {
+      fc.assert(
+        fc.property(fc.constantFrom(...CONFIG_VARIABLES), fc.string(), fc.string(), (variable, before, after) => {
+          const error = refusal(variable, `${before}${MARKER}${after}`);
+          if (error) expect(error.message).not.toContain(MARKER);
+        }),
+        { numRuns: 500 },
+      );
+    });
   });
 });

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { sleep } from '../../platform/database.ts';
+import { bearerToken, sameSecret } from '../http/api-key.ts';
 import { registerErrorHandler } from '../http/error-handler.ts';
 import { BrokerOrderRequest, STATEMENT_KINDS, StatementDate } from './broker-order.schemas.ts';
 import type { BrokerService } from './broker.service.ts';
@@ -8,6 +9,8 @@ import { registerStatementStreams } from './statement-stream.routes.ts';
 
 export interface BrokerAppDeps {
   service: BrokerService;
+  /** Every route but /healthz wants `Authorization: Bearer <apiKey>` (BROKER_API_KEY); else 401. */
+  apiKey: string;
   /**
    * The `ack_timeout` fault: how long the answer to a new order is held back (real ms); null holds
    * it until the broker shuts down, i.e. never within any caller's patience.
@@ -34,6 +37,15 @@ export function createBrokerApp(deps: BrokerAppDeps): FastifyInstance {
   app.addHook('preClose', async () => shuttingDown.abort());
   app.addHook('onRequest', async (request, reply) => {
     if (request.url === '/healthz') return;
+    // Before latency and outages: a stranger learns nothing of the broker's state, and draws no
+    // number from the seeded latency sequence.
+    const token = bearerToken(request.headers.authorization);
+    if (!token || !sameSecret(token, deps.apiKey)) {
+      return reply
+        .status(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: { code: 'UNAUTHORIZED', message: 'a valid broker API key is required', details: null } });
+    }
     const latency = faults.latencyMs(calls++);
     if (latency > 0) await sleep(latency);
     if (faults.isOutage(realNow())) {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
 import { BrokerClient, BrokerRejectedError } from '../client/broker-client.ts';
-import { aBroker, anOrderRequest, TRADE_DATE, TUESDAY_10AM } from '../testing/broker-harness.ts';
+import { aBroker, anOrderRequest, TEST_BROKER_API_KEY, TRADE_DATE, TUESDAY_10AM } from '../testing/broker-harness.ts';
 
 let db: TestDatabase;
 let harness: Awaited<ReturnType<typeof aBroker>> | undefined;
@@ -241,11 +241,60 @@ describe('the client tells a refusal from an unknown outcome', () => {
     const { broker } = await start();
     const url = broker.url;
     await broker.app.close();
-    const client = new BrokerClient({ baseUrl: url, timeoutMs: 1_000 });
+    const client = new BrokerClient({ baseUrl: url, apiKey: TEST_BROKER_API_KEY, timeoutMs: 1_000 });
     await expect(client.submitOrder(anOrderRequest())).rejects.toMatchObject({
       name: 'BrokerUnavailableError',
       reason: 'connection',
     });
     await expect(client.getOrderByClientOrderId('x')).rejects.toMatchObject({ name: 'BrokerUnavailableError' });
+  });
+});
+
+describe('callers without the API key', () => {
+  it('are refused with 401 on every route but /healthz, and change nothing', async () => {
+    const { broker, client } = await start();
+    const known = await client.submitOrder(anOrderRequest());
+    const request = anOrderRequest();
+    const body = JSON.stringify(request);
+    const routes: Array<[string, string, string?]> = [
+      ['POST', '/v1/orders', body],
+      ['DELETE', `/v1/orders/${known.brokerOrderId}`],
+      ['GET', `/v1/orders/${known.brokerOrderId}`],
+      ['GET', `/v1/orders?clientOrderId=${request.clientOrderId}`],
+      ['GET', `/v1/orders/${known.brokerOrderId}/reports`],
+      ['GET', `/v1/statements/executions?date=${TRADE_DATE}`],
+      ['GET', `/v1/statements/executions/stream?date=${TRADE_DATE}`],
+      ['GET', '/v1/instruments'],
+      ['GET', '/v1/clock'],
+    ];
+    for (const authorization of [
+      undefined,
+      'Bearer wrong-key-0123456789',
+      TEST_BROKER_API_KEY,
+      `Basic ${TEST_BROKER_API_KEY}`,
+    ]) {
+      for (const [method, path, payload] of routes) {
+        const response = await fetch(new URL(path, broker.url), {
+          method,
+          headers: {
+            ...(authorization ? { authorization } : {}),
+            ...(payload ? { 'content-type': 'application/json' } : {}),
+          },
+          body: payload,
+        });
+        expect({ method, path, authorization, status: response.status }).toEqual({
+          method,
+          path,
+          authorization,
+          status: 401,
+        });
+        expect(response.headers.get('www-authenticate')).toBe('Bearer');
+      }
+    }
+    expect((await fetch(new URL('/healthz', broker.url))).status).toBe(200);
+    const { rows } = await db.pool.query<{ client_order_id: string; status: string }>(
+      'SELECT client_order_id, status FROM broker_orders',
+    );
+    expect(rows).toEqual([{ client_order_id: known.clientOrderId, status: 'filled' }]);
   });
 });

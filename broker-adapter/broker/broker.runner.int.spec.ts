@@ -7,7 +7,7 @@ import { ensureExecutionsTopic } from '../executions/executions.topic.ts';
 import { createFillReceiverApp } from '../fill-receiver/fill-receiver.app.ts';
 import { openSequenceGaps } from '../fill-receiver/fill-receiver.repository.ts';
 import { acceleratedClock } from '../market/clock.ts';
-import { anOrderRequest } from '../testing/broker-harness.ts';
+import { anOrderRequest, TEST_BROKER_API_KEY, TEST_FILL_RECEIVER_SECRET } from '../testing/broker-harness.ts';
 import { startBroker, type RunningBroker } from './broker.runner.ts';
 
 /** The broker and the fill receiver running on their own, through an accelerated trading day. */
@@ -27,7 +27,12 @@ describe('a whole accelerated day, broker loops running', () => {
       topics: [EXECUTIONS_TOPIC],
       handleBatch: async (batch) => void messages.push(...batch),
     });
-    const receiver = createFillReceiverApp({ bus, pool: db.pool, logger: silentLogger });
+    const receiver = createFillReceiverApp({
+      bus,
+      pool: db.pool,
+      logger: silentLogger,
+      secret: TEST_FILL_RECEIVER_SECRET,
+    });
     const receiverUrl = await receiver.listen({ port: 0, host: '127.0.0.1' });
     closeReceiver = () => receiver.close();
     broker = await startBroker({
@@ -47,6 +52,8 @@ describe('a whole accelerated day, broker loops running', () => {
       },
       clock: acceleratedClock({ tradingDate: '2026-11-24', daySeconds: 4 }),
       fillReceiverUrl: receiverUrl,
+      fillReceiverSecret: TEST_FILL_RECEIVER_SECRET,
+      apiKey: TEST_BROKER_API_KEY,
       tickMs: 20,
       reorderHoldMs: 50,
     });
@@ -60,7 +67,7 @@ describe('a whole accelerated day, broker loops running', () => {
   });
 
   it('fills at the open, expires day orders at their close, and delivers every report', async () => {
-    const client = new BrokerClient({ baseUrl: broker.url });
+    const client = new BrokerClient({ baseUrl: broker.url, apiKey: TEST_BROKER_API_KEY });
     expect((await client.getClock()).session).toBe('pre');
     const market = await client.submitOrder(anOrderRequest({ quantity: '4' }));
     const day = await client.submitOrder(anOrderRequest({ type: 'limit', limitPrice: '1.00' }));

@@ -16,6 +16,10 @@ export interface StartBrokerOptions {
   config: Pick<Config, 'BROKER_FAULTS' | 'BROKER_LATENCY_MS' | 'SIM_SEED'>;
   /** Where execution reports go: the fill receiver's base URL (e.g. http://127.0.0.1:3100). */
   fillReceiverUrl: string;
+  /** The HMAC key of pushes, shared with the fill receiver (FILL_RECEIVER_SECRET). */
+  fillReceiverSecret: string;
+  /** The key every caller of the broker's API must present as `Authorization: Bearer` (BROKER_API_KEY). */
+  apiKey: string;
   port?: number;
   host?: string;
   clock?: SimClock;
@@ -81,11 +85,17 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     pool: options.pool,
     url: new URL(FILL_RECEIVER_REPORTS_PATH, options.fillReceiverUrl).toString(),
     logger,
+    secret: options.fillReceiverSecret,
     timeoutMs: options.pushTimeoutMs,
     realNow,
     paused: (realMs) => faults.isOutage(realMs),
   });
-  const app = createBrokerApp({ service, ackTimeoutDelayMs: options.ackTimeoutDelayMs, realNow });
+  const app = createBrokerApp({
+    service,
+    apiKey: options.apiKey,
+    ackTimeoutDelayMs: options.ackTimeoutDelayMs,
+    realNow,
+  });
   const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
 
   let running = options.autoRun ?? true;

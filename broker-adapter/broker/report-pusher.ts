@@ -2,6 +2,7 @@ import type { Pool } from '../../platform/database.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { z } from 'zod';
 import { MAX_BATCH } from '../fill-receiver/fill-receiver.app.ts';
+import { signPush } from '../fill-receiver/push-signature.ts';
 import * as repo from './broker.repository.ts';
 
 const REFUSED = 'refused by the fill receiver as malformed';
@@ -11,6 +12,8 @@ export interface ReportPusherOptions {
   /** The fill receiver's endpoint for reports, e.g. http://127.0.0.1:3100/v1/execution-reports. */
   url: string;
   logger: Logger;
+  /** The HMAC key shared with the fill receiver (FILL_RECEIVER_SECRET); every push is signed with it. */
+  secret: string;
   /** Give up on one attempt after this long; the report stays due and is tried again. */
   timeoutMs?: number;
   realNow?: () => number;
@@ -89,10 +92,13 @@ export class ReportPusher {
   /** Each report's outcome when the receiver answered for the batch, else why not. */
   private async push(reports: readonly unknown[]): Promise<Array<'accepted' | 'refused'> | string> {
     try {
+      const body = JSON.stringify(reports);
       const response = await fetch(this.options.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(reports),
+        // Signed with the wall clock, not `realNow`: the receiver judges freshness by its own clock,
+        // whatever simulated real time the broker's faults run on.
+        headers: { 'content-type': 'application/json', ...signPush(this.options.secret, body, Date.now()) },
+        body,
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
       });
       const answer: unknown = await response.json().catch(() => null);

@@ -44,6 +44,8 @@ export class BrokerUnavailableError extends Error {
 
 export interface BrokerClientOptions {
   baseUrl: string;
+  /** The broker's API key (BROKER_API_KEY), sent as `Authorization: Bearer` on every call. */
+  apiKey: string;
   /** Per call, in ms; past it the outcome is unknown. */
   timeoutMs?: number;
 }
@@ -60,10 +62,12 @@ const statementSchemas: { [K in StatementKind]: z.ZodType<Statements[K]> } = {
 /** A typed client of the simulated broker's HTTP API. */
 export class BrokerClient {
   private readonly baseUrl: string;
+  private readonly apiKey: string;
   private readonly timeoutMs: number;
 
   constructor(options: BrokerClientOptions) {
     this.baseUrl = options.baseUrl;
+    this.apiKey = options.apiKey;
     this.timeoutMs = options.timeoutMs ?? 5_000;
   }
 
@@ -115,7 +119,10 @@ export class BrokerClient {
     try {
       response = await fetch(new URL(path, this.baseUrl), {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${this.apiKey}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

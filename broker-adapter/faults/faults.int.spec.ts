@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
 import { BrokerClient, BrokerUnavailableError } from '../client/broker-client.ts';
 import type { ExecutionReport } from '../executions/execution-report.schemas.ts';
-import { aBroker, anOrderRequest, TRADE_DATE } from '../testing/broker-harness.ts';
+import { aBroker, anOrderRequest, TEST_BROKER_API_KEY, TRADE_DATE } from '../testing/broker-harness.ts';
 
 const dbs: TestDatabase[] = [];
 const harnesses: Awaited<ReturnType<typeof aBroker>>[] = [];
@@ -109,7 +109,7 @@ describe('reorder', () => {
 describe('ack_timeout', () => {
   it('takes the order but answers after the caller gave up; the caller finds it by client order id', async () => {
     const h = await start({ faults: { ack_timeout: 1 }, ackTimeoutDelayMs: null });
-    const impatient = new BrokerClient({ baseUrl: h.broker.url, timeoutMs: 300 });
+    const impatient = new BrokerClient({ baseUrl: h.broker.url, apiKey: TEST_BROKER_API_KEY, timeoutMs: 300 });
     const request = anOrderRequest();
     const error = await impatient.submitOrder(request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BrokerUnavailableError);
@@ -151,9 +151,9 @@ describe('outage', () => {
 describe('latency', () => {
   it('delays answers: a caller with less patience than the latency sees an unknown outcome', async () => {
     const latent = await start({ latencyMs: { min: 400, max: 400 } });
-    const impatient = new BrokerClient({ baseUrl: latent.broker.url, timeoutMs: 100 });
+    const impatient = new BrokerClient({ baseUrl: latent.broker.url, apiKey: TEST_BROKER_API_KEY, timeoutMs: 100 });
     await expect(impatient.getClock()).rejects.toMatchObject({ name: 'BrokerUnavailableError', reason: 'timeout' });
-    const patient = new BrokerClient({ baseUrl: latent.broker.url, timeoutMs: 5_000 });
+    const patient = new BrokerClient({ baseUrl: latent.broker.url, apiKey: TEST_BROKER_API_KEY, timeoutMs: 5_000 });
     expect((await patient.getClock()).session).toBe('regular');
   });
 });

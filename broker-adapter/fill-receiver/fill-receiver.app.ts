@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { Bus } from '../../platform/bus/bus.ts';
 import type { Pool } from '../../platform/database.ts';
@@ -6,11 +7,25 @@ import type { Logger } from '../../platform/logger.ts';
 import { EXECUTIONS_TOPIC, ExecutionReport } from '../executions/execution-report.schemas.ts';
 import { registerErrorHandler } from '../http/error-handler.ts';
 import { recordReceived } from './fill-receiver.repository.ts';
+import {
+  checkSignatureHeaders,
+  REFUSAL_REASONS,
+  SIGNATURE_HEADER,
+  signatureMatches,
+  TIMESTAMP_HEADER,
+  type PushRefusal,
+} from './push-signature.ts';
 
 export interface FillReceiverDeps {
   bus: Bus;
   pool: Pool;
   logger: Logger;
+  /** The HMAC key shared with the broker (FILL_RECEIVER_SECRET): only pushes signed with it are taken. */
+  secret: string;
+  /** Where the refusal counter goes (and what GET /metrics serves); a registry of its own by default. */
+  metrics?: Registry;
+  /** Wall-clock ms, for the signature's freshness. */
+  now?: () => number;
   /** Defaults to `executions`; tests use their own topic. */
   topic?: string;
 }
@@ -32,8 +47,12 @@ export interface BatchResult {
  * It does nothing more, so it stays fast while the rest of the system is slow or down.
  */
 export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
-  const { bus, pool, logger } = deps;
+  const { bus, pool, logger, secret } = deps;
   const topic = deps.topic ?? EXECUTIONS_TOPIC;
+  const now = deps.now ?? Date.now;
+  const metrics = deps.metrics ?? new Registry();
+  if (!deps.metrics) collectDefaultMetrics({ register: metrics });
+  const refusals = refusalCounter(metrics);
   const app = Fastify({ logger: false, bodyLimit: MAX_BATCH * 4 * 1024 });
   registerErrorHandler(app, logger);
 
@@ -42,26 +61,71 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
     return reply.status(healthy ? 200 : 503).send({ ok: healthy });
   });
 
+  app.get('/metrics', async (_request, reply) =>
+    reply.header('content-type', metrics.contentType).send(await metrics.metrics()),
+  );
+
+  const refuse = (request: FastifyRequest, reply: FastifyReply, reason: PushRefusal) => {
+    refusals.inc({ reason });
+    logger.warn({ reason, from: request.ip }, 'execution report push refused: not signed by the broker');
+    return reply
+      .status(401)
+      .send({ error: { code: 'UNAUTHORIZED', message: 'the push is not signed by the broker', details: null } });
+  };
+
+  // The body stays raw bytes until the signature over exactly those bytes is checked: nothing a
+  // stranger sends is parsed. Content-type parsers are scoped to this plugin, so /healthz is unaffected.
+  void app.register(async (reports) => {
+    reports.removeAllContentTypeParsers();
+    reports.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    reports.post(REPORTS_PATH, {
+      // Headers alone settle an unsigned, malformed or stale push, before its body is read.
+      onRequest: async (request, reply) => {
+        const refusal = checkSignatureHeaders(request.headers, now());
+        if (refusal) return refuse(request, reply, refusal);
+      },
+      preHandler: async (request, reply) => {
+        const { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature } = request.headers;
+        if (!signatureMatches(secret, timestamp as string, signature as string, rawBody(request))) {
+          return refuse(request, reply, 'mismatch');
+        }
+      },
+      handler: takeReports,
+    });
+  });
+
   /**
    * One report (an object), or a batch (an array, in the broker's order). A batch goes to the bus in
    * one produce request and is acknowledged as a whole: 200 with one result per report, where a
    * malformed report is `refused` (it will never be accepted, so the broker sets it aside) and the
    * others are on the bus. If the bus fails, nothing in the batch is acknowledged.
    */
-  app.post(REPORTS_PATH, async (request, reply) => {
-    if (Array.isArray(request.body)) {
-      if (request.body.length > MAX_BATCH) {
+  async function takeReports(request: FastifyRequest, reply: FastifyReply) {
+    let body: unknown;
+    try {
+      body = JSON.parse(rawBody(request).toString('utf8'));
+    } catch {
+      return reply.status(400).send({
+        error: {
+          code: 'VALIDATION_FAILED',
+          message: 'the body is not JSON',
+          details: [{ path: '', message: 'not JSON' }],
+        },
+      });
+    }
+    if (Array.isArray(body)) {
+      if (body.length > MAX_BATCH) {
         return reply.status(400).send({
           error: {
             code: 'VALIDATION_FAILED',
             message: `at most ${MAX_BATCH} reports per batch`,
-            details: [{ path: '', message: `got ${request.body.length}` }],
+            details: [{ path: '', message: `got ${body.length}` }],
           },
         });
       }
       const results: BatchResult[] = [];
       const accepted: ExecutionReport[] = [];
-      for (const item of request.body as unknown[]) {
+      for (const item of body as unknown[]) {
         const parsed = ExecutionReport.safeParse(item);
         if (parsed.success) {
           accepted.push(parsed.data);
@@ -75,17 +139,17 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
       if (!(await publish(accepted))) return busUnavailable(reply);
       return reply.status(200).send({ results });
     }
-    const parsed = ExecutionReport.safeParse(request.body);
+    const parsed = ExecutionReport.safeParse(body);
     if (!parsed.success) {
       const details = issuesOf(parsed.error);
-      logger.warn({ details, body: request.body }, 'malformed execution report refused');
+      logger.warn({ details, body }, 'malformed execution report refused');
       return reply
         .status(400)
         .send({ error: { code: 'VALIDATION_FAILED', message: 'malformed execution report', details } });
     }
     if (!(await publish([parsed.data]))) return busUnavailable(reply);
     return reply.status(200).send({ ok: true, execId: parsed.data.execId });
-  });
+  }
 
   /** True once the bus holds every report (then they are recorded as received); false if it failed. */
   async function publish(reports: readonly ExecutionReport[]): Promise<boolean> {
@@ -108,6 +172,27 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
   }
 
   return app;
+}
+
+/** The bytes as received (the parser keeps them raw); no body at all is no bytes. */
+function rawBody(request: FastifyRequest): Buffer {
+  return Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+}
+
+const REFUSED_PUSHES = 'fill_receiver_refused_pushes_total';
+
+/** One counter per registry, so a second receiver on a shared registry counts into the same one. */
+function refusalCounter(registry: Registry): Counter<'reason'> {
+  const existing = registry.getSingleMetric(REFUSED_PUSHES) as Counter<'reason'> | undefined;
+  if (existing) return existing;
+  const counter = new Counter({
+    name: REFUSED_PUSHES,
+    help: 'Pushes to the fill receiver refused with 401 before parsing, by reason (unsigned, malformed, stale, future, mismatch)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of REFUSAL_REASONS) counter.inc({ reason }, 0);
+  return counter;
 }
 
 function busUnavailable(reply: FastifyReply) {

@@ -5,9 +5,10 @@ import { createTestDatabase, type TestDatabase } from '../../test/support/databa
 import { newKafkaBus, uniqueName } from '../../test/support/kafka.ts';
 import { ExecutionReport } from '../executions/execution-report.schemas.ts';
 import { ensureExecutionsTopic } from '../executions/executions.topic.ts';
-import { aBroker, anOrderRequest } from '../testing/broker-harness.ts';
+import { aBroker, anOrderRequest, TEST_FILL_RECEIVER_SECRET } from '../testing/broker-harness.ts';
 import { createFillReceiverApp, MAX_BATCH, REPORTS_PATH } from './fill-receiver.app.ts';
 import { allSequenceGaps, openSequenceGaps } from './fill-receiver.repository.ts';
+import { SIGNATURE_HEADER, signPush, TIMESTAMP_HEADER } from './push-signature.ts';
 
 /** A bus that can be taken down: publishes fail (after a while, as a client giving up would) until it is back. */
 class FlakyBus implements Bus {
@@ -59,7 +60,13 @@ beforeAll(async () => {
   flaky = new FlakyBus(kafka);
   topic = uniqueName('executions');
   await ensureExecutionsTopic(kafka, 3, topic);
-  const app = createFillReceiverApp({ bus: flaky, pool: db.pool, logger: silentLogger, topic });
+  const app = createFillReceiverApp({
+    bus: flaky,
+    pool: db.pool,
+    logger: silentLogger,
+    topic,
+    secret: TEST_FILL_RECEIVER_SECRET,
+  });
   receiverUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   closeReceiver = () => app.close();
   subscription = await kafka.consume({
@@ -86,12 +93,28 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
   }
 }
 
+/** Posts as the broker does: signed with the shared secret, now. */
 function post(body: unknown, raw = false) {
+  const text = raw ? (body as string) : JSON.stringify(body);
+  return postSigned(text, signPush(TEST_FILL_RECEIVER_SECRET, text, Date.now()));
+}
+
+function postSigned(body: string, headers: Record<string, string>) {
   return fetch(new URL(REPORTS_PATH, receiverUrl), {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: raw ? (body as string) : JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
   });
+}
+
+/** The refusal counter, per reason, as /metrics shows it. */
+async function refusedPushes(): Promise<Record<string, number>> {
+  const text = await (await fetch(new URL('/metrics', receiverUrl))).text();
+  const counts: Record<string, number> = {};
+  for (const [, reason, value] of text.matchAll(/^fill_receiver_refused_pushes_total\{reason="(\w+)"\} (\d+)$/gm)) {
+    counts[reason!] = Number(value);
+  }
+  return counts;
 }
 
 function aReport(sequence: number, overrides: Record<string, unknown> = {}) {
@@ -283,5 +306,111 @@ describe('the fill receiver on real Kafka', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(consumed.length).toBe(before);
     });
+  });
+});
+
+describe('pushes not signed by the broker', () => {
+  const FIVE_MINUTES = 300_000;
+  const forgedSecret = 'not-the-broker-secret-0123456789abcdefghij';
+
+  /**
+   * Every way a stranger can push, each with a report that would be taken if the broker had signed it,
+   * for an account of its own, so nothing else on the topic can be mistaken for it.
+   */
+  function attempts(account: string) {
+    const report = (sequence: number) =>
+      JSON.stringify(aReport(sequence, { account, execId: `${account}-${sequence}` }));
+    const now = Date.now();
+    const genuine = report(901);
+    const tampered = JSON.stringify({ ...aReport(906, { account, execId: `${account}-906` }), lastPrice: '500.00' });
+    const signedThenTampered = signPush(TEST_FILL_RECEIVER_SECRET, report(906), now);
+    return {
+      unsigned: { body: report(902), headers: {}, reason: 'unsigned' },
+      forged: { body: report(903), headers: signPush(forgedSecret, report(903), now), reason: 'mismatch' },
+      stale: {
+        body: report(904),
+        headers: signPush(TEST_FILL_RECEIVER_SECRET, report(904), now - FIVE_MINUTES - 10_000),
+        reason: 'stale',
+      },
+      future: {
+        body: report(905),
+        headers: signPush(TEST_FILL_RECEIVER_SECRET, report(905), now + FIVE_MINUTES + 10_000),
+        reason: 'future',
+      },
+      tampered: { body: tampered, headers: signedThenTampered, reason: 'mismatch' },
+      // A genuine signature of other bytes, or the genuine one with a fresh timestamp swapped in.
+      replayedOnOtherBody: {
+        body: report(907),
+        headers: signPush(TEST_FILL_RECEIVER_SECRET, genuine, now),
+        reason: 'mismatch',
+      },
+      retimed: {
+        body: report(908),
+        headers: {
+          ...signPush(TEST_FILL_RECEIVER_SECRET, report(908), now - FIVE_MINUTES - 10_000),
+          [TIMESTAMP_HEADER]: String(Math.floor(now / 1000)),
+        },
+        reason: 'mismatch',
+      },
+      malformed: {
+        body: report(909),
+        headers: { [TIMESTAMP_HEADER]: 'yesterday', [SIGNATURE_HEADER]: 'trust me' },
+        reason: 'malformed',
+      },
+      halfSigned: {
+        body: report(910),
+        headers: { [SIGNATURE_HEADER]: signPush(TEST_FILL_RECEIVER_SECRET, report(910), now)[SIGNATURE_HEADER]! },
+        reason: 'malformed',
+      },
+    };
+  }
+
+  it('refuses each with 401, counts it by reason, publishes nothing and records nothing', async () => {
+    const account = uniqueName('stranger');
+    const before = await refusedPushes();
+    const expectedCounts: Record<string, number> = {};
+    for (const [name, attempt] of Object.entries(attempts(account))) {
+      const response = await postSigned(attempt.body, attempt.headers);
+      expect({ name, status: response.status }).toEqual({ name, status: 401 });
+      expect(await response.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+      expectedCounts[attempt.reason] = (expectedCounts[attempt.reason] ?? 0) + 1;
+    }
+    const after = await refusedPushes();
+    for (const [reason, n] of Object.entries(expectedCounts)) expect(after[reason]! - (before[reason] ?? 0)).toBe(n);
+
+    // The broker's own push for the same account goes through; the topic keeps one account's
+    // messages in order, so once it is consumed, anything published before it would have been too.
+    expect((await post(aReport(911, { account, execId: `${account}-911` }))).status).toBe(200);
+    await waitFor(() => consumed.some((m) => m.key === account));
+    expect(
+      consumed.filter((m) => m.key === account).map((m) => (JSON.parse(m.value) as ExecutionReport).execId),
+    ).toEqual([`${account}-911`]);
+    const { rows } = await db.pool.query<{ sequence: string }>(
+      'SELECT sequence FROM fill_receiver_received WHERE sequence BETWEEN 902 AND 910',
+    );
+    expect(rows).toEqual([]);
+  });
+
+  it('takes a push signed within the five minutes either way', async () => {
+    const account = uniqueName('early-late');
+    for (const [sequence, skew] of [
+      [921, -FIVE_MINUTES + 10_000],
+      [922, FIVE_MINUTES - 10_000],
+    ] as const) {
+      const body = JSON.stringify(aReport(sequence, { account, execId: `${account}-${sequence}` }));
+      expect((await postSigned(body, signPush(TEST_FILL_RECEIVER_SECRET, body, Date.now() + skew))).status).toBe(200);
+    }
+    await waitFor(() => consumed.filter((m) => m.key === account).length === 2);
+  });
+
+  it('refuses before parsing: an unsigned or forged body that is not even JSON is a 401, not a 400', async () => {
+    const junk = '{"execId": ';
+    expect((await postSigned(junk, {})).status).toBe(401);
+    expect((await postSigned(junk, signPush(forgedSecret, junk, Date.now()))).status).toBe(401);
+    // Without a content type, or with another one, the answer is the same.
+    const plain = await fetch(new URL(REPORTS_PATH, receiverUrl), { method: 'POST', body: junk });
+    expect(plain.status).toBe(401);
+    // Signed, the same bytes reach the parser, which refuses them as what they are.
+    expect((await post(junk, true)).status).toBe(400);
   });
 });

@@ -9,6 +9,9 @@ import { manualClock, type ManualClock } from '../market/clock.ts';
 /** A Tuesday, 10:00 New York: regular hours. */
 export const TUESDAY_10AM = new Date('2026-11-24T15:00:00Z');
 export const TRADE_DATE = '2026-11-24';
+/** The broker's credentials in tests: its API key, and the key it signs pushes with. */
+export const TEST_BROKER_API_KEY = 'brk_test_key_0123456789abcdef';
+export const TEST_FILL_RECEIVER_SECRET = 'test-fill-receiver-secret-0123456789abcdef';
 
 /**
  * Stands in for the fill receiver: records what the broker pushes (a batch, or one report), and can
@@ -82,8 +85,14 @@ export async function aBroker(pool: Pool, options: HarnessOptions = {}) {
       SIM_SEED: options.seed ?? 1,
     },
     fillReceiverUrl: options.fillReceiverUrl ?? receiver!.url,
+    fillReceiverSecret: options.fillReceiverSecret ?? TEST_FILL_RECEIVER_SECRET,
+    apiKey: options.apiKey ?? TEST_BROKER_API_KEY,
   });
-  const client = new BrokerClient({ baseUrl: broker.url, timeoutMs: 10_000 });
+  const client = new BrokerClient({
+    baseUrl: broker.url,
+    apiKey: options.apiKey ?? TEST_BROKER_API_KEY,
+    timeoutMs: 10_000,
+  });
   return {
     broker,
     client,

@@ -24,10 +24,16 @@ const STREAM_PATH = '/v1/statements/executions/stream';
  */
 export function brokerStatements(options: {
   baseUrl: string;
+  /** The broker's API key (BROKER_API_KEY). */
+  apiKey: string;
   timeoutMs?: number;
   streamTimeoutMs?: number;
 }): StatementSource {
-  const client = new BrokerClient({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs ?? 60_000 });
+  const client = new BrokerClient({
+    baseUrl: options.baseUrl,
+    apiKey: options.apiKey,
+    timeoutMs: options.timeoutMs ?? 60_000,
+  });
   return {
     getStatement: (kind, date) => client.getStatement(kind, date),
     getOrderReports: (brokerOrderId) => client.getOrderReports(brokerOrderId),
@@ -35,7 +41,10 @@ export function brokerStatements(options: {
       const url = new URL(`${STREAM_PATH}?date=${encodeURIComponent(date)}`, options.baseUrl);
       let response: Response;
       try {
-        response = await fetch(url, { signal: AbortSignal.timeout(options.streamTimeoutMs ?? 600_000) });
+        response = await fetch(url, {
+          headers: { authorization: `Bearer ${options.apiKey}` },
+          signal: AbortSignal.timeout(options.streamTimeoutMs ?? 600_000),
+        });
       } catch (error) {
         throw new BrokerUnavailableError(
           'connection',

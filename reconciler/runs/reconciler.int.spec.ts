@@ -72,6 +72,7 @@ async function cli(t: TestSystem, args: string[]): Promise<{ code: number; stdou
         ...process.env,
         DATABASE_URL: t.db.url,
         BROKER_URL: t.system.broker.url,
+        BROKER_API_KEY: t.config.BROKER_API_KEY,
         KAFKA_BROKERS: '',
         LOG_LEVEL: 'error',
       },
@@ -95,7 +96,7 @@ describe('reconciliation when the broker dropped the fill reports', () => {
     t = await startTestSystem({ env: { BROKER_FAULTS: 'drop_report=1' } });
     reconciler = createReconciler({
       pool: t.db.pool,
-      broker: brokerStatements({ baseUrl: t.system.broker.url }),
+      broker: brokerStatements({ baseUrl: t.system.broker.url, apiKey: t.config.BROKER_API_KEY }),
       ledger: t.system.ledger,
       bus: t.bus,
       repairWaitMs: 20_000,
@@ -404,7 +405,8 @@ describe('the executions statement as a stream', () => {
     const { executions } = await t.system.brokerClient.getStatement('executions', date);
     expect(executions).toHaveLength(2);
     const chunks: unknown[][] = [];
-    for await (const chunk of brokerStatements({ baseUrl: t.system.broker.url }).executionChunks!(date, 1))
+    for await (const chunk of brokerStatements({ baseUrl: t.system.broker.url, apiKey: t.config.BROKER_API_KEY })
+      .executionChunks!(date, 1))
       chunks.push(chunk);
     expect(chunks).toEqual(executions.map((report) => [report]));
   });
@@ -420,7 +422,7 @@ describe('the executions statement as a stream', () => {
     try {
       const reconciler = createReconciler({
         pool: t.db.pool,
-        broker: brokerStatements({ baseUrl: url }),
+        broker: brokerStatements({ baseUrl: url, apiKey: t.config.BROKER_API_KEY }),
         ledger: t.system.ledger,
       });
       await expect(reconciler.run(date)).rejects.toMatchObject({

@@ -82,12 +82,19 @@ describe('crash: components killed mid-stream and restarted', () => {
     bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: 'crash-test', logger: silentLogger, namespace });
     await ensureExecutionsTopic(bus, 3);
     // The outside world and its doorway stay up; our two servers are the ones that crash.
-    fillReceiver = createFillReceiverApp({ bus, pool: db.pool, logger: silentLogger });
+    fillReceiver = createFillReceiverApp({
+      bus,
+      pool: db.pool,
+      logger: silentLogger,
+      secret: config.FILL_RECEIVER_SECRET,
+    });
     const fillReceiverUrl = await fillReceiver.listen({ port: 0, host: '127.0.0.1' });
     broker = await startBroker({
       pool: db.pool,
       config,
       fillReceiverUrl,
+      fillReceiverSecret: config.FILL_RECEIVER_SECRET,
+      apiKey: config.BROKER_API_KEY,
       clock: alwaysOpenClock(),
       tickMs: 20,
       pushIntervalMs: 10,
@@ -98,6 +105,7 @@ describe('crash: components killed mid-stream and restarted', () => {
       KAFKA_NAMESPACE: namespace,
       KAFKA_PARTITIONS: '3',
       BROKER_URL: broker.url,
+      BROKER_API_KEY: config.BROKER_API_KEY,
       OPS_API_KEY: OPS_KEY,
       PORT: '0',
     };
