@@ -48,8 +48,8 @@ export async function buildDocumentedApps(): Promise<DocumentedApps> {
     }),
     logger: silentLogger,
   });
-  const broker = createBrokerApp({ service });
-  const fillReceiver = createFillReceiverApp({ bus, pool, logger: silentLogger });
+  const broker = createBrokerApp({ service, apiKey: 'docs-broker-key' });
+  const fillReceiver = createFillReceiverApp({ bus, pool, logger: silentLogger, secret: 'docs-fill-receiver-secret' });
   await Promise.all([trading.app.ready(), broker.ready(), fillReceiver.ready()]);
   return {
     trading: trading.app,
