@@ -1,5 +1,6 @@
 import { acceleratedClock, alwaysOpenClock, realClock } from '../broker-adapter/index.ts';
 import { answerUsage, createLogger, loadConfigOrExit, stopOnSignals } from '../platform/index.ts';
+import { writeStartEndpoints } from './start-endpoints.ts';
 import { loadStartEnv } from './start-env.ts';
 import { startInfrastructure, startSystem } from './system.ts';
 
@@ -41,8 +42,19 @@ try {
   process.exit(1);
 }
 
+// On embedded defaults, `npm run reconcile` in another terminal finds the broker by this file.
+const removeEndpoints = config.DATABASE_URL
+  ? undefined
+  : writeStartEndpoints({
+      pid: process.pid,
+      tradingUrl: system.url,
+      brokerUrl: system.broker.url,
+      databaseUrl: infrastructure.databaseUrl,
+    });
+
 stopOnSignals(
   async () => {
+    removeEndpoints?.();
     await system.stop();
     await infrastructure.stop();
   },
