@@ -25,13 +25,15 @@ import {
   type ReconcileProgress,
   type Run,
 } from '../reconciler/index.ts';
+import { runningStartEndpoints } from './start-endpoints.ts';
 import { allMigrations } from './system.ts';
 
 /*
  * `npm run reconcile -- --date YYYY-MM-DD [--repair] [--format table|json|csv] [--report FILE]`
  * Exit 0: no open breaks; 1: open breaks; 2: an error (bad flags included), with one clear line.
  * Database: DATABASE_URL, else the embedded one in ./.data/pg (joined when `npm start` runs it).
- * Broker: BROKER_URL (default http://127.0.0.1:3200) and its key BROKER_API_KEY. Repair publishes on Kafka: KAFKA_BROKERS.
+ * Broker: BROKER_URL and BROKER_API_KEY, else those a running `npm start` wrote to
+ * .data/endpoints.json, else http://127.0.0.1:3200. Repair publishes on Kafka: KAFKA_BROKERS.
  */
 
 class UsageError extends Error {}
@@ -51,7 +53,8 @@ const program = new Command('reconcile')
     `
 Environment:
   DATABASE_URL   the system's PostgreSQL; unset: the embedded one in ./.data/pg (a running npm start's)
-  BROKER_URL     the broker's statements (default http://127.0.0.1:3200); npm start prints its own
+  BROKER_URL     the broker's statements; unset: the broker of an npm start running here on embedded
+                 defaults (.data/endpoints.json), else http://127.0.0.1:3200
   KAFKA_BROKERS  needed by --repair: missing executions are published on Kafka for the system to apply
 Exit status: 0 no open breaks, 1 open breaks, 2 an error.`,
   )
@@ -83,7 +86,11 @@ async function main(): Promise<number> {
     Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k === 'BROKER_URL' && v !== '')),
   );
   if (!parsedEnv.success) throw new ConfigError('BROKER_URL', parsedEnv.error.issues[0]!.message);
-  if (config.generated.brokerApiKey) {
+  // Unset: the broker of an `npm start` running here on embedded defaults, else the default.
+  const started = process.env.BROKER_URL || config.DATABASE_URL ? undefined : runningStartEndpoints();
+  const brokerUrl = started?.brokerUrl ?? parsedEnv.data.BROKER_URL;
+  const brokerApiKey = config.generated.brokerApiKey ? started?.brokerApiKey : config.BROKER_API_KEY;
+  if (!brokerApiKey) {
     throw new ConfigError(
       'BROKER_API_KEY',
       "is required: the broker's API key, as the broker at BROKER_URL was given it",
@@ -111,7 +118,7 @@ async function main(): Promise<number> {
     await migrate(database.url, allMigrations, logger);
     const reconciler = createReconciler({
       pool,
-      broker: brokerStatements({ baseUrl: parsedEnv.data.BROKER_URL, apiKey: config.BROKER_API_KEY }),
+      broker: brokerStatements({ baseUrl: brokerUrl, apiKey: brokerApiKey }),
       ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
       bus: options.repair ? bus : undefined,
       logger,

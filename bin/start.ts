@@ -1,5 +1,6 @@
 import { acceleratedClock, alwaysOpenClock, realClock } from '../broker-adapter/index.ts';
 import { answerUsage, createLogger, loadConfigOrExit, stopOnSignals } from '../platform/index.ts';
+import { writeStartEndpoints } from './start-endpoints.ts';
 import { loadStartEnv } from './start-env.ts';
 import { startInfrastructure, startSystem } from './system.ts';
 
@@ -41,8 +42,20 @@ try {
   process.exit(1);
 }
 
+// On embedded defaults, `npm run reconcile` in another terminal finds the broker by this file.
+const removeEndpoints = config.DATABASE_URL
+  ? undefined
+  : writeStartEndpoints({
+      pid: process.pid,
+      tradingUrl: system.url,
+      brokerUrl: system.broker.url,
+      brokerApiKey: config.BROKER_API_KEY,
+      databaseUrl: infrastructure.databaseUrl,
+    });
+
 stopOnSignals(
   async () => {
+    removeEndpoints?.();
     await system.stop();
     await infrastructure.stop();
   },
@@ -64,6 +77,7 @@ const secondTerminal = {
   TRADING_URL: system.url,
   OPS_API_KEY: config.OPS_API_KEY,
   BROKER_URL: system.broker.url,
+  BROKER_API_KEY: config.BROKER_API_KEY,
   DATABASE_URL: infrastructure.databaseUrl,
   ...(config.KAFKA_BROKERS ? { KAFKA_BROKERS: config.KAFKA_BROKERS.join(',') } : {}),
   ...(config.KAFKA_NAMESPACE ? { KAFKA_NAMESPACE: config.KAFKA_NAMESPACE } : {}),

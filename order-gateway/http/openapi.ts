@@ -80,12 +80,8 @@ export function tidyOpenApi<T extends object>(document: T, errorCodes: Readonly<
     const responses = (operation.responses ?? {}) as Record<string, Json>;
     for (const [status, response] of Object.entries(responses)) {
       if (response.description !== 'Default Response') continue;
-      const codes = Object.entries(errorCodes)
-        .filter(([, codeStatus]) => String(codeStatus) === status)
-        .map(([name]) => name)
-        .sort();
-      response.description =
-        SUCCESS[status] ?? `${ERROR[status] ?? 'Error'}${codes.length > 0 ? `: ${codes.join(', ')}` : ''}`;
+      // Which codes a route answers with is in docs/api.md; every code of a status here would mislead.
+      response.description = SUCCESS[status] ?? ERROR[status] ?? 'Error: see the error code';
     }
   }
   return doc as T;

@@ -28,11 +28,11 @@ function startSystem(env: Record<string, string>): Promise<{ child: ChildProcess
   });
   let stdout = '';
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolveStart, reject) => {
     const timer = setTimeout(() => reject(new Error(`no export line within 90 s:\n${stdout}\n${stderr}`)), 90_000);
     child.on('exit', (code) => reject(new Error(`npm start exited early with ${code}:\n${stdout}\n${stderr}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       const line = /^export .*$/m.exec(stdout);
       if (line) {
@@ -52,8 +52,8 @@ describe('README.md', () => {
   }, 120_000);
   afterAll(async () => {
     if (system) {
-      const exited = new Promise((done) => system.child.once('exit', done));
       system.child.removeAllListeners('exit');
+      const exited = new Promise((done) => system.child.once('exit', done));
       // npm start runs node under npm and a shell: stop the whole group it leads.
       process.kill(-system.child.pid!, 'SIGTERM');
       await exited;
