@@ -113,6 +113,7 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
 function busUnavailable(reply: FastifyReply) {
   return reply
     .status(503)
+    .header('retry-after', '2')
     .send({ error: { code: 'BUS_UNAVAILABLE', message: 'the reports could not be stored; retry', details: null } });
 }
 

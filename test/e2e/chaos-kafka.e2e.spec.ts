@@ -85,7 +85,7 @@ describe('chaos: Kafka goes away for 20 s and comes back', () => {
     stage(`report pushes refused meanwhile: ${JSON.stringify(refusals)}`);
     expect(refusals.map((row) => row.last_error)).toContain('HTTP 503');
     await expectSettledAsTheBrokerSays({ pool: db.pool, url, load, timeoutMs: 120_000 });
-    expect(load.healthBetween(Date.now() - 2_000, Date.now()).at(-1) ?? 200).toBe(200);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
     stage('settled as the broker says');
   });
 });
