@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.ts';
-import { isDatabaseReachable, withTransaction } from './database.ts';
+import { createPool, isDatabaseReachable, withTransaction } from './database.ts';
+import { DependencyUnavailableError } from './errors.ts';
 
 describe('withTransaction on real PostgreSQL', () => {
   let db: TestDatabase;
@@ -61,5 +62,62 @@ describe('withTransaction on real PostgreSQL', () => {
 
   it('reports whether the database answers', async () => {
     expect(await isDatabaseReachable(db.pool)).toBe(true);
+  });
+
+  it('survives the backend of a checked-out client terminated between two queries (an unhandled error event would kill the process)', async () => {
+    const pool = db.newPool(2);
+    const client = await pool.connect();
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    await db.pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect(client.query('SELECT 1')).rejects.toThrow();
+    client.release(true);
+    expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1);
+  });
+
+  it('retries on a new connection when its backend is terminated before COMMIT, and commits once', async () => {
+    const pool = db.newPool(2);
+    const { rows: before } = await pool.query<{ value: string }>('SELECT value FROM counter WHERE id = 1');
+    let attempts = 0;
+    await withTransaction(pool, async (tx) => {
+      attempts++;
+      await tx.query('UPDATE counter SET value = value + 1 WHERE id = 1');
+      // The first attempt's backend is terminated mid-transaction, as a failover or an admin would.
+      if (attempts === 1) await tx.query('SELECT pg_terminate_backend(pg_backend_pid())');
+    });
+    const { rows } = await pool.query<{ value: string }>('SELECT value FROM counter WHERE id = 1');
+    expect(attempts).toBe(2);
+    expect(Number(rows[0]!.value)).toBe(Number(before[0]!.value) + 1);
+  });
+
+  it('never retries a COMMIT whose connection died: its outcome is unknown, said as such', async () => {
+    const pool = db.newPool(2);
+    await pool.query('CREATE TABLE doomed (id int PRIMARY KEY)');
+    // A deferred trigger runs inside COMMIT: it terminates the backend there.
+    await pool.query(`
+      CREATE FUNCTION die_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$`);
+    await pool.query(`
+      CREATE CONSTRAINT TRIGGER die_at_commit AFTER INSERT ON doomed
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die_at_commit()`);
+    let attempts = 0;
+    const failure = await withTransaction(pool, async (tx) => {
+      attempts++;
+      await tx.query('INSERT INTO doomed VALUES ($1)', [attempts]);
+    }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(DependencyUnavailableError);
+    expect(failure).toMatchObject({ dependency: 'postgres', commitUnknown: true });
+    expect(attempts).toBe(1);
+  });
+
+  it('fails as unavailable, without hanging and without crashing, when PostgreSQL does not answer', async () => {
+    const nowhere = createPool('postgres://nobody:nothing@127.0.0.1:1/none', { max: 1 });
+    try {
+      const failure = await withTransaction(nowhere, async () => undefined).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(DependencyUnavailableError);
+      expect(await isDatabaseReachable(nowhere)).toBe(false);
+    } finally {
+      await nowhere.end();
+    }
   });
 });

@@ -17,6 +17,8 @@ export interface RunningPostgres {
   url: string;
   urlFor(database: string): string;
   stop(): Promise<void>;
+  /** Starts it again after `stop`, on the same port and data (a persistent cluster only: the chaos tests). */
+  start(): Promise<void>;
 }
 
 /** A free TCP port on loopback, as the kernel hands one out. */
@@ -42,6 +44,8 @@ export async function startEmbeddedPostgres(options: {
   dir: string;
   port?: number;
   persistent?: boolean;
+  /** fsync and synchronous commit; default: on for a persistent cluster, off for a throwaway one. */
+  durable?: boolean;
   logger?: Logger;
 }): Promise<RunningPostgres> {
   const dir = resolve(options.dir);
@@ -62,7 +66,7 @@ export async function startEmbeddedPostgres(options: {
       'listen_addresses=127.0.0.1',
       '-c',
       'max_connections=300',
-      ...(options.persistent === false
+      ...((options.durable ?? options.persistent !== false) === false
         ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
         : []),
     ],
@@ -79,5 +83,6 @@ export async function startEmbeddedPostgres(options: {
     url: urlFor('postgres'),
     urlFor,
     stop: () => server.stop(),
+    start: () => server.start(),
   };
 }

@@ -6,7 +6,13 @@ export * from './embedded-postgres.ts';
 export * from './logger.ts';
 export * from './migrations.ts';
 export * from './bus/index.ts';
-export { provisionKafka, ensureKafkaJars, type RunningKafka } from './kafka/local-kafka.ts';
+export {
+  provisionKafka,
+  ensureKafkaJars,
+  startLocalKafka,
+  type RunningKafka,
+  type RestartableKafka,
+} from './kafka/local-kafka.ts';
 export * from './errors.ts';
 export * from './decimal.schemas.ts';
 export * from './throwaway-database.ts';

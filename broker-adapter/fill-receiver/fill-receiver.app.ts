@@ -198,6 +198,7 @@ function refusalCounter(registry: Registry): Counter<'reason'> {
 function busUnavailable(reply: FastifyReply) {
   return reply
     .status(503)
+    .header('retry-after', '2')
     .send({ error: { code: 'BUS_UNAVAILABLE', message: 'the reports could not be stored; retry', details: null } });
 }
 

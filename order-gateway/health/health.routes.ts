@@ -12,6 +12,7 @@ export async function healthRoutes(app: FastifyInstance, options: { checks: Heal
       Object.entries(options.checks).map(async ([name, check]) => [name, await check().catch(() => false)] as const),
     );
     const healthy = entries.every(([, ok]) => ok);
+    if (!healthy) reply.header('retry-after', '2');
     return reply.code(healthy ? 200 : 503).send({
       status: healthy ? 'ok' : 'unavailable',
       checks: Object.fromEntries(entries.map(([n, ok]) => [n, ok ? 'ok' : 'down'])),

@@ -21,6 +21,13 @@ export interface KafkaBusOptions {
    * files, sessions) can share one Kafka cluster without reading each other's messages.
    */
   namespace?: string;
+  /**
+   * Longest wait for Kafka to acknowledge a publish before it fails as unavailable (the message may
+   * still land: callers publish at least once and consumers are idempotent). Bounded so that the
+   * fill receiver answers 503 before the broker's push times out, and the outbox relay's
+   * transaction does not wait on a broker that is away.
+   */
+  publishTimeoutMs?: number;
 }
 
 /**
@@ -36,9 +43,11 @@ export class KafkaBus implements Bus {
   private admin: Admin | undefined;
   private readonly consumers = new Set<Subscription>();
   private readonly prefix: string;
+  private readonly publishTimeoutMs: number;
 
   constructor(options: KafkaBusOptions) {
     this.logger = options.logger;
+    this.publishTimeoutMs = options.publishTimeoutMs ?? 3_000;
     this.prefix = options.namespace ? `${options.namespace}.` : '';
     this.kafka = new Kafka({
       clientId: options.clientId,
@@ -88,19 +97,22 @@ export class KafkaBus implements Bus {
   }
 
   /**
-   * Fails with DependencyUnavailableError when Kafka does not acknowledge within the producer's few
-   * retries (seconds, not minutes): the caller keeps what it was sending (outbox rows stay unsent,
+   * Fails with DependencyUnavailableError when Kafka does not acknowledge within `publishTimeoutMs`
+   * (seconds, not minutes): the caller keeps what it was sending (outbox rows stay unsent,
    * the fill receiver answers 503 and the broker pushes again), so an outage pauses the flow.
    */
   async publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     try {
-      const producer = await this.getProducer();
-      await producer.send({
-        topic: this.prefix + topic,
-        acks: -1,
-        messages: messages.map((message) => ({ key: message.key, value: message.value, headers: message.headers })),
-      });
+      const send = async () => {
+        const producer = await this.getProducer();
+        await producer.send({
+          topic: this.prefix + topic,
+          acks: -1,
+          messages: messages.map((message) => ({ key: message.key, value: message.value, headers: message.headers })),
+        });
+      };
+      await withTimeout(send(), this.publishTimeoutMs);
     } catch (error) {
       throw new DependencyUnavailableError('bus', { cause: error });
     }

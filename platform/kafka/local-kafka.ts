@@ -99,7 +99,20 @@ export function ensureKafkaJars(logger?: Logger): string {
   return libs;
 }
 
-async function startFromMaven(logger?: Logger): Promise<RunningKafka> {
+/** A Kafka broker of one's own from the Maven jars, that can be stopped and started again on the same ports and data. */
+export interface RestartableKafka extends RunningKafka {
+  /** Stops the broker process (SIGTERM, a controlled shutdown); its data and ports stay its own. */
+  stopBroker(): Promise<void>;
+  /** Starts it again after `stopBroker`, and waits until it answers. */
+  startBroker(): Promise<void>;
+}
+
+/** Apache Kafka from the Maven jars, always (never KAFKA_BROKERS or Docker): for tests that stop it. */
+export function startLocalKafka(logger?: Logger): Promise<RestartableKafka> {
+  return startFromMaven(logger);
+}
+
+async function startFromMaven(logger?: Logger): Promise<RestartableKafka> {
   const libs = ensureKafkaJars(logger);
   const runs = join(repositoryRoot, '.cache', 'kafka-runs');
   mkdirSync(runs, { recursive: true });
@@ -164,27 +177,42 @@ async function startFromMaven(logger?: Logger): Promise<RunningKafka> {
   if (format.status !== 0) {
     throw new Error(`kafka-storage format failed:\n${format.stdout}${format.stderr}`);
   }
-  const child = spawn('java', java(['kafka.Kafka', properties]), { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
   const broker = `127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const killOnExit = () => child?.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  /** Starts the broker on this data directory and these ports, and waits until it answers. */
+  const launch = async () => {
+    const started = spawn('java', java(['kafka.Kafka', properties]), { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = started;
+    let stderr = '';
+    started.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
+    try {
+      await waitUntilReady(broker, started, () => stderr);
+    } catch (error) {
+      started.kill('SIGKILL');
+      throw error;
+    }
+  };
   try {
-    await waitUntilReady(broker, child, () => stderr);
+    await launch();
   } catch (error) {
-    child.kill('SIGKILL');
+    process.off('exit', killOnExit);
     throw error;
   }
   logger?.info({ broker, dataDir }, 'Apache Kafka started');
   return {
     brokers: [broker],
     source: 'maven',
+    stopBroker: async () => {
+      if (child) await stopChild(child);
+    },
+    startBroker: launch,
     stop: async () => {
       process.off('exit', killOnExit);
-      await stopChild(child);
+      if (child) await stopChild(child);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
