@@ -7,7 +7,15 @@ import { startInfrastructure, startSystem } from './system.ts';
 const config = loadConfigOrExit();
 const env = loadStartEnv();
 const logger = createLogger('order-routing', config.LOG_LEVEL);
-const infrastructure = await startInfrastructure(config, logger);
+let infrastructure: Awaited<ReturnType<typeof startInfrastructure>>;
+try {
+  infrastructure = await startInfrastructure(config, logger);
+} catch (error) {
+  // One line, never a stack: PostgreSQL unreachable, its data directory in use or out of reach.
+  logger.debug({ err: error }, 'infrastructure did not start');
+  process.stderr.write(`Cannot start: ${firstLine(error)}\n`);
+  process.exit(1);
+}
 const clock =
   env.BROKER_CLOCK === 'accelerated'
     ? acceleratedClock({ daySeconds: env.BROKER_DAY_SECONDS })
@@ -27,7 +35,7 @@ try {
     host: config.HOST,
   });
 } catch (error) {
-  process.stderr.write(`Cannot start: ${(error as Error).message}\n`);
+  process.stderr.write(`Cannot start: ${firstLine(error)}\n`);
   await infrastructure.stop();
   process.exit(1);
 }
@@ -50,3 +58,8 @@ process.stdout.write(
 process.stdout.write(
   `Bus: ${infrastructure.bus.kind}; database: ${config.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL in ./.data/pg'}\n`,
 );
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] || String(error);
+}
