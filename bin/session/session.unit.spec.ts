@@ -34,7 +34,7 @@ describe('session flags', () => {
     [['--accounts', '0'], /--accounts/],
     [['--orders', 'many'], /--orders/],
     [['--faults', 'drop_report=2'], /probability between 0 and 1/],
-    [['--faults', 'meteor=0.1'], /unknown fault "meteor"/],
+    [['--faults', 'meteor=0.1'], /entry 1 names an unknown fault \(known: ack_timeout/],
     [['--latency', '9-1'], /--latency/],
     [['--date', '2026-03-07'], /not a US trading day/],
     [['--date', '2026-02-30x'], /YYYY-MM-DD/],

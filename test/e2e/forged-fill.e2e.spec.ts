@@ -86,6 +86,10 @@ describe('a forged fill pushed to the fill receiver', () => {
     expect(await unsigned.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
     const guessed = await push(signPush('a-guess-at-the-secret-0123456789abcdef', body, Date.now()));
     expect(guessed.status).toBe(401);
+    // Counted where an operator looks: the trading API's /metrics, as `npm start` serves it.
+    const metrics = await (await fetch(`${t.system.url}/metrics`)).text();
+    expect(metrics).toContain('fill_receiver_refused_pushes_total{reason="unsigned"} 1');
+    expect(metrics).toContain('fill_receiver_refused_pushes_total{reason="mismatch"} 1');
 
     // A genuine report after the forgeries, on the same account (so the same partition, in order):
     // once it has been applied, anything the forgeries had put on the topic would have been too.
