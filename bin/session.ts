@@ -67,6 +67,7 @@ try {
     latency: cli.latency,
     tradingDate: cli.date,
     stepMinutes: cli.stepMinutes,
+    days: cli.days,
     databaseUrl: config.DATABASE_URL,
     kafkaBrokers: config.KAFKA_BROKERS,
     logger,

@@ -25,6 +25,9 @@ const short = (overrides: Partial<SessionOptions>): SessionOptions => ({
   ...overrides,
 });
 
+/** The check that today's code fails (issue 11 item 3, fixed on another branch). */
+const sentAfterCancel = (violation: { check: string }) => violation.check === 'no-send-after-cancel';
+
 describe('a simulated session on real PostgreSQL and Kafka', () => {
   let clean: SessionResult;
   let dropped: SessionResult;
@@ -39,8 +42,8 @@ describe('a simulated session on real PostgreSQL and Kafka', () => {
 
   it('plays the whole day: orders placed, refused, filled, canceled and expired; no open break, no violation', () => {
     const { summary } = clean;
-    expect(summary.violations).toEqual([]);
-    expect(summary.invariantViolations).toBe(0);
+    // Cancels before the open of orders waiting for it: see the known failure below.
+    expect(summary.violations.filter((v) => !sentAfterCancel(v))).toEqual([]);
     expect(summary.breaksFound).toBe(0);
     expect(summary.breaksOpen).toBe(0);
     expect(summary.orders).toBeGreaterThan(20);
@@ -54,6 +57,13 @@ describe('a simulated session on real PostgreSQL and Kafka', () => {
     expect(summary.byStatus.pending_new).toBeUndefined();
     expect(summary.settleTimeouts).toBe(0);
     expect(summary.bus).toBe('kafka');
+  });
+
+  // KNOWN FAILURE until issue 11 item 3 is merged: a market order placed before the open and canceled
+  // in pre-market still goes to the broker at the open. Turn `it.fails` into `it` then (it.fails itself
+  // fails once the fix lands).
+  it.fails('never sends an order to the broker after its cancel was accepted', () => {
+    expect(clean.summary.violations.filter(sentAfterCancel)).toEqual([]);
   });
 
   it('with dropped reports, finds breaks and repairs every one of them', () => {
@@ -107,6 +117,38 @@ describe('a simulated session on real PostgreSQL and Kafka', () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+/**
+ * A Friday, the weekend and a Monday (13 to 16 March 2026, New York on daylight time). The night's
+ * orders go in after Friday's close and wait for Monday's open; about half are canceled at 03:00 on
+ * Monday, before it.
+ */
+describe('several days', () => {
+  let result: SessionResult;
+  beforeAll(async () => {
+    result = await runSession(
+      short({ seed: 21, accounts: 2, orders: 20, days: 2, tradingDate: '2026-03-13', faults: 'drop_report=0.1' }),
+    );
+  }, 120_000);
+
+  it('plays every day under dropped reports: no open break, every cancel ended, nothing open without a reason', () => {
+    const { summary, data } = result;
+    expect(summary.tradingDates).toEqual(['2026-03-13', '2026-03-16']);
+    expect(data.placed.some((p) => p.step > 0 && data.cancelsAccepted.some((c) => c.orderId === p.id))).toBe(true);
+    expect(data.cancelsAccepted.some((c) => c.at.toISOString() === '2026-03-16T07:00:00.000Z')).toBe(true);
+    expect(summary.breaksOpen).toBe(0);
+    expect(summary.violations.filter((v) => !sentAfterCancel(v))).toEqual([]);
+    expect(summary.fills).toBeGreaterThan(0);
+    expect(summary.latencyMs.executionToLedgerP50).toBeGreaterThan(0);
+    expect(summary.latencyMs.executionToLedgerP99).toBeGreaterThanOrEqual(summary.latencyMs.executionToLedgerP50!);
+  });
+
+  // KNOWN FAILURE until issue 11 item 3 is merged (a cancel of an order not yet sent ends it `canceled`
+  // locally): today the order canceled at 03:00 still goes out at the open. As above.
+  it.fails('never sends an order to the broker after its cancel was accepted', () => {
+    expect(result.summary.violations.filter(sentAfterCancel)).toEqual([]);
   });
 });
 

@@ -20,3 +20,24 @@ export const OUR_FILLS = `
 
 export const OUR_ORDERS = `
   SELECT order_id::text, status, filled_quantity::text AS filled_quantity FROM order_gateway_orders`;
+
+/** When each order reached the broker, on the simulated clock ($1: order ids). */
+export const REACHED_BROKER_AT = `
+  SELECT client_order_id AS id, created_at AS at FROM broker_orders WHERE client_order_id = ANY($1::text[])`;
+
+/** Orders whose cancel has not ended, and cancel calls to the broker still outstanding. */
+export const CANCELS_NOT_ENDED = `
+  SELECT o.id::text, o.status, s.state AS cancel_state
+  FROM orders o LEFT JOIN broker_submissions s ON s.order_id = o.id AND s.kind = 'cancel'
+  WHERE o.status = 'pending_cancel' OR s.state IN ('queued', 'sending', 'unknown', 'checking')`;
+
+/**
+ * Orders still open after the last close with no reason to be: only a gtc order resting at the broker
+ * (the broker holding it open with the same status and filled quantity) may wait for another day.
+ */
+export const OPEN_WITHOUT_REASON = `
+  SELECT o.id::text, o.status, o.time_in_force, b.status AS broker_status
+  FROM orders o LEFT JOIN broker_orders b ON b.client_order_id = o.id::text
+  WHERE o.status NOT IN ('filled', 'canceled', 'rejected', 'expired')
+    AND NOT (o.time_in_force = 'gtc' AND o.status IN ('new', 'partially_filled')
+             AND b.status = o.status AND b.cumulative_quantity = o.filled_quantity)`;

@@ -1,12 +1,15 @@
-import type { BrokerClient } from '../../broker-adapter/index.ts';
+import type { BrokerClient, ExecutionsStatement, OrdersStatement } from '../../broker-adapter/index.ts';
 import { checkLedgerInvariants } from '../../ledger/index.ts';
 import { dec, roundCash, ZERO, type Decimal, type Pool } from '../../platform/index.ts';
 import {
+  CANCELS_NOT_ENDED,
   FILLED_NOT_SUM_OF_FILLS,
   FILLS_ON_REJECTED,
+  OPEN_WITHOUT_REASON,
   OUR_FILLS,
   OUR_ORDERS,
   OVERFILLED,
+  REACHED_BROKER_AT,
   STATUSES,
 } from './session.invariants.sql.ts';
 
@@ -55,15 +58,27 @@ export async function checkOrderInvariants(pool: Pool): Promise<Violation[]> {
   return violations;
 }
 
-/** Our books against the broker's statements of the trading date: orders, executions, positions, cash. */
-export async function checkAgainstStatements(pool: Pool, broker: BrokerClient, date: string): Promise<Violation[]> {
+/**
+ * Our books against the broker's statements of the trading dates played: every day's orders and
+ * executions, and the positions and cash as of the last day (the broker's are cumulative).
+ */
+export async function checkAgainstStatements(
+  pool: Pool,
+  broker: BrokerClient,
+  dates: readonly string[],
+): Promise<Violation[]> {
   const violations: Violation[] = [];
-  const [orders, executions, positions, cash] = [
-    await broker.getStatement('orders', date),
-    await broker.getStatement('executions', date),
-    await broker.getStatement('positions', date),
-    await broker.getStatement('cash', date),
-  ];
+  const last = dates.at(-1)!;
+  const orders: Pick<OrdersStatement, 'orders'> = { orders: [] };
+  const executions: Pick<ExecutionsStatement, 'executions'> = { executions: [] };
+  for (const date of dates) {
+    const daily = await broker.getStatement('orders', date);
+    // An order traded over several days is listed on each; its status is the same today on every one.
+    const listed = new Set(orders.orders.map((o) => o.clientOrderId));
+    orders.orders.push(...daily.orders.filter((o) => !listed.has(o.clientOrderId)));
+    executions.executions.push(...(await broker.getStatement('executions', date)).executions);
+  }
+  const [positions, cash] = [await broker.getStatement('positions', last), await broker.getStatement('cash', last)];
   const ourOrders = new Map(
     (await pool.query<{ order_id: string; status: string; filled_quantity: string }>(OUR_ORDERS)).rows.map((row) => [
       row.order_id,
@@ -151,5 +166,54 @@ export async function checkLedger(pool: Pool): Promise<Violation[]> {
   return (await checkLedgerInvariants(pool)).map((violation) => ({
     check: `ledger:${violation.code}`,
     message: violation.message,
+  }));
+}
+
+/**
+ * Every cancel the API accepted: the order never reached the broker after it (a cancel asked before
+ * the open must stop the order going out at the open), and every cancel has ended (accepted, refused
+ * as too late, or the order final).
+ */
+export async function checkCancels(
+  pool: Pool,
+  accepted: readonly { orderId: string; at: Date }[],
+): Promise<Violation[]> {
+  const violations: Violation[] = [];
+  const askedAt = new Map<string, Date>();
+  for (const cancel of accepted) {
+    const earlier = askedAt.get(cancel.orderId);
+    if (!earlier || cancel.at < earlier) askedAt.set(cancel.orderId, cancel.at);
+  }
+  const { rows } = await pool.query<{ id: string; at: Date }>(REACHED_BROKER_AT, [[...askedAt.keys()]]);
+  for (const row of rows) {
+    const asked = askedAt.get(row.id)!;
+    if (row.at > asked) {
+      violations.push({
+        check: 'no-send-after-cancel',
+        message: `order ${row.id} reached the broker at ${row.at.toISOString()}, after its cancel was accepted at ${asked.toISOString()}`,
+      });
+    }
+  }
+  for (const row of (await pool.query<{ id: string; status: string; cancel_state: string | null }>(CANCELS_NOT_ENDED))
+    .rows) {
+    violations.push({
+      check: 'cancel-ended',
+      message: `order ${row.id} is ${row.status}, its cancel call ${row.cancel_state ?? 'not made'}`,
+    });
+  }
+  return violations;
+}
+
+/** After the last close, an order still open must be a gtc order resting at the broker. */
+export async function checkNothingLeftWithoutReason(pool: Pool): Promise<Violation[]> {
+  const { rows } = await pool.query<{
+    id: string;
+    status: string;
+    time_in_force: string;
+    broker_status: string | null;
+  }>(OPEN_WITHOUT_REASON);
+  return rows.map((row) => ({
+    check: 'open-with-reason',
+    message: `order ${row.id} (${row.time_in_force}) is still ${row.status}; the broker: ${row.broker_status ?? 'no such order'}`,
   }));
 }

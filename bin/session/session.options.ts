@@ -12,6 +12,7 @@ export interface CliOptions {
   report: string;
   date: string;
   stepMinutes: number;
+  days: number;
 }
 
 /** A flag's value that cannot be used; the CLI prints the message as one line and exits 2. */
@@ -78,6 +79,12 @@ export function parseSessionArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     .option('--report <dir>', 'where summary.json and report.html go', 'session-report')
     .option('--date <yyyy-mm-dd>', 'the New York trading date to play', tradingDate, '2026-03-02')
     .option('--step-minutes <n>', 'simulated minutes between clock steps', wholeNumber(1, 240), 30)
+    .option(
+      '--days <n>',
+      'consecutive trading days from --date, with the weekends and holidays between them (orders placed after each close, some canceled before the next open)',
+      wholeNumber(1, 30),
+      1,
+    )
     .exitOverride()
     .configureOutput({ writeErr: () => undefined })
     .allowExcessArguments(false);

@@ -1,4 +1,4 @@
-import { preMarketOpen, sessionAt, type Session } from '../../broker-adapter/index.ts';
+import { isTradingDay, newYorkTime, preMarketOpen, sessionAt, type Session } from '../../broker-adapter/index.ts';
 
 /**
  * The day a session plays, decided entirely by the seed before anything runs: the clock steps and,
@@ -70,10 +70,27 @@ export interface PlannedStep {
 export interface PlanOptions {
   seed: number;
   accounts: number;
+  /** Client actions of each trading day. */
   orders: number;
+  /** The first trading date. */
   tradingDate: string;
   /** Simulated minutes between clock steps. */
   stepMinutes: number;
+  /** Consecutive trading days, from `tradingDate`; the weekends and holidays between them are played too. */
+  days?: number;
+}
+
+/** `count` consecutive trading dates from `first` (a trading date itself). */
+export function tradingDates(first: string, count: number): string[] {
+  const dates: string[] = [];
+  for (let date = first; dates.length < count; date = nextDate(date)) {
+    if (isTradingDay(date)) dates.push(date);
+  }
+  return dates;
+}
+
+function nextDate(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'TSLA', 'AMZN', 'GOOGL', 'META', 'PNNY'] as const;
@@ -81,14 +98,37 @@ const DAY_MINUTES = 16 * 60;
 /** Share of the day's actions per session: most trading happens in regular hours. */
 const SESSION_SHARE: Record<'pre' | 'regular' | 'post', number> = { pre: 0.12, regular: 0.76, post: 0.12 };
 
+/**
+ * The session's steps: each trading day from 04:00 to 20:00 New York, and between two days the night:
+ * orders placed after the close (they wait for the next open), a step at noon of each weekend day or
+ * holiday, and at 03:00 before the next open, cancels of some of those orders.
+ */
 export function planSession(options: PlanOptions): PlannedStep[] {
   const random = seededRandom(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const start = preMarketOpen(options.tradingDate);
+  const dates = tradingDates(options.tradingDate, options.days ?? 1);
   const steps: PlannedStep[] = [];
-  for (let minute = 0, index = 0; minute <= DAY_MINUTES; minute += options.stepMinutes, index++) {
+  const addStep = (at: Date, session: Session) => {
+    const step: PlannedStep = { index: steps.length, at, session, actions: [] };
+    steps.push(step);
+    return step;
+  };
+  for (const [day, date] of dates.entries()) {
+    const close = planDay(options, date, random, pick, addStep);
+    const next = dates[day + 1];
+    if (next) planNight(options, close, date, next, random, pick, addStep);
+  }
+  return steps;
+}
+
+type AddStep = (at: Date, session: Session) => PlannedStep;
+
+function planDay(options: PlanOptions, date: string, random: () => number, pick: Pick, addStep: AddStep): PlannedStep {
+  const start = preMarketOpen(date);
+  const steps: PlannedStep[] = [];
+  for (let minute = 0; minute <= DAY_MINUTES; minute += options.stepMinutes) {
     const at = new Date(start.getTime() + minute * 60_000);
-    steps.push({ index, at, session: minute === DAY_MINUTES ? 'closed' : sessionAt(at), actions: [] });
+    steps.push(addStep(at, minute === DAY_MINUTES ? 'closed' : sessionAt(at)));
   }
 
   // Deal the actions to sessions by share, then round-robin over that session's steps.
@@ -107,7 +147,51 @@ export function planSession(options: PlanOptions): PlannedStep[] {
       );
     }
   }
-  return steps;
+  return steps.at(-1)!;
+}
+
+/** Share of a day's actions placed after its close, to wait for the next open. */
+const OVERNIGHT_SHARE = 0.06;
+
+/**
+ * After the close of `date` (the step `close`, 20:00): orders that wait for the next open; at noon of
+ * each closed day between, nothing but the clock; at 03:00 before `next` opens, cancels of about half
+ * of them, by the accounts that placed them (a cancel takes that account's newest open order).
+ */
+function planNight(
+  options: PlanOptions,
+  close: PlannedStep,
+  date: string,
+  next: string,
+  random: () => number,
+  pick: Pick,
+  addStep: AddStep,
+): void {
+  const count = Math.max(2, Math.round(options.orders * OVERNIGHT_SHARE));
+  const accounts: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const account = Math.floor(random() * options.accounts);
+    accounts.push(account);
+    const symbol = pick(SYMBOLS);
+    const quantity = String(1 + Math.floor(random() * 3));
+    const roll = random();
+    close.actions.push(
+      roll < 0.5
+        ? { kind: 'market-buy', account, symbol, quantity, timeInForce: 'day' }
+        : {
+            kind: 'limit-buy',
+            account,
+            symbol,
+            quantity,
+            priceFactor: roll < 0.75 ? 1.01 : 0.95,
+            timeInForce: roll < 0.75 ? 'day' : 'gtc',
+            extendedHours: false,
+          },
+    );
+  }
+  for (let day = nextDate(date); day !== next; day = nextDate(day)) addStep(newYorkTime(day, 12 * 60), 'closed');
+  const beforeOpen = addStep(newYorkTime(next, 3 * 60), 'closed');
+  for (const account of accounts.filter((_, i) => i % 2 === 0)) beforeOpen.actions.push({ kind: 'cancel', account });
 }
 
 type Pick = <T>(items: readonly T[]) => T;

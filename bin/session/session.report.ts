@@ -23,6 +23,8 @@ export function buildSummary(data: SessionData): SessionSummary {
   return {
     seed: data.seed,
     tradingDate: data.tradingDate,
+    days: data.tradingDates.length,
+    tradingDates: data.tradingDates,
     accounts: data.accounts,
     faults: data.faults,
     bus: data.bus,
@@ -46,7 +48,11 @@ export function buildSummary(data: SessionData): SessionSummary {
       firstFillP50: percentile(data.firstFillLatencyMs, 50),
       firstFillP99: percentile(data.firstFillLatencyMs, 99),
       samples: data.ackLatencyMs.length,
+      executionToLedgerP50: percentile(data.executionToLedgerMs, 50),
+      executionToLedgerP99: percentile(data.executionToLedgerMs, 99),
     },
+    recoveredByOpenOrderCheck: data.recoveredByOpenOrderCheck ?? 0,
+    recoveredByOpenOrderCheckMeasured: data.recoveredByOpenOrderCheck !== null,
     settleTimeouts: data.settleTimeouts,
     dayWallSeconds: Math.round(data.dayWallSeconds * 10) / 10,
   };

@@ -23,3 +23,12 @@ export const LATENCIES = `
               THEN extract(epoch FROM (s.updated_at - o.created_at)) * 1000 END::float8 AS ack_ms,
          (SELECT extract(epoch FROM (min(f.recorded_at) - o.created_at)) * 1000 FROM order_fills f WHERE f.order_id = o.id)::float8 AS fill_ms
   FROM orders o LEFT JOIN broker_submissions s ON s.order_id = o.id AND s.kind = 'submit'`;
+
+/**
+ * Real ms from the broker making each trade (its report's row, written on the database's clock) to our
+ * ledger settling it (the fill row, written with the settlement): a dropped report's fill counts from
+ * its execution to its repair, so a lost message shows here.
+ */
+export const EXECUTION_TO_LEDGER = `
+  SELECT (extract(epoch FROM (f.recorded_at - e.recorded_at)) * 1000)::float8 AS ms
+  FROM order_fills f JOIN broker_executions e ON e.exec_id = f.exec_id`;

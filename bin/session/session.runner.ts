@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BrokerUnavailableError, manualClock, tradingDateOf, type InstrumentView } from '../../broker-adapter/index.ts';
+import { BrokerUnavailableError, manualClock, type InstrumentView } from '../../broker-adapter/index.ts';
 import {
   createPool,
   createThrowawayDatabase,
@@ -16,16 +16,25 @@ import { allMigrations, startSystem, type RunningSystem } from '../system.ts';
 import { SessionClients, type ActionOutcome } from './session.clients.ts';
 import {
   checkAgainstStatements,
+  checkCancels,
   checkLedger,
+  checkNothingLeftWithoutReason,
   checkOrderInvariants,
   FinalStatusWatch,
   type Violation,
 } from './session.invariants.ts';
-import { planSession, seededIds, type PlannedStep } from './session.plan.ts';
+import { planSession, seededIds, tradingDates, type PlannedStep } from './session.plan.ts';
 import { ConsumedReports, createQuietWatcher } from './session.quiet.ts';
 import { connectReconciler, type Reconcile, type ReconcilerDeps, type SessionBreak } from './session.reconcile.ts';
 import { buildSummary, type SessionData, type SessionSummary } from './session.report.ts';
-import { BY_STATUS, DAY_ORDERS_OPEN, FILL_COUNT, LATENCIES, REPORT_FILLS } from './session.runner.sql.ts';
+import {
+  BY_STATUS,
+  DAY_ORDERS_OPEN,
+  EXECUTION_TO_LEDGER,
+  FILL_COUNT,
+  LATENCIES,
+  REPORT_FILLS,
+} from './session.runner.sql.ts';
 
 export interface SessionOptions {
   seed: number;
@@ -39,6 +48,8 @@ export interface SessionOptions {
   tradingDate: string;
   /** Simulated minutes between clock steps. */
   stepMinutes: number;
+  /** Consecutive trading days from `tradingDate` (default 1), the closed days between them played too. */
+  days?: number;
   /** A PostgreSQL server on which a fresh database is created (and dropped after); else embedded PostgreSQL. */
   databaseUrl?: string;
   /** Kafka bootstrap servers; else the in-process bus. */
@@ -123,6 +134,7 @@ async function runDay(
     orders: options.orders,
     tradingDate: options.tradingDate,
     stepMinutes: options.stepMinutes,
+    days: options.days ?? 1,
   });
   const clock = manualClock(steps[0]!.at);
   const reports = new ConsumedReports();
@@ -173,6 +185,8 @@ async function runDay(
         (orderId) => (stepOfOrder.get(orderId) ?? step.index) < step.index,
       );
       record(data, outcome, step, stepOfOrder);
+      if (outcome.kind === 'canceled' && outcome.status === 202)
+        data.cancelsAccepted.push({ orderId: outcome.orderId, at: step.at });
     }
     const settledAfter = await watcher.waitQuiet(step.session);
     data.settleTimeouts += Number(settledBefore.timedOut) + Number(settledAfter.timedOut);
@@ -202,22 +216,23 @@ async function runDay(
     bus,
     logger,
   });
-  const date = tradingDateOf(steps[0]!.at);
+  const dates = data.tradingDates;
   progress('reconcile', steps.length);
-  const repairRun = await reconcile(date, true);
-  data.breaksFound = repairRun.breaks;
+  // Every day repaired first, then every day checked: a repair of one day may settle an order of another.
+  for (const date of dates) data.breaksFound.push(...(await reconcile(date, true)).breaks);
   await watcher.waitQuiet('closed');
-  const checkRun = await reconcile(date, false);
-  data.breaksOpen = checkRun.breaks;
-  progress('invariants', steps.length, checkRun.breaks.length);
+  for (const date of dates) data.breaksOpen.push(...(await reconcile(date, false)).breaks);
+  progress('invariants', steps.length, data.breaksOpen.length);
 
   await finals.observe(pool);
   const violations: Violation[] = [
     ...finals.violations,
     ...(await checkOrderInvariants(pool)),
     ...(await checkLedger(pool)),
-    ...(await retryingUnavailable(() => checkAgainstStatements(pool, system.brokerClient, date))),
+    ...(await retryingUnavailable(() => checkAgainstStatements(pool, system.brokerClient, dates))),
     ...(await dayOrdersOpen(pool)),
+    ...(await checkCancels(pool, data.cancelsAccepted)),
+    ...(await checkNothingLeftWithoutReason(pool)),
     ...data.clientViolations,
   ];
   data.violations = violations;
@@ -232,7 +247,9 @@ async function runDay(
     if (row.ack_ms !== null) data.ackLatencyMs.push(row.ack_ms);
     if (row.fill_ms !== null) data.firstFillLatencyMs.push(row.fill_ms);
   }
-  progress('done', steps.length, checkRun.breaks.length);
+  data.executionToLedgerMs = (await pool.query<{ ms: number }>(EXECUTION_TO_LEDGER)).rows.map((row) => row.ms);
+  data.recoveredByOpenOrderCheck = await recoveredByOpenOrderCheck(system.url);
+  progress('done', steps.length, data.breaksOpen.length);
   return { summary: buildSummary(data), data };
 }
 
@@ -240,6 +257,7 @@ function emptyData(options: SessionOptions): SessionData {
   return {
     seed: options.seed,
     tradingDate: options.tradingDate,
+    tradingDates: tradingDates(options.tradingDate, options.days ?? 1),
     accounts: options.accounts,
     faults: options.faults,
     bus: options.kafkaBrokers?.length ? 'kafka' : 'in-process',
@@ -248,6 +266,7 @@ function emptyData(options: SessionOptions): SessionData {
     failed: [],
     skipped: 0,
     cancels: { requested: 0, refused: 0 },
+    cancelsAccepted: [],
     sentAtOnce: new Set(),
     prices: [],
     fills: [],
@@ -256,6 +275,8 @@ function emptyData(options: SessionOptions): SessionData {
     throughput: [],
     ackLatencyMs: [],
     firstFillLatencyMs: [],
+    executionToLedgerMs: [],
+    recoveredByOpenOrderCheck: null,
     breaksFound: [] as SessionBreak[],
     breaksOpen: [] as SessionBreak[],
     violations: [],
@@ -316,6 +337,19 @@ async function dayOrdersOpen(pool: Pool): Promise<Violation[]> {
     check: 'day-orders-expire',
     message: `day order ${row.id} is still ${row.status} after the close`,
   }));
+}
+
+/**
+ * The open-order check's count of executions it republished, read from the trading server's /metrics
+ * (every sample of a counter named like `*open_order_check*recovered*`); null when there is none.
+ */
+async function recoveredByOpenOrderCheck(url: string): Promise<number | null> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const samples = text
+    .split('\n')
+    .filter((line) => !line.startsWith('#') && /^[a-z_]*open_order_check[a-z_]*recovered[a-z_]*(\{|\s)/.test(line))
+    .map((line) => Number(line.slice(line.lastIndexOf(' ') + 1)));
+  return samples.length === 0 ? null : samples.reduce((total, n) => total + n, 0);
 }
 
 /** Last prices straight from the broker: the trading server's cache may still hold the last step's. */

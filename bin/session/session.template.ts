@@ -14,7 +14,7 @@ export function renderReportHtml(input: { summary: SessionSummary; charts: Chart
   const verdict = summary.breaksOpen === 0 && summary.invariantViolations === 0 ? 'PASS' : 'FAIL';
   const rows: [string, unknown][] = [
     ['seed', summary.seed],
-    ['trading date', summary.tradingDate],
+    ['trading dates', summary.tradingDates.join(', ')],
     ['faults', summary.faults || 'none'],
     ['bus', summary.bus],
     ['accounts', summary.accounts],
@@ -30,7 +30,15 @@ export function renderReportHtml(input: { summary: SessionSummary; charts: Chart
     ['invariant violations', summary.invariantViolations],
     ['throughput (accepted orders per wall second)', summary.throughput],
     ['latency to broker answer p50 / p99 (ms)', `${summary.latencyMs.p50} / ${summary.latencyMs.p99}`],
-    ['wall time of the day (s)', summary.dayWallSeconds],
+    [
+      "broker's execution to our ledger p50 / p99 (ms)",
+      `${summary.latencyMs.executionToLedgerP50} / ${summary.latencyMs.executionToLedgerP99}`,
+    ],
+    [
+      'executions recovered by the open-order check',
+      summary.recoveredByOpenOrderCheckMeasured ? summary.recoveredByOpenOrderCheck : 'not counted by this build',
+    ],
+    ['wall time of the trading days (s)', summary.dayWallSeconds],
   ];
   const table = rows
     .map(([name, value]) => `<tr><th>${escapeHtml(name)}</th><td>${escapeHtml(String(value))}</td></tr>`)

@@ -6,6 +6,8 @@ import type { SessionBreak } from './session.reconcile.ts';
 export interface SessionData {
   seed: number;
   tradingDate: string;
+  /** Every trading date played, the first being `tradingDate`. */
+  tradingDates: string[];
   accounts: number;
   faults: string;
   bus: 'kafka' | 'in-process';
@@ -14,6 +16,8 @@ export interface SessionData {
   failed: { status: number; detail: string; label: string }[];
   skipped: number;
   cancels: { requested: number; refused: number };
+  /** Cancels the API accepted (202), with the simulated instant at which they were asked. */
+  cancelsAccepted: { orderId: string; at: Date }[];
   /** Orders placed in a session in which they could go to the broker at once (latencies count only these). */
   sentAtOnce: Set<string>;
   prices: { at: string; symbol: string; price: string }[];
@@ -23,6 +27,10 @@ export interface SessionData {
   throughput: { wallSeconds: number; simTime: string; orders: number; fills: number }[];
   ackLatencyMs: number[];
   firstFillLatencyMs: number[];
+  /** Real ms from the broker making each trade to our ledger settling it, repairs included. */
+  executionToLedgerMs: number[];
+  /** Executions the request server's open-order check republished, when it counts them; null when it does not. */
+  recoveredByOpenOrderCheck: number | null;
   breaksFound: SessionBreak[];
   breaksOpen: SessionBreak[];
   violations: Violation[];
@@ -34,6 +42,9 @@ export interface SessionData {
 export interface SessionSummary {
   seed: number;
   tradingDate: string;
+  /** Trading days played (`--days`), and their dates. */
+  days: number;
+  tradingDates: string[];
   accounts: number;
   faults: string;
   bus: string;
@@ -62,7 +73,16 @@ export interface SessionSummary {
     firstFillP50: number | null;
     firstFillP99: number | null;
     samples: number;
+    /** From the broker's execution (real time) to our ledger, over every fill: what a lost report costs. */
+    executionToLedgerP50: number | null;
+    executionToLedgerP99: number | null;
   };
+  /**
+   * Executions republished by the open-order check (its counter on /metrics); 0 when the system
+   * exposes no such counter (`recoveredByOpenOrderCheckMeasured` false).
+   */
+  recoveredByOpenOrderCheck: number;
+  recoveredByOpenOrderCheckMeasured: boolean;
   settleTimeouts: number;
   dayWallSeconds: number;
 }

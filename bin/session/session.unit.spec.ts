@@ -25,6 +25,7 @@ describe('session flags', () => {
       report: 'out',
       date: '2026-03-02',
       stepMinutes: 30,
+      days: 1,
     });
   });
 
@@ -39,6 +40,8 @@ describe('session flags', () => {
     [['--date', '2026-03-07'], /not a US trading day/],
     [['--date', '2026-02-30x'], /YYYY-MM-DD/],
     [['--step-minutes', '0'], /--step-minutes/],
+    [['--days', '0'], /--days/],
+    [['--days', '31'], /--days/],
     [['--report', ''], /--report/],
     [['--nope'], /unknown option/],
     [['stray'], /too many arguments/],
@@ -87,6 +90,31 @@ describe('the day plan', () => {
     }
   });
 
+  it('given several days from a Friday, when planned, then the weekend is played, orders wait overnight and some are canceled before the open', () => {
+    const options = { seed: 8, accounts: 4, orders: 100, tradingDate: '2026-03-13', stepMinutes: 60 };
+    // One day is the day it always was.
+    expect(planSession({ ...options, days: 1 })).toEqual(planSession(options));
+    const steps = planSession({ ...options, days: 2 });
+    expect(steps.map((s) => s.index)).toEqual(steps.map((_, i) => i));
+    expect(steps.every((s, i) => i === 0 || s.at > steps[i - 1]!.at)).toBe(true);
+    const at = (iso: string) => steps.find((s) => s.at.toISOString() === iso);
+    const fridayClose = at('2026-03-14T00:00:00.000Z')!;
+    expect(at('2026-03-14T16:00:00.000Z')?.session).toBe('closed'); // Saturday noon
+    expect(at('2026-03-15T16:00:00.000Z')?.session).toBe('closed'); // Sunday noon
+    const beforeOpen = at('2026-03-16T07:00:00.000Z')!; // Monday 03:00
+    expect(beforeOpen.session).toBe('closed');
+    const overnight = fridayClose.actions.slice(-6);
+    expect(
+      overnight.every(
+        (a) => (a.kind === 'market-buy' || a.kind === 'limit-buy') && !('extendedHours' in a && a.extendedHours),
+      ),
+    ).toBe(true);
+    expect(beforeOpen.actions.length).toBeGreaterThan(0);
+    expect(beforeOpen.actions.every((a) => a.kind === 'cancel')).toBe(true);
+    expect(steps.at(-1)!.at.toISOString()).toBe('2026-03-17T00:00:00.000Z'); // Monday 20:00
+    expect(steps.reduce((n, s) => n + s.actions.length, 0)).toBe(200 + 6 + 3);
+  });
+
   it('given a seed, when ids are drawn, then they are distinct version-4 UUIDs, the same for the same seed', () => {
     const a = seededIds(5);
     const b = seededIds(5);
@@ -116,6 +144,8 @@ describe('summary figures', () => {
     const html = renderReportHtml({
       summary: {
         seed: 1,
+        days: 1,
+        tradingDates: ['2026-03-02'],
         tradingDate: '2026-03-02',
         accounts: 1,
         faults: '<i>x</i>',
@@ -134,7 +164,17 @@ describe('summary figures', () => {
         invariantViolations: 1,
         violations: [{ check: 'x', message: '</script><script>alert(1)</script>' }],
         throughput: 0,
-        latencyMs: { p50: null, p99: null, firstFillP50: null, firstFillP99: null, samples: 0 },
+        latencyMs: {
+          p50: null,
+          p99: null,
+          firstFillP50: null,
+          firstFillP99: null,
+          samples: 0,
+          executionToLedgerP50: null,
+          executionToLedgerP99: null,
+        },
+        recoveredByOpenOrderCheck: 0,
+        recoveredByOpenOrderCheckMeasured: false,
         settleTimeouts: 0,
         dayWallSeconds: 0,
       },

@@ -240,6 +240,29 @@ describe('order consistency', () => {
     },
   );
 
+  it('lists anomalies to the ops key only, a page at a time, and refuses bad queries with 400', async () => {
+    expect((await t.api.request('GET', '/v1/ops/anomalies', key)).status).toBe(401);
+    for (const query of ['limit=0', 'limit=501', 'after=x', 'kind=bad%20kind', 'extra=1']) {
+      const bad = await t.api.request<{ error: { code: string } }>('GET', `/v1/ops/anomalies?${query}`, OPS_KEY);
+      expect([query, bad.status, bad.body.error.code]).toEqual([query, 400, 'VALIDATION_FAILED']);
+    }
+    const all = (await anomaliesOutsideTerms()).map((a) => a.id);
+    expect(all.length).toBeGreaterThan(1);
+    const seen: string[] = [];
+    let after = '';
+    for (;;) {
+      const page = await t.api.request<{ anomalies: Anomaly[]; next: string | null }>(
+        'GET',
+        `/v1/ops/anomalies?kind=FILL_OUTSIDE_TERMS&limit=1${after}`,
+        OPS_KEY,
+      );
+      seen.push(...page.body.anomalies.map((a) => a.id));
+      if (page.body.next === null) break;
+      after = `&after=${page.body.next}`;
+    }
+    expect(seen).toEqual(all);
+  });
+
   it('answers a replay of a filled order, a list and a cancel with the order and its fills, as GET does', async () => {
     const body = { clientOrderId: 'market-1', symbol: 'MSFT', side: 'buy', type: 'market', quantity: '2' };
     const placed = await t.api.request<Order>('POST', '/v1/orders', key, body);
