@@ -137,12 +137,16 @@ export async function composeTradingServer(
     marketData,
     logger,
     opsApiKey: config.OPS_API_KEY,
+    opsApiKeys: config.OPS_API_KEYS,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    authFailuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+    maxOpenOrders: config.MAX_OPEN_ORDERS,
     commissionBps: config.COMMISSION_BPS,
     metrics: options.metrics,
     newId: options.newId,
     onReportApplied: options.onReportApplied,
-    registerOpsRoutes: async (app, requireOps) => {
-      await app.register(reconciliationRoutes, { requireOps, reconciler });
+    registerOpsRoutes: async (app, requireOps, audit) => {
+      await app.register(reconciliationRoutes, { requireOps, reconciler, audit });
     },
   });
   return { trading, reconciler, marketData };

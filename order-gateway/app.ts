@@ -9,12 +9,25 @@ import {
 } from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, Registry, type Histogram } from 'prom-client';
 import type { Ledger } from '../ledger/index.ts';
-import type { Pool } from '../platform/index.ts';
+import type { FastifyRequest } from 'fastify';
+import {
+  DEFAULT_AUTH_FAILURES_PER_MINUTE,
+  DEFAULT_OPERATOR,
+  DEFAULT_RATE_LIMIT_PER_MINUTE,
+  type OpsOperator,
+  type Pool,
+} from '../platform/index.ts';
 import { createAccountRepository } from './accounts/account.repository.ts';
 import { accountRoutes, opsAccountRoutes } from './accounts/accounts.routes.ts';
+import { ApiKeyCache } from './accounts/api-key.cache.ts';
+import { apiKeyRoutes } from './accounts/api-keys.routes.ts';
+import { apiKeyRepository } from './accounts/api-key.repository.ts';
 import { healthRoutes, type HealthChecks } from './health/health.routes.ts';
-import { createAuth, type Auth } from './http/auth.ts';
+import { operatorOf, registerAuth, type Auth } from './http/auth.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
+import { registerRateLimit } from './http/rate-limit.ts';
+import { recordOpsAction, type OpsAction } from './ops/ops-audit.repository.ts';
+import { opsAuditRoutes } from './ops/ops-audit.routes.ts';
 import type { MarketData } from './market/market-data.ts';
 import { marketRoutes } from './market/market.routes.ts';
 import type { OrderService } from './orders/order.service.ts';
@@ -27,19 +40,32 @@ export interface AppDependencies {
   ledger: Ledger;
   orders: OrderService;
   marketData: MarketData;
+  /** The key of the operator `ops`. */
   opsApiKey: string;
+  /** More operators, each with its own key (OPS_API_KEYS). */
+  opsApiKeys?: readonly OpsOperator[];
+  /** Requests per API key (per address without one) per minute; RATE_LIMIT_PER_MINUTE. */
+  rateLimitPerMinute?: number;
+  /** Failed authentications per client address per minute; AUTH_FAILURES_PER_MINUTE. */
+  authFailuresPerMinute?: number;
+  /** How long a key lookup is trusted (tests shorten or lengthen it). */
+  apiKeyCacheTtlMs?: number;
   checks: HealthChecks;
   metrics?: Registry;
   /** Account ids; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
   /**
    * Routes of other components under /v1/ops (the reconciler's), registered by the composition root
-   * with the ops key's guard, so that this component does not depend on them.
+   * with the ops key's guard and the audit log, so that this component does not depend on them.
+   * Every route under /v1/ops is authenticated before its body is read, whoever registers it.
    */
-  registerOpsRoutes?: (app: FastifyInstance, requireOps: Auth['requireOps']) => Promise<void>;
+  registerOpsRoutes?: (app: FastifyInstance, requireOps: Auth['requireOps'], audit: OpsAudit) => Promise<void>;
   /** Observes every answered request, by route template and status. */
   httpDuration?: Histogram<'method' | 'route' | 'status'>;
 }
+
+/** Records an ops action with the request's operator, in its own transaction. */
+export type OpsAudit = (request: FastifyRequest, action: Omit<OpsAction, 'operator'>) => Promise<void>;
 
 /** Builds the trading API; `bin/` entry points listen, tests drive it with `app.inject`. */
 export async function buildApp(deps: AppDependencies) {
@@ -73,18 +99,28 @@ export async function buildApp(deps: AppDependencies) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs/ui' });
 
-  const accounts = createAccountRepository(deps.pool);
-  const auth = createAuth({
-    opsApiKey: deps.opsApiKey,
-    accountIdByKeyHash: (hash) => accounts.accountIdByKeyHash(hash),
+  // Order matters: the rate limit's per-route hook runs after the app's own onRequest hooks, so it
+  // counts each request under the key that authentication has just established.
+  await registerRateLimit(app, { perMinute: deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE });
+  const keys = new ApiKeyCache((hash) => apiKeyRepository.ownerOf(deps.pool, hash), {
+    ttlMs: deps.apiKeyCacheTtlMs,
   });
+  const auth = registerAuth(app, {
+    operators: [{ name: DEFAULT_OPERATOR, key: deps.opsApiKey }, ...(deps.opsApiKeys ?? [])],
+    keys,
+    authFailuresPerMinute: deps.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
+  });
+  const accounts = createAccountRepository(deps.pool);
+  const audit: OpsAudit = (request, action) => recordOpsAction(deps.pool, { ...action, operator: operatorOf(request) });
 
   await app.register(healthRoutes, { checks: deps.checks, metrics });
   await app.register(marketRoutes, { marketData: deps.marketData });
   await app.register(accountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts, newId: deps.newId });
   await app.register(opsAccountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts, newId: deps.newId });
+  await app.register(apiKeyRoutes, { auth, pool: deps.pool, accounts, keys });
+  await app.register(opsAuditRoutes, { auth, pool: deps.pool });
   await app.register(ordersRoutes, { auth, orders: deps.orders });
-  if (deps.registerOpsRoutes) await deps.registerOpsRoutes(app, auth.requireOps);
+  if (deps.registerOpsRoutes) await deps.registerOpsRoutes(app, auth.requireOps, audit);
 
   // CONTRACT.md: GET /docs is the OpenAPI description itself (the browsable UI is at /docs/ui).
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger());

@@ -18,6 +18,11 @@ export interface TradingServerDependencies {
   marketData: MarketData;
   logger: Logger;
   opsApiKey: string;
+  opsApiKeys?: AppDependencies['opsApiKeys'];
+  rateLimitPerMinute?: number;
+  authFailuresPerMinute?: number;
+  /** Open orders per account; MAX_OPEN_ORDERS. */
+  maxOpenOrders?: number;
   commissionBps: number;
   metrics?: Registry;
   /** Ids of new accounts and orders; random UUIDs unless a simulation needs them reproducible. */
@@ -59,6 +64,7 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
     marketData,
     logger,
     newId: deps.newId,
+    maxOpenOrders: deps.maxOpenOrders,
     onOutboxWritten: () => relay.wake(),
     onAlarm: (kind) => tradingMetrics.alarms.inc({ kind }),
   });
@@ -80,6 +86,9 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
     orders,
     marketData,
     opsApiKey: deps.opsApiKey,
+    opsApiKeys: deps.opsApiKeys,
+    rateLimitPerMinute: deps.rateLimitPerMinute,
+    authFailuresPerMinute: deps.authFailuresPerMinute,
     metrics,
     newId: deps.newId,
     httpDuration: tradingMetrics.httpDuration,

@@ -115,6 +115,8 @@ async function runDay(
     BROKER_FAULTS: options.faults,
     BROKER_LATENCY_MS: options.latency,
     KAFKA_PARTITIONS: '3',
+    // The session's clients are the load itself: they must not be throttled.
+    RATE_LIMIT_PER_MINUTE: '1000000',
     ...(process.env.COMMISSION_BPS ? { COMMISSION_BPS: process.env.COMMISSION_BPS } : {}),
   });
   const steps = planSession({

@@ -23,6 +23,7 @@ export const marketRoutes: FastifyPluginAsyncZod<{ marketData: MarketData }> = a
   app.get(
     '/v1/instruments',
     {
+      config: { auth: 'public' },
       schema: {
         tags: ['market'],
         summary: 'Tradable instruments and last prices',
@@ -34,6 +35,7 @@ export const marketRoutes: FastifyPluginAsyncZod<{ marketData: MarketData }> = a
   app.get(
     '/v1/market/clock',
     {
+      config: { auth: 'public' },
       schema: {
         tags: ['market'],
         summary: 'Session clock (US/Eastern sessions, times in UTC)',

@@ -7,12 +7,17 @@ export interface ReconciliationRoutesOptions {
   /** The ops-key check of the trading API. */
   requireOps: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   reconciler: Reconciler;
+  /** Records the run with the request's operator (the trading API's ops audit log). */
+  audit?: (
+    request: FastifyRequest,
+    action: { action: string; target?: string | null; detail?: Record<string, unknown> | null },
+  ) => Promise<void>;
 }
 
 /** `POST /v1/ops/reconciliations` and `GET /v1/ops/reconciliations/{id}` (ops key only). */
 export const reconciliationRoutes: FastifyPluginAsyncZod<ReconciliationRoutesOptions> = async (
   app,
-  { requireOps, reconciler },
+  { requireOps, reconciler, audit },
 ) => {
   app.post(
     '/v1/ops/reconciliations',
@@ -28,7 +33,21 @@ export const reconciliationRoutes: FastifyPluginAsyncZod<ReconciliationRoutesOpt
       },
     },
     async (request, reply) => {
-      const run = await reconciler.run(request.body.date, { repair: request.body.repair });
+      const { date, repair } = request.body;
+      const action = repair ? 'reconciliation.repair' : 'reconciliation.run';
+      let run;
+      try {
+        run = await reconciler.run(date, { repair });
+      } catch (error) {
+        // A run that fails part way may already have republished executions: recorded all the same.
+        const code = (error as { code?: unknown }).code;
+        await audit?.(request, {
+          action,
+          detail: { date, repair, status: 'failed', error: typeof code === 'string' ? code : 'INTERNAL' },
+        });
+        throw error;
+      }
+      await audit?.(request, { action, target: run.id, detail: { date, repair, status: run.status } });
       return reply.status(201).send(run);
     },
   );

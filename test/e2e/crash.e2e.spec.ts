@@ -100,6 +100,7 @@ describe('crash: components killed mid-stream and restarted', () => {
       BROKER_URL: broker.url,
       OPS_API_KEY: OPS_KEY,
       PORT: '0',
+      RATE_LIMIT_PER_MINUTE: '1000000',
     };
   });
 
