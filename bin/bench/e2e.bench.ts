@@ -78,6 +78,7 @@ export async function runE2eBenchmark(): Promise<void> {
       BROKER_LATENCY_MS: '0',
       KAFKA_PARTITIONS: '3',
       RATE_LIMIT_PER_MINUTE: '1000000',
+      MAX_OPEN_ORDERS: '1000000',
     });
     bus = new KafkaBus({ brokers: kafka.brokers, clientId: 'bench', logger: silentLogger, namespace });
     system = await startSystem({
