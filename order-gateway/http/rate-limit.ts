@@ -19,6 +19,8 @@ export async function registerRateLimit(app: FastifyInstance, options: { perMinu
     max: options.perMinute,
     timeWindow: 60_000,
     enableDraftSpec: true,
+    // Keys and addresses counted at once (least recently seen forgotten first).
+    cache: 10_000,
     keyGenerator: rateLimitKey,
     allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
     errorResponseBuilder: (_request, context) =>
