@@ -99,8 +99,9 @@ export async function buildApp(deps: AppDependencies) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs/ui' });
 
-  // Order matters: the rate limit's per-route hook runs after the app's own onRequest hooks, so it
-  // counts each request under the key that authentication has just established.
+  // The rate limit first: its onRoute hook must see every route, and authentication builds its
+  // failure counter from it. Its per-route hook runs after the app's own onRequest hooks, so each
+  // request is counted under the key that authentication has just established.
   await registerRateLimit(app, { perMinute: deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE });
   const keys = new ApiKeyCache((hash) => apiKeyRepository.ownerOf(deps.pool, hash), {
     ttlMs: deps.apiKeyCacheTtlMs,
