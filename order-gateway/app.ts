@@ -23,7 +23,7 @@ import { ApiKeyCache } from './accounts/api-key.cache.ts';
 import { apiKeyRoutes } from './accounts/api-keys.routes.ts';
 import { apiKeyRepository } from './accounts/api-key.repository.ts';
 import { healthRoutes, type HealthChecks } from './health/health.routes.ts';
-import { operatorOf, registerAuth, type Auth } from './http/auth.ts';
+import { operatorOf, registerAuth, type Auth, type Refusal } from './http/auth.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { registerRateLimit } from './http/rate-limit.ts';
 import { recordOpsAction, type OpsAction } from './ops/ops-audit.repository.ts';
@@ -62,6 +62,8 @@ export interface AppDependencies {
   registerOpsRoutes?: (app: FastifyInstance, requireOps: Auth['requireOps'], audit: OpsAudit) => Promise<void>;
   /** Observes every answered request, by route template and status. */
   httpDuration?: Histogram<'method' | 'route' | 'status'>;
+  /** Told of every request refused at the door (401, or 429 from either limit). */
+  onRefused?: (reason: Refusal) => void;
 }
 
 /** Records an ops action with the request's operator, in its own transaction. */
@@ -102,7 +104,10 @@ export async function buildApp(deps: AppDependencies) {
   // The rate limit first: its onRoute hook must see every route, and authentication builds its
   // failure counter from it. Its per-route hook runs after the app's own onRequest hooks, so each
   // request is counted under the key that authentication has just established.
-  await registerRateLimit(app, { perMinute: deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE });
+  await registerRateLimit(app, {
+    perMinute: deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
+    onRefused: deps.onRefused,
+  });
   const keys = new ApiKeyCache((hash) => apiKeyRepository.ownerOf(deps.pool, hash), {
     ttlMs: deps.apiKeyCacheTtlMs,
   });
@@ -110,6 +115,7 @@ export async function buildApp(deps: AppDependencies) {
     operators: [{ name: DEFAULT_OPERATOR, key: deps.opsApiKey }, ...(deps.opsApiKeys ?? [])],
     keys,
     authFailuresPerMinute: deps.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
+    onRefused: deps.onRefused,
   });
   const accounts = createAccountRepository(deps.pool);
   const audit: OpsAudit = (request, action) => recordOpsAction(deps.pool, { ...action, operator: operatorOf(request) });

@@ -92,6 +92,7 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
     metrics,
     newId: deps.newId,
     httpDuration: tradingMetrics.httpDuration,
+    onRefused: (reason) => tradingMetrics.refusals.inc({ reason }),
     registerOpsRoutes: deps.registerOpsRoutes,
     checks: {
       postgres: () => isDatabaseReachable(pool),

@@ -347,7 +347,12 @@ describe('authentication, API keys and operators', () => {
     it('answers 429 after the limit of 401s from one address, before any key lookup; other addresses are served', async () => {
       // Its own pool, so that the database can be taken away from it alone.
       const pool = db.newPool(2);
-      const limited = await buildTestApp(db, { pool, authFailuresPerMinute: 5 });
+      const refusals: string[] = [];
+      const limited = await buildTestApp(db, {
+        pool,
+        authFailuresPerMinute: 5,
+        onRefused: (reason) => refusals.push(reason),
+      });
       try {
         const { apiKey } = await openAccount();
         const stranger = { remoteAddress: '203.0.113.7' };
@@ -403,6 +408,11 @@ describe('authentication, API keys and operators', () => {
           ...stranger,
         });
         expect(stillBlocked.statusCode).toBe(429);
+        expect(refusals).toEqual([
+          ...Array.from({ length: 5 }, () => 'unauthorized'),
+          'auth_failures',
+          'auth_failures',
+        ]);
       } finally {
         await limited.close();
       }

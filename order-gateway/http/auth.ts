@@ -54,10 +54,13 @@ export function rateLimitKey(request: FastifyRequest): string {
   return `address:${normalizeIP(request.ip)}`;
 }
 
+export type Refusal = 'unauthorized' | 'auth_failures' | 'rate_limited';
+
 export interface AuthOptions {
   operators: readonly OpsOperator[];
   keys: ApiKeyCache;
   authFailuresPerMinute: number;
+  onRefused?: ((reason: Refusal) => void) | undefined;
 }
 
 /**
@@ -95,6 +98,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions) {
     if (!need) return;
     const seen = await failures(request, { increment: false });
     if (!seen.isAllowed && seen.remaining <= 0) {
+      options.onRefused?.('auth_failures');
       return reply
         .code(429)
         .headers({
@@ -116,6 +120,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions) {
     const principal = await authenticate(request, need);
     if (!principal) {
       await failures(request);
+      options.onRefused?.('unauthorized');
       return unauthorized(reply);
     }
     request.principal = principal;

@@ -11,10 +11,11 @@ const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 describe('rate limit', () => {
   let db: TestDatabase;
   let app: App;
+  const refusals: string[] = [];
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    app = await buildTestApp(db, { rateLimitPerMinute: LIMIT });
+    app = await buildTestApp(db, { rateLimitPerMinute: LIMIT, onRefused: (reason) => refusals.push(reason) });
   });
   afterAll(async () => {
     await app.close();
@@ -65,6 +66,7 @@ describe('rate limit', () => {
 
   it('answers a burst beyond the limit with 429, Retry-After and the RateLimit headers, and changes nothing', async () => {
     const alice = await openAccount();
+    refusals.length = 0;
     const answers = [];
     for (let n = 0; n < LIMIT + 3; n++) {
       answers.push(
@@ -105,6 +107,7 @@ describe('rate limit', () => {
     expect((await app.inject({ method: 'GET', url: '/v1/account', headers: bearer(alice.key) })).statusCode).toBe(429);
     expect(await stateOf(alice.accountId)).toEqual({ orders: LIMIT, outbox: LIMIT });
     expect(await checkLedgerInvariants(db.pool)).toEqual([]);
+    expect(refusals).toEqual(Array.from({ length: 5 }, () => 'rate_limited'));
   });
 
   it("leaves another key, even the same account's, and the health probes alone", async () => {

@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../platform/index.ts';
-import { rateLimitKey } from './auth.ts';
+import { rateLimitKey, type Refusal } from './auth.ts';
 
 // Probes and scrapes must see the truth even while a client is being throttled.
 const UNLIMITED_ROUTES = new Set(['/healthz', '/metrics']);
@@ -13,7 +13,10 @@ const UNLIMITED_ROUTES = new Set(['/healthz', '/metrics']);
  * draft standard `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` headers (also sent,
  * counting down, on every allowed request).
  */
-export async function registerRateLimit(app: FastifyInstance, options: { perMinute: number }): Promise<void> {
+export async function registerRateLimit(
+  app: FastifyInstance,
+  options: { perMinute: number; onRefused?: ((reason: Refusal) => void) | undefined },
+): Promise<void> {
   await app.register(rateLimit, {
     global: true,
     max: options.perMinute,
@@ -22,6 +25,7 @@ export async function registerRateLimit(app: FastifyInstance, options: { perMinu
     // Keys and addresses counted at once (least recently seen forgotten first).
     cache: 10_000,
     keyGenerator: rateLimitKey,
+    onExceeded: () => options.onRefused?.('rate_limited'),
     allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
     errorResponseBuilder: (_request, context) =>
       new DomainError(

@@ -132,6 +132,8 @@ describe('an order end to end: HTTP → outbox → Kafka → request server → 
     ]);
     const forbidden = await t.api.request('POST', '/v1/ops/reconciliations', 'key_not_ops', { date, repair: false });
     expect(forbidden.status).toBe(401);
+    const metrics = await (await fetch(`${t.system.url}/metrics`)).text();
+    expect(metrics).toMatch(/trading_http_refusals_total\{reason="unauthorized"\} [1-9]/);
   });
 
   it('sends each order to the broker exactly once', async () => {

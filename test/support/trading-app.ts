@@ -51,7 +51,12 @@ export async function buildTestApp(
   } & Partial<
     Pick<
       AppDependencies,
-      'rateLimitPerMinute' | 'authFailuresPerMinute' | 'opsApiKeys' | 'apiKeyCacheTtlMs' | 'registerOpsRoutes'
+      | 'rateLimitPerMinute'
+      | 'authFailuresPerMinute'
+      | 'opsApiKeys'
+      | 'apiKeyCacheTtlMs'
+      | 'registerOpsRoutes'
+      | 'onRefused'
     >
   > = {},
 ): Promise<App> {
@@ -79,6 +84,7 @@ export async function buildTestApp(
     authFailuresPerMinute: options.authFailuresPerMinute ?? 1_000_000,
     apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
     registerOpsRoutes: options.registerOpsRoutes,
+    onRefused: options.onRefused,
     checks: { postgres: async () => true },
     metrics: new Registry(),
   });
