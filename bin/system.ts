@@ -13,6 +13,7 @@ import {
 import { createLedger, ledgerMigrations, type Ledger } from '../ledger/index.ts';
 import {
   cachedMarketData,
+  operatorOf,
   createRequestServer,
   createTradingServer,
   ensureOrderRequestsTopic,
@@ -140,13 +141,17 @@ export async function composeTradingServer(
     marketData,
     logger,
     opsApiKey: config.OPS_API_KEY,
+    opsApiKeys: config.OPS_API_KEYS,
+    rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    authFailuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+    maxOpenOrders: config.MAX_OPEN_ORDERS,
     commissionBps: config.COMMISSION_BPS,
     metrics: options.metrics,
     newId: options.newId,
     onReportApplied: options.onReportApplied,
     extraErrorCodes: RECONCILER_ERRORS,
-    registerOpsRoutes: async (app, requireOps) => {
-      await app.register(reconciliationRoutes, { requireOps, reconciler });
+    registerOpsRoutes: async (app, requireOps, audit) => {
+      await app.register(reconciliationRoutes, { requireOps, reconciler, audit, operatorOf });
     },
   });
   return { trading, reconciler, marketData };

@@ -9,16 +9,30 @@ import {
 } from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, Registry, type Histogram } from 'prom-client';
 import type { Ledger } from '../ledger/index.ts';
-import type { Bus, Pool } from '../platform/index.ts';
+import type { FastifyRequest } from 'fastify';
+import {
+  DEFAULT_AUTH_FAILURES_PER_MINUTE,
+  DEFAULT_OPERATOR,
+  DEFAULT_RATE_LIMIT_PER_MINUTE,
+  type Bus,
+  type OpsOperator,
+  type Pool,
+} from '../platform/index.ts';
 import { createAccountRepository } from './accounts/account.repository.ts';
 import { opsAnomalyRoutes } from './anomalies/anomalies.routes.ts';
 import { accountRoutes, opsAccountRoutes } from './accounts/accounts.routes.ts';
+import { ApiKeyCache } from './accounts/api-key.cache.ts';
+import { apiKeyRoutes } from './accounts/api-keys.routes.ts';
+import { apiKeyRepository } from './accounts/api-key.repository.ts';
 import { deadLetterRoutes } from './dead-letters/dead-letters.routes.ts';
 import { healthRoutes, type HealthChecks } from './health/health.routes.ts';
-import { createAuth, type Auth } from './http/auth.ts';
+import { operatorOf, registerAuth, type Auth, type Refusal } from './http/auth.ts';
 import { TRADING_API_ERRORS } from './http/error-codes.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { tidyOpenApi } from './http/openapi.ts';
+import { registerRateLimit } from './http/rate-limit.ts';
+import { recordOpsAction, type OpsAction } from './ops/ops-audit.repository.ts';
+import { opsAuditRoutes } from './ops/ops-audit.routes.ts';
 import type { MarketData } from './market/market-data.ts';
 import { marketRoutes } from './market/market.routes.ts';
 import type { OrderService } from './orders/order.service.ts';
@@ -33,21 +47,36 @@ export interface AppDependencies {
   ledger: Ledger;
   orders: OrderService;
   marketData: MarketData;
+  /** The key of the operator `ops`. */
   opsApiKey: string;
+  /** More operators, each with its own key (OPS_API_KEYS). */
+  opsApiKeys?: readonly OpsOperator[];
+  /** Requests per API key (per address without one) per minute; RATE_LIMIT_PER_MINUTE. */
+  rateLimitPerMinute?: number;
+  /** Failed authentications per client address per minute; AUTH_FAILURES_PER_MINUTE. */
+  authFailuresPerMinute?: number;
+  /** How long a key lookup is trusted (tests shorten or lengthen it). */
+  apiKeyCacheTtlMs?: number;
   checks: HealthChecks;
   metrics?: Registry;
   /** Account ids; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
   /**
    * Routes of other components under /v1/ops (the reconciler's), registered by the composition root
-   * with the ops key's guard, so that this component does not depend on them.
+   * with the ops key's guard and the audit log, so that this component does not depend on them.
+   * Every route under /v1/ops is authenticated before its body is read, whoever registers it.
    */
-  registerOpsRoutes?: (app: FastifyInstance, requireOps: Auth['requireOps']) => Promise<void>;
+  registerOpsRoutes?: (app: FastifyInstance, requireOps: Auth['requireOps'], audit: OpsAudit) => Promise<void>;
   /** Codes the routes of other components answer with (the reconciler's), for the OpenAPI enum. */
   extraErrorCodes?: Readonly<Record<string, number>>;
   /** Observes every answered request, by route template and status. */
   httpDuration?: Histogram<'method' | 'route' | 'status'>;
+  /** Told of every request refused at the door (401, or 429 from either limit). */
+  onRefused?: (reason: Refusal) => void;
 }
+
+/** Records an ops action with the request's operator, in its own transaction. */
+export type OpsAudit = (request: FastifyRequest, action: Omit<OpsAction, 'operator'>) => Promise<void>;
 
 /** Builds the trading API; `bin/` entry points listen, tests drive it with `app.inject`. */
 export async function buildApp(deps: AppDependencies) {
@@ -82,20 +111,35 @@ export async function buildApp(deps: AppDependencies) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs/ui' });
 
-  const accounts = createAccountRepository(deps.pool);
-  const auth = createAuth({
-    opsApiKey: deps.opsApiKey,
-    accountIdByKeyHash: (hash) => accounts.accountIdByKeyHash(hash),
+  // The rate limit first: its onRoute hook must see every route, and authentication builds its
+  // failure counter from it. Its per-route hook runs after the app's own onRequest hooks, so each
+  // request is counted under the key that authentication has just established.
+  await registerRateLimit(app, {
+    perMinute: deps.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
+    onRefused: deps.onRefused,
   });
+  const keys = new ApiKeyCache((hash) => apiKeyRepository.ownerOf(deps.pool, hash), {
+    ttlMs: deps.apiKeyCacheTtlMs,
+  });
+  const auth = registerAuth(app, {
+    operators: [{ name: DEFAULT_OPERATOR, key: deps.opsApiKey }, ...(deps.opsApiKeys ?? [])],
+    keys,
+    authFailuresPerMinute: deps.authFailuresPerMinute ?? DEFAULT_AUTH_FAILURES_PER_MINUTE,
+    onRefused: deps.onRefused,
+  });
+  const accounts = createAccountRepository(deps.pool);
+  const audit: OpsAudit = (request, action) => recordOpsAction(deps.pool, { ...action, operator: operatorOf(request) });
 
   await app.register(healthRoutes, { checks: deps.checks, metrics });
   await app.register(marketRoutes, { marketData: deps.marketData });
   await app.register(accountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts, newId: deps.newId });
   await app.register(opsAccountRoutes, { auth, pool: deps.pool, ledger: deps.ledger, accounts, newId: deps.newId });
+  await app.register(apiKeyRoutes, { auth, pool: deps.pool, accounts, keys });
+  await app.register(opsAuditRoutes, { auth, pool: deps.pool });
   await app.register(ordersRoutes, { auth, orders: deps.orders });
-  await app.register(deadLetterRoutes, { auth, pool: deps.pool, bus: deps.bus });
+  await app.register(deadLetterRoutes, { auth, pool: deps.pool, bus: deps.bus, audit });
   await app.register(opsAnomalyRoutes, { auth, pool: deps.pool });
-  if (deps.registerOpsRoutes) await deps.registerOpsRoutes(app, auth.requireOps);
+  if (deps.registerOpsRoutes) await deps.registerOpsRoutes(app, auth.requireOps, audit);
 
   // docs/api.md: GET /docs is the OpenAPI description itself (the browsable UI is at /docs/ui);
   // /docs/json is where tools that know fastify-swagger look for it.

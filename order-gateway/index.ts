@@ -2,7 +2,9 @@ import { fileURLToPath } from 'node:url';
 import type { ComponentMigrations } from '../platform/index.ts';
 
 /** The trading server and the request server; this is their one public module. */
-export { buildApp, type App, type AppDependencies } from './app.ts';
+export { buildApp, type App, type AppDependencies, type OpsAudit } from './app.ts';
+export { recordOpsAction, type OpsAction } from './ops/ops-audit.repository.ts';
+export { operatorOf } from './http/auth.ts';
 export { createTradingServer, type TradingServer, type TradingServerDependencies } from './trading-server.ts';
 export { createOrderService, type OrderService } from './orders/order.service.ts';
 export { FINAL_STATUSES, type OrderStatus } from './orders/order.machine.ts';

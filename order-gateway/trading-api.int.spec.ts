@@ -66,7 +66,7 @@ describe('trading API', () => {
         accountId: expect.stringMatching(/^[0-9a-f-]{36}$/),
         apiKey: expect.stringMatching(/^key_/),
       });
-      const { rows } = await db.pool.query<{ hash: Buffer }>('SELECT api_key_hash AS hash FROM gateway_accounts');
+      const { rows } = await db.pool.query<{ hash: Buffer }>('SELECT key_hash AS hash FROM gateway_api_keys');
       expect(rows.every((row) => !row.hash.toString('utf8').includes('key_'))).toBe(true);
     });
 

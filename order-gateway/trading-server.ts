@@ -19,6 +19,11 @@ export interface TradingServerDependencies {
   marketData: MarketData;
   logger: Logger;
   opsApiKey: string;
+  opsApiKeys?: AppDependencies['opsApiKeys'];
+  rateLimitPerMinute?: number;
+  authFailuresPerMinute?: number;
+  /** Open orders per account; MAX_OPEN_ORDERS. */
+  maxOpenOrders?: number;
   commissionBps: number;
   metrics?: Registry;
   /** Ids of new accounts and orders; random UUIDs unless a simulation needs them reproducible. */
@@ -61,6 +66,7 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
     marketData,
     logger,
     newId: deps.newId,
+    maxOpenOrders: deps.maxOpenOrders,
     onOutboxWritten: () => relay.wake(),
     onAlarm: (kind) => tradingMetrics.alarms.inc({ kind }),
   });
@@ -87,9 +93,13 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
     orders,
     marketData,
     opsApiKey: deps.opsApiKey,
+    opsApiKeys: deps.opsApiKeys,
+    rateLimitPerMinute: deps.rateLimitPerMinute,
+    authFailuresPerMinute: deps.authFailuresPerMinute,
     metrics,
     newId: deps.newId,
     httpDuration: tradingMetrics.httpDuration,
+    onRefused: (reason) => tradingMetrics.refusals.inc({ reason }),
     registerOpsRoutes: deps.registerOpsRoutes,
     extraErrorCodes: deps.extraErrorCodes,
     checks: {

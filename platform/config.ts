@@ -88,6 +88,77 @@ export const latencyRange = z.string().transform((raw, ctx) => {
   return { min, max };
 });
 
+const opsKey = z
+  .string()
+  .min(16, 'must be at least 16 characters')
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+/** The operator that OPS_API_KEY names; OPS_API_KEYS adds others. */
+export const DEFAULT_OPERATOR = 'ops';
+
+export interface OpsOperator {
+  name: string;
+  key: string;
+}
+
+/**
+ * `name:key,name:key`: one key per named operator, so every ops action is recorded with who did it.
+ * Issues name the entry by its position, never by its text: a name and a key swapped would echo the key.
+ */
+const opsApiKeys = z.string().transform((raw, ctx) => {
+  const operators: OpsOperator[] = [];
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const [index, entry] of entries.entries()) {
+    const at = `entry ${index + 1}`;
+    const colon = entry.indexOf(':');
+    const name = colon < 0 ? '' : entry.slice(0, colon);
+    const key = colon < 0 ? '' : entry.slice(colon + 1);
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${at} must be name:key, the name 1-64 characters of A-Z a-z 0-9 . _ -`,
+      });
+      return z.NEVER;
+    }
+    if (name === DEFAULT_OPERATOR) {
+      ctx.addIssue({ code: 'custom', message: `${at}: the operator "${DEFAULT_OPERATOR}" is OPS_API_KEY's` });
+      return z.NEVER;
+    }
+    const checked = opsKey.safeParse(key);
+    if (!checked.success) {
+      ctx.addIssue({ code: 'custom', message: `${at}: its key ${checked.error.issues[0]!.message}` });
+      return z.NEVER;
+    }
+    if (operators.some((other) => other.name === name)) {
+      ctx.addIssue({ code: 'custom', message: `${at}: its operator is named twice` });
+      return z.NEVER;
+    }
+    if (operators.some((other) => other.key === key)) {
+      ctx.addIssue({ code: 'custom', message: `${at}: its key is another operator's` });
+      return z.NEVER;
+    }
+    operators.push({ name, key });
+  }
+  if (operators.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must list at least one name:key' });
+    return z.NEVER;
+  }
+  return operators;
+});
+
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 1200;
+export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 60;
+export const DEFAULT_MAX_OPEN_ORDERS = 1000;
+
+const positiveCount = z.coerce
+  .number({ error: 'must be a whole number' })
+  .int('must be a whole number')
+  .min(1, 'must be at least 1')
+  .max(1_000_000_000, 'must be at most 1000000000');
+
 const seed = z
   .string()
   .regex(/^\d{1,15}$/, 'must be a whole number of at most 15 digits')
@@ -106,11 +177,11 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be 1-100 characters of A-Z a-z 0-9 . _ -')
     .optional(),
   KAFKA_PARTITIONS: z.coerce.number().int('must be a whole number').min(1).max(1000).default(6),
-  OPS_API_KEY: z
-    .string()
-    .min(16, 'must be at least 16 characters')
-    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
-    .optional(),
+  OPS_API_KEY: opsKey.optional(),
+  OPS_API_KEYS: opsApiKeys.optional(),
+  RATE_LIMIT_PER_MINUTE: positiveCount.default(DEFAULT_RATE_LIMIT_PER_MINUTE),
+  AUTH_FAILURES_PER_MINUTE: positiveCount.default(DEFAULT_AUTH_FAILURES_PER_MINUTE),
+  MAX_OPEN_ORDERS: positiveCount.default(DEFAULT_MAX_OPEN_ORDERS),
   FILL_RECEIVER_SECRET: z
     .string()
     .min(32, 'must be at least 32 characters')
@@ -157,6 +228,8 @@ export class ConfigError extends Error {
   }
 }
 
+// Never echoed in an error line: they hold keys.
+
 /** Reads configuration from an environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable is treated as unset, as shells and compose files often export them empty.
@@ -173,6 +246,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
   }
   const { OPS_API_KEY, SIM_SEED, FILL_RECEIVER_SECRET, BROKER_API_KEY, ...rest } = parsed.data;
+  if (OPS_API_KEY !== undefined && rest.OPS_API_KEYS?.some((operator) => operator.key === OPS_API_KEY)) {
+    throw new ConfigError(
+      'OPS_API_KEYS',
+      `operator ${DEFAULT_OPERATOR}'s key (OPS_API_KEY) is given to another operator`,
+    );
+  }
   return {
     ...rest,
     OPS_API_KEY: OPS_API_KEY ?? `ops_${randomBytes(24).toString('base64url')}`,
@@ -186,6 +265,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       brokerApiKey: BROKER_API_KEY === undefined,
     },
   };
+}
+
+/** Every operator and its key: OPS_API_KEY's operator first, then OPS_API_KEYS'. */
+export function opsOperators(config: Pick<Config, 'OPS_API_KEY' | 'OPS_API_KEYS'>): OpsOperator[] {
+  return [{ name: DEFAULT_OPERATOR, key: config.OPS_API_KEY }, ...(config.OPS_API_KEYS ?? [])];
 }
 
 /** For entry points: load, or print the one clear line and exit 1. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, ConfigError, faultSpec, latencyRange, loadConfig } from './config.ts';
+import { CONFIG_VARIABLES, ConfigError, faultSpec, latencyRange, loadConfig, opsOperators } from './config.ts';
 
 function errorOf(env: Record<string, string>): ConfigError {
   try {
@@ -30,6 +30,8 @@ describe('configuration', () => {
     // Each start draws its own: two processes never share a generated secret by accident.
     expect(loadConfig({}).FILL_RECEIVER_SECRET).not.toBe(config.FILL_RECEIVER_SECRET);
     expect(Object.values(config.BROKER_FAULTS).every((p) => p === 0)).toBe(true);
+    expect(config).toMatchObject({ RATE_LIMIT_PER_MINUTE: 1200, AUTH_FAILURES_PER_MINUTE: 60, MAX_OPEN_ORDERS: 1000 });
+    expect(opsOperators(config)).toEqual([{ name: 'ops', key: config.OPS_API_KEY }]);
   });
 
   it('reads every variable it is given', () => {
@@ -80,11 +82,61 @@ describe('configuration', () => {
     ['SIM_SEED', '-1'],
     ['COMMISSION_BPS', 'ten'],
     ['LOG_LEVEL', 'loud'],
+    ['RATE_LIMIT_PER_MINUTE', '0'],
+    ['RATE_LIMIT_PER_MINUTE', 'many'],
+    ['AUTH_FAILURES_PER_MINUTE', '-1'],
+    ['MAX_OPEN_ORDERS', '1.5'],
   ])('refuses %s=%s with one line naming the variable', (variable, value) => {
     const error = errorOf({ [variable]: value });
     expect(error.variable).toBe(variable);
     expect(error.message.startsWith(`Invalid configuration: ${variable} `)).toBe(true);
     expect(error.message).not.toContain('\n');
+  });
+
+  it('reads the limits and the named operators', () => {
+    const config = loadConfig({
+      OPS_API_KEY: 'the-ops-operator-key',
+      OPS_API_KEYS: 'alice:alice-key-0123456789, bob:bob-key-0123456789:with-colon',
+      RATE_LIMIT_PER_MINUTE: '50',
+      AUTH_FAILURES_PER_MINUTE: '5',
+      MAX_OPEN_ORDERS: '3',
+    });
+    expect(config).toMatchObject({ RATE_LIMIT_PER_MINUTE: 50, AUTH_FAILURES_PER_MINUTE: 5, MAX_OPEN_ORDERS: 3 });
+    expect(opsOperators(config)).toEqual([
+      { name: 'ops', key: 'the-ops-operator-key' },
+      { name: 'alice', key: 'alice-key-0123456789' },
+      { name: 'bob', key: 'bob-key-0123456789:with-colon' },
+    ]);
+  });
+
+  const secret = 'sEcReT-value-0123456789';
+  it.each([
+    ['no colon', `${secret}`],
+    ['an empty name', `:${secret}`],
+    ['a short key', `alice:${secret.slice(0, 5)}`],
+    ['a key with a space', `alice:${secret} x`],
+    ['a name that is not a name', `al ice:${secret}`],
+    ['name and key swapped', `${secret}:alice`],
+    ['the reserved operator ops', `ops:${secret}`],
+    ['one operator twice', `alice:${secret},alice:${secret}-2`],
+    ['one key twice', `alice:${secret},bob:${secret}`],
+    ['nothing but commas', ',,'],
+  ])('refuses OPS_API_KEYS with %s in one line that names it and echoes no key', (_case, value) => {
+    const error = errorOf({ OPS_API_KEYS: value });
+    expect(error.variable).toBe('OPS_API_KEYS');
+    expect(error.message.startsWith('Invalid configuration: OPS_API_KEYS ')).toBe(true);
+    expect(error.message).not.toContain('\n');
+    expect(error.message).not.toContain(secret.slice(0, 5));
+  });
+
+  it("refuses OPS_API_KEYS that gives OPS_API_KEY's key to another operator, without echoing it", () => {
+    const error = errorOf({ OPS_API_KEY: secret, OPS_API_KEYS: `alice:${secret}` });
+    expect(error.variable).toBe('OPS_API_KEYS');
+    expect(error.message).not.toContain(secret.slice(0, 5));
+  });
+
+  it('never echoes the value of OPS_API_KEY', () => {
+    expect(errorOf({ OPS_API_KEY: 'sEcReT' }).message).not.toContain('sEcReT');
   });
 
   it('treats an empty variable as unset', () => {

@@ -76,7 +76,7 @@ export async function runReconcileBenchmark(): Promise<void> {
 async function generateDay(pool: Pool, runId: string): Promise<void> {
   const orders = Math.ceil(EXECUTIONS / FILLS_PER_ORDER);
   const accountId = randomUUID();
-  await pool.query(`INSERT INTO gateway_accounts (id, name, api_key_hash) VALUES ($1, 'bench', '\\x00')`, [accountId]);
+  await pool.query(`INSERT INTO gateway_accounts (id, name) VALUES ($1, 'bench')`, [accountId]);
   const open = `'${DATE} 09:30'::timestamp AT TIME ZONE 'America/New_York'`;
   await pool.query(
     `INSERT INTO orders (id, account_id, client_order_id, request_hash, symbol, side, type, quantity, worst_price,

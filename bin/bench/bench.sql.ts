@@ -16,8 +16,8 @@ export const HISTORY_ACCOUNTS = `
   WITH accounts AS (
     SELECT md5('bench-account-' || a)::uuid AS id, a FROM generate_series(0, $1::int - 1) a
   ), gateway AS (
-    INSERT INTO gateway_accounts (id, name, api_key_hash)
-    SELECT id, 'history ' || a, decode(md5('bench-key-' || a), 'hex') FROM accounts
+    INSERT INTO gateway_accounts (id, name)
+    SELECT id, 'history ' || a FROM accounts
     ON CONFLICT DO NOTHING
   )
   INSERT INTO ledger_accounts (id, kind) SELECT id::text, 'customer' FROM accounts ON CONFLICT DO NOTHING`;

@@ -126,6 +126,10 @@ async function runDay(
     BROKER_FAULTS: options.faults,
     BROKER_LATENCY_MS: options.latency,
     KAFKA_PARTITIONS: '3',
+    // The session's clients are the load itself: they must not be throttled, nor capped by a
+    // limit that a long day of resting orders in few accounts could reach.
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    MAX_OPEN_ORDERS: '1000000',
     ...(process.env.COMMISSION_BPS ? { COMMISSION_BPS: process.env.COMMISSION_BPS } : {}),
   });
   const steps = planSession({

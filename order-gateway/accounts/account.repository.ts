@@ -1,20 +1,22 @@
 import type { Queryable } from '../../platform/index.ts';
-import { ACCOUNT_EXISTS, ACCOUNT_ID_BY_KEY_HASH, INSERT_ACCOUNT } from './account.sql.ts';
+import { ACCOUNT_EXISTS, INSERT_ACCOUNT, LOCK_ACCOUNT } from './account.sql.ts';
 
 export function createAccountRepository(pool: Queryable) {
   return {
-    async insert(input: { id: string; name: string; apiKeyHash: Buffer }, tx?: Queryable): Promise<void> {
-      await (tx ?? pool).query(INSERT_ACCOUNT, [input.id, input.name, input.apiKeyHash]);
-    },
-    async accountIdByKeyHash(hash: Buffer, tx?: Queryable): Promise<string | null> {
-      const { rows } = await (tx ?? pool).query<{ id: string }>(ACCOUNT_ID_BY_KEY_HASH, [hash]);
-      return rows[0]?.id ?? null;
+    async insert(input: { id: string; name: string }, tx?: Queryable): Promise<void> {
+      await (tx ?? pool).query(INSERT_ACCOUNT, [input.id, input.name]);
     },
     async exists(id: string, tx?: Queryable): Promise<boolean> {
       const { rowCount } = await (tx ?? pool).query(ACCOUNT_EXISTS, [id]);
       return (rowCount ?? 0) > 0;
     },
   };
+}
+
+/** Holds the account's row until the transaction ends: one placement of the account at a time. */
+export async function lockAccount(tx: Queryable, accountId: string): Promise<boolean> {
+  const { rowCount } = await tx.query(LOCK_ACCOUNT, [accountId]);
+  return (rowCount ?? 0) > 0;
 }
 
 export type AccountRepository = ReturnType<typeof createAccountRepository>;

@@ -47,3 +47,21 @@ export const DepositBody = z
   .strict();
 
 export const DepositResultSchema = z.object({ accountId: z.string(), cash: CashSchema }).meta({ id: 'DepositResult' });
+
+export const ApiKeyParams = z.object({ id: z.string().min(1).max(100), keyId: z.string().min(1).max(100) });
+
+export const IssuedApiKeySchema = z.object({ keyId: z.string(), apiKey: z.string() }).meta({ id: 'IssuedApiKey' });
+
+export const ApiKeyListSchema = z
+  .object({
+    keys: z.array(
+      z.object({
+        keyId: z.string(),
+        createdAt: z.string(),
+        createdBy: z.string().nullable(),
+        revokedAt: z.string().nullable(),
+        revokedBy: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'ApiKeyList' });

@@ -1,8 +1,10 @@
 export const INSERT_ACCOUNT = `
-  INSERT INTO gateway_accounts (id, name, api_key_hash) VALUES ($1, $2, $3)`;
-
-export const ACCOUNT_ID_BY_KEY_HASH = `
-  SELECT id FROM gateway_accounts WHERE api_key_hash = $1`;
+  INSERT INTO gateway_accounts (id, name) VALUES ($1, $2)`;
 
 export const ACCOUNT_EXISTS = `
   SELECT 1 FROM gateway_accounts WHERE id = $1`;
+
+// Placements of one account queue here, so the open-order count each one reads is the last word.
+// NO KEY UPDATE: the orders' foreign key takes KEY SHARE on this row, which this does not block.
+export const LOCK_ACCOUNT = `
+  SELECT 1 FROM gateway_accounts WHERE id = $1 FOR NO KEY UPDATE`;

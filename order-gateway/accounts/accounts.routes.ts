@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Ledger } from '../../ledger/index.ts';
 import { DomainError, dec, formatCash, formatQuantity, withTransaction, type Pool } from '../../platform/index.ts';
-import { clientAccountId, type Auth } from '../http/auth.ts';
+import { clientAccountId, operatorOf, type Auth } from '../http/auth.ts';
+import { recordOpsAction } from '../ops/ops-audit.repository.ts';
 import { ErrorSchema } from '../http/error.schemas.ts';
 import type { AccountRepository } from './account.repository.ts';
 import {
@@ -13,6 +14,7 @@ import {
   DepositBody,
   DepositResultSchema,
 } from './account.schemas.ts';
+import { apiKeyRepository } from './api-key.repository.ts';
 import { hashApiKey, newApiKey } from './api-keys.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -85,9 +87,13 @@ export const opsAccountRoutes: FastifyPluginAsyncZod<Dependencies> = async (
     async (request, reply) => {
       const accountId = (newId ?? randomUUID)();
       const apiKey = newApiKey();
+      const operator = operatorOf(request);
       await withTransaction(pool, async (tx) => {
-        await accounts.insert({ id: accountId, name: request.body.name, apiKeyHash: hashApiKey(apiKey) }, tx);
+        await accounts.insert({ id: accountId, name: request.body.name }, tx);
+        const keyId = randomUUID();
+        await apiKeyRepository.insert(tx, { keyId, accountId, keyHash: hashApiKey(apiKey), createdBy: operator });
         await ledger.openAccount(tx, accountId);
+        await recordOpsAction(tx, { operator, action: 'account.create', target: accountId, detail: { keyId } });
       });
       return reply.code(201).send({ accountId, apiKey });
     },
@@ -111,11 +117,15 @@ export const opsAccountRoutes: FastifyPluginAsyncZod<Dependencies> = async (
         if (!UUID.test(accountId) || !(await accounts.exists(accountId, tx))) {
           throw new DomainError('ACCOUNT_NOT_FOUND', 'no such account', { httpStatus: 404, details: { accountId } });
         }
-        return ledger.deposit(tx, {
-          accountId,
-          amount: dec(request.body.amount),
-          reference: `deposit:${randomUUID()}`,
+        const reference = `deposit:${randomUUID()}`;
+        const balance = await ledger.deposit(tx, { accountId, amount: dec(request.body.amount), reference });
+        await recordOpsAction(tx, {
+          operator: operatorOf(request),
+          action: 'deposit.create',
+          target: accountId,
+          detail: { amount: request.body.amount, currency: request.body.currency, reference },
         });
+        return balance;
       });
       return reply.code(201).send({ accountId, cash: cashView(cash) });
     },

@@ -1,7 +1,7 @@
-import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Bus, Pool } from '../../platform/index.ts';
-import type { Auth } from '../http/auth.ts';
+import type { OpsAudit } from '../app.ts';
+import { operatorOf, type Auth } from '../http/auth.ts';
 import { ErrorSchema } from '../http/error.schemas.ts';
 import { listDeadLetters, replayDeadLetter, type DeadLetter } from './dead-letter.repository.ts';
 import { ParkedIdParams, ParkedListSchema, ParkedMessageSchema, ParkedQuery } from './dead-letter.schemas.ts';
@@ -10,10 +10,11 @@ interface Dependencies {
   auth: Auth;
   pool: Pool;
   bus: Bus;
+  audit: OpsAudit;
 }
 
 /** `GET /v1/ops/parked` and `POST /v1/ops/parked/{id}/replay` (ops key only). */
-export const deadLetterRoutes: FastifyPluginAsyncZod<Dependencies> = async (app, { auth, pool, bus }) => {
+export const deadLetterRoutes: FastifyPluginAsyncZod<Dependencies> = async (app, { auth, pool, bus, audit }) => {
   app.addHook('preHandler', auth.requireOps);
 
   app.get(
@@ -45,16 +46,11 @@ export const deadLetterRoutes: FastifyPluginAsyncZod<Dependencies> = async (app,
       const operator = operatorOf(request);
       const letter = await replayDeadLetter(pool, bus, request.params.id, operator);
       request.log.info({ deadLetter: letter.id, topic: letter.topic, operator }, 'parked message replayed');
+      await audit(request, { action: 'parked.replay', target: letter.id, detail: { topic: letter.topic } });
       return reply.code(202).send(view(letter));
     },
   );
 };
-
-/** The ops principal's name when it carries one (named operators), else the single operator `ops`. */
-function operatorOf(request: FastifyRequest): string {
-  const principal = request.principal as { name?: unknown } | undefined;
-  return typeof principal?.name === 'string' ? principal.name : 'ops';
-}
 
 function view(letter: DeadLetter) {
   return {

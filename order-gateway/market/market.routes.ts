@@ -26,6 +26,7 @@ export const marketRoutes: FastifyPluginAsyncZod<{ marketData: MarketData }> = a
   app.get(
     '/v1/instruments',
     {
+      config: { auth: 'public' },
       schema: {
         tags: ['market'],
         summary: 'Tradable instruments and last prices',
@@ -37,6 +38,7 @@ export const marketRoutes: FastifyPluginAsyncZod<{ marketData: MarketData }> = a
   app.get(
     '/v1/market/clock',
     {
+      config: { auth: 'public' },
       schema: {
         tags: ['market'],
         summary: 'Session clock (US/Eastern sessions, times in UTC)',

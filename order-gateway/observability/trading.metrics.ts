@@ -28,6 +28,12 @@ export function createTradingMetrics(registry: Registry) {
       labelNames: ['consumer', 'topic'] as const,
       registers: [registry],
     }),
+    refusals: new Counter({
+      name: 'trading_http_refusals_total',
+      help: 'Requests refused before their body was read: unauthorized (401), auth_failures (429, too many 401s from the address), rate_limited (429, over the per-key limit)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     submissions: new Counter({
       name: 'trading_broker_submissions_total',
       help: 'Settled calls of the request server to the broker, by kind and resulting state',

@@ -1,6 +1,7 @@
 import type { Queryable } from '../../platform/index.ts';
 import type { OrderContext, OrderStateValue, OrderStatus } from './order.machine.ts';
 import {
+  COUNT_OPEN_ORDERS,
   FILLS_OF_ORDERS,
   INSERT_ANOMALIES,
   INSERT_FILLS,
@@ -111,6 +112,12 @@ export const orderRepository = {
       JSON.stringify(order.snapshot),
     ]);
     return rows[0] ?? null;
+  },
+
+  /** Open orders of the account, counted up to `upTo`. */
+  async countOpen(q: Queryable, accountId: string, upTo: number): Promise<number> {
+    const { rows } = await q.query<{ open: number }>(COUNT_OPEN_ORDERS, [accountId, upTo]);
+    return rows[0]!.open;
   },
 
   async byClientOrderId(q: Queryable, accountId: string, clientOrderId: string): Promise<OrderWithFills | null> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FillToSettle, Ledger } from '../../ledger/index.ts';
 import {
   dec,
+  DEFAULT_MAX_OPEN_ORDERS,
   formatCash,
   formatQuantity,
   withTransaction,
@@ -9,6 +10,7 @@ import {
   type Pool,
   type PoolClient,
 } from '../../platform/index.ts';
+import { lockAccount } from '../accounts/account.repository.ts';
 import type { MarketData } from '../market/market-data.ts';
 import { addToOutbox } from '../outbox/outbox.ts';
 import {
@@ -50,6 +52,8 @@ export interface OrderServiceDependencies {
   onAlarm?: (kind: string) => void;
   /** Order ids; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
+  /** Open orders per account (MAX_OPEN_ORDERS); a placement beyond it is refused. */
+  maxOpenOrders?: number | undefined;
 }
 
 export interface ApplyOutcome {
@@ -86,6 +90,7 @@ interface OrderChange {
 
 export function createOrderService(deps: OrderServiceDependencies) {
   const { pool, ledger } = deps;
+  const maxOpenOrders = deps.maxOpenOrders ?? DEFAULT_MAX_OPEN_ORDERS;
 
   async function placeOrder(
     accountId: string,
@@ -134,6 +139,15 @@ export function createOrderService(deps: OrderServiceDependencies) {
           });
         }
         return { created: false, row: existing, fills: existing.fills };
+      }
+      // Counted under the account's lock, after this order's insert: placements of one account
+      // queue here, each sees every one committed before it, so the last place is taken only once.
+      await lockAccount(tx, accountId);
+      const open = await orderRepository.countOpen(tx, accountId, maxOpenOrders + 1);
+      if (open > maxOpenOrders) {
+        throw new OrderError('TOO_MANY_OPEN_ORDERS', `the account already has ${maxOpenOrders} open orders`, {
+          maxOpenOrders,
+        });
       }
       await ledger.placeHold(tx, {
         holdId: orderId,

@@ -40,8 +40,11 @@ export const UPDATE_ORDER_STATE = `
     broker_accepted_at = LEAST(broker_accepted_at, $10::timestamptz)
   WHERE id = $1 AND version = $2`;
 
+// The predicate of the orders_open_by_account index: queries that repeat it read only that index.
+const OPEN_STATUSES = `status IN ('pending_new', 'new', 'partially_filled', 'pending_cancel')`;
+
 const STATUS_FILTER = {
-  open: `AND status IN ('pending_new', 'new', 'partially_filled', 'pending_cancel')`,
+  open: `AND ${OPEN_STATUSES}`,
   closed: `AND status IN ('filled', 'canceled', 'rejected', 'expired')`,
   all: '',
 } as const;
@@ -52,6 +55,12 @@ export function listOrdersSql(status: keyof typeof STATUS_FILTER): string {
     WHERE account_id = $1 AND ($2::bigint IS NULL OR seq < $2) ${STATUS_FILTER[status]}
     ORDER BY seq DESC LIMIT $3`;
 }
+
+// Stops counting one past the cap: the answer is "over" or the exact number, never a full scan.
+export const COUNT_OPEN_ORDERS = `
+  SELECT count(*)::int AS open FROM (
+    SELECT 1 FROM orders WHERE account_id = $1 AND ${OPEN_STATUSES} LIMIT $2
+  ) open_orders`;
 
 export const FILLS_OF_ORDERS = `
   SELECT exec_id, order_id, quantity, price, commission, executed_at FROM order_fills

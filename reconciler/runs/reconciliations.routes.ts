@@ -17,6 +17,11 @@ export interface ReconciliationRoutesOptions {
   reconciler: Reconciler;
   /** The operator's name as the ops check established it; "ops" when it names none. */
   operatorOf?: (request: FastifyRequest) => string;
+  /** Records the run with the request's operator (the trading API's ops audit log). */
+  audit?: (
+    request: FastifyRequest,
+    action: { action: string; target?: string | null; detail?: Record<string, unknown> | null },
+  ) => Promise<void>;
 }
 
 /**
@@ -25,7 +30,7 @@ export interface ReconciliationRoutesOptions {
  */
 export const reconciliationRoutes: FastifyPluginAsyncZod<ReconciliationRoutesOptions> = async (
   app,
-  { requireOps, reconciler, operatorOf },
+  { requireOps, reconciler, operatorOf, audit },
 ) => {
   app.post(
     '/v1/ops/reconciliations',
@@ -41,7 +46,21 @@ export const reconciliationRoutes: FastifyPluginAsyncZod<ReconciliationRoutesOpt
       },
     },
     async (request, reply) => {
-      const run = await reconciler.run(request.body.date, { repair: request.body.repair });
+      const { date, repair } = request.body;
+      const action = repair ? 'reconciliation.repair' : 'reconciliation.run';
+      let run;
+      try {
+        run = await reconciler.run(date, { repair });
+      } catch (error) {
+        // A run that fails part way may already have republished executions: recorded all the same.
+        const code = (error as { code?: unknown }).code;
+        await audit?.(request, {
+          action,
+          detail: { date, repair, status: 'failed', error: typeof code === 'string' ? code : 'INTERNAL' },
+        });
+        throw error;
+      }
+      await audit?.(request, { action, target: run.id, detail: { date, repair, status: run.status } });
       return reply.status(201).send(run);
     },
   );
@@ -82,10 +101,13 @@ export const reconciliationRoutes: FastifyPluginAsyncZod<ReconciliationRoutesOpt
         response: { 200: BreakSchema, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       },
     },
-    async (request) =>
-      reconciler.resolveBreak(request.params.id, {
+    async (request) => {
+      const resolved = await reconciler.resolveBreak(request.params.id, {
         note: request.body.note,
         operator: operatorOf?.(request) ?? 'ops',
-      }),
+      });
+      await audit?.(request, { action: 'break.resolve', target: resolved.id, detail: { note: request.body.note } });
+      return resolved;
+    },
   );
 };

@@ -108,6 +108,7 @@ describe('crash: components killed mid-stream and restarted', () => {
       BROKER_API_KEY: config.BROKER_API_KEY,
       OPS_API_KEY: OPS_KEY,
       PORT: '0',
+      RATE_LIMIT_PER_MINUTE: '1000000',
     };
   });
 

@@ -123,8 +123,17 @@ describe('an order end to end: HTTP → outbox → Kafka → request server → 
     expect(run.body.checked.executions).toBeGreaterThan(0);
     const again = await t.api.request<{ id: string }>('GET', `/v1/ops/reconciliations/${run.body.id}`, OPS_KEY);
     expect(again.body.id).toBe(run.body.id);
+    const { rows: audit } = await t.db.pool.query(
+      "SELECT operator, action, detail FROM ops_audit_log WHERE action LIKE 'reconciliation.%' AND target = $1",
+      [run.body.id],
+    );
+    expect(audit).toEqual([
+      { operator: 'ops', action: 'reconciliation.run', detail: { date, repair: false, status: 'clean' } },
+    ]);
     const forbidden = await t.api.request('POST', '/v1/ops/reconciliations', 'key_not_ops', { date, repair: false });
     expect(forbidden.status).toBe(401);
+    const metrics = await (await fetch(`${t.system.url}/metrics`)).text();
+    expect(metrics).toMatch(/trading_http_refusals_total\{reason="unauthorized"\} [1-9]/);
   });
 
   it('sends each order to the broker exactly once', async () => {

@@ -35,6 +35,8 @@ export async function startTestSystem(
     SIM_SEED: '7',
     BROKER_LATENCY_MS: '0',
     KAFKA_PARTITIONS: '3',
+    // Tests poll; the rate limit has its own tests.
+    RATE_LIMIT_PER_MINUTE: '1000000',
     ...options.env,
   });
   const logger = options.logger ?? silentLogger;

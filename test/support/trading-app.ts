@@ -4,11 +4,12 @@ import {
   buildApp,
   createOrderService,
   type App,
+  type AppDependencies,
   type Instrument,
   type MarketClock,
   type MarketData,
 } from '../../order-gateway/index.ts';
-import { InProcessBus, silentLogger, type Bus } from '../../platform/index.ts';
+import { InProcessBus, silentLogger, type Bus, type Pool } from '../../platform/index.ts';
 import type { TestDatabase } from './database.ts';
 
 export const TEST_OPS_KEY = 'ops_test_key_0123456789abcdef';
@@ -41,19 +42,51 @@ export function fixedMarketData(
 /** The trading API on a test database, with the real ledger and order service. */
 export async function buildTestApp(
   db: TestDatabase,
-  options: { marketData?: MarketData; commissionBps?: number; newId?: () => string; bus?: Bus } = {},
+  options: {
+    marketData?: MarketData;
+    commissionBps?: number;
+    newId?: () => string;
+    bus?: Bus;
+    maxOpenOrders?: number;
+    pool?: Pool;
+  } & Partial<
+    Pick<
+      AppDependencies,
+      | 'rateLimitPerMinute'
+      | 'authFailuresPerMinute'
+      | 'opsApiKeys'
+      | 'apiKeyCacheTtlMs'
+      | 'registerOpsRoutes'
+      | 'onRefused'
+    >
+  > = {},
 ): Promise<App> {
+  const pool = options.pool ?? db.pool;
   const ledger = createLedger({ commissionBps: options.commissionBps ?? 10 });
   const marketData = options.marketData ?? fixedMarketData();
-  const orders = createOrderService({ pool: db.pool, ledger, marketData, logger: silentLogger, newId: options.newId });
+  const orders = createOrderService({
+    pool,
+    ledger,
+    marketData,
+    logger: silentLogger,
+    newId: options.newId,
+    maxOpenOrders: options.maxOpenOrders,
+  });
   return buildApp({
     logger: silentLogger,
-    pool: db.pool,
+    pool,
     bus: options.bus ?? new InProcessBus(),
     ledger,
     orders,
     marketData,
     opsApiKey: TEST_OPS_KEY,
+    opsApiKeys: options.opsApiKeys,
+    // Tests drive many requests through one key; the limits have their own tests, which set them.
+    rateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
+    authFailuresPerMinute: options.authFailuresPerMinute ?? 1_000_000,
+    apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
+    registerOpsRoutes: options.registerOpsRoutes,
+    onRefused: options.onRefused,
     checks: { postgres: async () => true },
     metrics: new Registry(),
   });
