@@ -11,10 +11,14 @@ export const HTTP_ERRORS = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
+  // PostgreSQL or the bus away (platform's DependencyUnavailableError), with Retry-After.
+  SERVICE_UNAVAILABLE: 503,
 } as const;
 
 export const ACCOUNT_ERRORS = { ACCOUNT_NOT_FOUND: 404 } as const;
 export const MARKET_ERRORS = { MARKET_DATA_UNAVAILABLE: 503 } as const;
+/** The dead letters' replay (`dead-letters/dead-letter.repository.ts`). */
+export const PARKED_MESSAGE_ERRORS = { PARKED_MESSAGE_NOT_FOUND: 404, PARKED_MESSAGE_ALREADY_REPLAYED: 409 } as const;
 
 /**
  * Every code the trading API's own routes can answer with, and its HTTP status. The OpenAPI
@@ -25,5 +29,6 @@ export const TRADING_API_ERRORS: Readonly<Record<string, number>> = {
   ...ORDER_ERRORS,
   ...ACCOUNT_ERRORS,
   ...MARKET_ERRORS,
+  ...PARKED_MESSAGE_ERRORS,
   ...LEDGER_ERRORS,
 };

@@ -70,7 +70,9 @@ describe('README.md', () => {
 
   it('the first order fills and the day reconciles clean, pasted as written after the printed export line', () => {
     const blocks = markedBlocks(readFileSync(join(root, 'README.md'), 'utf8'));
-    expect(system.exports).toMatch(/TRADING_URL=\S+ OPS_API_KEY=\S+ BROKER_URL=\S+ DATABASE_URL=\S+/);
+    expect(system.exports).toMatch(
+      /TRADING_URL=\S+ OPS_API_KEY=\S+ BROKER_URL=\S+ BROKER_API_KEY=\S+ DATABASE_URL=\S+/,
+    );
     const run = spawnSync('bash', ['-e', '-c', [system.exports, ...blocks].join('\n')], {
       cwd: root,
       env: { PATH: process.env.PATH, HOME: process.env.HOME },
