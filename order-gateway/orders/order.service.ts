@@ -269,30 +269,15 @@ export function createOrderService(deps: OrderServiceDependencies) {
         results.push(null);
         continue;
       }
-      if (event.type === 'FillReported' && reportedAs) {
-        const breaches = fillTermsBreaches(
-          { accountId: row.account_id, symbol: row.symbol, side: row.side, worstPrice: row.worst_price },
-          { ...reportedAs, price: event.price },
-        );
-        if (breaches.length > 0) {
-          // Neither the order nor the ledger moves: an operator decides (the reconciler shows it as a break).
-          const detail = `fill ${event.execId} of ${event.quantity} @ ${event.price} breaks the order's terms: ${describeBreaches(breaches)}`;
-          anomalies.push({
-            orderId: row.id,
-            kind: FILL_OUTSIDE_TERMS,
-            detail,
-            event: { ...event, ...reportedAs },
-            execId: event.execId,
-          });
-          deps.logger.error(
-            { orderId: row.id, execId: event.execId, breaches },
-            'fill outside the order terms: not applied',
-          );
-          deps.onAlarm?.(FILL_OUTSIDE_TERMS);
-          const current = changes.get(orderId)?.snapshot ?? restoreOrderSnapshot(row.snapshot);
-          results.push({ orderId, status: orderStatus(current), applied: false, wroteOutbox: false });
-          continue;
-        }
+      const outsideTerms = fillOutsideTerms(row, event, reportedAs);
+      if (outsideTerms) {
+        // Neither the order nor the ledger moves: an operator decides (the reconciler shows it as a break).
+        anomalies.push(outsideTerms);
+        deps.logger.error({ orderId: row.id, execId: outsideTerms.execId }, outsideTerms.detail);
+        deps.onAlarm?.(FILL_OUTSIDE_TERMS);
+        const current = changes.get(orderId)?.snapshot ?? restoreOrderSnapshot(row.snapshot);
+        results.push({ orderId, status: orderStatus(current), applied: false, wroteOutbox: false });
+        continue;
       }
       let change = changes.get(orderId);
       if (!change) {
@@ -409,6 +394,23 @@ export function createOrderService(deps: OrderServiceDependencies) {
 }
 
 export type OrderService = ReturnType<typeof createOrderService>;
+
+/** The anomaly to record instead of a reported fill that breaks its order's terms, or null when it keeps them. */
+function fillOutsideTerms(row: OrderRow, event: OrderEvent, reportedAs: OrderEventFor['reportedAs']) {
+  if (event.type !== 'FillReported' || !reportedAs) return null;
+  const breaches = fillTermsBreaches(
+    { accountId: row.account_id, symbol: row.symbol, side: row.side, worstPrice: row.worst_price },
+    { ...reportedAs, price: event.price },
+  );
+  if (breaches.length === 0) return null;
+  return {
+    orderId: row.id,
+    kind: FILL_OUTSIDE_TERMS,
+    detail: `fill ${event.execId} of ${event.quantity} @ ${event.price} breaks the order's terms: ${describeBreaches(breaches)}`,
+    event: { ...event, ...reportedAs },
+    execId: event.execId,
+  };
+}
 
 function assertNever(value: never): never {
   throw new Error(`unexpected effect ${JSON.stringify(value)}`);
