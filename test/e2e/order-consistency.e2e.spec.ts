@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPORTS_PATH, tradingDateOf } from '../../broker-adapter/index.ts';
 import { checkLedgerInvariants } from '../../ledger/index.ts';
+import { signPush } from '../../broker-adapter/fill-receiver/push-signature.ts';
 import { OPS_KEY, startTestSystem, type TestSystem } from '../support/system.ts';
 
 interface Fill {
@@ -76,10 +77,12 @@ describe('order consistency', () => {
   }
 
   async function push(report: Record<string, unknown>) {
+    // Signed with the broker's secret: these reports are forged past the door, to test what is behind it.
+    const body = JSON.stringify(report);
     const response = await fetch(`${t.system.fillReceiverUrl}${REPORTS_PATH}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(report),
+      headers: { 'content-type': 'application/json', ...signPush(t.config.FILL_RECEIVER_SECRET, body, Date.now()) },
+      body,
     });
     expect(response.status).toBe(200);
   }
