@@ -267,4 +267,54 @@ describe('poison messages on the executions topic', () => {
     expect((await listParked('?status=replayed')).map((message) => message.id)).toContain(letter!.id);
     expect(await checkLedgerInvariants(db.pool)).toEqual([]);
   });
+
+  it('moves a parked report that keeps failing to the dead letters without holding up the other parked reports', async () => {
+    const account = await anAccount();
+    const [stuck, waiting] = [await anOrder(account), await anOrder(account)];
+    await db.pool.query(`
+      CREATE FUNCTION refuse_sweep_fill() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.exec_id LIKE 'P-sweep-poison-%' THEN RAISE EXCEPTION 'storage refused the parked fill'; END IF;
+        RETURN NEW;
+      END $$`);
+    await db.pool.query(
+      'CREATE TRIGGER refuse_sweep_fill BEFORE INSERT ON order_fills FOR EACH ROW EXECUTE FUNCTION refuse_sweep_fill()',
+    );
+    // Both arrived before their orders were known, so they wait in parked_reports; the first sorts first.
+    const poison = trade(stuck, 'P-sweep-poison-1');
+    await db.pool.query(
+      `INSERT INTO parked_reports (exec_id, order_id, report, parked_at)
+       VALUES ($1, $2, $3, now() - interval '1 minute'), ($4, $5, $6, now())`,
+      [
+        poison.execId,
+        stuck.id,
+        JSON.stringify(poison),
+        'P-sweep-ok',
+        waiting.id,
+        JSON.stringify(trade(waiting, 'P-sweep-ok')),
+      ],
+    );
+    await eventually(
+      () => orderView(waiting),
+      (order) => order.filledQuantity === '4',
+    );
+    const [letter] = await eventually(
+      async () => (await listParked()).filter((message) => message.key === stuck.accountId),
+      (letters) => letters.length === 1,
+    );
+    expect(letter).toMatchObject({ attempts: DEFAULT_MAX_ATTEMPTS, status: 'parked' });
+    expect(letter!.error).toContain('storage refused the parked fill');
+    const { rows } = await db.pool.query('SELECT exec_id FROM parked_reports WHERE exec_id = $1', [poison.execId]);
+    expect(rows).toEqual([]);
+
+    await db.pool.query('DROP TRIGGER refuse_sweep_fill ON order_fills');
+    const replay = await app.inject({ method: 'POST', url: `/v1/ops/parked/${letter!.id}/replay`, headers: ops });
+    expect(replay.statusCode).toBe(202);
+    const view = await eventually(
+      () => orderView(stuck),
+      (order) => order.fills.length > 0,
+    );
+    expect(view.fills.map((fill) => fill.execId)).toEqual([poison.execId]);
+    expect(await checkLedgerInvariants(db.pool)).toEqual([]);
+  });
 });

@@ -1,6 +1,8 @@
 import { ExecutionReport, EXECUTIONS_TOPIC } from '../../broker-adapter/index.ts';
 import {
+  isDependencyUnavailable,
   isDomainError,
+  isRetryable,
   messageJson,
   withTransaction,
   type Bus,
@@ -10,12 +12,14 @@ import {
   type PoolClient,
   type Subscription,
 } from '../../platform/index.ts';
-import { guardAgainstPoison } from '../dead-letters/dead-letter.repository.ts';
+import { DEFAULT_MAX_ATTEMPTS, guardAgainstPoison, parkMessage } from '../dead-letters/dead-letter.repository.ts';
 import type { OrderService } from '../orders/order.service.ts';
 import { orderEventFromReport } from './execution-report.rules.ts';
 import { INSERT_REPORT_ANOMALY, PARK_REPORT, PARKED_BATCH, TOUCH_PARKED, UNPARK } from './execution.sql.ts';
 
 export const EXECUTIONS_GROUP = 'trading-server-executions';
+/** The dead letters' name for reports that failed in the parked-reports sweeper rather than on the topic. */
+export const PARKED_REPORTS_CONSUMER = `${EXECUTIONS_GROUP}:parked-reports`;
 
 type Outcome = 'applied' | 'ignored' | 'parked' | 'refused';
 
@@ -125,14 +129,35 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
     reports.forEach((report, i) => deps.onApplied?.(report, outcomes[i]!));
   }
 
-  /** Retries parked reports whose order may exist by now. */
+  /** Failures of a parked report's retry for a non-domain reason, by execId (bounded like the bus's). */
+  const parkedFailures = new Map<string, number>();
+
+  /**
+   * Retries parked reports whose order may exist by now. One that fails for a reason other than the
+   * domain's is rolled back alone (a savepoint), so it cannot stop the others, and after
+   * `maxAttempts` such failures it goes to the dead letters like a poison message from the topic.
+   */
   async function retryParked(limit = 200): Promise<number> {
     return withTransaction(deps.pool, async (tx) => {
-      const { rows } = await tx.query<{ exec_id: string; report: unknown }>(PARKED_BATCH, [limit]);
+      const { rows } = await tx.query<{ exec_id: string; order_id: string; report: unknown }>(PARKED_BATCH, [limit]);
       let resolved = 0;
       for (const row of rows) {
-        const report = ExecutionReport.parse(row.report);
-        const outcome = await applyReport(tx, report);
+        await tx.query('SAVEPOINT parked');
+        let outcome: Outcome;
+        try {
+          outcome = await applyReport(tx, ExecutionReport.parse(row.report));
+          await tx.query('RELEASE SAVEPOINT parked');
+        } catch (error) {
+          if (isDependencyUnavailable(error) || isRetryable(error)) throw error;
+          await tx.query('ROLLBACK TO SAVEPOINT parked');
+          const failures = (parkedFailures.get(row.exec_id) ?? 0) + 1;
+          parkedFailures.set(row.exec_id, failures);
+          if (failures < (deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)) continue;
+          await setAsideParked(tx, row, error, failures);
+          parkedFailures.delete(row.exec_id);
+          continue;
+        }
+        parkedFailures.delete(row.exec_id);
         if (outcome === 'parked') {
           await tx.query(TOUCH_PARKED, [row.exec_id]);
         } else {
@@ -142,6 +167,31 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
       }
       return resolved;
     });
+  }
+
+  /** A parked report that keeps failing joins the dead letters, to be replayed on its topic after a fix. */
+  async function setAsideParked(
+    tx: PoolClient,
+    row: { exec_id: string; report: unknown },
+    error: unknown,
+    attempts: number,
+  ): Promise<void> {
+    const account = (row.report as { account?: unknown }).account;
+    const message: BusMessage = {
+      topic: EXECUTIONS_TOPIC,
+      partition: -1,
+      offset: `parked-report:${row.exec_id}`,
+      key: typeof account === 'string' ? account : '',
+      value: JSON.stringify(row.report),
+      headers: {},
+    };
+    await parkMessage(tx, { consumer: PARKED_REPORTS_CONSUMER, message, error, attempts });
+    await tx.query(UNPARK, [row.exec_id]);
+    deps.logger.error(
+      { alarm: 'MESSAGE_PARKED', consumer: PARKED_REPORTS_CONSUMER, execId: row.exec_id, attempts, err: error },
+      'parked report moved to the dead letters after repeated failures (GET /v1/ops/parked; replay after a fix)',
+    );
+    deps.onParked?.(message);
   }
 
   return {
