@@ -1,4 +1,4 @@
-import { BrokerClient } from '../broker-adapter/index.ts';
+import { BrokerClient, ensureExecutionsTopic } from '../broker-adapter/index.ts';
 import { createLedger } from '../ledger/index.ts';
 import { createOrderService, createRequestServer, ensureOrderRequestsTopic } from '../order-gateway/index.ts';
 import { stopOnSignals } from '../platform/index.ts';
@@ -12,6 +12,8 @@ import { brokerMarketData } from './system.ts';
  */
 const { config, env, logger, pool, bus } = await connectSeparateProcess('request-server');
 await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
+// The open-order check republishes what the broker has and we lack on `executions`.
+await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
 const broker = new BrokerClient({ baseUrl: env.BROKER_URL, timeoutMs: 2_000 });
 const marketData = brokerMarketData(broker);
 // The request server tells orders what the broker answered; the order service owns how.
@@ -21,7 +23,15 @@ const orders = createOrderService({
   marketData,
   logger,
 });
-const server = createRequestServer({ pool, bus, broker, orders, marketData, logger });
+const server = createRequestServer({
+  pool,
+  bus,
+  broker,
+  orders,
+  marketData,
+  logger,
+  openOrderCheckSeconds: config.OPEN_ORDER_CHECK_SECONDS,
+});
 await server.start();
 process.stdout.write(`Request server: sending to ${env.BROKER_URL}\n`);
 

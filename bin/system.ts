@@ -224,8 +224,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     orders,
     marketData,
     logger,
+    openOrderCheckSeconds: config.OPEN_ORDER_CHECK_SECONDS,
     onOutboxWritten: () => relay.wake(),
     onOutcome: (kind, state) => trading.tradingMetrics.submissions.inc({ kind, state }),
+    onOpenOrderCheck: (outcome) => trading.tradingMetrics.openOrderChecks.inc({ outcome }),
+    onRecovered: (kind) => trading.tradingMetrics.openOrderRecovered.inc({ kind }),
+    onRedriven: (kind) => trading.tradingMetrics.requestsRedriven.inc({ kind }),
   });
 
   await trading.start();
