@@ -162,6 +162,8 @@ export interface SystemOptions {
   broker?: Partial<Omit<StartBrokerOptions, 'pool' | 'config' | 'fillReceiverUrl'>>;
   /** Broker call timeout of the request server, in ms: past it, the outcome is unknown. */
   brokerTimeoutMs?: number;
+  /** Where the request server reaches the broker, given the broker's URL (tests put a faulty proxy there). */
+  requestServerBrokerUrl?: (brokerUrl: string) => string;
   metrics?: Registry;
   /** Ids of new accounts and orders; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
@@ -220,7 +222,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const requestServer = createRequestServer({
     pool,
     bus,
-    broker: brokerClient,
+    broker: options.requestServerBrokerUrl
+      ? new BrokerClient({
+          baseUrl: options.requestServerBrokerUrl(broker.url),
+          timeoutMs: options.brokerTimeoutMs ?? 2_000,
+        })
+      : brokerClient,
     orders,
     marketData,
     logger,
