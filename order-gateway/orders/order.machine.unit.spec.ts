@@ -272,7 +272,8 @@ const eventArb: fc.Arbitrary<OrderEvent> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 12 }).map((n) => expired(String(n))) },
 );
 
-describe('order machine properties', () => {
+// Pure CPU, a hundred runs each: on a loaded machine they outlast vitest's default 5 s.
+describe('order machine properties', { timeout: 60_000 }, () => {
   it('never breaks an invariant, whatever the broker sends', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 12 }), fc.array(eventArb, { maxLength: 40 }), (quantity, events) => {
