@@ -1,4 +1,4 @@
-import { BrokerClient } from '../broker-adapter/index.ts';
+import { BrokerClient, ensureExecutionsTopic } from '../broker-adapter/index.ts';
 import { createLedger } from '../ledger/index.ts';
 import { createOrderService, createRequestServer, ensureOrderRequestsTopic } from '../order-gateway/index.ts';
 import { answerUsage, stopOnSignals } from '../platform/index.ts';
@@ -19,6 +19,8 @@ Several may run: they share work through the database.
 `);
 const { config, env, logger, pool, bus } = await connectSeparateProcess('request-server');
 await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
+// The open-order check republishes what the broker has and we lack on `executions`.
+await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
 const broker = new BrokerClient({ baseUrl: env.BROKER_URL, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 });
 const marketData = brokerMarketData(broker);
 // The request server tells orders what the broker answered; the order service owns how.
@@ -28,7 +30,15 @@ const orders = createOrderService({
   marketData,
   logger,
 });
-const server = createRequestServer({ pool, bus, broker, orders, marketData, logger });
+const server = createRequestServer({
+  pool,
+  bus,
+  broker,
+  orders,
+  marketData,
+  logger,
+  openOrderCheckSeconds: config.OPEN_ORDER_CHECK_SECONDS,
+});
 await server.start();
 process.stdout.write(`Request server: sending to ${env.BROKER_URL}\n`);
 

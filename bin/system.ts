@@ -171,6 +171,8 @@ export interface SystemOptions {
   broker?: Partial<Omit<StartBrokerOptions, 'pool' | 'config' | 'fillReceiverUrl' | 'fillReceiverSecret' | 'apiKey'>>;
   /** Broker call timeout of the request server, in ms: past it, the outcome is unknown. */
   brokerTimeoutMs?: number;
+  /** Where the request server reaches the broker, given the broker's URL (tests put a faulty proxy there). */
+  requestServerBrokerUrl?: (brokerUrl: string) => string;
   metrics?: Registry;
   /** Ids of new accounts and orders; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
@@ -239,16 +241,26 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const requestServer = createRequestServer({
     pool,
     bus,
-    broker: brokerClient,
+    broker: options.requestServerBrokerUrl
+      ? new BrokerClient({
+          baseUrl: options.requestServerBrokerUrl(broker.url),
+          apiKey: config.BROKER_API_KEY,
+          timeoutMs: options.brokerTimeoutMs ?? 2_000,
+        })
+      : brokerClient,
     orders,
     marketData,
     logger,
+    openOrderCheckSeconds: config.OPEN_ORDER_CHECK_SECONDS,
     onOutboxWritten: () => relay.wake(),
     onOutcome: (kind, state) => trading.tradingMetrics.submissions.inc({ kind, state }),
     onParked: (message) => {
       trading.tradingMetrics.deadLetters.inc({ consumer: REQUEST_SERVER_GROUP, topic: message.topic });
       trading.tradingMetrics.alarms.inc({ kind: 'MESSAGE_PARKED' });
     },
+    onOpenOrderCheck: (outcome) => trading.tradingMetrics.openOrderChecks.inc({ outcome }),
+    onRecovered: (kind) => trading.tradingMetrics.openOrderRecovered.inc({ kind }),
+    onRedriven: (kind) => trading.tradingMetrics.requestsRedriven.inc({ kind }),
   });
 
   await trading.start();

@@ -69,6 +69,7 @@ export {
   newYorkTime,
   nyseHolidays,
   isTradingDay,
+  dayOrderExpiry,
   MARKET_TIME_ZONE,
   type Session,
 } from './market/calendar.rules.ts';

@@ -400,23 +400,44 @@ describe('trading API', () => {
       const open = (await app.inject({ method: 'GET', url: '/v1/orders', headers })).json<{
         orders: { id: string; status: string }[];
       }>();
-      expect(open.orders.map((o) => o.status)).toEqual([
-        'pending_new',
-        'pending_new',
-        'pending_new',
-        'pending_new',
-        'pending_cancel',
-      ]);
+      // The canceled one never reached the broker (no request server here): canceled at once, closed.
+      expect(open.orders.map((o) => o.status)).toEqual(['pending_new', 'pending_new', 'pending_new', 'pending_new']);
       for (const bad of ['status=done', 'limit=0', 'limit=501', 'after=abc', 'limit=x']) {
         expect((await app.inject({ method: 'GET', url: `/v1/orders?${bad}`, headers })).statusCode, bad).toBe(400);
       }
     });
 
-    it('cancels to pending_cancel once, sending one cancel to the broker', async () => {
+    it('cancels an order that never reached the broker at once, releasing its hold, and never sends it', async () => {
       const { headers } = await openAccount();
+      const orderId = (
+        await app.inject({ method: 'POST', url: '/v1/orders', headers, payload: limitBuy('cxl-0') })
+      ).json<{ id: string }>().id;
+      const canceled = await app.inject({ method: 'DELETE', url: `/v1/orders/${orderId}`, headers });
+      expect(canceled.statusCode).toBe(202);
+      expect(canceled.json<{ status: string }>().status).toBe('canceled');
+      const account = await app.inject({ method: 'GET', url: '/v1/account', headers });
+      expect(account.json<{ cash: { held: string } }>().cash.held).toBe('0.00');
+      // Its request, still on its way, arrives to a submission already abandoned.
+      const { rows } = await db.pool.query(
+        "SELECT state FROM broker_submissions WHERE order_id = $1 AND kind = 'submit'",
+        [orderId],
+      );
+      expect(rows).toEqual([{ state: 'abandoned' }]);
+      expect((await app.inject({ method: 'DELETE', url: `/v1/orders/${orderId}`, headers })).statusCode).toBe(202);
+    });
+
+    it('cancels to pending_cancel once, sending one cancel to the broker', async () => {
+      const { accountId, headers } = await openAccount();
       const orderId = (
         await app.inject({ method: 'POST', url: '/v1/orders', headers, payload: limitBuy('cxl-1') })
       ).json<{ id: string }>().id;
+      // The request server has sent it: it may be at the broker, so only the broker can cancel it.
+      await db.pool.query(
+        `INSERT INTO broker_submissions (order_id, kind, account_id, request, state, snapshot, machine_version)
+         VALUES ($1, 'submit', $2, '{}', 'sending',
+                 '{"value":"sending","context":{"attempts":1,"brokerOrderId":null,"lastError":null}}', 'submission@1')`,
+        [orderId, accountId],
+      );
       const first = await app.inject({ method: 'DELETE', url: `/v1/orders/${orderId}`, headers });
       expect(first.statusCode).toBe(202);
       expect(first.json<{ status: string }>().status).toBe('pending_cancel');

@@ -196,6 +196,12 @@ const envSchema = z.object({
   BROKER_LATENCY_MS: latencyRange.prefault('2-20'),
   SIM_SEED: seed.optional(),
   COMMISSION_BPS: z.coerce.number().int('must be a whole number of basis points').min(0).max(10_000).default(10),
+  // Silence after which a live order is looked up at its broker; fractions are for tests.
+  OPEN_ORDER_CHECK_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .min(0.1, 'must be between 0.1 and 3600 seconds')
+    .max(3600, 'must be between 0.1 and 3600 seconds')
+    .default(5),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -34,6 +34,14 @@ describe('configuration', () => {
     expect(opsOperators(config)).toEqual([{ name: 'ops', key: config.OPS_API_KEY }]);
   });
 
+  it('looks up a silent live order after OPEN_ORDER_CHECK_SECONDS, 5 by default, and refuses nonsense', () => {
+    expect(loadConfig({}).OPEN_ORDER_CHECK_SECONDS).toBe(5);
+    expect(loadConfig({ OPEN_ORDER_CHECK_SECONDS: '0.5' }).OPEN_ORDER_CHECK_SECONDS).toBe(0.5);
+    for (const bad of ['0', '-1', 'soon', '3601']) {
+      expect(errorOf({ OPEN_ORDER_CHECK_SECONDS: bad }).variable).toBe('OPEN_ORDER_CHECK_SECONDS');
+    }
+  });
+
   it('reads every variable it is given', () => {
     const config = loadConfig({
       PORT: '8080',

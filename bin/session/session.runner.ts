@@ -131,6 +131,9 @@ async function runDay(
     RATE_LIMIT_PER_MINUTE: '1000000',
     MAX_OPEN_ORDERS: '1000000',
     ...(process.env.COMMISSION_BPS ? { COMMISSION_BPS: process.env.COMMISSION_BPS } : {}),
+    // The open-order check runs on wall-clock silence, which a seed does not decide: left to the
+    // environment, else out of the way, so that a seed's breaks (repaired by reconciliation) stay the same.
+    OPEN_ORDER_CHECK_SECONDS: process.env.OPEN_ORDER_CHECK_SECONDS || '3600',
   });
   const steps = planSession({
     seed: options.seed,

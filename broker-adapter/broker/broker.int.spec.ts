@@ -145,14 +145,15 @@ describe('idempotency on client order id', () => {
     expect(rows[0]!.n).toBe(1);
   });
 
-  it('refuses the same client order id with a different order', async () => {
+  it('answers 409 to the same client order id with a different order; the client reads it as unknown, not as a refusal', async () => {
     const { client } = await start();
     const request = anOrderRequest({ type: 'limit', limitPrice: '1.00' });
     await client.submitOrder(request);
+    // The order with this id exists at the broker: asking by client order id settles it, never a rejection.
     await expect(client.submitOrder({ ...request, quantity: '11' })).rejects.toMatchObject({
-      name: 'BrokerRejectedError',
+      name: 'BrokerUnavailableError',
+      reason: 'try_later',
       status: 409,
-      code: 'IDEMPOTENCY_CONFLICT',
     });
   });
 

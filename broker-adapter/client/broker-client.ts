@@ -13,7 +13,11 @@ import {
   type Statements,
 } from '../broker/broker-order.schemas.ts';
 
-/** The broker said no, with a reason: the outcome is known and retrying the same request will not help. */
+/**
+ * The broker said no, with a reason (a documented validation or business 4xx): the outcome is known
+ * and retrying the same request will not help. `code` is the broker's error code, a field to match
+ * on (TOO_LATE_TO_CANCEL, ORDER_NOT_FOUND, VALIDATION_FAILED, ...), never a message to parse.
+ */
 export class BrokerRejectedError extends Error {
   readonly status: number;
   readonly code: string;
@@ -28,18 +32,45 @@ export class BrokerRejectedError extends Error {
 }
 
 /**
- * We do not know what happened: timeout, connection error, 5xx or a 503 outage. The order may or may
- * not exist at the broker; ask again by client order id.
+ * We do not know what happened: timeout, connection error, 5xx or a 503 outage, and the 4xx answers
+ * that say "not now" rather than "no" (408 request timeout, 409 conflict, 429 too many requests).
+ * The order may or may not exist at the broker; ask again by client order id, not before
+ * `retryAfterMs` when the broker said so.
  */
 export class BrokerUnavailableError extends Error {
-  readonly reason: 'timeout' | 'connection' | 'server_error' | 'bad_response';
+  readonly reason: 'timeout' | 'connection' | 'server_error' | 'bad_response' | 'try_later';
   readonly status: number | null;
-  constructor(reason: BrokerUnavailableError['reason'], message: string, status: number | null = null) {
+  readonly retryAfterMs: number | null;
+  constructor(
+    reason: BrokerUnavailableError['reason'],
+    message: string,
+    status: number | null = null,
+    retryAfterMs: number | null = null,
+  ) {
     super(message);
     this.name = 'BrokerUnavailableError';
     this.reason = reason;
     this.status = status;
+    this.retryAfterMs = retryAfterMs;
   }
+}
+
+/**
+ * 4xx answers that are not a refusal: the same request may well succeed later. 401 and 403 say our
+ * credential was refused, not the order: a wrong BROKER_API_KEY must hold orders back, never reject them.
+ */
+const TRY_LATER_STATUSES: ReadonlySet<number> = new Set([401, 403, 408, 409, 425, 429]);
+
+/**
+ * `Retry-After` in ms: delta-seconds or an HTTP date; null when absent or unreadable. Capped at an
+ * hour so that a broker's typo cannot park an order for days.
+ */
+export function retryAfterMs(header: string | null, now: number = Date.now()): number | null {
+  if (header === null || header.trim() === '') return null;
+  const text = header.trim();
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
+  if (!Number.isFinite(ms)) return null;
+  return Math.min(3_600_000, Math.max(0, ms));
 }
 
 export interface BrokerClientOptions {
@@ -142,8 +173,13 @@ export class BrokerClient {
       }
       payload = undefined;
     }
-    if (response.status >= 500) {
-      throw new BrokerUnavailableError('server_error', `${method} ${path}: HTTP ${response.status}`, response.status);
+    if (response.status >= 500 || TRY_LATER_STATUSES.has(response.status)) {
+      throw new BrokerUnavailableError(
+        response.status >= 500 ? 'server_error' : 'try_later',
+        `${method} ${path}: HTTP ${response.status}`,
+        response.status,
+        retryAfterMs(response.headers.get('retry-after')),
+      );
     }
     if (response.status >= 400) {
       const error = (payload as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;

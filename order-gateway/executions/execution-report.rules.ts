@@ -31,7 +31,13 @@ export function orderEventFromReport(report: Report): OrderEvent {
     case 'expired':
       return { type: 'OrderExpired', cumulativeQuantity: report.cumulativeQuantity, at };
     case 'cancel_rejected':
-      return { type: 'CancelRejected', reason: report.rejectReason ?? 'too late to cancel', at };
+      // The broker refuses a cancel in a report only when the order was done first.
+      return {
+        type: 'CancelRejected',
+        code: 'TOO_LATE_TO_CANCEL',
+        reason: report.rejectReason ?? 'too late to cancel',
+        at,
+      };
     default: {
       const exhaustive: never = report.execType;
       throw new Error(`unknown execType ${String(exhaustive)}`);

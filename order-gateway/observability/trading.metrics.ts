@@ -40,6 +40,24 @@ export function createTradingMetrics(registry: Registry) {
       labelNames: ['kind', 'state'] as const,
       registers: [registry],
     }),
+    openOrderChecks: new Counter({
+      name: 'trading_open_order_checks_total',
+      help: 'Live orders the open-order check asked the broker about, by outcome (in_step, recovered, unknown_at_broker, failed)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    openOrderRecovered: new Counter({
+      name: 'trading_open_order_check_recovered_total',
+      help: 'Broker reports the open-order check republished because we lacked them, by kind (fill, close, cancel_rejected)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    requestsRedriven: new Counter({
+      name: 'trading_requests_redriven_total',
+      help: 'Order requests lost between the outbox and the request server, driven again, by kind (submit, cancel)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
   };
 }
 

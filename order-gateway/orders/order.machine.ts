@@ -47,6 +47,20 @@ export interface OrderContext {
   rejectReason: string | null;
   /** Set when the broker closed the order while fills it reported were still on their way. */
   closing: { as: 'canceled' | 'expired'; awaitingFilledQuantity: string } | null;
+  /**
+   * Cancels asked of the broker so far: the n-th cancel is its own request (a refused one does not
+   * swallow the next). Absent from snapshots stored before it existed: read as 0.
+   */
+  cancelRequests?: number;
+  /** The last cancel the broker refused, shown to the client; absent from older snapshots. */
+  lastRejection?: LastRejection | null;
+}
+
+export interface LastRejection {
+  action: 'cancel';
+  code: string;
+  message: string;
+  at: string;
 }
 
 export type OrderEvent =
@@ -54,7 +68,7 @@ export type OrderEvent =
   | { type: 'OrderRejected'; reason: string; at: string }
   | { type: 'FillReported'; execId: string; quantity: string; price: string; at: string }
   | { type: 'CancelRequested'; at: string }
-  | { type: 'CancelRejected'; reason: string; at: string }
+  | { type: 'CancelRejected'; code: string; reason: string; at: string }
   | { type: 'OrderCanceled'; cumulativeQuantity: string; at: string }
   | { type: 'OrderExpired'; cumulativeQuantity: string; at: string };
 
@@ -64,7 +78,7 @@ export type AlarmKind = 'FILL_EXCEEDS_QUANTITY' | 'FILL_ON_FINAL_ORDER' | 'REJEC
 export type OrderEffect =
   | { type: 'applyFill'; execId: string; quantity: string; price: string; at: string }
   | { type: 'releaseHold' }
-  | { type: 'requestCancelAtBroker' }
+  | { type: 'requestCancelAtBroker'; requestNo: number }
   | { type: 'raiseAlarm'; kind: AlarmKind; detail: string }
   | { type: 'ignoreEvent'; reason: string };
 
@@ -112,6 +126,11 @@ export const orderMachine = setup({
     rememberRejectReason: assign(({ event }) => ({
       rejectReason: event.type === 'OrderRejected' ? event.reason : null,
     })),
+    countCancelRequest: assign(({ context }) => ({ cancelRequests: (context.cancelRequests ?? 0) + 1 })),
+    rememberRejection: assign(({ event }) => {
+      if (event.type !== 'CancelRejected') return {};
+      return { lastRejection: { action: 'cancel' as const, code: event.code, message: event.reason, at: event.at } };
+    }),
     awaitOutstandingFills: assign(({ event }) => {
       if (event.type !== 'OrderCanceled' && event.type !== 'OrderExpired') return {};
       return {
@@ -154,6 +173,8 @@ export const orderMachine = setup({
     brokerOrderId: null,
     rejectReason: null,
     closing: null,
+    cancelRequests: 0,
+    lastRejection: null,
   }),
   initial: 'live',
   states: {
@@ -188,21 +209,21 @@ export const orderMachine = setup({
             OrderAcknowledged: { target: 'open', actions: 'rememberBrokerOrderId' },
             // A fill before the acknowledgement implies the broker accepted the order.
             FillReported: { guard: 'isOrdinaryFill', target: 'open', actions: ['addFill', 'applyFill'] },
-            CancelRequested: { target: 'pendingCancel', actions: 'requestCancelAtBroker' },
+            CancelRequested: { target: 'pendingCancel', actions: ['countCancelRequest', 'requestCancelAtBroker'] },
           },
         },
         open: {
           on: {
             FillReported: { guard: 'isOrdinaryFill', actions: ['addFill', 'applyFill'] },
-            CancelRequested: { target: 'pendingCancel', actions: 'requestCancelAtBroker' },
+            CancelRequested: { target: 'pendingCancel', actions: ['countCancelRequest', 'requestCancelAtBroker'] },
           },
         },
         pendingCancel: {
           on: {
             // The broker may fill after we asked to cancel: it counts.
             FillReported: { guard: 'isOrdinaryFill', actions: ['addFill', 'applyFill'] },
-            // Too late: the order lives on, and may still fill.
-            CancelRejected: { target: 'open' },
+            // Too late (or refused otherwise): the order lives on, may still fill, and the client sees why.
+            CancelRejected: { target: 'open', actions: 'rememberRejection' },
           },
         },
       },
@@ -291,8 +312,10 @@ export function decide(snapshot: OrderSnapshot, event: OrderEvent): { next: Orde
         break;
       }
       case 'releaseHold':
-      case 'requestCancelAtBroker':
         effects.push({ type });
+        break;
+      case 'requestCancelAtBroker':
+        effects.push({ type, requestNo: next.context.cancelRequests ?? 1 });
         break;
       case 'alarmFillExceedsQuantity': {
         const fill = fillOf(event);

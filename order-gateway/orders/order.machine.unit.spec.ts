@@ -27,7 +27,12 @@ const aFill = (execId: string, quantity: string, price = '187.20'): OrderEvent =
   at,
 });
 const cancelRequest = (): OrderEvent => ({ type: 'CancelRequested', at });
-const cancelRefused = (): OrderEvent => ({ type: 'CancelRejected', reason: 'too late to cancel', at });
+const cancelRefused = (): OrderEvent => ({
+  type: 'CancelRejected',
+  code: 'TOO_LATE_TO_CANCEL',
+  reason: 'too late to cancel',
+  at,
+});
 const canceled = (cumulativeQuantity = '0'): OrderEvent => ({ type: 'OrderCanceled', cumulativeQuantity, at });
 const expired = (cumulativeQuantity = '0'): OrderEvent => ({ type: 'OrderExpired', cumulativeQuantity, at });
 
@@ -190,6 +195,34 @@ describe('order machine: every state × every event', () => {
     expect(anOrder('10', aFill('E1', '1'), ack('B-7')).context.brokerOrderId).toBe('B-7');
   });
 
+  it('numbers each cancel it asks of the broker, so a second cancel after a refused one is its own request', () => {
+    const first = decide(given.new(), cancelRequest());
+    expect(first.effects).toEqual([{ type: 'requestCancelAtBroker', requestNo: 1 }]);
+    const refused = decide(first.next, cancelRefused()).next;
+    const second = decide(refused, cancelRequest());
+    expect(orderStatus(second.next)).toBe('pending_cancel');
+    expect(second.effects).toEqual([{ type: 'requestCancelAtBroker', requestNo: 2 }]);
+  });
+
+  it('shows a refused cancel to the client, the order back to its live status', () => {
+    const refused = anOrder('10', ack(), aFill('E1', '4'), cancelRequest(), cancelRefused());
+    expect(orderStatus(refused)).toBe('partially_filled');
+    expect(refused.context.lastRejection).toEqual({
+      action: 'cancel',
+      code: 'TOO_LATE_TO_CANCEL',
+      message: 'too late to cancel',
+      at,
+    });
+    expect(given.new().context.lastRejection).toBeNull();
+  });
+
+  it('reads a snapshot stored before cancels were numbered as having asked none', () => {
+    const stored = persistOrderSnapshot(given.new());
+    const { cancelRequests: _, lastRejection: __, ...older } = stored.context;
+    const restored = restoreOrderSnapshot({ value: stored.value, context: older });
+    expect(decide(restored, cancelRequest()).effects).toEqual([{ type: 'requestCancelAtBroker', requestNo: 1 }]);
+  });
+
   it('records the reject reason', () => {
     expect(anOrder('10', reject('symbol halted')).context.rejectReason).toBe('symbol halted');
   });
@@ -239,7 +272,8 @@ const eventArb: fc.Arbitrary<OrderEvent> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 12 }).map((n) => expired(String(n))) },
 );
 
-describe('order machine properties', () => {
+// Pure CPU, a hundred runs each: on a loaded machine they outlast vitest's default 5 s.
+describe('order machine properties', { timeout: 60_000 }, () => {
   it('never breaks an invariant, whatever the broker sends', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 12 }), fc.array(eventArb, { maxLength: 40 }), (quantity, events) => {

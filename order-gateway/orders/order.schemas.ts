@@ -58,6 +58,10 @@ export const OrderSchema = z
     averageFillPrice: decimalOutput('187.2000', 4).nullable(),
     commission: decimalOutput('0.75', 2),
     rejectReason: z.string().nullable(),
+    /** The last cancel the broker refused (the order back to its live status), or null. */
+    lastRejection: z
+      .object({ action: z.enum(['cancel', 'replace']), code: z.string(), message: z.string(), at: z.string() })
+      .nullable(),
     fills: z.array(FillSchema),
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { dayOrderExpiry } from '../../broker-adapter/index.ts';
 import type { FillToSettle, Ledger } from '../../ledger/index.ts';
 import {
   dec,
@@ -15,9 +16,12 @@ import type { MarketData } from '../market/market-data.ts';
 import { addToOutbox } from '../outbox/outbox.ts';
 import {
   ORDER_REQUESTS_TOPIC,
+  submitMessageOf,
   type CancelOrderMessage,
   type SubmitOrderMessage,
 } from '../requests/order-request.schemas.ts';
+import { advance, newSubmission } from '../requests/submission.machine.ts';
+import { submissionRepository } from '../requests/submission.repository.ts';
 import { OrderError } from './order.errors.ts';
 import {
   decide,
@@ -105,6 +109,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
       throw new OrderError('SYMBOL_NOT_TRADABLE', `${request.symbol} is not tradable`, { symbol: request.symbol });
 
     const worst = worstPrice(request, dec(instrument.lastPrice));
+    const expiresAt = request.timeInForce === 'day' ? await dayOrderEnd(request.extendedHours) : null;
     const requestHash = requestFingerprint(request);
     const orderId = (deps.newId ?? randomUUID)();
     const quantity = formatQuantity(dec(request.quantity));
@@ -169,6 +174,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
         collarPrice: request.type === 'market' ? worst.toFixed() : null,
         timeInForce: request.timeInForce,
         extendedHours: request.extendedHours,
+        expiresAt,
       };
       await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: accountId, payload: message });
       return { created: true, row: inserted, fills: [] as FillRow[] };
@@ -176,6 +182,15 @@ export function createOrderService(deps: OrderServiceDependencies) {
     if (result.created) deps.onOutboxWritten?.();
     // A new order has no fills yet; a replay answers with the order as it is now, fills included.
     return { created: result.created, order: toView(result.row, result.fills) };
+  }
+
+  /**
+   * When a day order placed now ends on the market's clock: its session's close. Unknown (null) when
+   * the clock cannot be read; the broker then expires it if it goes out too late.
+   */
+  async function dayOrderEnd(extendedHours: boolean): Promise<string | null> {
+    const clock = await deps.marketData.clock().catch(() => null);
+    return clock ? dayOrderExpiry(new Date(clock.now), extendedHours).toISOString() : null;
   }
 
   async function getOrder(accountId: string, orderId: string): Promise<OrderView> {
@@ -200,6 +215,8 @@ export function createOrderService(deps: OrderServiceDependencies) {
   async function cancelOrder(accountId: string, orderId: string): Promise<OrderView> {
     if (!UUID.test(orderId)) throw notFound(orderId);
     const outcome = await withTransaction(pool, async (tx) => {
+      // The submit's row first, then the order's: the order the request server locks them in.
+      const submit = await submissionRepository.lockSubmitOf(tx, orderId);
       const row = await orderRepository.lockOfAccount(tx, accountId, orderId);
       if (!row) throw notFound(orderId);
       // Fills are written only under the order's lock, which this transaction holds: read here, they
@@ -209,14 +226,54 @@ export function createOrderService(deps: OrderServiceDependencies) {
       if (FINAL_STATUSES.includes(row.status)) {
         throw new OrderError('ORDER_NOT_CANCELABLE', `the order is ${row.status}`, { orderId, status: row.status });
       }
-      const { row: updated, wroteOutbox } = await applyToLockedOrder(tx, row, {
-        type: 'CancelRequested',
-        at: new Date().toISOString(),
-      });
+      const at = new Date().toISOString();
+      if (row.status === 'pending_new' && (await abandonUnsentSubmit(tx, row, submit))) {
+        // It never left: canceled here, and it never will leave.
+        const { row: updated } = await applyToLockedOrder(tx, row, {
+          type: 'OrderCanceled',
+          cumulativeQuantity: '0',
+          at,
+        });
+        return { row: updated, fills: await orderRepository.fillsOf(tx, [orderId]), wroteOutbox: false };
+      }
+      // It may be at the broker (sent, or its outcome unknown): the broker's answer ends the cancel.
+      const { row: updated, wroteOutbox } = await applyToLockedOrder(tx, row, { type: 'CancelRequested', at });
       return { row: updated, fills: await orderRepository.fillsOf(tx, [orderId]), wroteOutbox };
     });
     if (outcome.wroteOutbox) deps.onOutboxWritten?.();
     return toView(outcome.row, outcome.fills);
+  }
+
+  /**
+   * Abandons the order's submit if it never went to the broker (not stored yet, or `queued`), under
+   * the submit's row lock, which the dispatcher's claim also takes: either the dispatcher sent it
+   * first, or it is never sent. True when abandoned.
+   */
+  async function abandonUnsentSubmit(
+    tx: PoolClient,
+    row: OrderRow,
+    locked: Awaited<ReturnType<typeof submissionRepository.lockSubmitOf>>,
+  ): Promise<boolean> {
+    const reason = 'canceled before it reached the broker';
+    let submit = locked;
+    if (!submit) {
+      // Its request is still on its way to the request server: store it abandoned, so it arrives to
+      // nothing. If the request server stored it meanwhile, the insert does nothing and it is read below.
+      const abandoned = advance(newSubmission(), { type: 'Abandon', reason });
+      await submissionRepository.insertAbandonedSubmit(tx, submitMessageOf(row), abandoned);
+      submit = await submissionRepository.lockSubmitOf(tx, row.id);
+    }
+    if (submit?.state === 'abandoned') return true;
+    if (submit?.state !== 'queued') return false;
+    const abandoned = advance(submit.snapshot, { type: 'Abandon', reason });
+    const saved = await submissionRepository.save(
+      tx,
+      { order_id: row.id, kind: 'submit' },
+      submit.version,
+      abandoned,
+      0,
+    );
+    return saved !== null;
   }
 
   /**
@@ -310,7 +367,12 @@ export function createOrderService(deps: OrderServiceDependencies) {
             change.releaseHold = true;
             break;
           case 'requestCancelAtBroker':
-            cancels.push({ type: 'CancelOrder', orderId: row.id, accountId: row.account_id });
+            cancels.push({
+              type: 'CancelOrder',
+              orderId: row.id,
+              accountId: row.account_id,
+              requestNo: effect.requestNo,
+            });
             wroteOutbox = true;
             break;
           case 'raiseAlarm':
@@ -438,6 +500,7 @@ function toView(row: OrderRow, fills: readonly FillRow[]): OrderView {
     averageFillPrice: filled.isZero() ? null : dec(row.filled_notional).dividedBy(filled).toFixed(4),
     commission: formatCash(dec(row.commission)),
     rejectReason: row.reject_reason,
+    lastRejection: row.snapshot.context.lastRejection ?? null,
     fills: fills.map((fill) => ({
       execId: fill.exec_id,
       quantity: formatQuantity(dec(fill.quantity)),

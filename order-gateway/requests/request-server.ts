@@ -2,8 +2,10 @@ import CircuitBreaker from 'opossum';
 import {
   BrokerRejectedError,
   BrokerUnavailableError,
+  EXECUTIONS_TOPIC,
   type BrokerClient,
   type BrokerOrder,
+  type ExecutionReport,
 } from '../../broker-adapter/index.ts';
 import {
   Backoff,
@@ -14,50 +16,54 @@ import {
   type BusMessage,
   type Logger,
   type Pool,
-  type PoolClient,
   type Subscription,
 } from '../../platform/index.ts';
 import { guardAgainstPoison } from '../dead-letters/dead-letter.repository.ts';
 import type { MarketData, Session } from '../market/market-data.ts';
-import type { OrderEvent } from '../orders/order.machine.ts';
 import type { OrderService } from '../orders/order.service.ts';
-import { ORDER_REQUESTS_TOPIC, OrderRequestMessage, type SubmitOrderMessage } from './order-request.schemas.ts';
+import {
+  ORDER_REQUESTS_TOPIC,
+  OrderRequestMessage,
+  submitMessageOf,
+  type SubmitOrderMessage,
+} from './order-request.schemas.ts';
 import {
   advance,
-  newSubmission,
-  persistSubmission,
   recoverAbandonedCall,
   restoreSubmission,
-  SUBMISSION_MACHINE_VERSION,
   submissionState,
-  type SubmissionContext,
   type SubmissionEvent,
   type SubmissionSnapshot,
   type SubmissionState,
 } from './submission.machine.ts';
+import { submissionRepository, type SubmissionRow } from './submission.repository.ts';
 import {
-  CLAIM_DUE,
-  EARLIEST_DUE,
-  INSERT_SUBMISSION,
-  LOCK_SUBMISSION,
-  SUBMIT_STATE_OF_ORDER,
-  UPDATE_SUBMISSION,
-} from './submission.sql.ts';
+  asksBrokerAtOnce,
+  brokerIsAhead,
+  decideClaim,
+  nextCheckDelayMs,
+  orderEventForAbandon,
+  orderEventForOutcome,
+  reportsToRecover,
+  unknownBackoffMs,
+  type OrderUnderCheck,
+  type RecoveredKind,
+} from './submission.rules.ts';
 
 export const REQUEST_SERVER_GROUP = 'request-server';
 
-interface SubmissionRow {
-  order_id: string;
-  kind: 'submit' | 'cancel';
-  account_id: string;
-  request: OrderRequestMessage;
-  state: SubmissionState;
-  snapshot: { value: string; context: SubmissionContext };
-  attempts: number;
+/** `brokerAt`: when the broker says it took the order, on its own clock (the order's trade date follows it). */
+type CallResult = { event: SubmissionEvent; brokerAt?: string } | { breakerOpen: true };
+
+interface Claimed {
+  row: SubmissionRow;
+  snapshot: SubmissionSnapshot;
+  version: number;
+  /** Cancels: the broker's id of the order, from its acknowledged submit. */
+  brokerOrderId: string | null;
 }
 
-/** `brokerAt`: when the broker says it took the order, on its own clock (the order's trade date follows it). */
-type CallResult = { event: SubmissionEvent; brokerAt?: string } | { notReady: number };
+export type OpenOrderCheckOutcome = 'in_step' | 'recovered' | 'unknown_at_broker' | 'failed';
 
 export interface RequestServerDependencies {
   pool: Pool;
@@ -72,23 +78,22 @@ export interface RequestServerDependencies {
   leaseMs?: number;
   /** How often an order waiting for its session looks at the clock again. */
   sessionPollMs?: number;
+  /**
+   * Silence (seconds) after which a live order that should have heard from the broker is looked up
+   * there (OPEN_ORDER_CHECK_SECONDS); also the grace before a lost request is driven again.
+   */
+  openOrderCheckSeconds?: number;
   /** Circuit breaker: open after this share of failing calls, probe again after resetMs. */
   breaker?: { errorThresholdPercentage?: number; resetMs?: number; volumeThreshold?: number };
   onOutboxWritten?: () => void;
   onOutcome?: (kind: 'submit' | 'cancel', state: SubmissionState, attempts: number) => void;
+  /** Each report the open-order check republished, by what it brings. */
+  onRecovered?: (kind: RecoveredKind) => void;
+  onOpenOrderCheck?: (outcome: OpenOrderCheckOutcome) => void;
+  /** Requests found lost between the outbox and this server, and driven again. */
+  onRedriven?: (kind: 'submit' | 'cancel') => void;
   /** An order request failing for a non-domain reason was parked in the dead letters. */
   onParked?: (message: BusMessage) => void;
-}
-
-/** Whether an order may go to the broker in this session (US rules: outside regular hours, only extended-hours orders). */
-export function tradableIn(session: Session, extendedHours: boolean): boolean {
-  return session === 'regular' || ((session === 'pre' || session === 'post') && extendedHours);
-}
-
-/** Backoff before asking again about an unknown outcome: 100 ms doubling to 5 s, with jitter. */
-export function unknownBackoffMs(attempts: number): number {
-  const base = Math.min(5_000, 100 * 2 ** Math.max(0, attempts - 1));
-  return Math.round(base / 2 + (Math.random() * base) / 2);
 }
 
 /**
@@ -97,11 +102,17 @@ export function unknownBackoffMs(attempts: number): number {
  * order id as the client order id. Every row carries a small machine (submission.machine.ts): an
  * unknown outcome is resolved by asking the broker, never by guessing; a circuit breaker stops the
  * hammering during an outage and probes by itself; the rows keep everything across a crash.
+ *
+ * Beside it, a sweeper: the open-order check asks the broker about live orders that have been silent
+ * too long and republishes the reports we lack on `executions` (every push has a pull behind it),
+ * and the re-drive stores requests that the outbox marked sent but that never became a submission.
  */
 export function createRequestServer(deps: RequestServerDependencies) {
   const concurrency = deps.concurrency ?? 16;
   const leaseMs = deps.leaseMs ?? 15_000;
   const sessionPollMs = deps.sessionPollMs ?? 500;
+  const checkSeconds = deps.openOrderCheckSeconds ?? 5;
+  const sweepMs = Math.max(50, Math.min(1_000, checkSeconds * 250));
   const breaker = new CircuitBreaker(<T>(call: () => Promise<T>) => call(), {
     timeout: false,
     errorThresholdPercentage: deps.breaker?.errorThresholdPercentage ?? 50,
@@ -118,7 +129,9 @@ export function createRequestServer(deps: RequestServerDependencies) {
   let subscription: Subscription | undefined;
   let running = false;
   let loop: Promise<void> | undefined;
+  let sweeper: Promise<void> | undefined;
   let wakeUp: (() => void) | undefined;
+  let wakeSweeper: (() => void) | undefined;
 
   async function handleBatch(messages: readonly BusMessage[]): Promise<void> {
     const requests: OrderRequestMessage[] = [];
@@ -130,71 +143,85 @@ export function createRequestServer(deps: RequestServerDependencies) {
     }
     if (requests.length === 0) return;
     await withTransaction(deps.pool, async (tx) => {
-      for (const request of requests) {
-        const snapshot = newSubmission();
-        await tx.query(INSERT_SUBMISSION, [
-          request.orderId,
-          request.type === 'SubmitOrder' ? 'submit' : 'cancel',
-          request.accountId,
-          JSON.stringify(request),
-          submissionState(snapshot),
-          JSON.stringify(persistSubmission(snapshot)),
-          SUBMISSION_MACHINE_VERSION,
-        ]);
-      }
+      for (const request of requests) await submissionRepository.insert(tx, request);
     });
     wakeUp?.();
   }
 
-  /** Claims due rows and marks them in flight, in one short transaction. */
-  async function claim(limit = concurrency): Promise<Array<{ row: SubmissionRow; snapshot: SubmissionSnapshot }>> {
-    const session = (await deps.marketData.clock().catch(() => null))?.session ?? null;
-    return withTransaction(deps.pool, async (tx) => {
-      const { rows } = await tx.query<SubmissionRow>(CLAIM_DUE, [limit]);
-      const claimed: Array<{ row: SubmissionRow; snapshot: SubmissionSnapshot }> = [];
-      for (const row of rows) {
-        let snapshot = recoverAbandonedCall(restoreSubmission(row.snapshot));
-        if (row.kind === 'submit' && submissionState(snapshot) === 'queued') {
-          const request = row.request as SubmitOrderMessage;
-          if (session === null || !tradableIn(session, request.extendedHours)) {
-            // Not its session (or no clock): wait, without counting an attempt.
-            await save(tx, row, snapshot, sessionPollMs);
-            continue;
-          }
-        }
-        snapshot = advance(snapshot, { type: 'Send' });
-        await save(tx, row, snapshot, leaseMs);
-        claimed.push({ row, snapshot });
-      }
-      return claimed;
-    });
+  async function marketSession(): Promise<{ session: Session; now: string } | null> {
+    const clock = await deps.marketData.clock().catch(() => null);
+    return clock ? { session: clock.session, now: clock.now } : null;
   }
 
-  async function save(
-    tx: PoolClient,
-    row: SubmissionRow,
-    snapshot: SubmissionSnapshot,
-    nextInMs: number,
-  ): Promise<void> {
-    await tx.query(UPDATE_SUBMISSION, [
-      row.order_id,
-      row.kind,
-      submissionState(snapshot),
-      JSON.stringify(persistSubmission(snapshot)),
-      snapshot.context.attempts,
-      Math.max(0, Math.round(nextInMs)),
-      snapshot.context.lastError,
-      snapshot.context.brokerOrderId,
-    ]);
+  /** Claims due rows and marks them in flight, in one short transaction; settles what needs no call. */
+  async function claim(limit = concurrency): Promise<Claimed[]> {
+    const clock = await marketSession();
+    let wroteOutbox = false;
+    const claimed = await withTransaction(deps.pool, async (tx) => {
+      const rows = await submissionRepository.claimDue(tx, limit);
+      const out: Claimed[] = [];
+      for (const row of rows) {
+        const snapshot = recoverAbandonedCall(restoreSubmission(row.snapshot));
+        const submit = row.kind === 'submit' ? (row.request as SubmitOrderMessage) : null;
+        const decision = decideClaim({
+          kind: row.kind,
+          state: submissionState(snapshot),
+          orderStatus: row.order_status,
+          submit: row.kind === 'cancel' ? { state: row.submit_state, brokerOrderId: row.submit_broker_order_id } : null,
+          extendedHours: submit?.extendedHours ?? false,
+          expiresAt: submit?.expiresAt ?? null,
+          clock,
+        });
+        switch (decision.type) {
+          case 'send': {
+            const next = advance(snapshot, { type: 'Send' });
+            const version = await submissionRepository.save(tx, row, row.version, next, leaseMs);
+            if (version !== null) out.push({ row, snapshot: next, version, brokerOrderId: row.submit_broker_order_id });
+            break;
+          }
+          case 'wait':
+            // Not its session, or its submit is not at the broker yet: wait, without counting an attempt.
+            await submissionRepository.save(
+              tx,
+              row,
+              row.version,
+              snapshot,
+              decision.reason === 'session' ? sessionPollMs : 200,
+            );
+            break;
+          case 'abandon': {
+            const next = advance(snapshot, { type: 'Abandon', reason: decision.reason });
+            if ((await submissionRepository.save(tx, row, row.version, next, 0)) === null) break;
+            if (decision.order !== null) {
+              const outcome = await deps.orders.applyEvent(
+                tx,
+                row.order_id,
+                orderEventForAbandon(decision.order, new Date().toISOString()),
+              );
+              wroteOutbox ||= outcome?.wroteOutbox ?? false;
+            }
+            deps.onOutcome?.(row.kind, submissionState(next), next.context.attempts);
+            break;
+          }
+          default: {
+            const exhaustive: never = decision;
+            throw new Error(`unexpected decision ${JSON.stringify(exhaustive)}`);
+          }
+        }
+      }
+      return out;
+    });
+    if (wroteOutbox) deps.onOutboxWritten?.();
+    return claimed;
   }
 
   /** The broker call for a claimed row, through the circuit breaker. */
-  async function call(row: SubmissionRow, snapshot: SubmissionSnapshot): Promise<CallResult | { breakerOpen: true }> {
-    const checking = submissionState(snapshot) === 'checking';
+  async function call({ row, snapshot, brokerOrderId }: Claimed): Promise<CallResult> {
+    const inquiry = submissionState(snapshot) === 'checking';
     try {
       if (row.kind === 'submit') {
         const request = row.request as SubmitOrderMessage;
-        if (checking) {
+        if (inquiry) {
           const found = await throughBreaker(() => deps.broker.getOrderByClientOrderId(request.orderId));
           if (!found) return { event: { type: 'NotFoundAtBroker' } };
           return { event: acceptedOrRefused(found, 'FoundAtBroker'), brokerAt: found.createdAt };
@@ -215,24 +242,26 @@ export function createRequestServer(deps: RequestServerDependencies) {
         );
         return { event: acceptedOrRefused(order, 'Accepted'), brokerAt: order.createdAt };
       }
-      // A cancel needs the broker's id for the order: wait for the submission to be acknowledged.
-      const { rows } = await deps.pool.query<{ state: SubmissionState; broker_order_id: string | null }>(
-        SUBMIT_STATE_OF_ORDER,
-        [row.order_id],
-      );
-      const submit = rows[0];
-      if (submit?.state === 'refused' || submit?.state === 'abandoned') {
-        return { event: { type: 'Refused', reason: 'the order never reached the broker' } };
-      }
-      if (!submit?.broker_order_id) return { notReady: 200 };
-      const canceled = await throughBreaker(() => deps.broker.cancelOrder(submit.broker_order_id!));
-      return { event: { type: checking ? 'FoundAtBroker' : 'Accepted', brokerOrderId: canceled.brokerOrderId } };
+      // A cancel again after an unknown outcome is an inquiry too: the broker answers a repeated cancel
+      // with the order, or with its refusal.
+      const canceled = await throughBreaker(() => deps.broker.cancelOrder(brokerOrderId!));
+      return { event: { type: inquiry ? 'FoundAtBroker' : 'Accepted', brokerOrderId: canceled.brokerOrderId } };
     } catch (error) {
       if (error instanceof BrokerRejectedError) {
-        return { event: { type: 'Refused', reason: `${error.code}: ${error.message}` } };
+        // A refused inquiry says nothing about the order: it is still unknown.
+        if (row.kind === 'submit' && inquiry) {
+          return { event: { type: 'OutcomeUnknown', reason: `inquiry refused: ${error.code}: ${error.message}` } };
+        }
+        return { event: { type: 'Refused', code: error.code, reason: error.message } };
       }
       if (error instanceof BrokerUnavailableError) {
-        return { event: { type: 'OutcomeUnknown', reason: `${error.reason}: ${error.message}` } };
+        return {
+          event: {
+            type: 'OutcomeUnknown',
+            reason: `${error.reason}: ${error.message}`,
+            retryAfterMs: error.retryAfterMs,
+          },
+        };
       }
       if ((error as { code?: string }).code === 'EOPENBREAKER') return { breakerOpen: true };
       return { event: { type: 'OutcomeUnknown', reason: error instanceof Error ? error.message : String(error) } };
@@ -240,46 +269,180 @@ export function createRequestServer(deps: RequestServerDependencies) {
   }
 
   /** Stores the call's outcome and tells the order, in one transaction. */
-  async function settle(
-    row: SubmissionRow,
-    claimed: SubmissionSnapshot,
-    result: Awaited<ReturnType<typeof call>>,
-  ): Promise<void> {
+  async function settle(claimed: Claimed, result: CallResult): Promise<void> {
+    const { row } = claimed;
     let wroteOutbox = false;
+    let askNow = false;
     await withTransaction(deps.pool, async (tx) => {
-      const { rows } = await tx.query<SubmissionRow>(LOCK_SUBMISSION, [row.order_id, row.kind]);
-      const current = rows[0];
-      // Another request server took it over after our lease ran out; its outcome wins.
-      if (!current || JSON.stringify(current.snapshot) !== JSON.stringify(persistSubmission(claimed))) return;
-      if ('breakerOpen' in result || 'notReady' in result) {
+      if ('breakerOpen' in result) {
         // Not attempted: back to where it was, without counting the attempt.
-        const back = restoreSubmission(row.snapshot);
-        const wait = 'notReady' in result ? result.notReady : (deps.breaker?.resetMs ?? 2_000);
-        await save(tx, row, recoverAbandonedCall(back), wait);
+        const back = recoverAbandonedCall(restoreSubmission(row.snapshot));
+        await submissionRepository.save(tx, row, claimed.version, back, deps.breaker?.resetMs ?? 2_000);
         return;
       }
-      const next = advance(claimed, result.event);
+      const next = advance(claimed.snapshot, result.event);
       const state = submissionState(next);
-      await save(tx, row, next, state === 'unknown' ? unknownBackoffMs(next.context.attempts) : 0);
-      const orderEvent = orderEventFor(row.kind, state, next, result.event, result.brokerAt);
+      const retryAfterMs = result.event.type === 'OutcomeUnknown' ? (result.event.retryAfterMs ?? null) : null;
+      const wait = state === 'unknown' ? unknownBackoffMs(next.context.attempts, retryAfterMs) : 0;
+      // Another request server took it over after our lease ran out: its outcome wins.
+      if ((await submissionRepository.save(tx, row, claimed.version, next, wait)) === null) return;
+      const orderEvent = orderEventForOutcome(
+        row.kind,
+        state,
+        next.context,
+        result.event,
+        new Date().toISOString(),
+        result.brokerAt,
+      );
       if (orderEvent) {
         const outcome = await deps.orders.applyEvent(tx, row.order_id, orderEvent);
         wroteOutbox = outcome?.wroteOutbox ?? false;
       }
+      askNow = asksBrokerAtOnce(row.kind, result.event);
       deps.onOutcome?.(row.kind, state, next.context.attempts);
     });
     if (wroteOutbox) deps.onOutboxWritten?.();
+    if (askNow) {
+      // Too late to cancel: the order is done at the broker, and its last reports may be lost.
+      await submissionRepository.markCheckedNow(deps.pool, [row.order_id], leaseMs);
+      await checkOrders([row.order_id], new Map(), (await marketSession())?.session ?? null);
+    }
+  }
+
+  /**
+   * Asks the broker about each order (by client order id, our order id) and republishes on
+   * `executions` the reports we lack, exactly as the fill receiver would have: execId makes a
+   * republished report that did arrive meanwhile harmless.
+   */
+  async function checkOrders(
+    orderIds: readonly string[],
+    checks: ReadonlyMap<string, number>,
+    session: Session | null,
+  ): Promise<void> {
+    const orders = await submissionRepository.ordersToCheck(deps.pool, orderIds);
+    const recovered: Array<{ report: ExecutionReport; kind: RecoveredKind }> = [];
+    const next: Array<{ orderId: string; delayMs: number }> = [];
+    const checkOne = async (row: (typeof orders)[number]): Promise<void> => {
+      const order: OrderUnderCheck = {
+        status: row.status,
+        type: row.type,
+        timeInForce: row.time_in_force,
+        extendedHours: row.extended_hours,
+        filledQuantity: row.filled_quantity,
+        execIds: row.exec_ids,
+      };
+      let outcome: OpenOrderCheckOutcome = 'in_step';
+      try {
+        const found = await throughBreaker(() => deps.broker.getOrderByClientOrderId(row.id));
+        if (!found) {
+          outcome = 'unknown_at_broker';
+          deps.logger.warn(
+            { orderId: row.id, status: row.status },
+            'open-order check: the broker does not know a live order',
+          );
+        } else if (brokerIsAhead(order, found)) {
+          const reports = await throughBreaker(() => deps.broker.getOrderReports(found.brokerOrderId));
+          const missing = reportsToRecover(order, found.status, reports);
+          recovered.push(...missing);
+          if (missing.length > 0) outcome = 'recovered';
+        }
+      } catch (error) {
+        outcome = 'failed';
+        deps.logger.debug({ err: error, orderId: row.id }, 'open-order check failed; will ask again');
+      }
+      deps.onOpenOrderCheck?.(outcome);
+      next.push({ orderId: row.id, delayMs: nextCheckDelayMs(order, session, checkSeconds, checks.get(row.id) ?? 0) });
+    };
+    for (let i = 0; i < orders.length; i += 8) await Promise.all(orders.slice(i, i + 8).map(checkOne));
+    if (recovered.length > 0) {
+      await deps.bus.publish(
+        EXECUTIONS_TOPIC,
+        recovered.map(({ report }) => ({ key: report.account, value: JSON.stringify(report) })),
+      );
+      for (const { kind } of recovered) deps.onRecovered?.(kind);
+      deps.logger.info(
+        { orders: new Set(recovered.map(({ report }) => report.clientOrderId)).size, reports: recovered.length },
+        'open-order check republished reports the broker had and we lacked',
+      );
+    }
+    await submissionRepository.scheduleNextChecks(deps.pool, next);
+  }
+
+  /** One round of the open-order check; returns how many orders it asked about. */
+  async function checkOpenOrders(limit = 64): Promise<number> {
+    const clock = await marketSession();
+    const session = clock?.session ?? null;
+    const claimed = await submissionRepository.claimOpenOrderChecks(deps.pool, {
+      silentSeconds: checkSeconds,
+      regularOpen: session === 'regular',
+      extendedOpen: session === 'pre' || session === 'post',
+      limit,
+      leaseMs: Math.max(leaseMs, checkSeconds * 2_000),
+    });
+    if (claimed.length === 0) return 0;
+    await checkOrders(
+      claimed.map((c) => c.order_id),
+      new Map(claimed.map((c) => [c.order_id, Math.max(0, c.checks)])),
+      session,
+    );
+    return claimed.length;
+  }
+
+  /**
+   * Stores the requests of orders left `pending_new` or `pending_cancel` without their submission:
+   * the outbox relay marked them sent, but they never reached this server's table (a crash in
+   * between, or a bus that lost them). From then on they travel as any other request.
+   */
+  async function redriveLostRequests(limit = 100): Promise<number> {
+    const lost = await submissionRepository.ordersWithoutSubmission(deps.pool, checkSeconds, limit);
+    if (lost.length === 0) return 0;
+    await withTransaction(deps.pool, async (tx) => {
+      for (const order of lost) {
+        if (order.submit_missing) await submissionRepository.insert(tx, submitMessageOf(order));
+        if (order.status === 'pending_cancel') {
+          await submissionRepository.insert(tx, {
+            type: 'CancelOrder',
+            orderId: order.id,
+            accountId: order.account_id,
+            requestNo: order.cancel_request_no,
+          });
+        }
+      }
+    });
+    for (const order of lost) {
+      if (order.submit_missing) deps.onRedriven?.('submit');
+      if (order.status === 'pending_cancel') deps.onRedriven?.('cancel');
+    }
+    deps.logger.warn(
+      { orders: lost.map((order) => order.id) },
+      'requests lost before the request server: driven again',
+    );
+    wakeUp?.();
+    return lost.length;
   }
 
   async function idleWaitMs(): Promise<number> {
-    const { rows } = await deps.pool.query<{ wait_ms: string | null }>(EARLIEST_DUE);
-    const wait = rows[0]?.wait_ms === null || rows[0]?.wait_ms === undefined ? 1_000 : Number(rows[0].wait_ms);
-    return Math.min(1_000, Math.max(5, wait));
+    const wait = await submissionRepository.earliestDueInMs(deps.pool);
+    return Math.min(1_000, Math.max(5, wait ?? 1_000));
+  }
+
+  function pause(ms: number, register: (done: () => void) => void, extra: readonly Promise<unknown>[] = []) {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      register(done);
+      for (const task of extra) void task.then(done);
+    });
   }
 
   return {
     handleBatch,
     breaker,
+    checkOpenOrders,
+    redriveLostRequests,
     async start() {
       running = true;
       subscription = await deps.bus.consume({
@@ -301,7 +464,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
         const inflight = new Set<Promise<void>>();
         const backoff = new Backoff();
         while (running) {
-          let claimed: Awaited<ReturnType<typeof claim>>;
+          let claimed: Claimed[];
           try {
             claimed = await claim(concurrency - inflight.size);
             backoff.succeeded();
@@ -312,9 +475,9 @@ export function createRequestServer(deps: RequestServerDependencies) {
             await pauseWhile(waitMs, () => running);
             continue;
           }
-          for (const { row, snapshot } of claimed) {
-            const task: Promise<void> = call(row, snapshot)
-              .then((result) => settle(row, snapshot, result))
+          for (const item of claimed) {
+            const task: Promise<void> = call(item)
+              .then((result) => settle(item, result))
               .catch((error: unknown) => deps.logger.warn({ err: error }, 'dispatch failed; will retry'))
               .finally(() => inflight.delete(task));
             inflight.add(task);
@@ -322,24 +485,31 @@ export function createRequestServer(deps: RequestServerDependencies) {
           if (!running) break;
           if (claimed.length > 0 && inflight.size < concurrency) continue;
           const wait = inflight.size > 0 ? 1_000 : await idleWaitMs().catch(() => 500);
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, wait);
-            const done = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-            wakeUp = done;
-            for (const task of inflight) void task.then(done);
-          });
+          await pause(wait, (done) => (wakeUp = done), [...inflight]);
           wakeUp = undefined;
         }
         await Promise.all(inflight);
+      })();
+      sweeper = (async () => {
+        while (running) {
+          try {
+            await redriveLostRequests();
+            while (running && (await checkOpenOrders()) > 0);
+          } catch (error) {
+            deps.logger.warn({ err: error }, 'open-order check failed; will retry');
+          }
+          if (!running) break;
+          await pause(sweepMs, (done) => (wakeSweeper = done));
+          wakeSweeper = undefined;
+        }
       })();
     },
     async stop() {
       running = false;
       wakeUp?.();
+      wakeSweeper?.();
       await loop;
+      await sweeper;
       await subscription?.stop();
       breaker.shutdown();
     },
@@ -349,29 +519,8 @@ export function createRequestServer(deps: RequestServerDependencies) {
 export type RequestServer = ReturnType<typeof createRequestServer>;
 
 function acceptedOrRefused(order: BrokerOrder, kind: 'Accepted' | 'FoundAtBroker'): SubmissionEvent {
-  if (order.status === 'rejected') return { type: 'Refused', reason: order.rejectReason ?? 'rejected by the broker' };
+  if (order.status === 'rejected') {
+    return { type: 'Refused', code: 'REJECTED', reason: order.rejectReason ?? 'rejected by the broker' };
+  }
   return { type: kind, brokerOrderId: order.brokerOrderId };
-}
-
-/** What the order learns from a settled submission. */
-function orderEventFor(
-  kind: 'submit' | 'cancel',
-  state: SubmissionState,
-  next: SubmissionSnapshot,
-  event: SubmissionEvent,
-  brokerAt: string | undefined,
-): OrderEvent | null {
-  const at = new Date().toISOString();
-  if (kind === 'submit') {
-    if (state === 'acknowledged')
-      return { type: 'OrderAcknowledged', brokerOrderId: next.context.brokerOrderId!, at: brokerAt ?? at };
-    if (state === 'refused')
-      return { type: 'OrderRejected', reason: next.context.lastError ?? 'refused by the broker', at };
-    return null;
-  }
-  // A cancel refused as too late: the order lives on (and its fills arrive as reports).
-  if (state === 'refused' && event.type === 'Refused' && event.reason.startsWith('TOO_LATE_TO_CANCEL')) {
-    return { type: 'CancelRejected', reason: event.reason, at };
-  }
-  return null;
 }

@@ -7,6 +7,11 @@ import { assign, initialTransition, setup, transition, type SnapshotFrom } from 
  * acknowledged, not found means it never arrived and may be sent again with the same id (the broker
  * is idempotent on it, so a retry can never make a second order).
  *
+ * A request that never reached the broker is `abandoned` instead of sent: its order was canceled
+ * before it went out, or its day ended while it waited for its session (or for the broker to come
+ * back). Only `queued` and `unknown` can be abandoned, and `unknown` only after the inquiry said the
+ * broker never had it (which returns it to `queued`): what may be at the broker is never abandoned.
+ *
  * Pure: the request server restores the stored snapshot, computes the next one from an event, and
  * stores it; timing (backoff, waiting for the session, the circuit breaker) lives in the dispatcher.
  */
@@ -16,8 +21,8 @@ export const SUBMISSION_MACHINE_VERSION = 'submission@1';
 export type SubmissionEvent =
   | { type: 'Send' }
   | { type: 'Accepted'; brokerOrderId: string }
-  | { type: 'Refused'; reason: string }
-  | { type: 'OutcomeUnknown'; reason: string }
+  | { type: 'Refused'; code: string; reason: string }
+  | { type: 'OutcomeUnknown'; reason: string; retryAfterMs?: number | null }
   | { type: 'FoundAtBroker'; brokerOrderId: string }
   | { type: 'NotFoundAtBroker' }
   | { type: 'Abandon'; reason: string };
@@ -26,6 +31,8 @@ export interface SubmissionContext {
   attempts: number;
   brokerOrderId: string | null;
   lastError: string | null;
+  /** The broker's code of a refusal (absent from rows stored before it existed). */
+  lastErrorCode?: string | null;
 }
 
 export type SubmissionState = 'queued' | 'sending' | 'unknown' | 'checking' | 'acknowledged' | 'refused' | 'abandoned';
@@ -40,11 +47,12 @@ export const submissionMachine = setup({
     rememberError: assign(({ event }) => ({
       lastError:
         event.type === 'Refused' || event.type === 'OutcomeUnknown' || event.type === 'Abandon' ? event.reason : null,
+      lastErrorCode: event.type === 'Refused' ? event.code : null,
     })),
   },
 }).createMachine({
   id: 'submission',
-  context: { attempts: 0, brokerOrderId: null, lastError: null },
+  context: { attempts: 0, brokerOrderId: null, lastError: null, lastErrorCode: null },
   initial: 'queued',
   states: {
     queued: {
@@ -64,7 +72,6 @@ export const submissionMachine = setup({
     unknown: {
       on: {
         Send: { target: 'checking', actions: 'countAttempt' },
-        Abandon: { target: 'abandoned', actions: 'rememberError' },
       },
     },
     checking: {

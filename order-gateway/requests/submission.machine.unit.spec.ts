@@ -17,13 +17,25 @@ describe('submission machine', () => {
   it('is acknowledged when the broker accepts', () => {
     const s = run(send, { type: 'Accepted', brokerOrderId: 'B1' });
     expect(submissionState(s)).toBe('acknowledged');
-    expect(s.context).toEqual({ attempts: 1, brokerOrderId: 'B1', lastError: null });
+    expect(s.context).toEqual({ attempts: 1, brokerOrderId: 'B1', lastError: null, lastErrorCode: null });
+  });
+
+  it('abandons only what never reached the broker: queued, never sending or unknown', () => {
+    const abandon: SubmissionEvent = { type: 'Abandon', reason: 'canceled before it reached the broker' };
+    const fromQueued = run(abandon);
+    expect(submissionState(fromQueued)).toBe('abandoned');
+    expect(fromQueued.context.lastError).toBe('canceled before it reached the broker');
+    expect(submissionState(run(send, abandon))).toBe('sending');
+    expect(submissionState(run(send, unknown, abandon))).toBe('unknown');
+    // Unknown becomes abandonable only once the broker said it never had it.
+    expect(submissionState(run(send, unknown, send, { type: 'NotFoundAtBroker' }, abandon))).toBe('abandoned');
   });
 
   it('is refused when the broker says no', () => {
-    const s = run(send, { type: 'Refused', reason: 'halted' });
+    const s = run(send, { type: 'Refused', code: 'HALTED', reason: 'halted' });
     expect(submissionState(s)).toBe('refused');
     expect(s.context.lastError).toBe('halted');
+    expect(s.context.lastErrorCode).toBe('HALTED');
   });
 
   it('treats a timeout as unknown and asks before sending again', () => {
@@ -60,7 +72,7 @@ describe('submission machine', () => {
     for (const event of [
       send,
       unknown,
-      { type: 'Refused', reason: 'x' },
+      { type: 'Refused', code: 'X', reason: 'x' },
       { type: 'NotFoundAtBroker' },
     ] as SubmissionEvent[]) {
       expect(submissionState(advance(acknowledged, event))).toBe('acknowledged');

@@ -93,7 +93,8 @@ describe('reconciliation when the broker dropped the fill reports', () => {
   let date: string;
   beforeAll(async () => {
     // Every report is dropped: the order is acknowledged by the broker's answer, its fills never arrive.
-    t = await startTestSystem({ env: { BROKER_FAULTS: 'drop_report=1' } });
+    // The open-order check would fetch them within seconds; it is held off so the reconciler is what finds them.
+    t = await startTestSystem({ env: { BROKER_FAULTS: 'drop_report=1', OPEN_ORDER_CHECK_SECONDS: '3600' } });
     reconciler = createReconciler({
       pool: t.db.pool,
       broker: brokerStatements({ baseUrl: t.system.broker.url, apiKey: t.config.BROKER_API_KEY }),
@@ -444,7 +445,8 @@ describe('the executions statement as a stream', () => {
 describe('reconciliation when the broker dropped a closing report (no fill in it)', () => {
   let t: TestSystem;
   beforeAll(async () => {
-    t = await startTestSystem();
+    // The open-order check is held off: the reconciler is the one to bring the close back here.
+    t = await startTestSystem({ env: { OPEN_ORDER_CHECK_SECONDS: '3600' } });
   });
   afterAll(() => t.stop());
 

@@ -27,6 +27,7 @@ export async function startTestSystem(
     broker?: Partial<StartBrokerOptions>;
     logger?: Logger;
     brokerTimeoutMs?: number;
+    requestServerBrokerUrl?: (brokerUrl: string) => string;
   } = {},
 ): Promise<TestSystem> {
   const db = await createTestDatabase();
@@ -49,6 +50,7 @@ export async function startTestSystem(
     clock: options.clock ?? alwaysOpenClock(),
     broker: { tickMs: 20, pushIntervalMs: 10, ...options.broker },
     brokerTimeoutMs: options.brokerTimeoutMs,
+    requestServerBrokerUrl: options.requestServerBrokerUrl,
   });
   return {
     system,

@@ -1,0 +1,80 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+
+export interface ProxiedCall {
+  method: string;
+  path: string;
+  at: number;
+  /** The answer the proxy made up, or null when the call went through to the broker. */
+  answered: number | null;
+}
+
+export type FaultAnswer = { status: number; headers?: Record<string, string>; body?: unknown };
+
+/**
+ * A misbehaving network between the request server and the broker: each call is first offered to
+ * `fault`, which may answer in the broker's place (a 429, a 503, a refusal...); otherwise the call
+ * goes through unchanged. Every call is recorded. Listens on 127.0.0.1; `close()` stops it.
+ */
+export class BrokerProxy {
+  readonly calls: ProxiedCall[] = [];
+  fault: (call: { method: string; path: string; body: unknown }) => FaultAnswer | null = () => null;
+  private target = '';
+  private readonly server: Server;
+  private url = '';
+
+  constructor() {
+    this.server = createServer((request, response) => {
+      void this.handle(request).then(
+        ({ status, headers, body }) => {
+          response.writeHead(status, { 'content-type': 'application/json', ...headers });
+          response.end(body);
+        },
+        (error: unknown) => {
+          response.writeHead(502, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ error: { code: 'PROXY', message: String(error), details: null } }));
+        },
+      );
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  }
+
+  /** For startTestSystem's `requestServerBrokerUrl`: remembers the broker and answers the proxy's URL. */
+  readonly interpose = (brokerUrl: string): string => {
+    this.target = brokerUrl;
+    return this.url;
+  };
+
+  callsTo(method: string, pathPart: string): ProxiedCall[] {
+    return this.calls.filter((call) => call.method === method && call.path.includes(pathPart));
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(
+    request: IncomingMessage,
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const method = request.method ?? 'GET';
+    const path = request.url ?? '/';
+    const body: unknown = text === '' ? undefined : JSON.parse(text);
+    const made = this.fault({ method, path, body });
+    this.calls.push({ method, path, at: Date.now(), answered: made?.status ?? null });
+    if (made) return { status: made.status, headers: made.headers ?? {}, body: JSON.stringify(made.body ?? {}) };
+    const response = await fetch(new URL(path, this.target), {
+      method,
+      headers: text === '' ? {} : { 'content-type': 'application/json' },
+      body: text === '' ? undefined : text,
+    });
+    return { status: response.status, headers: {}, body: await response.text() };
+  }
+}
