@@ -42,8 +42,7 @@ describe('a simulated session on real PostgreSQL and Kafka', () => {
 
   it('plays the whole day: orders placed, refused, filled, canceled and expired; no open break, no violation', () => {
     const { summary } = clean;
-    // Cancels before the open of orders waiting for it: see the known failure below.
-    expect(summary.violations.filter((v) => !sentAfterCancel(v))).toEqual([]);
+    expect(summary.violations).toEqual([]);
     expect(summary.breaksFound).toBe(0);
     expect(summary.breaksOpen).toBe(0);
     expect(summary.orders).toBeGreaterThan(20);
@@ -59,10 +58,8 @@ describe('a simulated session on real PostgreSQL and Kafka', () => {
     expect(summary.bus).toBe('kafka');
   });
 
-  // KNOWN FAILURE until issue 11 item 3 is merged: a market order placed before the open and canceled
-  // in pre-market still goes to the broker at the open. Turn `it.fails` into `it` then (it.fails itself
-  // fails once the fix lands).
-  it.fails('never sends an order to the broker after its cancel was accepted', () => {
+  // A market order placed before the open and canceled in pre-market ends `canceled` here, never sent.
+  it('never sends an order to the broker after its cancel was accepted', () => {
     expect(clean.summary.violations.filter(sentAfterCancel)).toEqual([]);
   });
 
@@ -139,15 +136,14 @@ describe('several days', () => {
     expect(data.placed.some((p) => p.step > 0 && data.cancelsAccepted.some((c) => c.orderId === p.id))).toBe(true);
     expect(data.cancelsAccepted.some((c) => c.at.toISOString() === '2026-03-16T07:00:00.000Z')).toBe(true);
     expect(summary.breaksOpen).toBe(0);
-    expect(summary.violations.filter((v) => !sentAfterCancel(v))).toEqual([]);
+    expect(summary.violations).toEqual([]);
     expect(summary.fills).toBeGreaterThan(0);
     expect(summary.latencyMs.executionToLedgerP50).toBeGreaterThan(0);
     expect(summary.latencyMs.executionToLedgerP99).toBeGreaterThanOrEqual(summary.latencyMs.executionToLedgerP50!);
   });
 
-  // KNOWN FAILURE until issue 11 item 3 is merged (a cancel of an order not yet sent ends it `canceled`
-  // locally): today the order canceled at 03:00 still goes out at the open. As above.
-  it.fails('never sends an order to the broker after its cancel was accepted', () => {
+  // The order canceled at 03:00, before the open, ends `canceled` here and never goes out.
+  it('never sends an order to the broker after its cancel was accepted', () => {
     expect(result.summary.violations.filter(sentAfterCancel)).toEqual([]);
   });
 });
