@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../broker-adapter/index.ts';
 import { checkLedgerInvariants } from '../../ledger/index.ts';
 import { dec } from '../../platform/index.ts';
-import { BrokerProxy } from '../support/broker-proxy.ts';
+import { BrokerProxy, type FaultAnswer } from '../support/broker-proxy.ts';
 import { startTestSystem, type TestSystem } from '../support/system.ts';
 
 interface Order {
@@ -187,6 +187,61 @@ describe('a cancel of an order that never left ends here (issue 11, item 3)', ()
   });
 });
 
+describe('a cancel of an order whose submission is unknown waits for the inquiry (issue 11, item 3)', () => {
+  const proxy = new BrokerProxy();
+  let t: TestSystem;
+  beforeAll(async () => {
+    await proxy.listen();
+    t = await startTestSystem({ requestServerBrokerUrl: proxy.interpose, env: { OPEN_ORDER_CHECK_SECONDS: '1' } });
+  });
+  afterAll(async () => {
+    await t.stop();
+    await proxy.close();
+  });
+
+  it(
+    'cancels here what the broker never had, and at the broker what it had, after asking',
+    { timeout: 120_000 },
+    async () => {
+      const { key } = await t.api.openAccount('10000.00');
+      // While `dark`, the broker cannot be reached; `lostAck` lets the next order through but loses its answer.
+      let dark = true;
+      let lostAck = false;
+      proxy.fault = ({ method }) => {
+        if (method === 'POST' && lostAck) {
+          lostAck = false;
+          return { status: 503, forwarded: true };
+        }
+        return dark ? { status: 503 } : null;
+      };
+      lostAck = true;
+      const arrived = await place(t, key, 'arrived', restingBuy('MSFT'));
+      await waitFor(
+        () => brokerStatus(t, arrived.id),
+        (status) => status === 'new',
+      );
+      const neverArrived = await place(t, key, 'never-arrived', restingBuy('TSLA'));
+      await waitFor(
+        () => Promise.resolve(proxy.callsTo('POST', '/v1/orders').length),
+        (n) => n >= 2,
+      );
+      // Both outcomes are unknown here: the cancels wait for the broker's answer to the inquiry.
+      for (const order of [neverArrived, arrived]) {
+        const pending = await t.api.request<Order>('DELETE', `/v1/orders/${order.id}`, key);
+        expect(pending.body.status).toBe('pending_cancel');
+      }
+      dark = false;
+      const here = await t.api.waitForOrder<Order>(key, neverArrived.id, (o) => FINAL.includes(o.status));
+      expect(here.status).toBe('canceled');
+      expect(await brokerStatus(t, neverArrived.id)).toBeNull();
+      const there = await t.api.waitForOrder<Order>(key, arrived.id, (o) => FINAL.includes(o.status));
+      expect(there.status).toBe('canceled');
+      expect(await brokerStatus(t, arrived.id)).toBe('canceled');
+      expect(await held(t, key)).toBe('0.00');
+    },
+  );
+});
+
 describe('a second cancel after a refused one (issue 11, item 4)', () => {
   const proxy = new BrokerProxy();
   let t: TestSystem;
@@ -289,8 +344,6 @@ describe("the broker's answers read correctly (issue 11, item 5)", () => {
     },
   );
 });
-
-type FaultAnswer = { status: number; headers?: Record<string, string>; body?: unknown };
 
 describe('day orders that never reached the broker expire at their close (issue 11, item 10)', () => {
   // Wednesday 25 November 2026, 10:00 New York: regular hours.

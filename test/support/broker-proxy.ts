@@ -8,7 +8,8 @@ export interface ProxiedCall {
   answered: number | null;
 }
 
-export type FaultAnswer = { status: number; headers?: Record<string, string>; body?: unknown };
+/** `forwarded`: the call reaches the broker first, and only its answer is lost (replaced by this one). */
+export type FaultAnswer = { status: number; headers?: Record<string, string>; body?: unknown; forwarded?: boolean };
 
 /**
  * A misbehaving network between the request server and the broker: each call is first offered to
@@ -69,7 +70,16 @@ export class BrokerProxy {
     const body: unknown = text === '' ? undefined : JSON.parse(text);
     const made = this.fault({ method, path, body });
     this.calls.push({ method, path, at: Date.now(), answered: made?.status ?? null });
+    if (made?.forwarded) await this.forward(method, path, text);
     if (made) return { status: made.status, headers: made.headers ?? {}, body: JSON.stringify(made.body ?? {}) };
+    return this.forward(method, path, text);
+  }
+
+  private async forward(
+    method: string,
+    path: string,
+    text: string,
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
     const response = await fetch(new URL(path, this.target), {
       method,
       headers: text === '' ? {} : { 'content-type': 'application/json' },
