@@ -10,12 +10,14 @@ export const HTTP_ERRORS = {
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  // Over RATE_LIMIT_PER_MINUTE, or too many failed authentications from one address; with Retry-After.
+  RATE_LIMITED: 429,
   INTERNAL: 500,
   // PostgreSQL or the bus away (platform's DependencyUnavailableError), with Retry-After.
   SERVICE_UNAVAILABLE: 503,
 } as const;
 
-export const ACCOUNT_ERRORS = { ACCOUNT_NOT_FOUND: 404 } as const;
+export const ACCOUNT_ERRORS = { ACCOUNT_NOT_FOUND: 404, API_KEY_NOT_FOUND: 404 } as const;
 export const MARKET_ERRORS = { MARKET_DATA_UNAVAILABLE: 503 } as const;
 /** The dead letters' replay (`dead-letters/dead-letter.repository.ts`). */
 export const PARKED_MESSAGE_ERRORS = { PARKED_MESSAGE_NOT_FOUND: 404, PARKED_MESSAGE_ALREADY_REPLAYED: 409 } as const;
