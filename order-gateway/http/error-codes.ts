@@ -34,3 +34,12 @@ export const TRADING_API_ERRORS: Readonly<Record<string, number>> = {
   ...PARKED_MESSAGE_ERRORS,
   ...LEDGER_ERRORS,
 };
+
+/**
+ * Codes an order's `lastRejection.code` carries when we name a broker's refusal ourselves: they travel
+ * in the order body, never in an error body, so they are not in the OpenAPI error enum (docs/api.md).
+ */
+export const REFUSAL_CODES = {
+  TOO_LATE_TO_CANCEL: 'the broker had already ended the order',
+  REJECTED: 'the broker refused the order without a code of its own',
+} as const;
