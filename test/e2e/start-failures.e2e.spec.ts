@@ -109,6 +109,7 @@ describe('a failing start says why in one line, and never echoes a secret', () =
     OPS_API_KEY: `${MARKER} with a space`,
     FILL_RECEIVER_SECRET: MARKER,
     BROKER_API_KEY: `${MARKER} x`,
+    OPS_API_KEYS: `alice:${MARKER} with a space`,
     KAFKA_BROKERS: `kafka-1:9092,${MARKER}`,
     KAFKA_NAMESPACE: `${MARKER}/`,
     KAFKA_PARTITIONS: MARKER,
@@ -118,6 +119,10 @@ describe('a failing start says why in one line, and never echoes a secret', () =
     PORT: MARKER,
     COMMISSION_BPS: MARKER,
     LOG_LEVEL: MARKER,
+    RATE_LIMIT_PER_MINUTE: MARKER,
+    AUTH_FAILURES_PER_MINUTE: MARKER,
+    MAX_OPEN_ORDERS: MARKER,
+    OPEN_ORDER_CHECK_SECONDS: MARKER,
     // Read by `npm start` beside platform's configuration.
     BROKER_CLOCK: MARKER,
     BROKER_DAY_SECONDS: MARKER,

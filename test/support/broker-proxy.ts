@@ -70,19 +70,25 @@ export class BrokerProxy {
     const body: unknown = text === '' ? undefined : JSON.parse(text);
     const made = this.fault({ method, path, body });
     this.calls.push({ method, path, at: Date.now(), answered: made?.status ?? null });
-    if (made?.forwarded) await this.forward(method, path, text);
+    // The broker's key passes through, as through any proxy in front of it.
+    const authorization = request.headers.authorization;
+    if (made?.forwarded) await this.forward(method, path, text, authorization);
     if (made) return { status: made.status, headers: made.headers ?? {}, body: JSON.stringify(made.body ?? {}) };
-    return this.forward(method, path, text);
+    return this.forward(method, path, text, authorization);
   }
 
   private async forward(
     method: string,
     path: string,
     text: string,
+    authorization: string | undefined,
   ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
     const response = await fetch(new URL(path, this.target), {
       method,
-      headers: text === '' ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(text === '' ? {} : { 'content-type': 'application/json' }),
+        ...(authorization ? { authorization } : {}),
+      },
       body: text === '' ? undefined : text,
     });
     return { status: response.status, headers: {}, body: await response.text() };
