@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /**
@@ -19,6 +19,8 @@ const FILE = resolve('.data', 'endpoints.json');
 
 export function writeStartEndpoints(endpoints: StartEndpoints): () => void {
   writeFileSync(FILE, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+  // `mode` applies only to a new file: a stale one left by a killed start keeps its own otherwise.
+  chmodSync(FILE, 0o600);
   return () => rmSync(FILE, { force: true });
 }
 

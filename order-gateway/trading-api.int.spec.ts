@@ -70,6 +70,20 @@ describe('trading API', () => {
       expect(rows.every((row) => !row.hash.toString('utf8').includes('key_'))).toBe(true);
     });
 
+    it('refuses a name PostgreSQL cannot store (a NUL character) with 400, and opens nothing', async () => {
+      const before = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM gateway_accounts');
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/ops/accounts',
+        headers: ops,
+        payload: { name: 'Lee\u0000Minho' },
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+      const after = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM gateway_accounts');
+      expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
+    });
+
     it('deposits and answers with the new cash balance', async () => {
       const { accountId, headers } = await openAccount('0');
       const response = await app.inject({

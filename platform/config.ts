@@ -234,8 +234,6 @@ export class ConfigError extends Error {
   }
 }
 
-// Never echoed in an error line: they hold keys.
-
 /** Reads configuration from an environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable is treated as unset, as shells and compose files often export them empty.

@@ -10,6 +10,9 @@ export function errorBody(code: string, message: string, details: unknown = null
   return { error: { code, message, details } };
 }
 
+/** SQLSTATEs of text PostgreSQL cannot store: 22021 (invalid byte sequence), 22P05 (untranslatable, e.g. \u0000). */
+const UNSTORABLE_TEXT: ReadonlySet<string> = new Set(['22021', '22P05']);
+
 /** What a 503 asks the client to wait: PostgreSQL or the bus coming back takes seconds. */
 export const RETRY_AFTER_SECONDS = 2;
 
@@ -43,6 +46,17 @@ export function registerErrorHandling(app: FastifyInstance): void {
         return { field: path || keys?.join(',') || where, in: where, message: issue.message ?? 'invalid' };
       });
       return reply.code(400).send(errorBody('VALIDATION_FAILED', 'the request is not valid', details));
+    }
+    if (UNSTORABLE_TEXT.has((error as { code?: unknown }).code as string)) {
+      // PostgreSQL refuses a NUL character in text (or bytes invalid in its encoding): the client's input,
+      // and its transaction rolled back, so nothing changed.
+      return reply
+        .code(400)
+        .send(
+          errorBody('VALIDATION_FAILED', 'the request is not valid', [
+            { field: 'body', in: 'body', message: 'text may not contain the NUL character or invalid bytes' },
+          ]),
+        );
     }
     if (isResponseSerializationError(error)) {
       request.log.error({ err: error }, 'response did not match its schema');

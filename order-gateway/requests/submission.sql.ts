@@ -102,10 +102,16 @@ export const CLAIM_OPEN_ORDER_CHECKS = `
         checks = CASE WHEN EXCLUDED.checks = 0 THEN 0 ELSE c.checks END
   RETURNING order_id, checks`;
 
-/** What we know of orders being checked: their status, kind and the executions we have applied. */
+/**
+ * What we know of orders being checked: their status, kind and the executions we have: applied, or
+ * kept aside as outside the order's terms (already alarmed and a break for ops: never sent again).
+ */
 export const ORDERS_TO_CHECK = `
   SELECT o.id, o.status, o.type, o.time_in_force, o.extended_hours, o.filled_quantity,
-         coalesce(array_agg(f.exec_id) FILTER (WHERE f.exec_id IS NOT NULL), '{}') AS exec_ids
+         coalesce(array_agg(f.exec_id) FILTER (WHERE f.exec_id IS NOT NULL), '{}')
+           || coalesce((SELECT array_agg(a.exec_id) FROM order_anomalies a
+                        WHERE a.order_id = o.id AND a.kind = 'FILL_OUTSIDE_TERMS' AND a.exec_id IS NOT NULL), '{}')
+           AS exec_ids
   FROM orders o LEFT JOIN order_fills f ON f.order_id = o.id
   WHERE o.id = ANY($1::uuid[])
   GROUP BY o.id`;

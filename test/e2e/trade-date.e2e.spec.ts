@@ -53,6 +53,9 @@ describe('reconciliation by trade date', () => {
       // Friday 17:00, after the close: a market day order and a marketable gtc limit wait for Monday.
       const placedAt = new Date('2026-12-04T22:00:00Z');
       clock.set(placedAt);
+      // Placing reads the market clock through a 250 ms cache: let it see the jump past the close, as it
+      // would on a real clock, or the day order would take Friday's close for its own.
+      await new Promise((resolve) => setTimeout(resolve, 300));
       const afterClose = [
         await place({ clientOrderId: 'fri-late-1', symbol: 'MSFT', side: 'buy', type: 'market', quantity: '2' }),
         await place({
