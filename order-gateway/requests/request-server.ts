@@ -491,14 +491,29 @@ export function createRequestServer(deps: RequestServerDependencies) {
         await Promise.all(inflight);
       })();
       sweeper = (async () => {
+        // Two steps, each failing on its own: a re-drive that keeps failing must not stop the open-order
+        // check, nor the other way round. A failure (PostgreSQL away) waits longer each time.
+        const backoff = new Backoff({ initialMs: sweepMs, maxMs: 30_000 });
         while (running) {
+          let failed = false;
           try {
             await redriveLostRequests();
+          } catch (error) {
+            failed = true;
+            deps.logger.warn({ err: error }, 're-driving lost requests failed; will retry');
+          }
+          try {
             while (running && (await checkOpenOrders()) > 0);
           } catch (error) {
+            failed = true;
             deps.logger.warn({ err: error }, 'open-order check failed; will retry');
           }
           if (!running) break;
+          if (failed) {
+            await pauseWhile(backoff.failed(), () => running);
+            continue;
+          }
+          backoff.succeeded();
           await pause(sweepMs, (done) => (wakeSweeper = done));
           wakeSweeper = undefined;
         }
