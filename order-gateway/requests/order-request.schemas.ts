@@ -1,5 +1,21 @@
 import { z } from 'zod';
 import { dec, formatQuantity } from '../../platform/decimal.ts';
+import type { OrderRow } from '../orders/order.repository.ts';
+
+/** What an order request is rebuilt from: the terms of the order's row. */
+export type OrderTerms = Pick<
+  OrderRow,
+  | 'id'
+  | 'account_id'
+  | 'symbol'
+  | 'side'
+  | 'type'
+  | 'quantity'
+  | 'limit_price'
+  | 'worst_price'
+  | 'time_in_force'
+  | 'extended_hours'
+>;
 
 /** Topic from the trading server (outbox) to the request server, keyed by account. */
 export const ORDER_REQUESTS_TOPIC = 'order-requests';
@@ -42,18 +58,7 @@ export type OrderRequestMessage = z.infer<typeof OrderRequestMessage>;
  * The order request as the trading server wrote it, rebuilt from the order's row: for a request the
  * outbox marked sent but the request server never stored (see the re-drive in request-server.ts).
  */
-export function submitMessageOf(order: {
-  id: string;
-  account_id: string;
-  symbol: string;
-  side: 'buy' | 'sell';
-  type: 'market' | 'limit';
-  quantity: string;
-  limit_price: string | null;
-  worst_price: string;
-  time_in_force: 'day' | 'gtc' | 'ioc';
-  extended_hours: boolean;
-}): SubmitOrderMessage {
+export function submitMessageOf(order: OrderTerms): SubmitOrderMessage {
   return {
     type: 'SubmitOrder',
     orderId: order.id,

@@ -1,6 +1,6 @@
 import type { Queryable } from '../../platform/index.ts';
 import type { OrderStatus } from '../orders/order.machine.ts';
-import type { OrderRequestMessage, SubmitOrderMessage } from './order-request.schemas.ts';
+import type { OrderRequestMessage, OrderTerms, SubmitOrderMessage } from './order-request.schemas.ts';
 import {
   newSubmission,
   persistSubmission,
@@ -43,17 +43,7 @@ export interface DueSubmissionRow extends SubmissionRow {
   submit_broker_order_id: string | null;
 }
 
-export interface OrderWithoutSubmission {
-  id: string;
-  account_id: string;
-  symbol: string;
-  side: 'buy' | 'sell';
-  type: 'market' | 'limit';
-  quantity: string;
-  limit_price: string | null;
-  worst_price: string;
-  time_in_force: 'day' | 'gtc' | 'ioc';
-  extended_hours: boolean;
+export interface OrderWithoutSubmission extends OrderTerms {
   status: OrderStatus;
   cancel_request_no: number;
   submit_missing: boolean;
