@@ -15,7 +15,8 @@ answerUsage(`
 Usage: node broker-adapter/broker.server.ts
 
 The simulated US broker on its own, on HOST:BROKER_PORT (3200). It pushes execution reports to the
-fill receiver at FILL_RECEIVER_URL (default http://127.0.0.1:3100). Needs DATABASE_URL. Clock:
+fill receiver at FILL_RECEIVER_URL (default http://127.0.0.1:3100), signed with FILL_RECEIVER_SECRET.
+Needs DATABASE_URL, FILL_RECEIVER_SECRET and BROKER_API_KEY (its callers' bearer key). Clock:
 BROKER_CLOCK (real, always-open, accelerated), BROKER_DAY_SECONDS, BROKER_TRADING_DATE; behaviour:
 SIM_SEED, BROKER_FAULTS, BROKER_LATENCY_MS, COMMISSION_BPS.
 `);

@@ -16,7 +16,8 @@ answerUsage(`
 Usage: node broker-adapter/fill-receiver.server.ts
 
 The fill receiver on its own, on HOST:FILL_RECEIVER_PORT (3100): takes the broker's execution
-reports and puts each on Kafka's executions topic. Needs DATABASE_URL and KAFKA_BROKERS.
+reports and puts each on Kafka's executions topic. Needs DATABASE_URL, KAFKA_BROKERS and
+FILL_RECEIVER_SECRET (the HMAC key the broker signs its pushes with; unsigned pushes get 401).
 `);
 const config = loadConfigOrExit();
 let env;
