@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../broker-adapter/index.ts';
 import { checkLedgerInvariants } from '../../ledger/index.ts';
 import { dec } from '../../platform/index.ts';
-import { BrokerProxy, type FaultAnswer } from '../support/broker-proxy.ts';
+import { BrokerProxy, systemBehindProxy, type FaultAnswer } from '../support/broker-proxy.ts';
 import { startTestSystem, type TestSystem } from '../support/system.ts';
 
 interface Order {
@@ -189,20 +189,13 @@ describe('a cancel of an order that never left ends here (issue 11, item 3)', ()
 
 describe('a cancel of an order whose submission is unknown waits for the inquiry (issue 11, item 3)', () => {
   const proxy = new BrokerProxy();
-  let t: TestSystem;
-  beforeAll(async () => {
-    await proxy.listen();
-    t = await startTestSystem({ requestServerBrokerUrl: proxy.interpose, env: { OPEN_ORDER_CHECK_SECONDS: '1' } });
-  });
-  afterAll(async () => {
-    await t.stop();
-    await proxy.close();
-  });
+  const system = systemBehindProxy(proxy, { env: { OPEN_ORDER_CHECK_SECONDS: '1' } });
 
   it(
     'cancels here what the broker never had, and at the broker what it had, after asking',
     { timeout: 120_000 },
     async () => {
+      const t = system();
       const { key } = await t.api.openAccount('10000.00');
       // While `dark`, the broker cannot be reached; `lostAck` lets the next order through but loses its answer.
       let dark = true;
@@ -244,17 +237,10 @@ describe('a cancel of an order whose submission is unknown waits for the inquiry
 
 describe('a second cancel after a refused one (issue 11, item 4)', () => {
   const proxy = new BrokerProxy();
-  let t: TestSystem;
-  beforeAll(async () => {
-    await proxy.listen();
-    t = await startTestSystem({ requestServerBrokerUrl: proxy.interpose, env: { OPEN_ORDER_CHECK_SECONDS: '1' } });
-  });
-  afterAll(async () => {
-    await t.stop();
-    await proxy.close();
-  });
+  const system = systemBehindProxy(proxy, { env: { OPEN_ORDER_CHECK_SECONDS: '1' } });
 
   it('ends the refused one with the order live again, then cancels it', { timeout: 120_000 }, async () => {
+    const t = system();
     const { key } = await t.api.openAccount('10000.00');
     const order = await place(t, key, 'twice', restingBuy('TSLA'));
     await t.api.waitForOrder<Order>(key, order.id, (o) => o.status === 'new');
@@ -289,20 +275,13 @@ describe('a second cancel after a refused one (issue 11, item 4)', () => {
 
 describe("the broker's answers read correctly (issue 11, item 5)", () => {
   const proxy = new BrokerProxy();
-  let t: TestSystem;
-  beforeAll(async () => {
-    await proxy.listen();
-    t = await startTestSystem({ requestServerBrokerUrl: proxy.interpose });
-  });
-  afterAll(async () => {
-    await t.stop();
-    await proxy.close();
-  });
+  const system = systemBehindProxy(proxy);
 
   it(
     'leaves 408, 409, 429 and 5xx on a submit or an inquiry unknown, never rejected, and waits as Retry-After says',
     { timeout: 180_000 },
     async () => {
+      const t = system();
       const { key } = await t.api.openAccount('50000.00');
       // The answers the broker's door gives to the next new order, then to the inquiries about it.
       let next: FaultAnswer[] = [];
@@ -349,24 +328,13 @@ describe('day orders that never reached the broker expire at their close (issue 
   // Wednesday 25 November 2026, 10:00 New York: regular hours.
   const clock = manualClock(new Date('2026-11-25T15:00:00Z'));
   const proxy = new BrokerProxy();
-  let t: TestSystem;
-  beforeAll(async () => {
-    await proxy.listen();
-    t = await startTestSystem({
-      clock,
-      requestServerBrokerUrl: proxy.interpose,
-      env: { OPEN_ORDER_CHECK_SECONDS: '1' },
-    });
-  });
-  afterAll(async () => {
-    await t.stop();
-    await proxy.close();
-  });
+  const system = systemBehindProxy(proxy, { clock, env: { OPEN_ORDER_CHECK_SECONDS: '1' } });
 
   it(
     'expires one held back by an outage past the close and releases its hold; a gtc order waits on',
     { timeout: 120_000 },
     async () => {
+      const t = system();
       const { key } = await t.api.openAccount('10000.00');
       // The broker is down for the request server all afternoon.
       proxy.fault = () => ({ status: 503, headers: { 'retry-after': '0' } });

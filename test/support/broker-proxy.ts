@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { afterAll, beforeAll } from 'vitest';
+import { startTestSystem, type TestSystem } from './system.ts';
 
 export interface ProxiedCall {
   method: string;
@@ -93,4 +95,24 @@ export class BrokerProxy {
     });
     return { status: response.status, headers: {}, body: await response.text() };
   }
+}
+
+/**
+ * A whole test system whose request server reaches the broker through `proxy`, started before the
+ * suite's tests and stopped after them; `system()` is the running system.
+ */
+export function systemBehindProxy(
+  proxy: BrokerProxy,
+  options: Omit<Parameters<typeof startTestSystem>[0], 'requestServerBrokerUrl'> = {},
+): () => TestSystem {
+  let system: TestSystem | undefined;
+  beforeAll(async () => {
+    await proxy.listen();
+    system = await startTestSystem({ ...options, requestServerBrokerUrl: proxy.interpose });
+  });
+  afterAll(async () => {
+    await system?.stop();
+    await proxy.close();
+  });
+  return () => system!;
 }
