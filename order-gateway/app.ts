@@ -33,6 +33,7 @@ import { tidyOpenApi } from './http/openapi.ts';
 import { registerRateLimit } from './http/rate-limit.ts';
 import { recordOpsAction, type OpsAction } from './ops/ops-audit.repository.ts';
 import { opsAuditRoutes } from './ops/ops-audit.routes.ts';
+import { opsReadRoutes } from './ops/ops-read.routes.ts';
 import type { MarketData } from './market/market-data.ts';
 import { marketRoutes } from './market/market.routes.ts';
 import type { OrderService } from './orders/order.service.ts';
@@ -139,6 +140,7 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(ordersRoutes, { auth, orders: deps.orders });
   await app.register(deadLetterRoutes, { auth, pool: deps.pool, bus: deps.bus, audit });
   await app.register(opsAnomalyRoutes, { auth, pool: deps.pool });
+  await app.register(opsReadRoutes, { auth, pool: deps.pool, ledger: deps.ledger });
   if (deps.registerOpsRoutes) await deps.registerOpsRoutes(app, auth.requireOps, audit);
 
   // docs/api.md: GET /docs is the OpenAPI description itself (the browsable UI is at /docs/ui);

@@ -4,10 +4,29 @@ import type { ComponentMigrations } from '../platform/index.ts';
 /** The trading server and the request server; this is their one public module. */
 export { buildApp, type App, type AppDependencies, type OpsAudit } from './app.ts';
 export { recordOpsAction, type OpsAction } from './ops/ops-audit.repository.ts';
-export { operatorOf } from './http/auth.ts';
+export { operatorOf, operatorWithKey } from './http/auth.ts';
+export { errorBody } from './http/error-handler.ts';
+// What the ops console reads and keeps (the console is a reader: these are its only way in).
+export { opsSessions } from './ops/ops-session.repository.ts';
+export {
+  ALARM_KINDS,
+  STUCK_AFTER_SECONDS,
+  listAccounts,
+  listAlarms,
+  liveOrdersByStatus,
+  opsOverview,
+  searchOrders,
+  submissionsDueByState,
+  type OpsAccountView,
+  type OpsOverview,
+  type OrderSearch,
+  type TimelineEntry,
+} from './ops/ops-read.repository.ts';
+export { readOrderTimeline, type OrderTimeline } from './ops/order-timeline.ts';
+export { OpsOrdersQuery } from './ops/ops-read.schemas.ts';
 export { createTradingServer, type TradingServer, type TradingServerDependencies } from './trading-server.ts';
 export { createOrderService, type OrderService } from './orders/order.service.ts';
-export { FINAL_STATUSES, type OrderStatus } from './orders/order.machine.ts';
+export { FINAL_STATUSES, ORDER_STATUSES, type OrderStatus } from './orders/order.machine.ts';
 export type { OrderView, PlaceOrderRequest } from './orders/order.schemas.ts';
 export {
   cachedMarketData,

@@ -482,7 +482,7 @@ function notFound(orderId: string): OrderError {
   return new OrderError('ORDER_NOT_FOUND', 'no such order', { orderId });
 }
 
-function toView(row: OrderRow, fills: readonly FillRow[]): OrderView {
+export function toView(row: OrderRow, fills: readonly FillRow[]): OrderView {
   const filled = dec(row.filled_quantity);
   return {
     id: row.id,

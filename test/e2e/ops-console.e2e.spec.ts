@@ -1,0 +1,264 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tradingDateOf } from '../../broker-adapter/index.ts';
+import { startTestSystem, type TestSystem } from '../support/system.ts';
+
+const SCREENSHOTS = resolve('reports', 'ops-console');
+const SECOND_OPERATOR = { name: 'kim', key: 'ops_kim_key_0123456789abcdef' };
+
+/**
+ * The ops console in headless Chromium against the whole system with a faulted broker: every report
+ * is dropped (drop_report=1) and the open-order check is kept away (an hour), so our orders never
+ * hear of their fills and the day's reconciliation finds the breaks that an operator then repairs.
+ */
+describe('ops console', () => {
+  let t: TestSystem;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const outside: string[] = [];
+  const pageErrors: string[] = [];
+  const failed: string[] = [];
+  const date = tradingDateOf(new Date());
+  const orderIds: string[] = [];
+
+  beforeAll(async () => {
+    t = await startTestSystem({
+      env: {
+        BROKER_FAULTS: 'drop_report=1',
+        OPEN_ORDER_CHECK_SECONDS: '3600',
+        OPS_API_KEYS: `${SECOND_OPERATOR.name}:${SECOND_OPERATOR.key}`,
+      },
+    });
+    const { key } = await t.api.openAccount('100000.00');
+    for (let i = 1; i <= 3; i++) {
+      const placed = await t.api.request<{ id: string }>('POST', '/v1/orders', key, {
+        clientOrderId: `console-${i}`,
+        symbol: 'AAPL',
+        side: 'buy',
+        type: 'market',
+        quantity: String(i),
+      });
+      expect(placed.status).toBe(201);
+      orderIds.push(placed.body.id);
+    }
+    // The broker fills them; its reports never reach us.
+    for (const id of orderIds) {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const atBroker = await t.system.brokerClient.getOrderByClientOrderId(id);
+        if (atBroker?.status === 'filled') break;
+        if (Date.now() > deadline) throw new Error(`order ${id} not filled at the broker`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    await mkdir(SCREENSHOTS, { recursive: true });
+    expect(existsSync('/usr/bin/chromium')).toBe(true);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    context = await browser.newContext();
+    page = await context.newPage();
+    page.on('request', (request) => {
+      if (!request.url().startsWith(t.system.url)) outside.push(request.url());
+    });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('response', (response) => {
+      if (response.status() >= 400)
+        failed.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it('sends a request without a session to the sign-in, and refuses a wrong key', async () => {
+    const bare = await fetch(`${t.system.url}/ops`, { redirect: 'manual' });
+    expect(bare.status).toBe(303);
+    expect(bare.headers.get('location')).toBe('/ops/login');
+    const post = await fetch(`${t.system.url}/ops/runs`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `date=${date}&repair=on`,
+    });
+    expect(post.status).toBe(303);
+    const runs = await t.db.pool.query('SELECT 1 FROM reconciliation_runs');
+    expect(runs.rowCount).toBe(0);
+
+    await page.goto(`${t.system.url}/ops`);
+    expect(new URL(page.url()).pathname).toBe('/ops/login');
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Sign in to the ops console');
+    await page.getByLabel('Ops key').fill('ops_not_a_key_at_all_0123456789');
+    await page.keyboard.press('Enter');
+    await page.waitForLoadState('load');
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('not an operator');
+  });
+
+  it('signs in with the keyboard alone, as an operator of OPS_API_KEYS, into an HttpOnly SameSite=Strict session', async () => {
+    await page.goto(`${t.system.url}/ops/login`);
+    await page.getByLabel('Ops key').focus();
+    await page.keyboard.type(SECOND_OPERATOR.key);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${t.system.url}/ops`);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Today');
+    await expect(page.getByText('Signed in as').textContent()).resolves.toContain('kim');
+    const session = (await context.cookies()).find((c) => c.name === 'ops_session')!;
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/ops' });
+    // The skip link is the first stop of the keyboard and lands on the content.
+    await page.keyboard.press('Tab');
+    await expect(page.evaluate('document.activeElement?.textContent')).resolves.toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    await expect(page.evaluate('document.activeElement?.id')).resolves.toBe('main');
+    await page.screenshot({ path: resolve(SCREENSHOTS, '1-today.png'), fullPage: true });
+  });
+
+  let firstRunUrl = '';
+  it('runs the reconciliation of the day and shows the breaks the dropped reports left', async () => {
+    await page.getByRole('link', { name: 'Reconciliation' }).click();
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Reconciliation runs');
+    await page.getByLabel('Trading date (New York)').fill(date);
+    await page.getByRole('button', { name: 'Reconcile' }).click();
+    await page.waitForURL(/\/ops\/runs\/[0-9a-f-]{36}$/);
+    firstRunUrl = page.url();
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(`Run of ${date}: breaks`);
+    const missing = page.getByRole('row').filter({ hasText: 'MISSING_EXECUTION' });
+    await expect(missing.count()).resolves.toBeGreaterThanOrEqual(3);
+    await page.screenshot({ path: resolve(SCREENSHOTS, '2-run-with-breaks.png'), fullPage: true });
+  });
+
+  it('opens a break with both sides: our order without fills, the broker with its executions', async () => {
+    await page
+      .getByRole('row')
+      .filter({ hasText: 'MISSING_EXECUTION' })
+      .first()
+      .getByRole('link', { name: /^Break / })
+      .click();
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toMatch(
+      /^Break \d+: MISSING_EXECUTION$/,
+    );
+    const ours = page.getByRole('region', { name: 'Our side' });
+    const broker = page.getByRole('region', { name: "The broker's side" });
+    await expect(ours.getByText('Fills').count()).resolves.toBe(1);
+    await expect(ours.locator('table').count()).resolves.toBe(1); // the hold's postings only: no fills
+    await expect(broker.locator('tbody tr').count()).resolves.toBeGreaterThanOrEqual(1);
+    await expect(broker.getByText('filled').count()).resolves.toBeGreaterThanOrEqual(1);
+    await page.screenshot({ path: resolve(SCREENSHOTS, '3-break-both-sides.png'), fullPage: true });
+  });
+
+  it('refuses a forged form post (no token, a wrong token) and changes nothing', async () => {
+    const breakId = /\/ops\/breaks\/(\d+)$/.exec(page.url())![1]!;
+    const cookies = await context.cookies();
+    const cookie = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    for (const body of [`note=forged`, `note=forged&_csrf=not-the-token`]) {
+      const forged = await fetch(`${t.system.url}/ops/breaks/${breakId}/resolve`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+        body,
+      });
+      expect(forged.status).toBe(403);
+    }
+    const { rows } = await t.db.pool.query<{ open: boolean }>('SELECT open FROM reconciliation_breaks WHERE id = $1', [
+      breakId,
+    ]);
+    expect(rows[0]!.open).toBe(true);
+    const audit = await t.db.pool.query("SELECT 1 FROM ops_audit_log WHERE action = 'break.resolve'");
+    expect(audit.rowCount).toBe(0);
+  });
+
+  it('repairs from the break, and the day checks clean again', async () => {
+    await page.getByRole('button', { name: /^Repair/ }).click();
+    await page.waitForURL(/\/ops\/runs\/[0-9a-f-]{36}$/);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(`Run of ${date}: repaired`);
+    await expect(page.getByText(/0 open of \d+ breaks found/).count()).resolves.toBe(1);
+    await page.screenshot({ path: resolve(SCREENSHOTS, '4-run-repaired.png'), fullPage: true });
+    const repairedPath = new URL(page.url()).pathname;
+    await page.getByRole('button', { name: `Check ${date} again` }).click();
+    await page.waitForURL((url) => url.pathname !== repairedPath);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(`Run of ${date}: clean`);
+    await page.screenshot({ path: resolve(SCREENSHOTS, '5-run-clean.png'), fullPage: true });
+    const audit = await t.db.pool.query<{ operator: string; action: string }>(
+      "SELECT operator, action FROM ops_audit_log WHERE action LIKE 'reconciliation.%' ORDER BY id",
+    );
+    expect(audit.rows).toEqual([
+      { operator: 'kim', action: 'reconciliation.run' },
+      { operator: 'kim', action: 'reconciliation.repair' },
+      { operator: 'kim', action: 'reconciliation.run' },
+    ]);
+  });
+
+  it("resolves a break of the first run with the operator's note, recorded with who and when", async () => {
+    await page.goto(firstRunUrl);
+    await page
+      .getByRole('row')
+      .filter({ hasText: 'ORDER_STATUS_MISMATCH' })
+      .first()
+      .getByRole('link', { name: /^Break / })
+      .click();
+    await page.getByLabel("Operator's note").fill('superseded: the repair run of the same date closed it');
+    await page.getByRole('button', { name: 'Resolve with this note' }).click();
+    await page.waitForLoadState('load');
+    await expect(page.locator('.decision').textContent()).resolves.toMatch(/Resolved by kim at .*superseded/);
+    const breakId = /\/ops\/breaks\/(\d+)$/.exec(page.url())![1]!;
+    const { rows } = await t.db.pool.query<{ open: boolean; resolved_by: string; note: string }>(
+      'SELECT open, resolved_by, note FROM reconciliation_breaks WHERE id = $1',
+      [breakId],
+    );
+    expect(rows[0]).toEqual({
+      open: false,
+      resolved_by: 'kim',
+      note: 'superseded: the repair run of the same date closed it',
+    });
+    const audit = await t.db.pool.query("SELECT operator, target FROM ops_audit_log WHERE action = 'break.resolve'");
+    expect(audit.rows).toEqual([{ operator: 'kim', target: breakId }]);
+  });
+
+  it('finds an order by its client order id and reads its whole timeline', async () => {
+    await page.getByRole('link', { name: 'Orders' }).click();
+    await page.getByLabel('Client order id').fill('console-2');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const result = page.locator('#results').getByRole('link', { name: 'console-2' });
+    await result.waitFor();
+    await expect(page.locator('#results tbody tr').count()).resolves.toBe(1);
+    await result.click();
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Order console-2');
+    const kinds = await page
+      .locator('section[aria-labelledby="timeline-h"] tbody tr td:nth-child(3)')
+      .allTextContents();
+    expect(kinds[0]).toBe('placed');
+    expect(kinds).toContain('submit.acknowledged');
+    expect(kinds).toContain('fill');
+    expect(kinds).toContain('posting hold');
+    expect(kinds).toContain('posting fill');
+    expect(kinds.at(-1)).toBe('status filled');
+    await page.screenshot({ path: resolve(SCREENSHOTS, '6-order-timeline.png'), fullPage: true });
+  });
+
+  it('loaded nothing from outside the server, without a script error or a failed load but the wrong key', () => {
+    expect(outside).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    expect(failed).toEqual(['401 POST /ops/login']);
+  });
+
+  it('signs out: the session is gone for good', async () => {
+    const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${t.system.url}/ops/login`);
+    const after = await fetch(`${t.system.url}/ops`, { redirect: 'manual', headers: { cookie } });
+    expect(after.status).toBe(303);
+  });
+});
