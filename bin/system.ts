@@ -49,7 +49,7 @@ import {
   reconcilerMigrations,
   type Reconciler,
 } from '../reconciler/index.ts';
-import { opsConsole, registerOpsMetrics, type BreakerState, type ConsumerLag } from '../ops-console/index.ts';
+import { opsConsole, registerOpsMetrics, type BreakerState } from '../ops-console/index.ts';
 
 /** The composition root: which components make the system, and the infrastructure they share. */
 export const allMigrations: readonly ComponentMigrations[] = [
@@ -125,8 +125,6 @@ export async function composeTradingServer(
     brokerClient?: BrokerClient;
     /** The request server's circuit breaker, when it runs in this process (null: not known here). */
     brokerHealth?: () => BreakerState | null;
-    /** Consumer lag by group and topic, when the bus can tell. */
-    consumerLag?: () => Promise<ConsumerLag[]>;
   } & Pick<TradingServerDependencies, 'metrics' | 'newId' | 'onReportApplied'>,
 ): Promise<{ trading: TradingServer; reconciler: Reconciler; marketData: MarketData }> {
   const { config, pool, bus, logger } = options;
@@ -135,6 +133,8 @@ export async function composeTradingServer(
     new BrokerClient({ baseUrl: options.brokerUrl, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 });
   const marketData = brokerMarketData(brokerClient);
   const ledger = createLedger({ commissionBps: config.COMMISSION_BPS });
+  // The lag of the groups that consume in this process (every one of them under npm start).
+  const consumerLag = bus.consumerLag ? () => bus.consumerLag!() : undefined;
   const reconciler = createReconciler({
     pool,
     broker: brokerStatements({ baseUrl: options.brokerUrl, apiKey: config.BROKER_API_KEY }),
@@ -166,7 +166,7 @@ export async function composeTradingServer(
         operators: opsOperators(config),
         broker: brokerClient,
         brokerHealth: options.brokerHealth,
-        consumerLag: options.consumerLag,
+        consumerLag,
         authFailuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
       });
     },
@@ -175,7 +175,7 @@ export async function composeTradingServer(
     pool,
     reconciler,
     brokerHealth: options.brokerHealth,
-    consumerLag: options.consumerLag,
+    consumerLag,
   });
   return { trading, reconciler, marketData };
 }

@@ -1,17 +1,12 @@
 import type { BrokerClient } from '../broker-adapter/index.ts';
 import type { Ledger } from '../ledger/index.ts';
-import type { OpsOperator, Pool } from '../platform/index.ts';
+import type { ConsumerLag, OpsOperator, Pool } from '../platform/index.ts';
 import type { Reconciler } from '../reconciler/index.ts';
 
 /** The broker client's circuit breaker as the request server sees it. */
 export type BreakerState = 'closed' | 'half_open' | 'open';
 
-export interface ConsumerLag {
-  group: string;
-  topic: string;
-  /** Messages published and not yet committed by the group, summed over partitions. */
-  lag: number;
-}
+export type { ConsumerLag } from '../platform/index.ts';
 
 export interface OpsConsoleOptions {
   pool: Pool;

@@ -74,6 +74,8 @@ export interface AppDependencies {
   httpDuration?: Histogram<'method' | 'route' | 'status'>;
   /** Told of every request refused at the door (401, or 429 from either limit). */
   onRefused?: (reason: Refusal) => void;
+  /** Told of every answer with an error body, by its code: the refusals by code. */
+  onErrorAnswered?: (code: string, status: number) => void;
 }
 
 /** Records an ops action with the request's operator, in its own transaction. */
@@ -98,6 +100,18 @@ export async function buildApp(deps: AppDependencies) {
         { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
+    });
+  }
+
+  if (deps.onErrorAnswered) {
+    const told = deps.onErrorAnswered;
+    // Before serialisation the body is still an object: its code is read as a field.
+    app.addHook('preSerialization', async (_request, reply, payload: unknown) => {
+      if (reply.statusCode >= 400) {
+        const code = (payload as { error?: { code?: unknown } } | null)?.error?.code;
+        if (typeof code === 'string') told(code, reply.statusCode);
+      }
+      return payload;
     });
   }
 

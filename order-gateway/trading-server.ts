@@ -100,6 +100,7 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
     newId: deps.newId,
     httpDuration: tradingMetrics.httpDuration,
     onRefused: (reason) => tradingMetrics.refusals.inc({ reason }),
+    onErrorAnswered: (code, status) => tradingMetrics.httpErrors.inc({ code, status: String(status) }),
     registerOpsRoutes: deps.registerOpsRoutes,
     extraErrorCodes: deps.extraErrorCodes,
     checks: {

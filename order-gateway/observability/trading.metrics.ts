@@ -34,6 +34,12 @@ export function createTradingMetrics(registry: Registry) {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    httpErrors: new Counter({
+      name: 'trading_http_errors_total',
+      help: 'Answers with an error body, by its code (VALIDATION_FAILED, INSUFFICIENT_BUYING_POWER, UNAUTHORIZED, RATE_LIMITED, ...) and HTTP status',
+      labelNames: ['code', 'status'] as const,
+      registers: [registry],
+    }),
     submissions: new Counter({
       name: 'trading_broker_submissions_total',
       help: 'Settled calls of the request server to the broker, by kind and resulting state',

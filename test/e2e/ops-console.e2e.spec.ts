@@ -4,9 +4,13 @@ import { resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tradingDateOf } from '../../broker-adapter/index.ts';
-import { startTestSystem, type TestSystem } from '../support/system.ts';
+import { OPS_KEY, startTestSystem, type TestSystem } from '../support/system.ts';
 
 const SCREENSHOTS = resolve('reports', 'ops-console');
+
+async function metrics(t: TestSystem): Promise<string> {
+  return (await fetch(`${t.system.url}/metrics`)).text();
+}
 const SECOND_OPERATOR = { name: 'kim', key: 'ops_kim_key_0123456789abcdef' };
 
 /**
@@ -138,6 +142,13 @@ describe('ops console', () => {
     const missing = page.getByRole('row').filter({ hasText: 'MISSING_EXECUTION' });
     await expect(missing.count()).resolves.toBeGreaterThanOrEqual(3);
     await page.screenshot({ path: resolve(SCREENSHOTS, '2-run-with-breaks.png'), fullPage: true });
+    const scraped = await metrics(t);
+    expect(scraped).toMatch(/^reconciliation_open_breaks\{kind="MISSING_EXECUTION"\} [3-9]/m);
+    expect(scraped).toMatch(/^trading_orders_live\{status="new"\} 3$/m);
+    expect(scraped).toMatch(/^trading_outbox_backlog \d+$/m);
+    expect(scraped).toMatch(/^trading_parked_messages 0$/m);
+    expect(scraped).toMatch(/^trading_broker_circuit_state 0$/m);
+    expect(scraped).toMatch(/^trading_consumer_lag\{group="[^"]+",topic="executions"\} \d+$/m);
   });
 
   it('opens a break with both sides: our order without fills, the broker with its executions', async () => {
@@ -191,6 +202,9 @@ describe('ops console', () => {
     await page.waitForURL((url) => url.pathname !== repairedPath);
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(`Run of ${date}: clean`);
     await page.screenshot({ path: resolve(SCREENSHOTS, '5-run-clean.png'), fullPage: true });
+    const scraped = await metrics(t);
+    expect(scraped).not.toMatch(/^reconciliation_open_breaks\{/m);
+    expect(scraped).not.toMatch(/^trading_orders_live\{status="new"\}/m);
     const audit = await t.db.pool.query<{ operator: string; action: string }>(
       "SELECT operator, action FROM ops_audit_log WHERE action LIKE 'reconciliation.%' ORDER BY id",
     );
@@ -246,6 +260,78 @@ describe('ops console', () => {
     expect(kinds).toContain('posting fill');
     expect(kinds.at(-1)).toBe('status filled');
     await page.screenshot({ path: resolve(SCREENSHOTS, '6-order-timeline.png'), fullPage: true });
+  });
+
+  it('answers the same reads as JSON to an ops key, a page at a time, and refuses bad input with 400', async () => {
+    const firstRunId = /\/ops\/runs\/([0-9a-f-]{36})$/.exec(firstRunUrl)![1]!;
+    type RunPage = { runs: { id: string; status: string }[]; next: string | null };
+    const first = await t.api.request<RunPage>('GET', '/v1/ops/reconciliations?limit=2', OPS_KEY);
+    expect(first.status).toBe(200);
+    expect(first.body.runs.map((r) => r.status)).toEqual(['clean', 'repaired']);
+    const second = await t.api.request<RunPage>(
+      'GET',
+      `/v1/ops/reconciliations?limit=2&after=${first.body.next}`,
+      OPS_KEY,
+    );
+    expect(second.body).toEqual({ runs: [expect.objectContaining({ id: firstRunId, status: 'breaks' })], next: null });
+    const forged = await t.api.request<{ error: { code: string } }>(
+      'GET',
+      '/v1/ops/reconciliations?after=bm9wZQ',
+      OPS_KEY,
+    );
+    expect(forged).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
+
+    type BreakPage = {
+      breaks: { id: string; open: boolean; resolvedBy: string | null; runId: string }[];
+      next: string | null;
+    };
+    const resolved = await t.api.request<BreakPage>('GET', `/v1/ops/breaks?runId=${firstRunId}&status=closed`, OPS_KEY);
+    expect(resolved.body.breaks).toEqual([
+      expect.objectContaining({ open: false, resolvedBy: 'kim', runId: firstRunId }),
+    ]);
+    const one = await t.api.request('GET', `/v1/ops/breaks/${resolved.body.breaks[0]!.id}`, OPS_KEY);
+    expect(one.body).toEqual(resolved.body.breaks[0]);
+    expect((await t.api.request('GET', '/v1/ops/breaks/999999999', OPS_KEY)).status).toBe(404);
+
+    type OrderPage = { orders: { id: string; clientOrderId: string; status: string }[]; next: string | null };
+    const found = await t.api.request<OrderPage>('GET', '/v1/ops/orders?clientOrderId=console-1', OPS_KEY);
+    expect(found.body.orders.map((o) => [o.clientOrderId, o.status])).toEqual([['console-1', 'filled']]);
+    const paged = await t.api.request<OrderPage>('GET', `/v1/ops/orders?symbol=AAPL&date=${date}&limit=2`, OPS_KEY);
+    const rest = await t.api.request<OrderPage>(
+      'GET',
+      `/v1/ops/orders?symbol=AAPL&date=${date}&limit=2&after=${paged.body.next}`,
+      OPS_KEY,
+    );
+    expect([...paged.body.orders, ...rest.body.orders].map((o) => o.clientOrderId)).toEqual([
+      'console-3',
+      'console-2',
+      'console-1',
+    ]);
+    for (const bad of ['status=bogus', 'accountId=not-an-id', 'date=2026-13-01', 'limit=0', 'unknown=1']) {
+      const answer = await t.api.request<{ error: { code: string } }>('GET', `/v1/ops/orders?${bad}`, OPS_KEY);
+      expect(answer, bad).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
+    }
+    const timeline = await t.api.request<{ entries: { source: string; kind: string }[] }>(
+      'GET',
+      `/v1/ops/orders/${orderIds[0]}/timeline`,
+      OPS_KEY,
+    );
+    expect(timeline.body.entries.map((e) => e.source)).toEqual(
+      expect.arrayContaining(['order', 'request-server', 'broker', 'ledger']),
+    );
+    expect(
+      (await t.api.request('GET', '/v1/ops/orders/00000000-0000-4000-8000-000000000000/timeline', OPS_KEY)).status,
+    ).toBe(404);
+    expect((await t.api.request('GET', '/v1/ops/alarms', OPS_KEY)).body).toEqual({ alarms: [], next: null });
+    const accounts = await t.api.request<{ accounts: { openOrders: number }[]; next: string | null }>(
+      'GET',
+      '/v1/ops/accounts?limit=1',
+      OPS_KEY,
+    );
+    expect(accounts.body).toEqual({ accounts: [expect.objectContaining({ openOrders: 0 })], next: null });
+
+    expect((await fetch(`${t.system.url}/v1/ops/orders`)).status).toBe(401);
+    expect(await metrics(t)).toMatch(/^trading_http_errors_total\{code="UNAUTHORIZED",status="401"\} [1-9]/m);
   });
 
   it('loaded nothing from outside the server, without a script error or a failed load but the wrong key', () => {
