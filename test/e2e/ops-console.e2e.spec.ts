@@ -334,6 +334,37 @@ describe('ops console', () => {
     expect(await metrics(t)).toMatch(/^trading_http_errors_total\{code="UNAUTHORIZED",status="401"\} [1-9]/m);
   });
 
+  it('answers bad input on its pages with a 4xx page that changes nothing, never a 5xx', async () => {
+    const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    const runsBefore = await t.db.pool.query('SELECT 1 FROM reconciliation_runs');
+    const cases: [string, string, string?, string?][] = [
+      ['GET', '/ops/orders?accountId=not-an-id'],
+      ['GET', '/ops/orders?status=nope&limit=abc'],
+      ['GET', '/ops/runs/not-a-run'],
+      ['GET', '/ops/runs?date=2026-02-31'],
+      ['GET', '/ops/breaks/0'],
+      ['GET', '/ops/breaks/999999999'],
+      ['GET', '/ops/orders/00000000-0000-4000-8000-000000000000'],
+      ['GET', '/ops/accounts?after=%00%00'],
+      ['POST', '/ops/runs', 'text/plain', 'date=2026-11-30'],
+      ['POST', '/ops/runs', 'application/json', '{"date": '],
+      ['POST', '/ops/runs', 'application/x-www-form-urlencoded', `date=${date}&date=${date}`],
+      ['POST', '/ops/breaks/1/resolve', 'application/x-www-form-urlencoded', 'note='],
+    ];
+    for (const [method, path, type, body] of cases) {
+      const answer = await fetch(`${t.system.url}${path}`, {
+        method,
+        redirect: 'manual',
+        headers: { cookie, ...(type ? { 'content-type': type } : {}) },
+        body,
+      });
+      expect(answer.status, `${method} ${path} ${body ?? ''}`).toBeGreaterThanOrEqual(400);
+      expect(answer.status, `${method} ${path} ${body ?? ''}`).toBeLessThan(500);
+    }
+    const runsAfter = await t.db.pool.query('SELECT 1 FROM reconciliation_runs');
+    expect(runsAfter.rowCount).toBe(runsBefore.rowCount);
+  });
+
   it('loaded nothing from outside the server, without a script error or a failed load but the wrong key', () => {
     expect(outside).toEqual([]);
     expect(pageErrors).toEqual([]);
