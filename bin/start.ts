@@ -1,4 +1,4 @@
-import { acceleratedClock, alwaysOpenClock, realClock } from '../broker-adapter/index.ts';
+import { acceleratedClock, alwaysOpenClock, realClock } from '../broker-adapter/simulator/index.ts';
 import { answerUsage, createLogger, loadConfigOrExit, stopOnSignals } from '../platform/index.ts';
 import { writeStartEndpoints } from './start-endpoints.ts';
 import { loadStartEnv } from './start-env.ts';

@@ -7,7 +7,8 @@ import {
   migrate,
   stopOnSignals,
 } from '../platform/index.ts';
-import { acceleratedClock, alwaysOpenClock, brokerAdapterMigrations, realClock, startBroker } from './index.ts';
+import { brokerAdapterMigrations } from './index.ts';
+import { acceleratedClock, alwaysOpenClock, realClock, startBroker } from './simulator/index.ts';
 import { loadProcessEnv } from './process-env.ts';
 
 /** The simulated broker as its own process: `node broker-adapter/broker.server.ts` (see README.md). */
