@@ -8,12 +8,12 @@ import {
   migrate,
   stopOnSignals,
 } from '../platform/index.ts';
-import { brokerAdapterMigrations, createFillReceiverApp, ensureExecutionsTopic } from './index.ts';
-import { loadProcessEnv } from './process-env.ts';
+import { brokerAdapterMigrations, createFillReceiverApp, ensureExecutionsTopic } from '../broker-adapter/index.ts';
+import { loadProcessEnv } from './broker-process-env.ts';
 
-/** The fill receiver as its own process: `node broker-adapter/fill-receiver.server.ts` (see README.md). */
+/** The fill receiver as its own process: `node bin/fill-receiver.ts` (see README.md). */
 answerUsage(`
-Usage: node broker-adapter/fill-receiver.server.ts
+Usage: node bin/fill-receiver.ts
 
 The fill receiver on its own, on HOST:FILL_RECEIVER_PORT (3100): takes the broker's execution
 reports and puts each on Kafka's executions topic. Needs DATABASE_URL, KAFKA_BROKERS and

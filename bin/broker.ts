@@ -7,13 +7,13 @@ import {
   migrate,
   stopOnSignals,
 } from '../platform/index.ts';
-import { brokerAdapterMigrations } from './index.ts';
-import { acceleratedClock, alwaysOpenClock, realClock, startBroker } from './simulator/index.ts';
-import { loadProcessEnv } from './process-env.ts';
+import { brokerAdapterMigrations } from '../broker-adapter/index.ts';
+import { acceleratedClock, alwaysOpenClock, realClock, startBroker } from '../broker-adapter/simulator/index.ts';
+import { loadProcessEnv } from './broker-process-env.ts';
 
-/** The simulated broker as its own process: `node broker-adapter/broker.server.ts` (see README.md). */
+/** The simulated broker as its own process: `node bin/broker.ts` (see README.md). */
 answerUsage(`
-Usage: node broker-adapter/broker.server.ts
+Usage: node bin/broker.ts
 
 The simulated US broker on its own, on HOST:BROKER_PORT (3200). It pushes execution reports to the
 fill receiver at FILL_RECEIVER_URL (default http://127.0.0.1:3100), signed with FILL_RECEIVER_SECRET.
