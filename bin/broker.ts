@@ -5,7 +5,7 @@ import {
   createPool,
   loadConfigOrExit,
   migrate,
-  stopOnSignals,
+  runProcess,
 } from '../platform/index.ts';
 import { brokerAdapterMigrations } from '../broker-adapter/index.ts';
 import { acceleratedClock, alwaysOpenClock, realClock, startBroker } from '../broker-adapter/simulator/index.ts';
@@ -40,32 +40,34 @@ try {
   process.stderr.write(`${(error as Error).message}\n`);
   process.exit(1);
 }
+// Read once here: a closure would not see the checks above narrow them.
+const databaseUrl = config.DATABASE_URL;
+const { BROKER_CLOCK, BROKER_DAY_SECONDS, BROKER_TRADING_DATE, BROKER_PORT, FILL_RECEIVER_URL } = env;
 const logger = createLogger('sim-broker', config.LOG_LEVEL);
-await migrate(config.DATABASE_URL, [brokerAdapterMigrations], logger);
-const pool = createPool(config.DATABASE_URL, { name: 'sim-broker' });
-const clock =
-  env.BROKER_CLOCK === 'accelerated'
-    ? acceleratedClock({ daySeconds: env.BROKER_DAY_SECONDS, tradingDate: env.BROKER_TRADING_DATE })
-    : env.BROKER_CLOCK === 'always-open'
-      ? alwaysOpenClock()
-      : realClock();
-const broker = await startBroker({
-  pool,
-  config,
-  clock,
-  logger,
-  port: env.BROKER_PORT,
-  host: config.HOST,
-  fillReceiverUrl: env.FILL_RECEIVER_URL,
-  fillReceiverSecret: config.FILL_RECEIVER_SECRET,
-  apiKey: config.BROKER_API_KEY,
-});
-process.stdout.write(`Simulated broker: ${broker.url} (seed ${config.SIM_SEED}, clock ${clock.kind})\n`);
-
-stopOnSignals(
-  async () => {
-    await broker.close();
-    await pool.end();
+await runProcess(
+  async (lifecycle) => {
+    await migrate(databaseUrl, [brokerAdapterMigrations], logger);
+    const pool = createPool(databaseUrl, { name: 'sim-broker' });
+    lifecycle.onStop(() => pool.end());
+    const clock =
+      BROKER_CLOCK === 'accelerated'
+        ? acceleratedClock({ daySeconds: BROKER_DAY_SECONDS, tradingDate: BROKER_TRADING_DATE })
+        : BROKER_CLOCK === 'always-open'
+          ? alwaysOpenClock()
+          : realClock();
+    const broker = await startBroker({
+      pool,
+      config,
+      clock,
+      logger,
+      port: BROKER_PORT,
+      host: config.HOST,
+      fillReceiverUrl: FILL_RECEIVER_URL,
+      fillReceiverSecret: config.FILL_RECEIVER_SECRET,
+      apiKey: config.BROKER_API_KEY,
+    });
+    lifecycle.onStop(() => broker.close());
+    process.stdout.write(`Simulated broker: ${broker.url} (seed ${config.SIM_SEED}, clock ${clock.kind})\n`);
   },
   { logger },
 );
