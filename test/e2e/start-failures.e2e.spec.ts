@@ -167,6 +167,23 @@ describe('components run alone need the shared secrets', () => {
   });
 });
 
+describe('components run alone share one lifecycle', () => {
+  const secrets = { FILL_RECEIVER_SECRET: 'x'.repeat(32), BROKER_API_KEY: 'y'.repeat(16), LOG_LEVEL: 'silent' };
+  it.each(['bin/fill-receiver.ts', 'bin/broker.ts', 'bin/request-server.ts', 'bin/trading-server.ts'])(
+    '%s with a PostgreSQL that cannot be reached: one line, without the password, exit 1',
+    async (script) => {
+      const { code, lines } = await runToExit(script, {
+        ...secrets,
+        DATABASE_URL: `postgres://orders:${MARKER}@127.0.0.1:1/orders`,
+        KAFKA_BROKERS: '127.0.0.1:1',
+      });
+      expect(code).toBe(1);
+      expect(lines).toEqual([expect.stringMatching(/^Cannot start: .*ECONNREFUSED/)]);
+      expect(lines.filter((line) => line.includes(MARKER))).toEqual([]);
+    },
+  );
+});
+
 describe('npm start under a supervisor', () => {
   let db: TestDatabase;
   beforeAll(async () => {
