@@ -20,6 +20,8 @@ export interface OpsConsoleOptions {
   brokerHealth?: (() => BreakerState | null) | undefined;
   /** Consumer lag by group and topic, when the bus can tell. */
   consumerLag?: (() => Promise<ConsumerLag[]>) | undefined;
+  /** Where `npm run session` wrote its report (its --report DIR; `session-report` by default). */
+  sessionReportDir?: string | undefined;
   /** How long a session lasts; 8 hours unless a test shortens it. */
   sessionTtlSeconds?: number | undefined;
   /** Failed sign-ins per client address per minute before 429 (AUTH_FAILURES_PER_MINUTE). */

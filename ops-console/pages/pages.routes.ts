@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
@@ -27,6 +29,10 @@ import { readToday } from './today.ts';
 
 /** Kinds a repair run can close by itself (it feeds missing executions and closes through the live path). */
 const REPAIRABLE = new Set(['MISSING_EXECUTION', 'ORDER_STATUS_MISMATCH', 'POSITION_MISMATCH', 'CASH_MISMATCH']);
+
+/** A report page may run its own inline scripts and styles, and load nothing at all. */
+const SELF_CONTAINED_REPORT_POLICY =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
 
 const notFound = (what: string) => new DomainError('NOT_FOUND', `no such ${what}`, { httpStatus: 404 });
 
@@ -128,10 +134,25 @@ export async function pageRoutes(parent: FastifyInstance, options: OpsConsoleOpt
     // The report is self-contained: its chart library and data are inline scripts, nothing from elsewhere.
     return reply
       .type('text/html; charset=utf-8')
-      .header(
-        'content-security-policy',
-        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:",
-      )
+      .header('content-security-policy', SELF_CONTAINED_REPORT_POLICY)
+      .send(html);
+  });
+
+  app.get(`${CONSOLE_PATH}/reports/session`, { schema: hide }, async (request, reply) => {
+    const dir = options.sessionReportDir ?? resolve('session-report');
+    const html = await readFile(join(dir, 'report.html'), 'utf8').catch(() => null);
+    if (html === null) {
+      return reply.code(404).view('error', {
+        title: 'No session report',
+        message: `There is no report.html in ${dir}: run npm run session -- --report ${dir} where this server runs.`,
+        operator: consoleOperator(request),
+        csrf: reply.generateCsrf(),
+      });
+    }
+    // The session's report is self-contained too: inline charts and data, nothing from elsewhere.
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', SELF_CONTAINED_REPORT_POLICY)
       .send(html);
   });
 
