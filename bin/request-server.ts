@@ -1,6 +1,11 @@
 import { BrokerClient, ensureExecutionsTopic } from '../broker-adapter/index.ts';
 import { createLedger } from '../ledger/index.ts';
-import { createOrderService, createRequestServer, ensureOrderRequestsTopic } from '../order-gateway/index.ts';
+import {
+  createOrderService,
+  createRequestServer,
+  ensureOrderRequestsTopic,
+  unsentSubmits,
+} from '../order-gateway/index.ts';
 import { answerUsage, stopOnSignals } from '../platform/index.ts';
 import { connectSeparateProcess } from './process-env.ts';
 import { brokerMarketData } from './system.ts';
@@ -29,6 +34,7 @@ const orders = createOrderService({
   ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
   marketData,
   logger,
+  unsentSubmits,
 });
 const server = createRequestServer({
   pool,

@@ -16,12 +16,10 @@ import type { MarketData } from '../market/market-data.ts';
 import { addToOutbox } from '../outbox/outbox.ts';
 import {
   ORDER_REQUESTS_TOPIC,
-  submitMessageOf,
   type CancelOrderMessage,
+  type OrderTerms,
   type SubmitOrderMessage,
-} from '../requests/order-request.schemas.ts';
-import { advance, newSubmission } from '../requests/submission.machine.ts';
-import { submissionRepository } from '../requests/submission.repository.ts';
+} from './order-request.schemas.ts';
 import { OrderError } from './order.errors.ts';
 import {
   decide,
@@ -56,6 +54,8 @@ export interface OrderServiceDependencies {
   onAlarm?: (kind: string) => void;
   /** Order ids; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
+  /** The request server's hold on submits (requests/unsent-submits.ts), so a cancel can stop one that never left. */
+  unsentSubmits: UnsentSubmits;
   /** Open orders per account (MAX_OPEN_ORDERS); a placement beyond it is refused. */
   maxOpenOrders?: number | undefined;
 }
@@ -76,6 +76,17 @@ export interface OrderEventFor {
   event: OrderEvent;
   /** The report's account, symbol and side: a fill is checked against the order's terms first. */
   reportedAs?: Omit<ReportedFill, 'price'>;
+}
+
+/**
+ * A cancel's way to stop a submit that never went to the broker. The request server owns the submits
+ * and implements this; the order service, upstream of it, only names what it needs.
+ */
+export interface UnsentSubmits<Lock = unknown> {
+  /** Locks the order's submit (or its absence); the request server takes the submit's lock before the order's. */
+  lock(tx: PoolClient, orderId: string): Promise<Lock>;
+  /** Abandons the submit if it never went to the broker, under that lock; true when it is abandoned. */
+  abandon(tx: PoolClient, order: OrderTerms, locked: Lock): Promise<boolean>;
 }
 
 /** The anomaly kind (and alarm) of a fill that breaks its order's terms; the reconciler counts these. */
@@ -216,7 +227,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
     if (!UUID.test(orderId)) throw notFound(orderId);
     const outcome = await withTransaction(pool, async (tx) => {
       // The submit's row first, then the order's: the order the request server locks them in.
-      const submit = await submissionRepository.lockSubmitOf(tx, orderId);
+      const submit = await deps.unsentSubmits.lock(tx, orderId);
       const row = await orderRepository.lockOfAccount(tx, accountId, orderId);
       if (!row) throw notFound(orderId);
       // Fills are written only under the order's lock, which this transaction holds: read here, they
@@ -227,7 +238,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
         throw new OrderError('ORDER_NOT_CANCELABLE', `the order is ${row.status}`, { orderId, status: row.status });
       }
       const at = new Date().toISOString();
-      if (row.status === 'pending_new' && (await abandonUnsentSubmit(tx, row, submit))) {
+      if (row.status === 'pending_new' && (await deps.unsentSubmits.abandon(tx, row, submit))) {
         // It never left: canceled here, and it never will leave.
         const { row: updated } = await applyToLockedOrder(tx, row, {
           type: 'OrderCanceled',
@@ -242,38 +253,6 @@ export function createOrderService(deps: OrderServiceDependencies) {
     });
     if (outcome.wroteOutbox) deps.onOutboxWritten?.();
     return toView(outcome.row, outcome.fills);
-  }
-
-  /**
-   * Abandons the order's submit if it never went to the broker (not stored yet, or `queued`), under
-   * the submit's row lock, which the dispatcher's claim also takes: either the dispatcher sent it
-   * first, or it is never sent. True when abandoned.
-   */
-  async function abandonUnsentSubmit(
-    tx: PoolClient,
-    row: OrderRow,
-    locked: Awaited<ReturnType<typeof submissionRepository.lockSubmitOf>>,
-  ): Promise<boolean> {
-    const reason = 'canceled before it reached the broker';
-    let submit = locked;
-    if (!submit) {
-      // Its request is still on its way to the request server: store it abandoned, so it arrives to
-      // nothing. If the request server stored it meanwhile, the insert does nothing and it is read below.
-      const abandoned = advance(newSubmission(), { type: 'Abandon', reason });
-      await submissionRepository.insertAbandonedSubmit(tx, submitMessageOf(row), abandoned);
-      submit = await submissionRepository.lockSubmitOf(tx, row.id);
-    }
-    if (submit?.state === 'abandoned') return true;
-    if (submit?.state !== 'queued') return false;
-    const abandoned = advance(submit.snapshot, { type: 'Abandon', reason });
-    const saved = await submissionRepository.save(
-      tx,
-      { order_id: row.id, kind: 'submit' },
-      submit.version,
-      abandoned,
-      0,
-    );
-    return saved !== null;
   }
 
   /**

@@ -26,7 +26,7 @@ import {
   OrderRequestMessage,
   submitMessageOf,
   type SubmitOrderMessage,
-} from './order-request.schemas.ts';
+} from '../orders/order-request.schemas.ts';
 import {
   advance,
   recoverAbandonedCall,
