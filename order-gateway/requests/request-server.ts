@@ -4,7 +4,6 @@ import {
   BrokerUnavailableError,
   EXECUTIONS_TOPIC,
   type BrokerClient,
-  type BrokerOrder,
   type ExecutionReport,
 } from '../../broker-adapter/index.ts';
 import {
@@ -21,18 +20,23 @@ import {
 import { guardAgainstPoison } from '../dead-letters/dead-letter.repository.ts';
 import type { MarketData, Session } from '../market/market-data.ts';
 import type { OrderService } from '../orders/order.service.ts';
+import { ORDER_REQUESTS_TOPIC, OrderRequestMessage, type SubmitOrderMessage } from '../orders/order-request.schemas.ts';
 import {
-  ORDER_REQUESTS_TOPIC,
-  OrderRequestMessage,
-  submitMessageOf,
-  type SubmitOrderMessage,
-} from '../orders/order-request.schemas.ts';
+  answeredCancel,
+  answeredSubmit,
+  failedCall,
+  idleWaitMs,
+  requestsToRedrive,
+  waitAfterOutcome,
+  waitBeforeClaimMs,
+  type CallFailure,
+  type CallResult,
+} from './broker-call.rules.ts';
 import {
   advance,
   recoverAbandonedCall,
   restoreSubmission,
   submissionState,
-  type SubmissionEvent,
   type SubmissionSnapshot,
   type SubmissionState,
 } from './submission.machine.ts';
@@ -45,15 +49,11 @@ import {
   orderEventForAbandon,
   orderEventForOutcome,
   reportsToRecover,
-  unknownBackoffMs,
   type OrderUnderCheck,
   type RecoveredKind,
 } from './submission.rules.ts';
 
 export const REQUEST_SERVER_GROUP = 'request-server';
-
-/** `brokerAt`: when the broker says it took the order, on its own clock (the order's trade date follows it). */
-type CallResult = { event: SubmissionEvent; brokerAt?: string } | { breakerOpen: true };
 
 interface Claimed {
   row: SubmissionRow;
@@ -186,7 +186,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
               row,
               row.version,
               snapshot,
-              decision.reason === 'session' ? sessionPollMs : 200,
+              waitBeforeClaimMs(decision.reason, sessionPollMs),
             );
             break;
           case 'abandon': {
@@ -224,7 +224,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
         if (inquiry) {
           const found = await throughBreaker(() => deps.broker.getOrderByClientOrderId(request.orderId));
           if (!found) return { event: { type: 'NotFoundAtBroker' } };
-          return { event: acceptedOrRefused(found, 'FoundAtBroker'), brokerAt: found.createdAt };
+          return answeredSubmit(found, 'FoundAtBroker');
         }
         const order = await throughBreaker(() =>
           deps.broker.submitOrder({
@@ -240,31 +240,12 @@ export function createRequestServer(deps: RequestServerDependencies) {
             extendedHours: request.extendedHours,
           }),
         );
-        return { event: acceptedOrRefused(order, 'Accepted'), brokerAt: order.createdAt };
+        return answeredSubmit(order, 'Accepted');
       }
-      // A cancel again after an unknown outcome is an inquiry too: the broker answers a repeated cancel
-      // with the order, or with its refusal.
       const canceled = await throughBreaker(() => deps.broker.cancelOrder(brokerOrderId!));
-      return { event: { type: inquiry ? 'FoundAtBroker' : 'Accepted', brokerOrderId: canceled.brokerOrderId } };
+      return answeredCancel(canceled, inquiry);
     } catch (error) {
-      if (error instanceof BrokerRejectedError) {
-        // A refused inquiry says nothing about the order: it is still unknown.
-        if (row.kind === 'submit' && inquiry) {
-          return { event: { type: 'OutcomeUnknown', reason: `inquiry refused: ${error.code}: ${error.message}` } };
-        }
-        return { event: { type: 'Refused', code: error.code, reason: error.message } };
-      }
-      if (error instanceof BrokerUnavailableError) {
-        return {
-          event: {
-            type: 'OutcomeUnknown',
-            reason: `${error.reason}: ${error.message}`,
-            retryAfterMs: error.retryAfterMs,
-          },
-        };
-      }
-      if ((error as { code?: string }).code === 'EOPENBREAKER') return { breakerOpen: true };
-      return { event: { type: 'OutcomeUnknown', reason: error instanceof Error ? error.message : String(error) } };
+      return failedCall(row.kind, inquiry, callFailure(error));
     }
   }
 
@@ -282,8 +263,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
       }
       const next = advance(claimed.snapshot, result.event);
       const state = submissionState(next);
-      const retryAfterMs = result.event.type === 'OutcomeUnknown' ? (result.event.retryAfterMs ?? null) : null;
-      const wait = state === 'unknown' ? unknownBackoffMs(next.context.attempts, retryAfterMs) : 0;
+      const wait = waitAfterOutcome(state, next.context.attempts, result.event);
       // Another request server took it over after our lease ran out: its outcome wins.
       if ((await submissionRepository.save(tx, row, claimed.version, next, wait)) === null) return;
       const orderEvent = orderEventForOutcome(
@@ -396,23 +376,11 @@ export function createRequestServer(deps: RequestServerDependencies) {
   async function redriveLostRequests(limit = 100): Promise<number> {
     const lost = await submissionRepository.ordersWithoutSubmission(deps.pool, checkSeconds, limit);
     if (lost.length === 0) return 0;
+    const requests = requestsToRedrive(lost);
     await withTransaction(deps.pool, async (tx) => {
-      for (const order of lost) {
-        if (order.submit_missing) await submissionRepository.insert(tx, submitMessageOf(order));
-        if (order.status === 'pending_cancel') {
-          await submissionRepository.insert(tx, {
-            type: 'CancelOrder',
-            orderId: order.id,
-            accountId: order.account_id,
-            requestNo: order.cancel_request_no,
-          });
-        }
-      }
+      for (const request of requests) await submissionRepository.insert(tx, request);
     });
-    for (const order of lost) {
-      if (order.submit_missing) deps.onRedriven?.('submit');
-      if (order.status === 'pending_cancel') deps.onRedriven?.('cancel');
-    }
+    for (const request of requests) deps.onRedriven?.(request.type === 'SubmitOrder' ? 'submit' : 'cancel');
     deps.logger.warn(
       { orders: lost.map((order) => order.id) },
       'requests lost before the request server: driven again',
@@ -421,9 +389,8 @@ export function createRequestServer(deps: RequestServerDependencies) {
     return lost.length;
   }
 
-  async function idleWaitMs(): Promise<number> {
-    const wait = await submissionRepository.earliestDueInMs(deps.pool);
-    return Math.min(1_000, Math.max(5, wait ?? 1_000));
+  async function idleWait(): Promise<number> {
+    return idleWaitMs(await submissionRepository.earliestDueInMs(deps.pool));
   }
 
   function pause(ms: number, register: (done: () => void) => void, extra: readonly Promise<unknown>[] = []) {
@@ -484,7 +451,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
           }
           if (!running) break;
           if (claimed.length > 0 && inflight.size < concurrency) continue;
-          const wait = inflight.size > 0 ? 1_000 : await idleWaitMs().catch(() => 500);
+          const wait = inflight.size > 0 ? 1_000 : await idleWait().catch(() => 500);
           await pause(wait, (done) => (wakeUp = done), [...inflight]);
           wakeUp = undefined;
         }
@@ -533,9 +500,12 @@ export function createRequestServer(deps: RequestServerDependencies) {
 
 export type RequestServer = ReturnType<typeof createRequestServer>;
 
-function acceptedOrRefused(order: BrokerOrder, kind: 'Accepted' | 'FoundAtBroker'): SubmissionEvent {
-  if (order.status === 'rejected') {
-    return { type: 'Refused', code: 'REJECTED', reason: order.rejectReason ?? 'rejected by the broker' };
+/** Sorts what a broker call threw; what each kind means for the submission is broker-call.rules.ts's. */
+function callFailure(error: unknown): CallFailure {
+  if (error instanceof BrokerRejectedError) return { type: 'refused', code: error.code, message: error.message };
+  if (error instanceof BrokerUnavailableError) {
+    return { type: 'unavailable', reason: error.reason, message: error.message, retryAfterMs: error.retryAfterMs };
   }
-  return { type: kind, brokerOrderId: order.brokerOrderId };
+  if ((error as { code?: string }).code === 'EOPENBREAKER') return { type: 'breakerOpen' };
+  return { type: 'other', message: error instanceof Error ? error.message : String(error) };
 }
