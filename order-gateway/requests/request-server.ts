@@ -7,10 +7,9 @@ import {
   type ExecutionReport,
 } from '../../broker-adapter/index.ts';
 import {
-  Backoff,
   messageJson,
-  pauseWhile,
   withTransaction,
+  WorkerLoop,
   type Bus,
   type BusMessage,
   type Logger,
@@ -127,11 +126,6 @@ export function createRequestServer(deps: RequestServerDependencies) {
   breaker.on('close', () => deps.logger.info('broker circuit closed: calls resume'));
 
   let subscription: Subscription | undefined;
-  let running = false;
-  let loop: Promise<void> | undefined;
-  let sweeper: Promise<void> | undefined;
-  let wakeUp: (() => void) | undefined;
-  let wakeSweeper: (() => void) | undefined;
 
   async function handleBatch(messages: readonly BusMessage[]): Promise<void> {
     const requests: OrderRequestMessage[] = [];
@@ -145,7 +139,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
     await withTransaction(deps.pool, async (tx) => {
       for (const request of requests) await submissionRepository.insert(tx, request);
     });
-    wakeUp?.();
+    dispatcher.wake();
   }
 
   async function marketSession(): Promise<{ session: Session; now: string } | null> {
@@ -385,7 +379,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
       { orders: lost.map((order) => order.id) },
       'requests lost before the request server: driven again',
     );
-    wakeUp?.();
+    dispatcher.wake();
     return lost.length;
   }
 
@@ -393,17 +387,55 @@ export function createRequestServer(deps: RequestServerDependencies) {
     return idleWaitMs(await submissionRepository.earliestDueInMs(deps.pool));
   }
 
-  function pause(ms: number, register: (done: () => void) => void, extra: readonly Promise<unknown>[] = []) {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      register(done);
-      for (const task of extra) void task.then(done);
-    });
-  }
+  // A pipeline, not rounds: a slot freed by one answered call is refilled at once (it wakes the
+  // dispatcher), so one slow call does not hold back the claims behind it.
+  const inflight = new Set<Promise<void>>();
+  const dispatcher = new WorkerLoop({
+    work: async () => {
+      const claimed = await claim(concurrency - inflight.size);
+      for (const item of claimed) {
+        const task: Promise<void> = call(item)
+          .then((result) => settle(item, result))
+          .catch((error: unknown) => deps.logger.warn({ err: error }, 'dispatch failed; will retry'))
+          .finally(() => {
+            inflight.delete(task);
+            dispatcher.wake();
+          });
+        inflight.add(task);
+      }
+      if (claimed.length > 0 && inflight.size < concurrency) return 0;
+      return inflight.size > 0 ? 1_000 : await idleWait().catch(() => 500);
+    },
+    // PostgreSQL away: claimed rows are safe in it (a lease that runs out is checked at the broker).
+    onError: (error, attempt, waitMs) =>
+      deps.logger.warn({ err: error, attempt, waitMs }, 'dispatch failed; will retry'),
+  });
+
+  // Two steps, each failing on its own: a re-drive that keeps failing must not stop the open-order
+  // check, nor the other way round. A failure (PostgreSQL away) waits longer each time.
+  const sweeper = new WorkerLoop({
+    work: async (running) => {
+      let failed = false;
+      try {
+        await redriveLostRequests();
+      } catch (error) {
+        failed = true;
+        deps.logger.warn({ err: error }, 're-driving lost requests failed; will retry');
+      }
+      try {
+        while (running() && (await checkOpenOrders()) > 0);
+      } catch (error) {
+        failed = true;
+        deps.logger.warn({ err: error }, 'open-order check failed; will retry');
+      }
+      if (failed) throw new SweepFailed();
+      return sweepMs;
+    },
+    onError: () => {
+      // Each step logged its own failure.
+    },
+    backoff: { initialMs: sweepMs, maxMs: 30_000 },
+  });
 
   return {
     handleBatch,
@@ -411,7 +443,6 @@ export function createRequestServer(deps: RequestServerDependencies) {
     checkOpenOrders,
     redriveLostRequests,
     async start() {
-      running = true;
       subscription = await deps.bus.consume({
         groupId: REQUEST_SERVER_GROUP,
         topics: [ORDER_REQUESTS_TOPIC],
@@ -425,73 +456,12 @@ export function createRequestServer(deps: RequestServerDependencies) {
         onHandlerError: (error, attempt) =>
           deps.logger.warn({ err: error, attempt }, 'order-requests batch failed; retrying'),
       });
-      loop = (async () => {
-        // A pipeline, not rounds: a slot freed by one answered call is refilled at once, so one slow
-        // call does not hold back the claims behind it.
-        const inflight = new Set<Promise<void>>();
-        const backoff = new Backoff();
-        while (running) {
-          let claimed: Claimed[];
-          try {
-            claimed = await claim(concurrency - inflight.size);
-            backoff.succeeded();
-          } catch (error) {
-            // PostgreSQL away: claimed rows are safe in it (a lease that runs out is checked at the broker).
-            const waitMs = backoff.failed();
-            deps.logger.warn({ err: error, attempt: backoff.attempts, waitMs }, 'dispatch failed; will retry');
-            await pauseWhile(waitMs, () => running);
-            continue;
-          }
-          for (const item of claimed) {
-            const task: Promise<void> = call(item)
-              .then((result) => settle(item, result))
-              .catch((error: unknown) => deps.logger.warn({ err: error }, 'dispatch failed; will retry'))
-              .finally(() => inflight.delete(task));
-            inflight.add(task);
-          }
-          if (!running) break;
-          if (claimed.length > 0 && inflight.size < concurrency) continue;
-          const wait = inflight.size > 0 ? 1_000 : await idleWait().catch(() => 500);
-          await pause(wait, (done) => (wakeUp = done), [...inflight]);
-          wakeUp = undefined;
-        }
-        await Promise.all(inflight);
-      })();
-      sweeper = (async () => {
-        // Two steps, each failing on its own: a re-drive that keeps failing must not stop the open-order
-        // check, nor the other way round. A failure (PostgreSQL away) waits longer each time.
-        const backoff = new Backoff({ initialMs: sweepMs, maxMs: 30_000 });
-        while (running) {
-          let failed = false;
-          try {
-            await redriveLostRequests();
-          } catch (error) {
-            failed = true;
-            deps.logger.warn({ err: error }, 're-driving lost requests failed; will retry');
-          }
-          try {
-            while (running && (await checkOpenOrders()) > 0);
-          } catch (error) {
-            failed = true;
-            deps.logger.warn({ err: error }, 'open-order check failed; will retry');
-          }
-          if (!running) break;
-          if (failed) {
-            await pauseWhile(backoff.failed(), () => running);
-            continue;
-          }
-          backoff.succeeded();
-          await pause(sweepMs, (done) => (wakeSweeper = done));
-          wakeSweeper = undefined;
-        }
-      })();
+      dispatcher.start();
+      sweeper.start();
     },
     async stop() {
-      running = false;
-      wakeUp?.();
-      wakeSweeper?.();
-      await loop;
-      await sweeper;
+      await Promise.all([dispatcher.stop(), sweeper.stop()]);
+      await Promise.all(inflight);
       await subscription?.stop();
       breaker.shutdown();
     },
@@ -499,6 +469,9 @@ export function createRequestServer(deps: RequestServerDependencies) {
 }
 
 export type RequestServer = ReturnType<typeof createRequestServer>;
+
+/** The sweeper's round failed in a step that logged why. */
+class SweepFailed extends Error {}
 
 /** Sorts what a broker call threw; what each kind means for the submission is broker-call.rules.ts's. */
 function callFailure(error: unknown): CallFailure {
