@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import type { ComponentMigrations } from '../platform/index.ts';
 
 /** The trading server and the request server; this is their one public module. */
-export { buildApp, type App, type AppDependencies, type OpsAudit } from './app.ts';
+export { buildApp, type App, type AppDependencies } from './app.ts';
+export type { OpsAudit } from './ops/ops-audit.routes.ts';
 export { recordOpsAction, type OpsAction } from './ops/ops-audit.repository.ts';
 export { operatorOf, operatorWithKey } from './http/auth.ts';
 export { errorBody } from './http/error-handler.ts';
@@ -21,9 +22,9 @@ export {
   type OpsOverview,
   type OrderSearch,
   type TimelineEntry,
-} from './ops/ops-read.repository.ts';
-export { readOrderTimeline, type OrderTimeline } from './ops/order-timeline.ts';
-export { OpsOrdersQuery } from './ops/ops-read.schemas.ts';
+} from './ops-read/ops-read.repository.ts';
+export { readOrderTimeline, type OrderTimeline } from './ops-read/order-timeline.ts';
+export { OpsOrdersQuery } from './ops-read/ops-read.schemas.ts';
 export { createTradingServer, type TradingServer, type TradingServerDependencies } from './trading-server.ts';
 export { createOrderService, type OrderService } from './orders/order.service.ts';
 export { FINAL_STATUSES, ORDER_STATUSES, type OrderStatus } from './orders/order.machine.ts';
@@ -36,8 +37,9 @@ export {
   type Session,
 } from './market/market-data.ts';
 export { createOutboxRelay, type OutboxRelay } from './outbox/outbox.ts';
-export { ORDER_REQUESTS_TOPIC, ensureOrderRequestsTopic } from './requests/order-request.schemas.ts';
+export { ORDER_REQUESTS_TOPIC, ensureOrderRequestsTopic } from './orders/order-request.schemas.ts';
 export { createRequestServer, REQUEST_SERVER_GROUP, type RequestServer } from './requests/request-server.ts';
+export { unsentSubmits } from './requests/unsent-submits.ts';
 export { createExecutionConsumer, EXECUTIONS_GROUP, type ExecutionConsumer } from './executions/execution.consumer.ts';
 
 export const orderGatewayMigrations: ComponentMigrations = {

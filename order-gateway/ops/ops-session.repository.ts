@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../../platform/index.ts';
-import { hashApiKey } from '../accounts/api-keys.ts';
+import { hashApiKey } from '../http/api-keys.ts';
 import { DELETE_EXPIRED_SESSIONS, DELETE_SESSION, INSERT_SESSION, SESSION_OPERATOR } from './ops-session.sql.ts';
 
 /**
