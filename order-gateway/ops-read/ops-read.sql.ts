@@ -1,4 +1,13 @@
+import { FINAL_STATUSES, ORDER_STATUSES } from '../orders/order.machine.ts';
 import { FILLS_OF_ROW, ORDER_COLUMNS } from '../orders/order.sql.ts';
+
+/**
+ * The live statuses as a literal list, from the machine's own: the same set as the predicate of the
+ * partial indexes on live orders, so PostgreSQL reads those indexes, whatever statuses are added.
+ */
+const LIVE_STATUSES = `status IN (${ORDER_STATUSES.filter((status) => !FINAL_STATUSES.includes(status))
+  .map((status) => `'${status}'`)
+  .join(', ')})`;
 
 /**
  * Orders across accounts, newest first. Each filter is optional; the trade date is the one the
@@ -35,8 +44,7 @@ export const AUDIT_OF_TARGET = `
 
 export const ACCOUNTS_PAGE = `
   SELECT a.id, a.name, a.created_at,
-         (SELECT count(*)::int FROM orders o WHERE o.account_id = a.id AND o.status IN
-           ('pending_new', 'new', 'partially_filled', 'pending_cancel')) AS open_orders
+         (SELECT count(*)::int FROM orders o WHERE o.account_id = a.id AND o.${LIVE_STATUSES}) AS open_orders
   FROM gateway_accounts a
   WHERE ($1::text IS NULL OR a.name ILIKE '%' || $1 || '%' OR a.id::text = $1)
     AND ($2::timestamptz IS NULL OR (a.created_at, a.id) < ($2, $3::uuid))
@@ -69,8 +77,7 @@ export const ANOMALIES_SINCE_BY_KIND = `
 
 // The predicate of orders_live_by_activity: only that partial index is read, however long the history.
 export const LIVE_ORDERS_BY_STATUS = `
-  SELECT status, count(*)::int AS n FROM orders
-  WHERE status IN ('pending_new', 'new', 'partially_filled', 'pending_cancel') GROUP BY status`;
+  SELECT status, count(*)::int AS n FROM orders WHERE ${LIVE_STATUSES} GROUP BY status`;
 
 export const LIST_ALARMS = `
   SELECT id::text, kind, order_id::text, exec_id, detail, event, recorded_at
