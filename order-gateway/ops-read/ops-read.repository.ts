@@ -310,7 +310,7 @@ export async function listAccounts(
   };
 }
 
-function encodeAccountCursor(createdAt: Date, id: string): string {
+export function encodeAccountCursor(createdAt: Date, id: string): string {
   return Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
 }
 
