@@ -18,6 +18,7 @@ import {
   ORDER_REQUESTS_TOPIC,
   submitMessageOf,
   type CancelOrderMessage,
+  type ReplaceOrderMessage,
   type SubmitOrderMessage,
 } from '../requests/order-request.schemas.ts';
 import { advance, newSubmission } from '../requests/submission.machine.ts';
@@ -31,13 +32,16 @@ import {
   orderStatus,
   persistOrderSnapshot,
   restoreOrderSnapshot,
+  type OrderEffect,
   type OrderEvent,
   type OrderSnapshot,
+  type Replacement,
 } from './order.machine.ts';
 import { orderRepository, type FillRow, type OrderRow } from './order.repository.ts';
 import { checkOrderRules, requestFingerprint, worstPrice } from './order.rules.ts';
+import { replaceFingerprint, replaceRefusal, replacementTerms } from './order-replace.rules.ts';
 import { describeBreaches, fillTermsBreaches, type ReportedFill } from './fill-terms.rules.ts';
-import type { OrderView, PlaceOrderRequest } from './order.schemas.ts';
+import type { OrderView, PlaceOrderRequest, ReplaceOrderRequest } from './order.schemas.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -90,6 +94,7 @@ interface OrderChange {
   execIds: string[];
   /** The earliest acknowledgement's time, on the broker's clock. */
   brokerAcceptedAt: string | null;
+  replacedBy: string | null;
 }
 
 export function createOrderService(deps: OrderServiceDependencies) {
@@ -226,6 +231,12 @@ export function createOrderService(deps: OrderServiceDependencies) {
       if (FINAL_STATUSES.includes(row.status)) {
         throw new OrderError('ORDER_NOT_CANCELABLE', `the order is ${row.status}`, { orderId, status: row.status });
       }
+      if (row.status === 'pending_replace') {
+        throw new OrderError('ORDER_NOT_CANCELABLE', 'a replace of the order is pending: cancel after its answer', {
+          orderId,
+          status: row.status,
+        });
+      }
       const at = new Date().toISOString();
       if (row.status === 'pending_new' && (await abandonUnsentSubmit(tx, row, submit))) {
         // It never left: canceled here, and it never will leave.
@@ -253,8 +264,8 @@ export function createOrderService(deps: OrderServiceDependencies) {
     tx: PoolClient,
     row: OrderRow,
     locked: Awaited<ReturnType<typeof submissionRepository.lockSubmitOf>>,
+    reason = 'canceled before it reached the broker',
   ): Promise<boolean> {
-    const reason = 'canceled before it reached the broker';
     let submit = locked;
     if (!submit) {
       // Its request is still on its way to the request server: store it abandoned, so it arrives to
@@ -318,7 +329,9 @@ export function createOrderService(deps: OrderServiceDependencies) {
     const changes = new Map<string, OrderChange>();
     const fills: Array<FillToSettle & { orderId: string }> = [];
     const anomalies: Array<{ orderId: string; kind: string; detail: string; event: unknown; execId?: string }> = [];
-    const cancels: CancelOrderMessage[] = [];
+    const requests: Array<CancelOrderMessage | ReplaceOrderMessage> = [];
+    const replacements: Array<{ row: OrderRow; effect: Extract<OrderEffect, { type: 'createReplacement' }> }> = [];
+    const replaceHolds: string[] = [];
     const results: Array<AppliedEvent | null> = [];
     for (const { orderId, event, reportedAs } of events) {
       const row = locked.get(orderId);
@@ -339,7 +352,15 @@ export function createOrderService(deps: OrderServiceDependencies) {
       let change = changes.get(orderId);
       if (!change) {
         const snapshot = restoreOrderSnapshot(row.snapshot);
-        change = { row, first: snapshot, snapshot, releaseHold: false, execIds: [], brokerAcceptedAt: null };
+        change = {
+          row,
+          first: snapshot,
+          snapshot,
+          releaseHold: false,
+          execIds: [],
+          brokerAcceptedAt: null,
+          replacedBy: null,
+        };
         changes.set(orderId, change);
       }
       if (
@@ -367,13 +388,35 @@ export function createOrderService(deps: OrderServiceDependencies) {
             change.releaseHold = true;
             break;
           case 'requestCancelAtBroker':
-            cancels.push({
+            requests.push({
               type: 'CancelOrder',
               orderId: row.id,
               accountId: row.account_id,
               requestNo: effect.requestNo,
             });
             wroteOutbox = true;
+            break;
+          case 'requestReplaceAtBroker':
+            requests.push({
+              type: 'ReplaceOrder',
+              orderId: row.id,
+              accountId: row.account_id,
+              requestNo: effect.requestNo,
+              newOrderId: effect.replacement.orderId,
+              quantity: effect.replacement.quantity,
+              limitPrice: effect.replacement.limitPrice,
+              timeInForce: effect.replacement.timeInForce,
+            });
+            wroteOutbox = true;
+            break;
+          case 'createReplacement':
+            replacements.push({ row, effect });
+            change.replacedBy = effect.replacement.orderId;
+            // Sent from here only when it replaced the old order before that left: else it is at the broker.
+            wroteOutbox ||= effect.brokerOrderId === null;
+            break;
+          case 'releaseReplaceHold':
+            replaceHolds.push(effect.holdId);
             break;
           case 'raiseAlarm':
             anomalies.push({ orderId: row.id, kind: effect.kind, detail: effect.detail, event });
@@ -405,8 +448,11 @@ export function createOrderService(deps: OrderServiceDependencies) {
         at: fill.at.toISOString(),
       })),
     );
-    for (const message of cancels)
+    for (const message of requests)
       await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: message.accountId, payload: message });
+    for (const holdId of replaceHolds) await ledger.releaseHold(tx, { holdId });
+    // After the old orders' holds are released: the new order's hold takes from what they freed.
+    for (const { row, effect } of replacements) await createReplacement(tx, row, effect);
     await orderRepository.recordAnomalies(tx, anomalies);
 
     const updated = new Map<string, OrderRow>();
@@ -431,6 +477,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
         brokerOrderId: next.context.brokerOrderId,
         brokerAcceptedAt: change.brokerAcceptedAt,
         snapshot: persistOrderSnapshot(next),
+        replacedBy: change.replacedBy,
       };
       if (!(await orderRepository.updateState(tx, row.id, row.version, update))) {
         throw new ConcurrentUpdate(`order ${row.id} changed under its lock`);
@@ -445,6 +492,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
         broker_order_id: update.brokerOrderId,
         broker_accepted_at: earlierAcceptance ? new Date(change.brokerAcceptedAt!) : row.broker_accepted_at,
         snapshot: update.snapshot,
+        replaced_by: change.replacedBy ?? row.replaced_by,
         version: row.version + 1,
         updated_at: new Date(),
       });
@@ -452,7 +500,145 @@ export function createOrderService(deps: OrderServiceDependencies) {
     return { results, updated };
   }
 
-  return { placeOrder, getOrder, listOrders, cancelOrder, applyEvent, applyEvents };
+  /**
+   * The order that carries on after a replace, its hold and (when the old order never left) its
+   * request to the broker. The new order inherits the old one's symbol, side, type and session; the
+   * broker's answer gives its quantity (what the new total left after the old order's fills).
+   */
+  async function createReplacement(
+    tx: PoolClient,
+    old: OrderRow,
+    effect: Extract<OrderEffect, { type: 'createReplacement' }>,
+  ): Promise<void> {
+    const { replacement, brokerOrderId } = effect;
+    const quantity = formatQuantity(dec(effect.quantity));
+    const acknowledged = brokerOrderId !== null;
+    let snapshot = newOrderSnapshot(quantity);
+    if (acknowledged) {
+      snapshot = decide(snapshot, { type: 'OrderAcknowledged', brokerOrderId, at: effect.at }).next;
+    }
+    const terms = {
+      id: replacement.orderId,
+      accountId: old.account_id,
+      requestHash: replacement.fingerprint,
+      symbol: old.symbol,
+      side: old.side,
+      type: old.type,
+      quantity,
+      limitPrice: replacement.limitPrice,
+      worstPrice: replacement.limitPrice,
+      timeInForce: replacement.timeInForce,
+      extendedHours: old.extended_hours,
+      status: orderStatus(snapshot),
+      machineVersion: ORDER_MACHINE_VERSION,
+      snapshot: persistOrderSnapshot(snapshot),
+      replaces: old.id,
+      brokerOrderId,
+      brokerAcceptedAt: acknowledged ? effect.at : null,
+    };
+    const inserted =
+      (await orderRepository.insertReplacement(tx, { ...terms, clientOrderId: replacement.clientOrderId })) ??
+      (await orderRepository.insertReplacement(tx, { ...terms, clientOrderId: replacement.orderId }));
+    if (!inserted) throw new ConcurrentUpdate(`replacement ${replacement.orderId} could not be stored`);
+    await ledger.placeHold(tx, {
+      holdId: inserted.id,
+      accountId: old.account_id,
+      side: old.side,
+      symbol: old.symbol,
+      quantity: dec(quantity),
+      worstPrice: dec(replacement.limitPrice),
+      // What the broker made cannot be refused here; a replacement made here still can.
+      clampToAvailable: acknowledged,
+    });
+    if (!acknowledged) {
+      const message = submitMessageOf(inserted);
+      const expiresAt = replacement.timeInForce === 'day' ? await dayOrderEnd(old.extended_hours) : null;
+      await addToOutbox(tx, {
+        topic: ORDER_REQUESTS_TOPIC,
+        key: old.account_id,
+        payload: { ...message, expiresAt } satisfies SubmitOrderMessage,
+      });
+    }
+  }
+
+  /**
+   * PATCH /v1/orders/{id}: FIX cancel/replace. Decided under the order's lock (and its submit's, taken
+   * first as a cancel does): a repeat with the same clientOrderId answers as the first did; an order
+   * that never left is replaced here; one at the broker goes `pending_replace`, holding the larger of
+   * its old and new needs, until the broker's answer.
+   */
+  async function replaceOrder(accountId: string, orderId: string, request: ReplaceOrderRequest): Promise<OrderView> {
+    if (!UUID.test(orderId)) throw notFound(orderId);
+    const outcome = await withTransaction(pool, async (tx) => {
+      const submit = await submissionRepository.lockSubmitOf(tx, orderId);
+      const row = await orderRepository.lockOfAccount(tx, accountId, orderId);
+      if (!row) throw notFound(orderId);
+      const context = row.snapshot.context;
+      const terms = replacementTerms(row, request);
+      const fingerprint = replaceFingerprint(terms);
+      const repeated = request.clientOrderId ? sameReplace(context, request.clientOrderId, fingerprint) : null;
+      if (repeated === 'same') return { row, wroteOutbox: false };
+      if (repeated === 'different') {
+        throw new OrderError('IDEMPOTENCY_CONFLICT', 'clientOrderId was already used for a different replace', {
+          clientOrderId: request.clientOrderId,
+          orderId,
+        });
+      }
+      const refusal = replaceRefusal(row, terms);
+      if (refusal) throw new OrderError(refusal.code, refusal.message, { orderId, status: row.status });
+      checkOrderRules({
+        clientOrderId: row.client_order_id,
+        symbol: row.symbol,
+        side: row.side,
+        type: row.type,
+        quantity: terms.quantity,
+        limitPrice: terms.limitPrice,
+        timeInForce: terms.timeInForce,
+        extendedHours: row.extended_hours,
+      });
+      if (request.clientOrderId && (await orderRepository.byClientOrderId(tx, accountId, request.clientOrderId))) {
+        throw new OrderError('IDEMPOTENCY_CONFLICT', 'clientOrderId is already used by another order', {
+          clientOrderId: request.clientOrderId,
+        });
+      }
+      const newOrderId = (deps.newId ?? randomUUID)();
+      const replacement: Replacement = {
+        orderId: newOrderId,
+        clientOrderId: request.clientOrderId ?? newOrderId,
+        quantity: terms.quantity,
+        limitPrice: terms.limitPrice,
+        timeInForce: terms.timeInForce,
+        topUpHoldId: null,
+        fingerprint,
+      };
+      const at = new Date().toISOString();
+      if (row.status === 'pending_new') {
+        // Only an order that never left may be replaced before its acknowledgement (replaceRefusal).
+        if (!(await abandonUnsentSubmit(tx, row, submit, 'replaced before it reached the broker'))) {
+          throw new OrderError('ORDER_NOT_REPLACEABLE', 'the order is at its broker and not yet acknowledged', {
+            orderId,
+            status: row.status,
+          });
+        }
+        return applyToLockedOrder(tx, row, { type: 'ReplacedLocally', replacement, at });
+      }
+      const topUp = await ledger.reserveForReplace(tx, {
+        holdId: `replace-${newOrderId}`,
+        baseHoldId: row.id,
+        quantity: dec(terms.quantity).minus(row.filled_quantity),
+        worstPrice: dec(terms.limitPrice),
+      });
+      return applyToLockedOrder(tx, row, {
+        type: 'ReplaceRequested',
+        replacement: { ...replacement, topUpHoldId: topUp?.holdId ?? null },
+        at,
+      });
+    });
+    if (outcome.wroteOutbox) deps.onOutboxWritten?.();
+    return getOrder(accountId, orderId);
+  }
+
+  return { placeOrder, getOrder, listOrders, cancelOrder, replaceOrder, applyEvent, applyEvents };
 }
 
 export type OrderService = ReturnType<typeof createOrderService>;
@@ -478,6 +664,17 @@ function assertNever(value: never): never {
   throw new Error(`unexpected effect ${JSON.stringify(value)}`);
 }
 
+/** Whether a replace with this clientOrderId was asked of the order before, and with the same terms. */
+function sameReplace(
+  context: OrderRow['snapshot']['context'],
+  clientOrderId: string,
+  fingerprint: string,
+): 'same' | 'different' | null {
+  const last = context.lastReplace;
+  if (!last || last.clientOrderId !== clientOrderId) return null;
+  return last.fingerprint === fingerprint ? 'same' : 'different';
+}
+
 function notFound(orderId: string): OrderError {
   return new OrderError('ORDER_NOT_FOUND', 'no such order', { orderId });
 }
@@ -501,6 +698,8 @@ function toView(row: OrderRow, fills: readonly FillRow[]): OrderView {
     commission: formatCash(dec(row.commission)),
     rejectReason: row.reject_reason,
     lastRejection: row.snapshot.context.lastRejection ?? null,
+    replaces: row.replaces,
+    replacedBy: row.replaced_by,
     fills: fills.map((fill) => ({
       execId: fill.exec_id,
       quantity: formatQuantity(dec(fill.quantity)),

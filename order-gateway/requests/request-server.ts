@@ -25,6 +25,7 @@ import {
   ORDER_REQUESTS_TOPIC,
   OrderRequestMessage,
   submitMessageOf,
+  type ReplaceOrderMessage,
   type SubmitOrderMessage,
 } from './order-request.schemas.ts';
 import {
@@ -36,7 +37,7 @@ import {
   type SubmissionSnapshot,
   type SubmissionState,
 } from './submission.machine.ts';
-import { submissionRepository, type SubmissionRow } from './submission.repository.ts';
+import { submissionRepository, type SubmissionKind, type SubmissionRow } from './submission.repository.ts';
 import {
   asksBrokerAtOnce,
   brokerIsAhead,
@@ -44,6 +45,7 @@ import {
   nextCheckDelayMs,
   orderEventForAbandon,
   orderEventForOutcome,
+  orderEventForReplaceOutcome,
   reportsToRecover,
   unknownBackoffMs,
   type OrderUnderCheck,
@@ -53,7 +55,7 @@ import {
 export const REQUEST_SERVER_GROUP = 'request-server';
 
 /** `brokerAt`: when the broker says it took the order, on its own clock (the order's trade date follows it). */
-type CallResult = { event: SubmissionEvent; brokerAt?: string } | { breakerOpen: true };
+type CallResult = { event: SubmissionEvent; brokerAt?: string; newOrder?: BrokerOrder } | { breakerOpen: true };
 
 interface Claimed {
   row: SubmissionRow;
@@ -86,7 +88,7 @@ export interface RequestServerDependencies {
   /** Circuit breaker: open after this share of failing calls, probe again after resetMs. */
   breaker?: { errorThresholdPercentage?: number; resetMs?: number; volumeThreshold?: number };
   onOutboxWritten?: () => void;
-  onOutcome?: (kind: 'submit' | 'cancel', state: SubmissionState, attempts: number) => void;
+  onOutcome?: (kind: SubmissionKind, state: SubmissionState, attempts: number) => void;
   /** Each report the open-order check republished, by what it brings. */
   onRecovered?: (kind: RecoveredKind) => void;
   onOpenOrderCheck?: (outcome: OpenOrderCheckOutcome) => void;
@@ -167,7 +169,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
           kind: row.kind,
           state: submissionState(snapshot),
           orderStatus: row.order_status,
-          submit: row.kind === 'cancel' ? { state: row.submit_state, brokerOrderId: row.submit_broker_order_id } : null,
+          submit: row.kind === 'submit' ? null : { state: row.submit_state, brokerOrderId: row.submit_broker_order_id },
           extendedHours: submit?.extendedHours ?? false,
           expiresAt: submit?.expiresAt ?? null,
           clock,
@@ -242,6 +244,24 @@ export function createRequestServer(deps: RequestServerDependencies) {
         );
         return { event: acceptedOrRefused(order, 'Accepted'), brokerAt: order.createdAt };
       }
+      if (row.kind === 'replace') {
+        const request = row.request as ReplaceOrderMessage;
+        if (inquiry) {
+          // The new order exists at the broker exactly when the replace took effect there.
+          const found = await throughBreaker(() => deps.broker.getOrderByClientOrderId(request.newOrderId));
+          if (!found) return { event: { type: 'NotFoundAtBroker' } };
+          return { event: { type: 'FoundAtBroker', brokerOrderId: found.brokerOrderId }, newOrder: found };
+        }
+        const order = await throughBreaker(() =>
+          deps.broker.replaceOrder(brokerOrderId!, {
+            clientOrderId: request.newOrderId,
+            quantity: request.quantity,
+            limitPrice: request.limitPrice,
+            timeInForce: request.timeInForce,
+          }),
+        );
+        return { event: { type: 'Accepted', brokerOrderId: order.brokerOrderId }, newOrder: order };
+      }
       // A cancel again after an unknown outcome is an inquiry too: the broker answers a repeated cancel
       // with the order, or with its refusal.
       const canceled = await throughBreaker(() => deps.broker.cancelOrder(brokerOrderId!));
@@ -249,7 +269,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
     } catch (error) {
       if (error instanceof BrokerRejectedError) {
         // A refused inquiry says nothing about the order: it is still unknown.
-        if (row.kind === 'submit' && inquiry) {
+        if (row.kind !== 'cancel' && inquiry) {
           return { event: { type: 'OutcomeUnknown', reason: `inquiry refused: ${error.code}: ${error.message}` } };
         }
         return { event: { type: 'Refused', code: error.code, reason: error.message } };
@@ -286,14 +306,11 @@ export function createRequestServer(deps: RequestServerDependencies) {
       const wait = state === 'unknown' ? unknownBackoffMs(next.context.attempts, retryAfterMs) : 0;
       // Another request server took it over after our lease ran out: its outcome wins.
       if ((await submissionRepository.save(tx, row, claimed.version, next, wait)) === null) return;
-      const orderEvent = orderEventForOutcome(
-        row.kind,
-        state,
-        next.context,
-        result.event,
-        new Date().toISOString(),
-        result.brokerAt,
-      );
+      const at = new Date().toISOString();
+      const orderEvent =
+        row.kind === 'replace'
+          ? orderEventForReplaceOutcome(state, result.event, result.newOrder, at)
+          : orderEventForOutcome(row.kind, state, next.context, result.event, at, result.brokerAt);
       if (orderEvent) {
         const outcome = await deps.orders.applyEvent(tx, row.order_id, orderEvent);
         wroteOutbox = outcome?.wroteOutbox ?? false;
