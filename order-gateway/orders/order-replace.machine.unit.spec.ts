@@ -209,7 +209,10 @@ describe('order machine: pending_replace × every event', () => {
   });
 
   it('survives being stored and restored while pending', () => {
-    const restored = restoreOrderSnapshot(JSON.parse(JSON.stringify(persistOrderSnapshot(pendingReplace()))));
+    const stored = JSON.parse(JSON.stringify(persistOrderSnapshot(pendingReplace()))) as ReturnType<
+      typeof persistOrderSnapshot
+    >;
+    const restored = restoreOrderSnapshot(stored);
     expect(orderStatus(decide(restored, replaced()).next)).toBe('replaced');
   });
 });
