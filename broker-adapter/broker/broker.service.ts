@@ -126,9 +126,16 @@ export class BrokerService {
    */
   async replace(brokerOrderId: string, request: BrokerReplaceRequest): Promise<SubmitResult> {
     const { clock, prices, faults } = this.deps;
+    // The pass first, in its own transaction: what it fills stands even when the replace is then refused.
+    await withTransaction(this.deps.pool, async (tx) => {
+      const row = await repo.lockOrder(tx, brokerOrderId);
+      if (row && !isFinal(row.status)) {
+        await this.apply(tx, row, [], clock.now(), true);
+      }
+    });
     return withTransaction(this.deps.pool, async (tx) => {
       const now = clock.now();
-      let row = await repo.lockOrder(tx, brokerOrderId);
+      const row = await repo.lockOrder(tx, brokerOrderId);
       if (!row) throw orderNotFound(brokerOrderId);
       const existing = await repo.findOrderByClientOrderId(tx, request.clientOrderId);
       if (existing) {
@@ -136,7 +143,6 @@ export class BrokerService {
         // 422, not 409: a 409 reads as "try later" to a client, and this will never succeed.
         throw new DomainError('IDEMPOTENCY_CONFLICT', 'this clientOrderId belongs to another order', UNPROCESSABLE);
       }
-      if (!isFinal(row.status)) row = (await this.apply(tx, row, [], now, true)).row;
       if (isFinal(row.status)) {
         throw new DomainError('TOO_LATE_TO_REPLACE', `the order is already ${row.status}`, UNPROCESSABLE);
       }

@@ -127,6 +127,13 @@ describe('order machine: pending_replace × every event', () => {
       '4',
     ],
     ['replaced', replaced(), 'replaced', ['createReplacement', 'releaseHold', 'releaseReplaceHold'], '4'],
+    [
+      'replaced after fills not yet reported (12 − 6 left: 6 filled)',
+      replaced('N-1', '6'),
+      'replaced',
+      ['createReplacement', 'releaseReplaceHold'],
+      '4',
+    ],
     ['replaced as another replace (not ours)', replaced('N-9'), 'pending_replace', ['ignoreEvent'], '4'],
     ['the replace refused', replaceRefused(), 'partially_filled', ['releaseReplaceHold'], '4'],
     ['replaced locally (it is at the broker)', replacedLocally(), 'pending_replace', ['ignoreEvent'], '4'],
@@ -176,6 +183,15 @@ describe('order machine: pending_replace × every event', () => {
       brokerOrderId: 'B-2',
       at,
     });
+  });
+
+  it('applies the fills the broker made before it replaced the order, then releases the old hold', () => {
+    const replacedEarly = decide(pendingReplace(), replaced('N-1', '6')).next;
+    const late = decide(replacedEarly, aFill('E2', '2'));
+    expect(orderStatus(late.next)).toBe('replaced');
+    expect(types(late.effects)).toEqual(['applyFill', 'releaseHold']);
+    expect(late.next.context.filledQuantity).toBe('6');
+    expect(isSettled(late.next)).toBe(true);
   });
 
   it('shows a refused replace to the client, the order back to its live status', () => {

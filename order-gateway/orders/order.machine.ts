@@ -51,7 +51,7 @@ export interface OrderContext {
   brokerOrderId: string | null;
   rejectReason: string | null;
   /** Set when the broker closed the order while fills it reported were still on their way. */
-  closing: { as: 'canceled' | 'expired'; awaitingFilledQuantity: string } | null;
+  closing: { as: 'canceled' | 'expired' | 'replaced'; awaitingFilledQuantity: string } | null;
   /**
    * Cancels asked of the broker so far: the n-th cancel is its own request (a refused one does not
    * swallow the next). Absent from snapshots stored before it existed: read as 0.
@@ -140,6 +140,11 @@ function filledAfter(context: OrderContext, event: OrderEvent) {
   return dec(context.filledQuantity).plus(fillOf(event).quantity);
 }
 
+/** What the old order had filled when the broker replaced it: the new total less what it left the new order. */
+function filledAtReplace(replacement: Replacement, event: { quantity: string }) {
+  return dec(replacement.quantity).minus(event.quantity);
+}
+
 function isDuplicateFill(context: OrderContext, event: OrderEvent): boolean {
   return event.type === 'FillReported' && context.execIds.includes(event.execId);
 }
@@ -188,6 +193,15 @@ export const orderMachine = setup({
       };
     }),
     forgetReplace: assign({ replace: null }),
+    awaitFillsBeforeReplace: assign(({ context, event }) => {
+      if (event.type !== 'ReplaceAcknowledged' || !context.replace) return {};
+      return {
+        closing: {
+          as: 'replaced' as const,
+          awaitingFilledQuantity: filledAtReplace(context.replace, event).toFixed(),
+        },
+      };
+    }),
     rememberReplacedBy: assign(({ context }) => ({ replacedBy: context.replace?.orderId ?? null })),
     awaitOutstandingFills: assign(({ event }) => {
       if (event.type !== 'OrderCanceled' && event.type !== 'OrderExpired') return {};
@@ -222,6 +236,11 @@ export const orderMachine = setup({
       dec(event.cumulativeQuantity).gt(context.filledQuantity),
     nothingFilledYet: ({ context }) => dec(context.filledQuantity).isZero(),
     closingAsCanceled: ({ context }) => context.closing?.as === 'canceled',
+    closingAsReplaced: ({ context }) => context.closing?.as === 'replaced',
+    replaceFillsOutstanding: ({ context, event }) =>
+      event.type === 'ReplaceAcknowledged' &&
+      context.replace?.orderId === event.newOrderId &&
+      filledAtReplace(context.replace, event).gt(context.filledQuantity),
     isPendingReplace: ({ context, event }) =>
       event.type === 'ReplaceAcknowledged' && context.replace?.orderId === event.newOrderId,
   },
@@ -296,11 +315,20 @@ export const orderMachine = setup({
             // order's quantity (the broker's answer) is what the new total leaves after it.
             FillReported: { guard: 'isOrdinaryFill', actions: ['addFill', 'applyFill'] },
             CancelRequested: { actions: { type: 'ignoreEvent', params: { reason: 'a replace is pending' } } },
-            ReplaceAcknowledged: {
-              guard: 'isPendingReplace',
-              target: '#order.replaced',
-              actions: ['rememberReplacedBy', 'createReplacement', 'releaseHold'],
-            },
+            ReplaceAcknowledged: [
+              // The broker filled the old order before it replaced it, and those fills have not
+              // reached us: the order is replaced now, and keeps its hold until they have.
+              {
+                guard: 'replaceFillsOutstanding',
+                target: '#order.closing',
+                actions: ['rememberReplacedBy', 'createReplacement', 'awaitFillsBeforeReplace'],
+              },
+              {
+                guard: 'isPendingReplace',
+                target: '#order.replaced',
+                actions: ['rememberReplacedBy', 'createReplacement', 'releaseHold'],
+              },
+            ],
             ReplaceRejected: { target: 'open', actions: ['rememberRejection', 'forgetReplace'] },
           },
         },
@@ -332,6 +360,7 @@ export const orderMachine = setup({
     closed: {
       always: [
         { guard: 'closingAsCanceled', target: 'canceled', actions: 'releaseHold' },
+        { guard: 'closingAsReplaced', target: 'replaced', actions: 'releaseHold' },
         { target: 'expired', actions: 'releaseHold' },
       ],
     },
