@@ -93,7 +93,7 @@ export interface RequestServerDependencies {
   onRecovered?: (kind: RecoveredKind) => void;
   onOpenOrderCheck?: (outcome: OpenOrderCheckOutcome) => void;
   /** Requests found lost between the outbox and this server, and driven again. */
-  onRedriven?: (kind: 'submit' | 'cancel') => void;
+  onRedriven?: (kind: SubmissionKind) => void;
   /** An order request failing for a non-domain reason was parked in the dead letters. */
   onParked?: (message: BusMessage) => void;
 }
@@ -406,7 +406,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
   }
 
   /**
-   * Stores the requests of orders left `pending_new` or `pending_cancel` without their submission:
+   * Stores the requests of orders left `pending_new`, `pending_cancel` or `pending_replace` without their submission:
    * the outbox relay marked them sent, but they never reached this server's table (a crash in
    * between, or a bus that lost them). From then on they travel as any other request.
    */
@@ -424,11 +424,25 @@ export function createRequestServer(deps: RequestServerDependencies) {
             requestNo: order.cancel_request_no,
           });
         }
+        if (order.status === 'pending_replace' && order.pending_replace) {
+          const replacement = order.pending_replace;
+          await submissionRepository.insert(tx, {
+            type: 'ReplaceOrder',
+            orderId: order.id,
+            accountId: order.account_id,
+            requestNo: order.replace_request_no,
+            newOrderId: replacement.orderId,
+            quantity: replacement.quantity,
+            limitPrice: replacement.limitPrice,
+            timeInForce: replacement.timeInForce,
+          });
+        }
       }
     });
     for (const order of lost) {
       if (order.submit_missing) deps.onRedriven?.('submit');
       if (order.status === 'pending_cancel') deps.onRedriven?.('cancel');
+      if (order.status === 'pending_replace') deps.onRedriven?.('replace');
     }
     deps.logger.warn(
       { orders: lost.map((order) => order.id) },

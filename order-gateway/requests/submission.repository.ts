@@ -1,5 +1,5 @@
 import type { Queryable } from '../../platform/index.ts';
-import type { OrderStatus } from '../orders/order.machine.ts';
+import type { OrderStatus, Replacement } from '../orders/order.machine.ts';
 import type { OrderRequestMessage, OrderTerms, SubmitOrderMessage } from './order-request.schemas.ts';
 import {
   newSubmission,
@@ -50,6 +50,8 @@ export interface DueSubmissionRow extends SubmissionRow {
 export interface OrderWithoutSubmission extends OrderTerms {
   status: OrderStatus;
   cancel_request_no: number;
+  replace_request_no: number;
+  pending_replace: Replacement | null;
   submit_missing: boolean;
 }
 

@@ -48,8 +48,8 @@ export const EARLIEST_DUE = `
   FROM broker_submissions WHERE state IN ('queued', 'unknown', 'sending', 'checking')`;
 
 /**
- * Orders whose request never became a submission: `pending_new` without its submit, or
- * `pending_cancel` without its latest cancel (the outbox relay marked the row sent, and the message
+ * Orders whose request never became a submission: `pending_new` without its submit,
+ * `pending_cancel` without its latest cancel, or `pending_replace` without its latest replace (the outbox relay marked the row sent, and the message
  * was lost on its way or the request server died before storing it). Only live orders, through the
  * partial index on them; `$1` seconds of grace let a message in flight arrive first.
  */
@@ -57,16 +57,26 @@ export const ORDERS_WITHOUT_SUBMISSION = `
   SELECT o.id, o.account_id, o.symbol, o.side, o.type, o.quantity, o.limit_price, o.worst_price, o.time_in_force,
          o.extended_hours, o.status,
          coalesce((o.snapshot -> 'context' ->> 'cancelRequests')::int, 1) AS cancel_request_no,
-         NOT EXISTS (SELECT 1 FROM broker_submissions s WHERE s.order_id = o.id AND s.kind = 'submit') AS submit_missing
+         coalesce((o.snapshot -> 'context' ->> 'replaceRequests')::int, 1) AS replace_request_no,
+         o.snapshot -> 'context' -> 'replace' AS pending_replace,
+         -- An order that is itself a replacement never had a submit: it was made at the broker.
+         (o.replaces IS NULL OR o.broker_order_id IS NULL)
+           AND NOT EXISTS (SELECT 1 FROM broker_submissions s WHERE s.order_id = o.id AND s.kind = 'submit')
+           AS submit_missing
   FROM orders o
-  WHERE o.status IN ('pending_new', 'pending_cancel')
+  WHERE o.status IN ('pending_new', 'pending_cancel', 'pending_replace')
     AND o.updated_at <= now() - ($1::double precision * interval '1 second')
     AND (
-      NOT EXISTS (SELECT 1 FROM broker_submissions s WHERE s.order_id = o.id AND s.kind = 'submit')
+      ((o.replaces IS NULL OR o.broker_order_id IS NULL)
+        AND NOT EXISTS (SELECT 1 FROM broker_submissions s WHERE s.order_id = o.id AND s.kind = 'submit'))
       OR (o.status = 'pending_cancel' AND NOT EXISTS (
         SELECT 1 FROM broker_submissions s
         WHERE s.order_id = o.id AND s.kind = 'cancel'
           AND s.request_no >= coalesce((o.snapshot -> 'context' ->> 'cancelRequests')::int, 1)))
+      OR (o.status = 'pending_replace' AND NOT EXISTS (
+        SELECT 1 FROM broker_submissions s
+        WHERE s.order_id = o.id AND s.kind = 'replace'
+          AND s.request_no >= coalesce((o.snapshot -> 'context' ->> 'replaceRequests')::int, 1)))
     )
   ORDER BY o.updated_at
   LIMIT $2`;
