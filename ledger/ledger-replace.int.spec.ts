@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dec, withTransaction, type PoolClient } from '../platform/index.ts';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.ts';
-import { checkLedgerInvariants, createLedger, LedgerError, type Ledger } from './index.ts';
+import type { LedgerError } from './index.ts';
+import { checkLedgerInvariants, createLedger, type Ledger } from './index.ts';
 import { aBuyHold, aFill, aFundedAccount } from './test/ledger.builders.ts';
 
 /** The holds of a replace (PATCH /v1/orders/{id}) on real PostgreSQL: the larger of old and new, never both. */
