@@ -1,9 +1,14 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { sleep } from '../../platform/database.ts';
-import { bearerToken, sameSecret } from '../http/api-key.ts';
-import { registerErrorHandler } from '../http/error-handler.ts';
-import { BrokerOrderRequest, BrokerReplaceRequest, STATEMENT_KINDS, StatementDate } from './broker-order.schemas.ts';
+import { sleep } from '../../../platform/database.ts';
+import { bearerToken, sameSecret } from '../../http/api-key.ts';
+import { registerErrorHandler } from '../../http/error-handler.ts';
+import {
+  BrokerOrderRequest,
+  BrokerReplaceRequest,
+  STATEMENT_KINDS,
+  StatementDate,
+} from '../../client/broker-order.schemas.ts';
 import type { BrokerService } from './broker.service.ts';
 import { registerStatementStreams } from './statement-stream.routes.ts';
 

@@ -1,4 +1,4 @@
-import { Decimal, dec } from '../../platform/decimal.ts';
+import { Decimal, dec } from '../../../platform/decimal.ts';
 import { hash53, normalStream, randomStream } from './random.domain.ts';
 
 export interface Instrument {

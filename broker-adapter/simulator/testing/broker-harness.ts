@@ -1,9 +1,9 @@
 import Fastify from 'fastify';
-import { FAULT_KINDS, type FaultProbabilities, type Pool } from '../../platform/index.ts';
+import { FAULT_KINDS, type FaultProbabilities, type Pool } from '../../../platform/index.ts';
 import { startBroker, type RunningBroker, type StartBrokerOptions } from '../broker/broker.runner.ts';
-import { BrokerClient } from '../client/broker-client.ts';
-import type { ExecutionReport } from '../executions/execution-report.schemas.ts';
-import { REPORTS_PATH, type BatchResult } from '../fill-receiver/fill-receiver.app.ts';
+import { BrokerClient } from '../../client/broker-client.ts';
+import type { ExecutionReport } from '../../executions/execution-report.schemas.ts';
+import { REPORTS_PATH, type BatchResult } from '../../fill-receiver/fill-receiver.app.ts';
 import { manualClock, type ManualClock } from '../market/clock.ts';
 
 /** A Tuesday, 10:00 New York: regular hours. */

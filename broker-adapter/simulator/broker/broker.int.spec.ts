@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import { BrokerClient, BrokerRejectedError } from '../client/broker-client.ts';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
+import { BrokerClient, BrokerRejectedError } from '../../client/broker-client.ts';
 import { aBroker, anOrderRequest, TEST_BROKER_API_KEY, TRADE_DATE, TUESDAY_10AM } from '../testing/broker-harness.ts';
 
 let db: TestDatabase;

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Queryable } from '../../platform/index.ts';
-import { StatementDate } from './broker-order.schemas.ts';
+import type { Queryable } from '../../../platform/index.ts';
+import { StatementDate } from '../../client/broker-order.schemas.ts';
 
 /**
  * `GET /v1/statements/executions/stream?date=` — the executions statement as NDJSON: one

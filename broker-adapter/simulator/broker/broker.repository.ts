@@ -1,8 +1,13 @@
-import type { Queryable } from '../../platform/database.ts';
-import { dec, formatCash, formatQuantity } from '../../platform/decimal.ts';
-import type { BrokerOrderStatus, ExecutionReport } from '../executions/execution-report.schemas.ts';
+import type { Queryable } from '../../../platform/database.ts';
+import { dec, formatCash, formatQuantity } from '../../../platform/decimal.ts';
+import type { BrokerOrderStatus, ExecutionReport } from '../../executions/execution-report.schemas.ts';
 import { leaves, type MatchableOrder, type Side, type TimeInForce } from '../matching/order.matching.ts';
-import type { BrokerOrder, CashStatement, ParsedOrderRequest, PositionsStatement } from './broker-order.schemas.ts';
+import type {
+  BrokerOrder,
+  CashStatement,
+  ParsedOrderRequest,
+  PositionsStatement,
+} from '../../client/broker-order.schemas.ts';
 import * as sql from './broker.sql.ts';
 
 export interface OrderRow {

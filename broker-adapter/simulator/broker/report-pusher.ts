@@ -1,8 +1,8 @@
-import type { Pool } from '../../platform/database.ts';
-import type { Logger } from '../../platform/logger.ts';
+import type { Pool } from '../../../platform/database.ts';
+import type { Logger } from '../../../platform/logger.ts';
 import { z } from 'zod';
-import { MAX_BATCH } from '../fill-receiver/fill-receiver.app.ts';
-import { signPush } from '../fill-receiver/push-signature.ts';
+import { MAX_BATCH } from '../../fill-receiver/fill-receiver.app.ts';
+import { signPush } from '../../fill-receiver/push-signature.ts';
 import * as repo from './broker.repository.ts';
 
 const REFUSED = 'refused by the fill receiver as malformed';

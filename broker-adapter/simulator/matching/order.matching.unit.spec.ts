@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dec, ZERO } from '../../platform/decimal.ts';
+import { dec, ZERO } from '../../../platform/decimal.ts';
 import {
   applyEvent,
   matchOrder,

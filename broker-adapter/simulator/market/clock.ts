@@ -1,4 +1,4 @@
-import { nextClose, nextOpen, preMarketOpen, sessionAt, type Session } from './calendar.rules.ts';
+import { nextClose, nextOpen, preMarketOpen, sessionAt, type Session } from '../../market-calendar/calendar.rules.ts';
 
 /**
  * The broker's idea of "now". Everything in the simulator reads time through one of these, so a

@@ -1,4 +1,4 @@
-import type { FaultProbabilities } from '../../platform/config.ts';
+import type { FaultProbabilities } from '../../../platform/config.ts';
 import { unitFloat } from '../market/random.domain.ts';
 
 export interface FaultSettings {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../../platform/config.ts';
-import { Backoff, pauseWhile } from '../../platform/backoff.ts';
-import type { Pool } from '../../platform/database.ts';
-import { silentLogger, type Logger } from '../../platform/logger.ts';
+import type { Config } from '../../../platform/config.ts';
+import { Backoff, pauseWhile } from '../../../platform/backoff.ts';
+import type { Pool } from '../../../platform/database.ts';
+import { silentLogger, type Logger } from '../../../platform/logger.ts';
 import { FaultPlan } from '../faults/fault.rules.ts';
 import { realClock, type SimClock } from '../market/clock.ts';
 import { PricePath } from '../market/market.domain.ts';
@@ -53,7 +53,7 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
-import { REPORTS_PATH as FILL_RECEIVER_REPORTS_PATH } from '../fill-receiver/fill-receiver.app.ts';
+import { REPORTS_PATH as FILL_RECEIVER_REPORTS_PATH } from '../../fill-receiver/fill-receiver.app.ts';
 
 /** The simulated broker as a service: HTTP API, matching loop and report pusher. */
 export async function startBroker(options: StartBrokerOptions): Promise<RunningBroker> {

@@ -6,14 +6,14 @@ import {
   createPool,
   loadConfigOrExit,
   migrate,
-  stopOnSignals,
+  runProcess,
 } from '../platform/index.ts';
-import { brokerAdapterMigrations, createFillReceiverApp, ensureExecutionsTopic } from './index.ts';
-import { loadProcessEnv } from './process-env.ts';
+import { brokerAdapterMigrations, createFillReceiverApp, ensureExecutionsTopic } from '../broker-adapter/index.ts';
+import { loadProcessEnv } from './broker-process-env.ts';
 
-/** The fill receiver as its own process: `node broker-adapter/fill-receiver.server.ts` (see README.md). */
+/** The fill receiver as its own process: `node bin/fill-receiver.ts` (see README.md). */
 answerUsage(`
-Usage: node broker-adapter/fill-receiver.server.ts
+Usage: node bin/fill-receiver.ts
 
 The fill receiver on its own, on HOST:FILL_RECEIVER_PORT (3100): takes the broker's execution
 reports and puts each on Kafka's executions topic. Needs DATABASE_URL, KAFKA_BROKERS and
@@ -36,20 +36,23 @@ try {
   process.stderr.write(`${(error as Error).message}\n`);
   process.exit(1);
 }
+// Read once here: a closure would not see the checks above narrow them.
+const databaseUrl = config.DATABASE_URL;
+const kafkaBrokers = config.KAFKA_BROKERS;
+const port = env.FILL_RECEIVER_PORT;
 const logger = createLogger('fill-receiver', config.LOG_LEVEL);
-await migrate(config.DATABASE_URL, [brokerAdapterMigrations], logger);
-const pool = createPool(config.DATABASE_URL, { name: 'fill-receiver' });
-const bus = new KafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'fill-receiver', logger });
-await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
-const app = createFillReceiverApp({ bus, pool, logger, secret: config.FILL_RECEIVER_SECRET });
-const url = await app.listen({ port: env.FILL_RECEIVER_PORT, host: config.HOST });
-process.stdout.write(`Fill receiver: ${url}\n`);
-
-stopOnSignals(
-  async () => {
-    await app.close();
-    await bus.close();
-    await pool.end();
+await runProcess(
+  async (lifecycle) => {
+    await migrate(databaseUrl, [brokerAdapterMigrations], logger);
+    const pool = createPool(databaseUrl, { name: 'fill-receiver' });
+    lifecycle.onStop(() => pool.end());
+    const bus = new KafkaBus({ brokers: kafkaBrokers, clientId: 'fill-receiver', logger });
+    lifecycle.onStop(() => bus.close());
+    await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
+    const app = createFillReceiverApp({ bus, pool, logger, secret: config.FILL_RECEIVER_SECRET });
+    lifecycle.onStop(() => app.close());
+    const url = await app.listen({ port, host: config.HOST });
+    process.stdout.write(`Fill receiver: ${url}\n`);
   },
   { logger },
 );

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InProcessBus, silentLogger, type BusMessage } from '../../platform/index.ts';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import { BrokerClient } from '../client/broker-client.ts';
-import { EXECUTIONS_TOPIC, ExecutionReport } from '../executions/execution-report.schemas.ts';
-import { ensureExecutionsTopic } from '../executions/executions.topic.ts';
-import { createFillReceiverApp } from '../fill-receiver/fill-receiver.app.ts';
-import { openSequenceGaps } from '../fill-receiver/fill-receiver.repository.ts';
+import { InProcessBus, silentLogger, type BusMessage } from '../../../platform/index.ts';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
+import { BrokerClient } from '../../client/broker-client.ts';
+import { EXECUTIONS_TOPIC, ExecutionReport } from '../../executions/execution-report.schemas.ts';
+import { ensureExecutionsTopic } from '../../executions/executions.topic.ts';
+import { createFillReceiverApp } from '../../fill-receiver/fill-receiver.app.ts';
+import { openSequenceGaps } from '../../fill-receiver/fill-receiver.repository.ts';
 import { acceleratedClock } from '../market/clock.ts';
 import { anOrderRequest, TEST_BROKER_API_KEY, TEST_FILL_RECEIVER_SECRET } from '../testing/broker-harness.ts';
 import { startBroker, type RunningBroker } from './broker.runner.ts';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { withTransaction, type Pool, type PoolClient } from '../../platform/database.ts';
-import { dec, formatQuantity } from '../../platform/decimal.ts';
-import { DomainError } from '../../platform/errors.ts';
-import type { Logger } from '../../platform/logger.ts';
+import { withTransaction, type Pool, type PoolClient } from '../../../platform/database.ts';
+import { dec, formatQuantity } from '../../../platform/decimal.ts';
+import { DomainError } from '../../../platform/errors.ts';
+import type { Logger } from '../../../platform/logger.ts';
 import type { FaultPlan } from '../faults/fault.rules.ts';
-import { canTrade, dayOrderExpiry, tradingDateOf, type Session } from '../market/calendar.rules.ts';
+import { canTrade, dayOrderExpiry, tradingDateOf, type Session } from '../../market-calendar/calendar.rules.ts';
 import { describeClock, type SimClock } from '../market/clock.ts';
 import type { PricePath } from '../market/market.domain.ts';
 import {
@@ -23,7 +23,7 @@ import type {
   ParsedOrderRequest,
   StatementKind,
   Statements,
-} from './broker-order.schemas.ts';
+} from '../../client/broker-order.schemas.ts';
 import * as repo from './broker.repository.ts';
 
 export interface BrokerServiceDeps {

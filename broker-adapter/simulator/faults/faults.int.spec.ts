@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import { BrokerClient, BrokerUnavailableError } from '../client/broker-client.ts';
-import type { ExecutionReport } from '../executions/execution-report.schemas.ts';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
+import { BrokerClient, BrokerUnavailableError } from '../../client/broker-client.ts';
+import type { ExecutionReport } from '../../executions/execution-report.schemas.ts';
 import { aBroker, anOrderRequest, TEST_BROKER_API_KEY, TRADE_DATE } from '../testing/broker-harness.ts';
 
 const dbs: TestDatabase[] = [];

@@ -1,6 +1,6 @@
-import { Decimal, ZERO, dec, formatQuantity } from '../../platform/decimal.ts';
-import type { BrokerOrderStatus, ExecType } from '../executions/execution-report.schemas.ts';
-import { canTrade, type Session } from '../market/calendar.rules.ts';
+import { Decimal, ZERO, dec, formatQuantity } from '../../../platform/decimal.ts';
+import type { BrokerOrderStatus, ExecType } from '../../executions/execution-report.schemas.ts';
+import { canTrade, type Session } from '../../market-calendar/calendar.rules.ts';
 import { isValidTick } from '../market/market.domain.ts';
 
 /**
