@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manualClock } from '../../broker-adapter/simulator/index.ts';
 import { buyHoldAmount, checkLedgerInvariants } from '../../ledger/index.ts';
 import { dec } from '../../platform/index.ts';
 import { BrokerProxy, systemBehindProxy } from '../support/broker-proxy.ts';
@@ -278,4 +279,54 @@ describe('a replace whose answer is lost, and whose reports are lost too', () =>
     expect(await held(t, key)).toBe(buyHoldAmount(dec('4'), dec('1.00'), t.config.COMMISSION_BPS).toFixed(2));
     await expectBooksHold(t);
   });
+});
+
+describe('a replace of an order that never left is made here', () => {
+  // Wednesday 25 November 2026, 03:00 New York: closed, so orders wait for the open at the request server.
+  const clock = manualClock(new Date('2026-11-25T08:00:00Z'));
+  let t: TestSystem;
+  beforeAll(async () => {
+    t = await startTestSystem({ clock, env: { OPEN_ORDER_CHECK_SECONDS: '1' } });
+  });
+  afterAll(() => t.stop());
+
+  it(
+    'replaces it at once, sends only the new order at the open, and holds only for it',
+    { timeout: 120_000 },
+    async () => {
+      const { key } = await t.api.openAccount('10000.00');
+      const waiting = await place(t, key, 'queued', restingBuy('AAPL'));
+      await waitFor(
+        async () =>
+          (
+            await t.db.pool.query<{ state: string }>(
+              "SELECT state FROM broker_submissions WHERE order_id = $1 AND kind = 'submit'",
+              [waiting.id],
+            )
+          ).rows[0]?.state,
+        (state) => state === 'queued',
+      );
+      const answer = await replace(t, key, waiting.id, {
+        quantity: '3',
+        limitPrice: '1.20',
+        clientOrderId: 'queued.r1',
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.body.status).toBe('replaced');
+      const successor = (await t.api.request<Order>('GET', `/v1/orders/${answer.body.replacedBy}`, key)).body;
+      expect(successor).toMatchObject({
+        status: 'pending_new',
+        quantity: '3',
+        limitPrice: '1.20',
+        replaces: waiting.id,
+      });
+      expect(await held(t, key)).toBe(buyHoldAmount(dec('3'), dec('1.20'), t.config.COMMISSION_BPS).toFixed(2));
+
+      clock.set(new Date('2026-11-25T15:00:00Z'));
+      await t.api.waitForOrder<Order>(key, successor.id, (o) => o.status === 'new');
+      expect(await brokerOrder(t, waiting.id)).toBeNull();
+      expect(await brokerOrder(t, successor.id)).toMatchObject({ status: 'new', quantity: '3' });
+      await expectBooksHold(t);
+    },
+  );
 });
