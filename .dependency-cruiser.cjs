@@ -66,16 +66,14 @@ module.exports = {
       from: { path: '^(broker-adapter|ledger|reconciler|platform|bin)(/|$)' },
       to: { circular: true },
     },
-    // TODO(issue 13, enable after the order-gateway restructure lands): order-gateway/orders and
-    // order-gateway/requests import each other on main today; this rule closes order-gateway's
-    // folders as well once that cycle is gone.
-    // {
-    //   name: 'no-folder-cycle-in-order-gateway',
-    //   severity: 'error',
-    //   scope: 'folder',
-    //   from: { path: '^order-gateway(/|$)' },
-    //   to: { circular: true },
-    // },
+    {
+      name: 'no-folder-cycle-in-order-gateway',
+      comment: "No import cycle between order-gateway's folders: orders/ never imports requests/, http/ no feature.",
+      severity: 'error',
+      scope: 'folder',
+      from: { path: '^order-gateway(/|$)' },
+      to: { circular: true },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

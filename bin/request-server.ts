@@ -1,6 +1,11 @@
 import { BrokerClient, ensureExecutionsTopic } from '../broker-adapter/index.ts';
 import { createLedger } from '../ledger/index.ts';
-import { createOrderService, createRequestServer, ensureOrderRequestsTopic } from '../order-gateway/index.ts';
+import {
+  createOrderService,
+  createRequestServer,
+  ensureOrderRequestsTopic,
+  unsentSubmits,
+} from '../order-gateway/index.ts';
 import { answerUsage, runProcess } from '../platform/index.ts';
 import { connectSeparateProcess, separateProcessSettings } from './process-env.ts';
 import { brokerMarketData } from './system.ts';
@@ -33,6 +38,7 @@ await runProcess(
       ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
       marketData,
       logger,
+      unsentSubmits,
     });
     const server = createRequestServer({
       pool,

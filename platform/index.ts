@@ -19,3 +19,4 @@ export * from './throwaway-database.ts';
 export * from './process-lifecycle.ts';
 export * from './cli-usage.ts';
 export * from './backoff.ts';
+export * from './worker-loop.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { dayOrderExpiry } from '../../broker-adapter/index.ts';
-import type { FillToSettle, Ledger } from '../../ledger/index.ts';
+import type { Ledger } from '../../ledger/index.ts';
 import {
   dec,
   DEFAULT_MAX_OPEN_ORDERS,
@@ -17,12 +17,18 @@ import { addToOutbox } from '../outbox/outbox.ts';
 import {
   ORDER_REQUESTS_TOPIC,
   submitMessageOf,
-  type CancelOrderMessage,
-  type ReplaceOrderMessage,
+  type OrderTerms,
   type SubmitOrderMessage,
-} from '../requests/order-request.schemas.ts';
-import { advance, newSubmission } from '../requests/submission.machine.ts';
-import { submissionRepository } from '../requests/submission.repository.ts';
+} from './order-request.schemas.ts';
+import {
+  changeToWrite,
+  decideBatch,
+  FILL_OUTSIDE_TERMS,
+  type AppliedEvent,
+  type BatchDecision,
+  type OrderEventFor,
+  type ReplacementToCreate,
+} from './order-batch.rules.ts';
 import { OrderError } from './order.errors.ts';
 import {
   decide,
@@ -31,17 +37,15 @@ import {
   ORDER_MACHINE_VERSION,
   orderStatus,
   persistOrderSnapshot,
-  restoreOrderSnapshot,
-  type OrderEffect,
   type OrderEvent,
-  type OrderSnapshot,
   type Replacement,
 } from './order.machine.ts';
 import { orderRepository, type FillRow, type OrderRow } from './order.repository.ts';
 import { checkOrderRules, requestFingerprint, worstPrice } from './order.rules.ts';
-import { replaceFingerprint, replaceRefusal, replacementTerms } from './order-replace.rules.ts';
-import { describeBreaches, fillTermsBreaches, type ReportedFill } from './fill-terms.rules.ts';
 import type { OrderView, PlaceOrderRequest, ReplaceOrderRequest } from './order.schemas.ts';
+import { replaceFingerprint, replaceRefusal, replacementTerms } from './order-replace.rules.ts';
+
+export { FILL_OUTSIDE_TERMS, type AppliedEvent, type ApplyOutcome, type OrderEventFor } from './order-batch.rules.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -60,41 +64,21 @@ export interface OrderServiceDependencies {
   onAlarm?: (kind: string) => void;
   /** Order ids; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
+  /** The request server's hold on submits (requests/unsent-submits.ts), so a cancel can stop one that never left. */
+  unsentSubmits: UnsentSubmits;
   /** Open orders per account (MAX_OPEN_ORDERS); a placement beyond it is refused. */
   maxOpenOrders?: number | undefined;
 }
 
-export interface ApplyOutcome {
-  orderId: string;
-  status: string;
-  applied: boolean;
-}
-
-export interface AppliedEvent extends ApplyOutcome {
-  wroteOutbox: boolean;
-}
-
-/** An event for an order; a broker's fill also says whose fill the broker thinks it is. */
-export interface OrderEventFor {
-  orderId: string;
-  event: OrderEvent;
-  /** The report's account, symbol and side: a fill is checked against the order's terms first. */
-  reportedAs?: Omit<ReportedFill, 'price'>;
-}
-
-/** The anomaly kind (and alarm) of a fill that breaks its order's terms; the reconciler counts these. */
-export const FILL_OUTSIDE_TERMS = 'FILL_OUTSIDE_TERMS';
-
-/** One order's part of a batch: its locked row, its state before and after, and what the ledger must do. */
-interface OrderChange {
-  row: OrderRow;
-  first: OrderSnapshot;
-  snapshot: OrderSnapshot;
-  releaseHold: boolean;
-  execIds: string[];
-  /** The earliest acknowledgement's time, on the broker's clock. */
-  brokerAcceptedAt: string | null;
-  replacedBy: string | null;
+/**
+ * A cancel's way to stop a submit that never went to the broker. The request server owns the submits
+ * and implements this; the order service, upstream of it, only names what it needs.
+ */
+export interface UnsentSubmits<Lock = unknown> {
+  /** Locks the order's submit (or its absence); the request server takes the submit's lock before the order's. */
+  lock(tx: PoolClient, orderId: string): Promise<Lock>;
+  /** Abandons the submit if it never went to the broker, under that lock; true when it is abandoned. */
+  abandon(tx: PoolClient, order: OrderTerms, locked: Lock): Promise<boolean>;
 }
 
 export function createOrderService(deps: OrderServiceDependencies) {
@@ -221,7 +205,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
     if (!UUID.test(orderId)) throw notFound(orderId);
     const outcome = await withTransaction(pool, async (tx) => {
       // The submit's row first, then the order's: the order the request server locks them in.
-      const submit = await submissionRepository.lockSubmitOf(tx, orderId);
+      const submit = await deps.unsentSubmits.lock(tx, orderId);
       const row = await orderRepository.lockOfAccount(tx, accountId, orderId);
       if (!row) throw notFound(orderId);
       // Fills are written only under the order's lock, which this transaction holds: read here, they
@@ -238,7 +222,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
         });
       }
       const at = new Date().toISOString();
-      if (row.status === 'pending_new' && (await abandonUnsentSubmit(tx, row, submit))) {
+      if (row.status === 'pending_new' && (await deps.unsentSubmits.abandon(tx, row, submit))) {
         // It never left: canceled here, and it never will leave.
         const { row: updated } = await applyToLockedOrder(tx, row, {
           type: 'OrderCanceled',
@@ -253,38 +237,6 @@ export function createOrderService(deps: OrderServiceDependencies) {
     });
     if (outcome.wroteOutbox) deps.onOutboxWritten?.();
     return toView(outcome.row, outcome.fills);
-  }
-
-  /**
-   * Abandons the order's submit if it never went to the broker (not stored yet, or `queued`), under
-   * the submit's row lock, which the dispatcher's claim also takes: either the dispatcher sent it
-   * first, or it is never sent. True when abandoned.
-   */
-  async function abandonUnsentSubmit(
-    tx: PoolClient,
-    row: OrderRow,
-    locked: Awaited<ReturnType<typeof submissionRepository.lockSubmitOf>>,
-    reason = 'canceled before it reached the broker',
-  ): Promise<boolean> {
-    let submit = locked;
-    if (!submit) {
-      // Its request is still on its way to the request server: store it abandoned, so it arrives to
-      // nothing. If the request server stored it meanwhile, the insert does nothing and it is read below.
-      const abandoned = advance(newSubmission(), { type: 'Abandon', reason });
-      await submissionRepository.insertAbandonedSubmit(tx, submitMessageOf(row), abandoned);
-      submit = await submissionRepository.lockSubmitOf(tx, row.id);
-    }
-    if (submit?.state === 'abandoned') return true;
-    if (submit?.state !== 'queued') return false;
-    const abandoned = advance(submit.snapshot, { type: 'Abandon', reason });
-    const saved = await submissionRepository.save(
-      tx,
-      { order_id: row.id, kind: 'submit' },
-      submit.version,
-      abandoned,
-      0,
-    );
-    return saved !== null;
   }
 
   /**
@@ -321,121 +273,29 @@ export function createOrderService(deps: OrderServiceDependencies) {
     return { row: updated.get(row.id) ?? row, wroteOutbox: results[0]!.wroteOutbox };
   }
 
+  /** Decides the batch (order-batch.rules.ts), then writes the decision: ledger, fills, outbox, anomalies, rows. */
   async function applyToLockedOrders(
     tx: PoolClient,
     locked: ReadonlyMap<string, OrderRow>,
     events: readonly OrderEventFor[],
   ) {
-    const changes = new Map<string, OrderChange>();
-    const fills: Array<FillToSettle & { orderId: string }> = [];
-    const anomalies: Array<{ orderId: string; kind: string; detail: string; event: unknown; execId?: string }> = [];
-    const requests: Array<CancelOrderMessage | ReplaceOrderMessage> = [];
-    const replacements: Array<{ row: OrderRow; effect: Extract<OrderEffect, { type: 'createReplacement' }> }> = [];
-    const replaceHolds: string[] = [];
-    const results: Array<AppliedEvent | null> = [];
-    for (const { orderId, event, reportedAs } of events) {
-      const row = locked.get(orderId);
-      if (!row) {
-        results.push(null);
-        continue;
-      }
-      const outsideTerms = fillOutsideTerms(row, event, reportedAs);
-      if (outsideTerms) {
-        // Neither the order nor the ledger moves: an operator decides (the reconciler shows it as a break).
-        anomalies.push(outsideTerms);
-        deps.logger.error({ orderId: row.id, execId: outsideTerms.execId }, outsideTerms.detail);
-        deps.onAlarm?.(FILL_OUTSIDE_TERMS);
-        const current = changes.get(orderId)?.snapshot ?? restoreOrderSnapshot(row.snapshot);
-        results.push({ orderId, status: orderStatus(current), applied: false, wroteOutbox: false });
-        continue;
-      }
-      let change = changes.get(orderId);
-      if (!change) {
-        const snapshot = restoreOrderSnapshot(row.snapshot);
-        change = {
-          row,
-          first: snapshot,
-          snapshot,
-          releaseHold: false,
-          execIds: [],
-          brokerAcceptedAt: null,
-          replacedBy: null,
-        };
-        changes.set(orderId, change);
-      }
-      if (
-        event.type === 'OrderAcknowledged' &&
-        (change.brokerAcceptedAt === null || new Date(event.at) < new Date(change.brokerAcceptedAt))
-      ) {
-        change.brokerAcceptedAt = event.at;
-      }
-      const { next, effects } = decide(change.snapshot, event);
-      let wroteOutbox = false;
-      for (const effect of effects) {
-        switch (effect.type) {
-          case 'applyFill':
-            fills.push({
-              orderId,
-              holdId: row.id,
-              execId: effect.execId,
-              quantity: dec(effect.quantity),
-              price: dec(effect.price),
-              at: new Date(effect.at),
-            });
-            change.execIds.push(effect.execId);
-            break;
-          case 'releaseHold':
-            change.releaseHold = true;
-            break;
-          case 'requestCancelAtBroker':
-            requests.push({
-              type: 'CancelOrder',
-              orderId: row.id,
-              accountId: row.account_id,
-              requestNo: effect.requestNo,
-            });
-            wroteOutbox = true;
-            break;
-          case 'requestReplaceAtBroker':
-            requests.push({
-              type: 'ReplaceOrder',
-              orderId: row.id,
-              accountId: row.account_id,
-              requestNo: effect.requestNo,
-              newOrderId: effect.replacement.orderId,
-              quantity: effect.replacement.quantity,
-              limitPrice: effect.replacement.limitPrice,
-              timeInForce: effect.replacement.timeInForce,
-            });
-            wroteOutbox = true;
-            break;
-          case 'createReplacement':
-            replacements.push({ row, effect });
-            change.replacedBy = effect.replacement.orderId;
-            // Sent from here only when it replaced the old order before that left: else it is at the broker.
-            wroteOutbox ||= effect.brokerOrderId === null;
-            break;
-          case 'releaseReplaceHold':
-            replaceHolds.push(effect.holdId);
-            break;
-          case 'raiseAlarm':
-            anomalies.push({ orderId: row.id, kind: effect.kind, detail: effect.detail, event });
-            deps.logger.warn({ orderId: row.id, kind: effect.kind, detail: effect.detail }, 'order alarm');
-            deps.onAlarm?.(effect.kind);
-            break;
-          case 'ignoreEvent':
-            anomalies.push({ orderId: row.id, kind: 'IGNORED', detail: effect.reason, event });
-            break;
-          default:
-            assertNever(effect);
-        }
-      }
-      results.push({ orderId, status: orderStatus(next), applied: next !== change.snapshot, wroteOutbox });
-      change.snapshot = next;
-    }
+    const decision = decideBatch(locked, events);
+    return { results: decision.results, updated: await writeBatch(tx, decision) };
+  }
 
-    const releases = [...changes.values()].filter((change) => change.releaseHold).map((change) => change.row.id);
-    const settlements = await ledger.settleFills(tx, fills, { thenRelease: releases });
+  /** Writes a batch's decision in the caller's transaction; returns the orders' rows as they now are. */
+  async function writeBatch(tx: PoolClient, decision: BatchDecision): Promise<Map<string, OrderRow>> {
+    for (const alarm of decision.alarms) {
+      if (alarm.type === 'fillOutsideTerms') {
+        deps.logger.error({ orderId: alarm.orderId, execId: alarm.execId }, alarm.detail);
+        deps.onAlarm?.(FILL_OUTSIDE_TERMS);
+      } else {
+        deps.logger.warn({ orderId: alarm.orderId, kind: alarm.kind, detail: alarm.detail }, 'order alarm');
+        deps.onAlarm?.(alarm.kind);
+      }
+    }
+    const { fills } = decision;
+    const settlements = await ledger.settleFills(tx, fills, { thenRelease: decision.releases });
     const commissionOf = new Map(settlements.map((settlement) => [settlement.execId, settlement.commission]));
     await orderRepository.insertFills(
       tx,
@@ -448,20 +308,18 @@ export function createOrderService(deps: OrderServiceDependencies) {
         at: fill.at.toISOString(),
       })),
     );
-    for (const message of requests)
+    for (const message of decision.cancels)
       await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: message.accountId, payload: message });
-    for (const holdId of replaceHolds) await ledger.releaseHold(tx, { holdId });
+    for (const holdId of decision.replaceHolds) await ledger.releaseHold(tx, { holdId });
     // After the old orders' holds are released: the new order's hold takes from what they freed.
-    for (const { row, effect } of replacements) await createReplacement(tx, row, effect);
-    await orderRepository.recordAnomalies(tx, anomalies);
+    for (const replacement of decision.replacements) await createReplacement(tx, replacement);
+    await orderRepository.recordAnomalies(tx, decision.anomalies);
 
     const updated = new Map<string, OrderRow>();
-    for (const change of changes.values()) {
+    for (const change of decision.changes) {
       const { row, snapshot: next } = change;
-      const earlierAcceptance =
-        change.brokerAcceptedAt !== null &&
-        (row.broker_accepted_at === null || new Date(change.brokerAcceptedAt) < row.broker_accepted_at);
-      if (change.snapshot === change.first && !earlierAcceptance) continue;
+      const { write, earlierAcceptance } = changeToWrite(change);
+      if (!write) continue;
       // A duplicate execution in the batch settles once; its commission counts once.
       const commissionAdded = [...new Set(change.execIds)].reduce(
         (total, execId) => total.plus(commissionOf.get(execId)!),
@@ -497,7 +355,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
         updated_at: new Date(),
       });
     }
-    return { results, updated };
+    return updated;
   }
 
   /**
@@ -505,11 +363,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
    * request to the broker. The new order inherits the old one's symbol, side, type and session; the
    * broker's answer gives its quantity (what the new total left after the old order's fills).
    */
-  async function createReplacement(
-    tx: PoolClient,
-    old: OrderRow,
-    effect: Extract<OrderEffect, { type: 'createReplacement' }>,
-  ): Promise<void> {
+  async function createReplacement(tx: PoolClient, { row: old, effect }: ReplacementToCreate): Promise<void> {
     const { replacement, brokerOrderId } = effect;
     const quantity = formatQuantity(dec(effect.quantity));
     const acknowledged = brokerOrderId !== null;
@@ -570,7 +424,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
   async function replaceOrder(accountId: string, orderId: string, request: ReplaceOrderRequest): Promise<OrderView> {
     if (!UUID.test(orderId)) throw notFound(orderId);
     const outcome = await withTransaction(pool, async (tx) => {
-      const submit = await submissionRepository.lockSubmitOf(tx, orderId);
+      const submit = await deps.unsentSubmits.lock(tx, orderId);
       const row = await orderRepository.lockOfAccount(tx, accountId, orderId);
       if (!row) throw notFound(orderId);
       const context = row.snapshot.context;
@@ -614,7 +468,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
       const at = new Date().toISOString();
       if (row.status === 'pending_new') {
         // Only an order that never left may be replaced before its acknowledgement (replaceRefusal).
-        if (!(await abandonUnsentSubmit(tx, row, submit, 'replaced before it reached the broker'))) {
+        if (!(await deps.unsentSubmits.abandon(tx, row, submit))) {
           throw new OrderError('ORDER_NOT_REPLACEABLE', 'the order is at its broker and not yet acknowledged', {
             orderId,
             status: row.status,
@@ -642,27 +496,6 @@ export function createOrderService(deps: OrderServiceDependencies) {
 }
 
 export type OrderService = ReturnType<typeof createOrderService>;
-
-/** The anomaly to record instead of a reported fill that breaks its order's terms, or null when it keeps them. */
-function fillOutsideTerms(row: OrderRow, event: OrderEvent, reportedAs: OrderEventFor['reportedAs']) {
-  if (event.type !== 'FillReported' || !reportedAs) return null;
-  const breaches = fillTermsBreaches(
-    { accountId: row.account_id, symbol: row.symbol, side: row.side, worstPrice: row.worst_price },
-    { ...reportedAs, price: event.price },
-  );
-  if (breaches.length === 0) return null;
-  return {
-    orderId: row.id,
-    kind: FILL_OUTSIDE_TERMS,
-    detail: `fill ${event.execId} of ${event.quantity} @ ${event.price} breaks the order's terms: ${describeBreaches(breaches)}`,
-    event: { ...event, ...reportedAs },
-    execId: event.execId,
-  };
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unexpected effect ${JSON.stringify(value)}`);
-}
 
 /** Whether a replace with this clientOrderId was asked of the order before, and with the same terms. */
 function sameReplace(

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../../platform/config.ts';
-import { Backoff, pauseWhile } from '../../../platform/backoff.ts';
 import type { Pool } from '../../../platform/database.ts';
 import { silentLogger, type Logger } from '../../../platform/logger.ts';
+import { WorkerLoop } from '../../../platform/worker-loop.ts';
 import { FaultPlan } from '../faults/fault.rules.ts';
 import { realClock, type SimClock } from '../market/clock.ts';
 import { PricePath } from '../market/market.domain.ts';
@@ -98,38 +98,28 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   });
   const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
 
-  let running = options.autoRun ?? true;
-  const loop = async (name: string, step: () => Promise<boolean>, idleMs: number) => {
-    const backoff = new Backoff();
-    while (running) {
-      let busy: boolean;
-      try {
-        busy = await step();
-        backoff.succeeded();
-      } catch (error) {
-        // Its database away: back off instead of spinning every idleMs.
-        const waitMs = backoff.failed();
-        logger.warn({ err: error, loop: name, attempt: backoff.attempts, waitMs }, 'broker loop step failed');
-        await pauseWhile(waitMs, () => running);
-        continue;
-      }
-      // Stops within 50 ms of close(), however long the idle wait (a test may make the matching pass rare).
-      if (!busy) await pauseWhile(idleMs, () => running);
-    }
-  };
-  const loops = running
-    ? [
-        loop('match', async () => (await service.tick(), false), options.tickMs ?? 100),
-        loop(
-          'push',
-          async () => {
-            const result = await pusher.pushDue();
-            return result.delivered > 0 && !result.failed;
-          },
-          options.pushIntervalMs ?? 20,
-        ),
-      ]
-    : [];
+  const loop = (name: string, step: () => Promise<boolean>, idleMs: number) =>
+    new WorkerLoop({
+      work: async () => ((await step()) ? 0 : idleMs),
+      // Its database away: back off instead of spinning every idleMs.
+      onError: (error, attempt, waitMs) =>
+        logger.warn({ err: error, loop: name, attempt, waitMs }, 'broker loop step failed'),
+    });
+  const loops =
+    (options.autoRun ?? true)
+      ? [
+          loop('match', async () => (await service.tick(), false), options.tickMs ?? 100),
+          loop(
+            'push',
+            async () => {
+              const result = await pusher.pushDue();
+              return result.delivered > 0 && !result.failed;
+            },
+            options.pushIntervalMs ?? 20,
+          ),
+        ]
+      : [];
+  for (const worker of loops) worker.start();
 
   return {
     url: address,
@@ -141,9 +131,9 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     pushDue: () => pusher.pushDue(),
     pendingDeliveries: () => repo.pendingDeliveries(options.pool),
     close: async () => {
-      running = false;
+      const stopping = Promise.all(loops.map((worker) => worker.stop()));
       await app.close();
-      await Promise.all(loops);
+      await stopping;
     },
   };
 }

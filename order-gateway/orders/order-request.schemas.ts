@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { dec, formatQuantity } from '../../platform/decimal.ts';
-import type { OrderRow } from '../orders/order.repository.ts';
+import type { OrderRow } from './order.repository.ts';
 
 /** What an order request is rebuilt from: the terms of the order's row. */
 export type OrderTerms = Pick<

@@ -1,5 +1,5 @@
-import { LEDGER_ERRORS } from '../../ledger/index.ts';
-import { ORDER_ERRORS } from '../orders/order.errors.ts';
+import { LEDGER_ERRORS } from '../ledger/index.ts';
+import { ORDER_ERRORS } from './orders/order.errors.ts';
 
 /** Codes of the HTTP layer itself (the error handler and the key check), each with its status. */
 export const HTTP_ERRORS = {
