@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { dayOrderExpiry } from '../../broker-adapter/index.ts';
-import type { FillToSettle, Ledger } from '../../ledger/index.ts';
+import type { AccountBalances, FillToSettle, Ledger } from '../../ledger/index.ts';
 import {
   dec,
   DEFAULT_MAX_OPEN_ORDERS,
@@ -12,6 +12,9 @@ import {
   type PoolClient,
 } from '../../platform/index.ts';
 import { lockAccount } from '../accounts/account.repository.ts';
+import { accountEventTypeOf, type OrderStateForEvents } from '../events/account-event.rules.ts';
+import { appendAccountEvents, type NewAccountEvent } from '../events/account-event.repository.ts';
+import type { AccountEventBody } from '../events/account-event.schemas.ts';
 import type { MarketData } from '../market/market-data.ts';
 import { addToOutbox } from '../outbox/outbox.ts';
 import {
@@ -80,6 +83,15 @@ export interface OrderEventFor {
 
 /** The anomaly kind (and alarm) of a fill that breaks its order's terms; the reconciler counts these. */
 export const FILL_OUTSIDE_TERMS = 'FILL_OUTSIDE_TERMS';
+
+/** One change of one order that a client may need to see, in the order the batch applied them. */
+interface OrderStep {
+  row: OrderRow;
+  before: OrderSnapshot;
+  after: OrderSnapshot;
+  /** The fill that made this change, if one did. */
+  execId: string | null;
+}
 
 /** One order's part of a batch: its locked row, its state before and after, and what the ledger must do. */
 interface OrderChange {
@@ -177,6 +189,10 @@ export function createOrderService(deps: OrderServiceDependencies) {
         expiresAt,
       };
       await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: accountId, payload: message });
+      const balances = await ledger.getAccount(tx, accountId);
+      await appendAccountEvents(tx, [
+        { accountId, type: 'accepted', body: eventBody('accepted', toView(inserted, []), balances) },
+      ]);
       return { created: true, row: inserted, fills: [] as FillRow[] };
     });
     if (result.created) deps.onOutboxWritten?.();
@@ -320,6 +336,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
     const anomalies: Array<{ orderId: string; kind: string; detail: string; event: unknown; execId?: string }> = [];
     const cancels: CancelOrderMessage[] = [];
     const results: Array<AppliedEvent | null> = [];
+    const steps: OrderStep[] = [];
     for (const { orderId, event, reportedAs } of events) {
       const row = locked.get(orderId);
       if (!row) {
@@ -388,6 +405,14 @@ export function createOrderService(deps: OrderServiceDependencies) {
         }
       }
       results.push({ orderId, status: orderStatus(next), applied: next !== change.snapshot, wroteOutbox });
+      if (next !== change.snapshot) {
+        steps.push({
+          row,
+          before: change.snapshot,
+          after: next,
+          execId: event.type === 'FillReported' ? event.execId : null,
+        });
+      }
       change.snapshot = next;
     }
 
@@ -449,7 +474,50 @@ export function createOrderService(deps: OrderServiceDependencies) {
         updated_at: new Date(),
       });
     }
+    await appendAccountEvents(tx, await clientEventsOf(tx, steps));
     return { results, updated };
+  }
+
+  /**
+   * The clients' events of a batch's changes, each with the order as that change left it: its fills
+   * are those its machine had applied by then. Cash and position are the account's as the
+   * transaction leaves them.
+   */
+  async function clientEventsOf(tx: PoolClient, steps: readonly OrderStep[]): Promise<NewAccountEvent[]> {
+    const typed = steps.flatMap((step) => {
+      const type = accountEventTypeOf(stateForEvents(step.before), stateForEvents(step.after), {
+        fill: step.execId !== null,
+      });
+      return type === null ? [] : [{ ...step, type }];
+    });
+    if (typed.length === 0) return [];
+    const fills = await orderRepository.fillsOf(tx, [...new Set(typed.map((step) => step.row.id))]);
+    const balances = new Map<string, AccountBalances>();
+    for (const accountId of new Set(typed.map((step) => step.row.account_id)))
+      balances.set(accountId, await ledger.getAccount(tx, accountId));
+    const now = new Date();
+    return typed.map(({ row, after, execId, type }) => {
+      const applied = new Set(after.context.execIds);
+      const fillsThen = fills.filter((fill) => fill.order_id === row.id && applied.has(fill.exec_id));
+      const rowThen: OrderRow = {
+        ...row,
+        status: orderStatus(after),
+        filled_quantity: after.context.filledQuantity,
+        filled_notional: after.context.filledNotional,
+        commission: fillsThen.reduce((total, fill) => total.plus(fill.commission), dec('0')).toFixed(),
+        reject_reason: after.context.rejectReason,
+        broker_order_id: after.context.brokerOrderId,
+        snapshot: persistOrderSnapshot(after),
+        updated_at: now,
+      };
+      const order = toView(rowThen, fillsThen);
+      const fill = execId === null ? undefined : order.fills.find((candidate) => candidate.execId === execId);
+      return {
+        accountId: row.account_id,
+        type,
+        body: { ...eventBody(type, order, balances.get(row.account_id)!), ...(fill ? { fill } : {}) },
+      };
+    });
   }
 
   return { placeOrder, getOrder, listOrders, cancelOrder, applyEvent, applyEvents };
@@ -471,6 +539,43 @@ function fillOutsideTerms(row: OrderRow, event: OrderEvent, reportedAs: OrderEve
     detail: `fill ${event.execId} of ${event.quantity} @ ${event.price} breaks the order's terms: ${describeBreaches(breaches)}`,
     event: { ...event, ...reportedAs },
     execId: event.execId,
+  };
+}
+
+function stateForEvents(snapshot: OrderSnapshot): OrderStateForEvents {
+  return {
+    status: orderStatus(snapshot),
+    filledQuantity: snapshot.context.filledQuantity,
+    lastRejection: snapshot.context.lastRejection ?? null,
+  };
+}
+
+/** An event of the order's account, without its number; cash and position as `balances` has them. */
+function eventBody(
+  type: NewAccountEvent['type'],
+  order: OrderView,
+  balances: AccountBalances,
+): Omit<AccountEventBody, 'seq'> {
+  const position = balances.positions.find((candidate) => candidate.symbol === order.symbol);
+  return {
+    type,
+    at: order.updatedAt,
+    order,
+    cash: {
+      currency: 'USD',
+      total: formatCash(balances.cash.total),
+      available: formatCash(balances.cash.available),
+      held: formatCash(balances.cash.held),
+    },
+    position: position
+      ? {
+          symbol: position.symbol,
+          quantity: formatQuantity(position.quantity),
+          available: formatQuantity(position.available),
+          held: formatQuantity(position.held),
+          averageCost: position.averageCost.toFixed(4),
+        }
+      : null,
   };
 }
 

@@ -58,6 +58,7 @@ export async function buildTestApp(
       | 'apiKeyCacheTtlMs'
       | 'registerOpsRoutes'
       | 'onRefused'
+      | 'events'
     >
   > = {},
 ): Promise<App> {
@@ -87,6 +88,7 @@ export async function buildTestApp(
     apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
     registerOpsRoutes: options.registerOpsRoutes,
     onRefused: options.onRefused,
+    events: options.events,
     checks: { postgres: async () => true },
     metrics: new Registry(),
   });
