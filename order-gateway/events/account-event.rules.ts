@@ -5,6 +5,8 @@ import type { AccountEventType } from './account-event.schemas.ts';
 export interface OrderStateForEvents {
   status: string;
   filledQuantity: string;
+  /** Quantity times price over the active fills: a correction may change it alone. */
+  filledNotional: string;
   /** The refused cancel or replace, as the order body shows it (`lastRejection`). */
   lastRejection: { action: 'cancel' | 'replace'; at: string } | null;
 }
@@ -23,8 +25,9 @@ const BY_STATUS: Readonly<Record<string, AccountEventType>> = {
 /**
  * The event a client sees for one change of one order, or null when the client has nothing to see
  * (an acknowledgement after the first fill, a duplicate, a second cancel request). A fill is a fill
- * whatever the status around it; a live status after a pending cancel or replace, or a new refusal,
- * is that request refused.
+ * whatever the status around it; filled quantities that move without a new fill are a bust (less) or
+ * a correction; a live status after a pending cancel or replace, or a new refusal, is that request
+ * refused.
  */
 export function accountEventTypeOf(
   before: OrderStateForEvents,
@@ -33,6 +36,11 @@ export function accountEventTypeOf(
 ): AccountEventType | null {
   if (cause.fill && !dec(after.filledQuantity).eq(dec(before.filledQuantity))) {
     return after.status === 'filled' ? 'fill' : 'partial_fill';
+  }
+  if (!cause.fill) {
+    const quantity = dec(after.filledQuantity).comparedTo(dec(before.filledQuantity));
+    if (quantity < 0) return 'trade_bust';
+    if (quantity > 0 || !dec(after.filledNotional).eq(dec(before.filledNotional))) return 'trade_correct';
   }
   const refused = after.lastRejection !== null && after.lastRejection.at !== before.lastRejection?.at;
   if (refused) return after.lastRejection!.action === 'cancel' ? 'cancel_rejected' : 'replace_rejected';

@@ -5,6 +5,7 @@ import { accountEventTypeOf, type OrderStateForEvents } from './account-event.ru
 const anOrder = (fields: Partial<OrderStateForEvents> = {}): OrderStateForEvents => ({
   status: 'new',
   filledQuantity: '0',
+  filledNotional: '0',
   lastRejection: null,
   ...fields,
 });
@@ -54,6 +55,20 @@ describe('the event a client sees for a change of an order', () => {
     ['a rejection', anOrder({ status: 'pending_new' }), anOrder({ status: 'rejected' }), noFill, 'rejected'],
     ['an expiry', anOrder(), anOrder({ status: 'expired' }), noFill, 'expired'],
     ['a replace', anOrder({ status: 'pending_replace' }), anOrder({ status: 'replaced' }), noFill, 'replaced'],
+    [
+      'a busted fill',
+      anOrder({ status: 'filled', filledQuantity: '10', filledNotional: '1870' }),
+      anOrder({ status: 'partially_filled', filledQuantity: '6', filledNotional: '1122' }),
+      noFill,
+      'trade_bust',
+    ],
+    [
+      'a corrected price',
+      anOrder({ status: 'filled', filledQuantity: '10', filledNotional: '1870' }),
+      anOrder({ status: 'filled', filledQuantity: '10', filledNotional: '1869' }),
+      noFill,
+      'trade_correct',
+    ],
     [
       'an acknowledgement after the first fill',
       anOrder({ status: 'partially_filled', filledQuantity: '1' }),

@@ -111,6 +111,8 @@ export class EventNotifications {
       this.retry = undefined;
       if (this.running) this.connecting = this.connect(true);
     }, waitMs);
+    // A forgotten app must not keep its process alive by retrying.
+    this.retry.unref();
   }
 
   private deliver(channel: string, payload: string): void {

@@ -546,6 +546,7 @@ function stateForEvents(snapshot: OrderSnapshot): OrderStateForEvents {
   return {
     status: orderStatus(snapshot),
     filledQuantity: snapshot.context.filledQuantity,
+    filledNotional: snapshot.context.filledNotional,
     lastRejection: snapshot.context.lastRejection ?? null,
   };
 }
