@@ -18,6 +18,9 @@ type Wake = () => void;
  */
 export class EventNotifications {
   private readonly subscribers = new Map<string, Set<Wake>>();
+  /** The last wake-up of each scope, numbered by `wakeUps`: reads started after it see its commit. */
+  private readonly lastWakeUp = new Map<string, number>();
+  private wakeUps = 0;
   private readonly backoff = new Backoff({ initialMs: 100, maxMs: 5_000 });
   private client: pg.Client | undefined;
   private running = false;
@@ -57,8 +60,20 @@ export class EventNotifications {
     set.add(wake);
     return () => {
       set.delete(wake);
-      if (set.size === 0) this.subscribers.delete(key);
+      if (set.size === 0) {
+        this.subscribers.delete(key);
+        this.lastWakeUp.delete(key);
+      }
     };
+  }
+
+  /**
+   * Changes whenever the scope may have new events. Two reads of one scope started under the same
+   * generation may share one query: a commit that only the later one could see would have sent a
+   * wake-up in between, and so a new generation.
+   */
+  generation(scope: EventScope): number {
+    return this.lastWakeUp.get(keyOf(scope)) ?? 0;
   }
 
   /** Whether the listening connection is up (a metric and the tests read it). */
@@ -122,10 +137,12 @@ export class EventNotifications {
   }
 
   private wake(key: string): void {
+    if (this.subscribers.has(key)) this.lastWakeUp.set(key, ++this.wakeUps);
     for (const wake of this.subscribers.get(key) ?? []) wake();
   }
 
   private wakeAll(): void {
+    for (const key of this.subscribers.keys()) this.lastWakeUp.set(key, ++this.wakeUps);
     for (const set of this.subscribers.values()) for (const wake of set) wake();
   }
 }

@@ -197,6 +197,29 @@ describe('account events', () => {
     }
   });
 
+  it('gives every stream of one account every event, though they share their reads', async () => {
+    const alice = await anAccount();
+    await place(alice);
+    const clients = Array.from({ length: 6 }, (_, i) => new EventClient(`${url}/v1/events?since=${i % 2}`, alice.key));
+    try {
+      await Promise.all(
+        Array.from({ length: 3 }, async () => {
+          for (let i = 0; i < 4; i++) await place(alice);
+        }),
+      );
+      for (const [i, client] of clients.entries()) {
+        const from = (i % 2) + 1;
+        await client.waitFor((events) => events.length >= 14 - from);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(client.events.map((event) => Number(event.id))).toEqual(
+          Array.from({ length: 14 - from }, (_, n) => n + from),
+        );
+      }
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+
   it('resumes after network drops with Last-Event-ID: every event exactly once, in order', async () => {
     const alice = await anAccount();
     const proxy = new CuttableProxy({ host: '127.0.0.1', port: Number(new URL(url).port) });

@@ -68,6 +68,24 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDependencies> = async
     request.log.debug({ since }, 'event stream opened');
   }
 
+  // Every stream of an account is usually at the same number when a commit wakes them all: one query
+  // serves them all, instead of one per stream (a thousand tabs on one account cost one read).
+  const inFlight = new Map<string, Promise<StreamedEvent[]>>();
+  function sharedRead(
+    scope: EventScope,
+    read: (since: number, limit: number) => Promise<StreamedEvent[]>,
+  ): (since: number, limit: number) => Promise<StreamedEvent[]> {
+    return (since, limit) => {
+      const key = `${scope.kind === 'ops' ? 'ops' : scope.accountId}:${deps.notifications.generation(scope)}:${since}:${limit}`;
+      let pending = inFlight.get(key);
+      if (!pending) {
+        pending = read(since, limit).finally(() => inFlight.delete(key));
+        inFlight.set(key, pending);
+      }
+      return pending;
+    };
+  }
+
   const wantsStream = (request: FastifyRequest) => (request.headers.accept ?? '').includes('text/event-stream');
 
   app.get(
@@ -87,7 +105,8 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDependencies> = async
       const accountId = clientAccountId(request);
       const since = startOf(request.headers['last-event-id'], request.query.since);
       const read = (after: number, limit: number) => accountEventsAfter(deps.pool, accountId, after, limit);
-      if (wantsStream(request)) return serve(request, reply, { kind: 'account', accountId }, since, read);
+      const scope: EventScope = { kind: 'account', accountId };
+      if (wantsStream(request)) return serve(request, reply, scope, since, sharedRead(scope, read));
       return page(await read(since, request.query.limit + 1), request.query.limit);
     },
   );
@@ -108,7 +127,8 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDependencies> = async
     async (request, reply) => {
       const since = startOf(request.headers['last-event-id'], request.query.since);
       const read = (after: number, limit: number) => opsEventsAfter(deps.pool, after, limit);
-      if (wantsStream(request)) return serve(request, reply, { kind: 'ops' }, since, read);
+      const scope: EventScope = { kind: 'ops' };
+      if (wantsStream(request)) return serve(request, reply, scope, since, sharedRead(scope, read));
       return page(await read(since, request.query.limit + 1), request.query.limit);
     },
   );
