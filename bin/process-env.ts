@@ -7,6 +7,7 @@ import {
   loadConfigOrExit,
   migrate,
   type Config,
+  type Lifecycle,
 } from '../platform/index.ts';
 import { allMigrations } from './system.ts';
 
@@ -50,16 +51,26 @@ export function loadSeparateProcessEnv(config: Config, env: NodeJS.ProcessEnv = 
   }
 }
 
-/**
- * What a component run as its own process starts from: configuration, a logger, its migrations
- * applied, a pool and a Kafka bus (the two things separate processes share).
- */
-export async function connectSeparateProcess(name: string) {
+/** What a component run as its own process is configured by; read before it starts anything. */
+export function separateProcessSettings(name: string) {
   const config = loadConfigOrExit();
   const env = loadSeparateProcessEnv(config);
   const logger = createLogger(name, config.LOG_LEVEL);
+  return { name, config, env, logger };
+}
+
+/**
+ * What a component run as its own process starts from: its migrations applied, a pool and a Kafka
+ * bus (the two things separate processes share), each registered to stop with the process.
+ */
+export async function connectSeparateProcess(
+  { name, config, env, logger }: ReturnType<typeof separateProcessSettings>,
+  lifecycle: Lifecycle,
+) {
   await migrate(env.DATABASE_URL, allMigrations, logger);
   const pool = createPool(env.DATABASE_URL, { name, max: 20 });
+  lifecycle.onStop(() => pool.end());
   const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS, clientId: name, logger, namespace: config.KAFKA_NAMESPACE });
-  return { config, env, logger, pool, bus };
+  lifecycle.onStop(() => bus.close());
+  return { pool, bus };
 }

@@ -1,8 +1,13 @@
 import { BrokerClient, ensureExecutionsTopic } from '../broker-adapter/index.ts';
 import { createLedger } from '../ledger/index.ts';
-import { createOrderService, createRequestServer, ensureOrderRequestsTopic } from '../order-gateway/index.ts';
-import { answerUsage, stopOnSignals } from '../platform/index.ts';
-import { connectSeparateProcess } from './process-env.ts';
+import {
+  createOrderService,
+  createRequestServer,
+  ensureOrderRequestsTopic,
+  unsentSubmits,
+} from '../order-gateway/index.ts';
+import { answerUsage, runProcess } from '../platform/index.ts';
+import { connectSeparateProcess, separateProcessSettings } from './process-env.ts';
 import { brokerMarketData } from './system.ts';
 
 /**
@@ -17,36 +22,36 @@ The request server on its own: consumes order-requests from Kafka and sends each
 to the broker at BROKER_URL (default http://127.0.0.1:3200). Needs DATABASE_URL and KAFKA_BROKERS.
 Several may run: they share work through the database.
 `);
-const { config, env, logger, pool, bus } = await connectSeparateProcess('request-server');
-await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
-// The open-order check republishes what the broker has and we lack on `executions`.
-await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
-const broker = new BrokerClient({ baseUrl: env.BROKER_URL, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 });
-const marketData = brokerMarketData(broker);
-// The request server tells orders what the broker answered; the order service owns how.
-const orders = createOrderService({
-  pool,
-  ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
-  marketData,
-  logger,
-});
-const server = createRequestServer({
-  pool,
-  bus,
-  broker,
-  orders,
-  marketData,
-  logger,
-  openOrderCheckSeconds: config.OPEN_ORDER_CHECK_SECONDS,
-});
-await server.start();
-process.stdout.write(`Request server: sending to ${env.BROKER_URL}\n`);
-
-stopOnSignals(
-  async () => {
-    await server.stop();
-    await bus.close();
-    await pool.end();
+const settings = separateProcessSettings('request-server');
+const { config, env, logger } = settings;
+await runProcess(
+  async (lifecycle) => {
+    const { pool, bus } = await connectSeparateProcess(settings, lifecycle);
+    await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
+    // The open-order check republishes what the broker has and we lack on `executions`.
+    await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
+    const broker = new BrokerClient({ baseUrl: env.BROKER_URL, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 });
+    const marketData = brokerMarketData(broker);
+    // The request server tells orders what the broker answered; the order service owns how.
+    const orders = createOrderService({
+      pool,
+      ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
+      marketData,
+      logger,
+      unsentSubmits,
+    });
+    const server = createRequestServer({
+      pool,
+      bus,
+      broker,
+      orders,
+      marketData,
+      logger,
+      openOrderCheckSeconds: config.OPEN_ORDER_CHECK_SECONDS,
+    });
+    await server.start();
+    lifecycle.onStop(() => server.stop());
+    process.stdout.write(`Request server: sending to ${env.BROKER_URL}\n`);
   },
   { logger },
 );

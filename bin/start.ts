@@ -1,5 +1,5 @@
-import { acceleratedClock, alwaysOpenClock, realClock } from '../broker-adapter/index.ts';
-import { answerUsage, createLogger, loadConfigOrExit, stopOnSignals } from '../platform/index.ts';
+import { acceleratedClock, alwaysOpenClock, realClock } from '../broker-adapter/simulator/index.ts';
+import { answerUsage, createLogger, loadConfigOrExit, runProcess } from '../platform/index.ts';
 import { writeStartEndpoints } from './start-endpoints.ts';
 import { loadStartEnv } from './start-env.ts';
 import { startInfrastructure, startSystem } from './system.ts';
@@ -17,15 +17,6 @@ runs until SIGINT or SIGTERM. Variables: docs/configuration.md.
 const config = loadConfigOrExit();
 const env = loadStartEnv();
 const logger = createLogger('order-routing', config.LOG_LEVEL);
-let infrastructure: Awaited<ReturnType<typeof startInfrastructure>>;
-try {
-  infrastructure = await startInfrastructure(config, logger);
-} catch (error) {
-  // One line, never a stack: PostgreSQL unreachable, its data directory in use or out of reach.
-  logger.debug({ err: error }, 'infrastructure did not start');
-  process.stderr.write(`Cannot start: ${firstLine(error)}\n`);
-  process.exit(1);
-}
 const clock =
   env.BROKER_CLOCK === 'accelerated'
     ? acceleratedClock({ daySeconds: env.BROKER_DAY_SECONDS })
@@ -33,74 +24,61 @@ const clock =
       ? alwaysOpenClock()
       : realClock();
 
-let system: Awaited<ReturnType<typeof startSystem>>;
-try {
-  system = await startSystem({
-    config,
-    logger,
-    pool: infrastructure.pool,
-    bus: infrastructure.bus,
-    clock,
-    port: config.PORT,
-    host: config.HOST,
-  });
-} catch (error) {
-  process.stderr.write(`Cannot start: ${firstLine(error)}\n`);
-  await infrastructure.stop();
-  process.exit(1);
-}
-
-// On embedded defaults, `npm run reconcile` in another terminal finds the broker by this file.
-const removeEndpoints = config.DATABASE_URL
-  ? undefined
-  : writeStartEndpoints({
-      pid: process.pid,
-      tradingUrl: system.url,
-      brokerUrl: system.broker.url,
-      brokerApiKey: config.BROKER_API_KEY,
-      databaseUrl: infrastructure.databaseUrl,
+await runProcess(
+  async (lifecycle) => {
+    const infrastructure = await startInfrastructure(config, logger);
+    lifecycle.onStop(() => infrastructure.stop());
+    const system = await startSystem({
+      config,
+      logger,
+      pool: infrastructure.pool,
+      bus: infrastructure.bus,
+      clock,
+      port: config.PORT,
+      host: config.HOST,
     });
-
-stopOnSignals(
-  async () => {
-    removeEndpoints?.();
-    await system.stop();
-    await infrastructure.stop();
+    lifecycle.onStop(() => system.stop());
+    // On embedded defaults, `npm run reconcile` in another terminal finds the broker by this file.
+    if (!config.DATABASE_URL) {
+      lifecycle.onStop(
+        writeStartEndpoints({
+          pid: process.pid,
+          tradingUrl: system.url,
+          brokerUrl: system.broker.url,
+          brokerApiKey: config.BROKER_API_KEY,
+          databaseUrl: infrastructure.databaseUrl,
+        }),
+      );
+    }
+    process.stdout.write(`Trading API: ${system.url}\n`);
+    process.stdout.write(
+      `Ops API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated; set OPS_API_KEY to fix it)' : ''}\n`,
+    );
+    process.stdout.write(
+      `Simulation seed: ${config.SIM_SEED}; market clock: ${clock.kind}; simulated broker: ${system.broker.url}\n`,
+    );
+    process.stdout.write(
+      `Bus: ${infrastructure.bus.kind}; database: ${config.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL in ./.data/pg'}\n`,
+    );
+    // What a second terminal needs: the README's first order and `npm run reconcile` read these.
+    const secondTerminal = {
+      TRADING_URL: system.url,
+      OPS_API_KEY: config.OPS_API_KEY,
+      BROKER_URL: system.broker.url,
+      BROKER_API_KEY: config.BROKER_API_KEY,
+      DATABASE_URL: infrastructure.databaseUrl,
+      ...(config.KAFKA_BROKERS ? { KAFKA_BROKERS: config.KAFKA_BROKERS.join(',') } : {}),
+      ...(config.KAFKA_NAMESPACE ? { KAFKA_NAMESPACE: config.KAFKA_NAMESPACE } : {}),
+    };
+    process.stdout.write(
+      `In a second terminal:\nexport ${Object.entries(secondTerminal)
+        .map(([name, value]) => `${name}=${shellQuoted(value)}`)
+        .join(' ')}\n`,
+    );
   },
   { logger },
 );
 
-process.stdout.write(`Trading API: ${system.url}\n`);
-process.stdout.write(
-  `Ops API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated; set OPS_API_KEY to fix it)' : ''}\n`,
-);
-process.stdout.write(
-  `Simulation seed: ${config.SIM_SEED}; market clock: ${clock.kind}; simulated broker: ${system.broker.url}\n`,
-);
-process.stdout.write(
-  `Bus: ${infrastructure.bus.kind}; database: ${config.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL in ./.data/pg'}\n`,
-);
-// What a second terminal needs: the README's first order and `npm run reconcile` read these.
-const secondTerminal = {
-  TRADING_URL: system.url,
-  OPS_API_KEY: config.OPS_API_KEY,
-  BROKER_URL: system.broker.url,
-  BROKER_API_KEY: config.BROKER_API_KEY,
-  DATABASE_URL: infrastructure.databaseUrl,
-  ...(config.KAFKA_BROKERS ? { KAFKA_BROKERS: config.KAFKA_BROKERS.join(',') } : {}),
-  ...(config.KAFKA_NAMESPACE ? { KAFKA_NAMESPACE: config.KAFKA_NAMESPACE } : {}),
-};
-process.stdout.write(
-  `In a second terminal:\nexport ${Object.entries(secondTerminal)
-    .map(([name, value]) => `${name}=${shellQuoted(value)}`)
-    .join(' ')}\n`,
-);
-
 function shellQuoted(value: string): string {
   return /^[A-Za-z0-9_./:@,+=-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0] || String(error);
 }

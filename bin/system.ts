@@ -5,11 +5,13 @@ import {
   brokerAdapterMigrations,
   createFillReceiverApp,
   ensureExecutionsTopic,
+} from '../broker-adapter/index.ts';
+import {
   startBroker,
   type RunningBroker,
   type SimClock,
   type StartBrokerOptions,
-} from '../broker-adapter/index.ts';
+} from '../broker-adapter/simulator/index.ts';
 import { createLedger, ledgerMigrations, type Ledger } from '../ledger/index.ts';
 import {
   cachedMarketData,

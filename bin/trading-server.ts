@@ -1,7 +1,7 @@
 import { ensureExecutionsTopic } from '../broker-adapter/index.ts';
 import { ensureOrderRequestsTopic } from '../order-gateway/index.ts';
-import { answerUsage, stopOnSignals } from '../platform/index.ts';
-import { connectSeparateProcess } from './process-env.ts';
+import { answerUsage, runProcess } from '../platform/index.ts';
+import { connectSeparateProcess, separateProcessSettings } from './process-env.ts';
 import { composeTradingServer } from './system.ts';
 
 /**
@@ -15,22 +15,21 @@ The trading server on its own: the HTTP API on HOST:PORT, the outbox relay and t
 consumer. Needs DATABASE_URL and KAFKA_BROKERS (shared with the other processes) and BROKER_URL
 (the simulated broker, default http://127.0.0.1:3200). Run as many as you like.
 `);
-const { config, env, logger, pool, bus } = await connectSeparateProcess('trading-server');
-await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
-await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
+const settings = separateProcessSettings('trading-server');
+const { config, env, logger } = settings;
+await runProcess(
+  async (lifecycle) => {
+    const { pool, bus } = await connectSeparateProcess(settings, lifecycle);
+    await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
+    await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 
-const { trading: server } = await composeTradingServer({ config, pool, bus, logger, brokerUrl: env.BROKER_URL });
-await server.start();
-const url = await server.app.listen({ port: config.PORT, host: config.HOST });
-process.stdout.write(
-  `Trading server: ${url}\nOps API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated)' : ''}\n`,
-);
-
-stopOnSignals(
-  async () => {
-    await server.stop();
-    await bus.close();
-    await pool.end();
+    const { trading: server } = await composeTradingServer({ config, pool, bus, logger, brokerUrl: env.BROKER_URL });
+    await server.start();
+    lifecycle.onStop(() => server.stop());
+    const url = await server.app.listen({ port: config.PORT, host: config.HOST });
+    process.stdout.write(
+      `Trading server: ${url}\nOps API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated)' : ''}\n`,
+    );
   },
   { logger },
 );

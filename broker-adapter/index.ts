@@ -1,7 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import type { ComponentMigrations } from '../platform/index.ts';
 
-/** The simulated broker and the fill receiver; this is their one public module. */
+/**
+ * Our side of the broker: its client, the fill receiver, the execution-report contract and the
+ * market calendar; this is their one public module. The simulated broker (./simulator/) is the
+ * outside world and has its own module, for composition roots only.
+ */
 export const brokerAdapterMigrations: ComponentMigrations = {
   component: 'broker_adapter',
   dir: fileURLToPath(new URL('./migrations', import.meta.url)),
@@ -33,7 +37,7 @@ export {
   type ParsedOrderRequest,
   type StatementKind,
   type Statements,
-} from './broker/broker-order.schemas.ts';
+} from './client/broker-order.schemas.ts';
 export {
   BrokerClient,
   BrokerRejectedError,
@@ -41,25 +45,12 @@ export {
   type BrokerClientOptions,
 } from './client/broker-client.ts';
 
-// Running the broker and the fill receiver.
-export { createBrokerApp, type BrokerAppDeps } from './broker/broker.app.ts';
-export { BrokerService, type BrokerServiceDeps } from './broker/broker.service.ts';
-export { startBroker, type StartBrokerOptions, type RunningBroker } from './broker/broker.runner.ts';
+// The fill receiver.
 export { createFillReceiverApp, REPORTS_PATH, type FillReceiverDeps } from './fill-receiver/fill-receiver.app.ts';
 export { openSequenceGaps, allSequenceGaps, type SequenceGap } from './fill-receiver/fill-receiver.repository.ts';
 
-// The simulated market.
-export {
-  realClock,
-  alwaysOpenClock,
-  acceleratedClock,
-  manualClock,
-  describeClock,
-  TRADING_DAY_MS,
-  type SimClock,
-  type ManualClock,
-  type MarketClockView,
-} from './market/clock.ts';
+// The US market's calendar: a fact of the market that our side plans by (market hours, day-order
+// expiry, trade dates), so it lives here and not in the simulator, which only follows it.
 export {
   sessionAt,
   nextOpen,
@@ -72,6 +63,4 @@ export {
   dayOrderExpiry,
   MARKET_TIME_ZONE,
   type Session,
-} from './market/calendar.rules.ts';
-export { INSTRUMENTS, PricePath, parseReplayCsv, type Instrument } from './market/market.domain.ts';
-export { FaultPlan, noFaults, type FaultSettings } from './faults/fault.rules.ts';
+} from './market-calendar/calendar.rules.ts';

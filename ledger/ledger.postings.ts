@@ -1,4 +1,4 @@
-import { Decimal, ZERO } from '../platform/index.ts';
+import { Decimal, ZERO } from '../platform/decimal.ts';
 import { LedgerError } from './ledger.errors.ts';
 import {
   CASH_ASSET,

@@ -1,4 +1,4 @@
-import { CASH_SCALE, Decimal, PRICE_SCALE, QUANTITY_SCALE, ZERO, roundCash } from '../platform/index.ts';
+import { CASH_SCALE, Decimal, PRICE_SCALE, QUANTITY_SCALE, ZERO, roundCash } from '../platform/decimal.ts';
 import { LedgerError } from './ledger.errors.ts';
 
 /*

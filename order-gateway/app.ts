@@ -9,7 +9,6 @@ import {
 } from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, Registry, type Histogram } from 'prom-client';
 import type { Ledger } from '../ledger/index.ts';
-import type { FastifyRequest } from 'fastify';
 import {
   DEFAULT_AUTH_FAILURES_PER_MINUTE,
   DEFAULT_OPERATOR,
@@ -34,12 +33,12 @@ import {
 } from './events/events.routes.ts';
 import { healthRoutes, type HealthChecks } from './health/health.routes.ts';
 import { operatorOf, registerAuth, type Auth, type Refusal } from './http/auth.ts';
-import { TRADING_API_ERRORS } from './http/error-codes.ts';
+import { TRADING_API_ERRORS } from './error-codes.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { tidyOpenApi } from './http/openapi.ts';
 import { registerRateLimit } from './http/rate-limit.ts';
-import { recordOpsAction, type OpsAction } from './ops/ops-audit.repository.ts';
-import { opsAuditRoutes } from './ops/ops-audit.routes.ts';
+import { recordOpsAction } from './ops/ops-audit.repository.ts';
+import { opsAuditRoutes, type OpsAudit } from './ops/ops-audit.routes.ts';
 import type { MarketData } from './market/market-data.ts';
 import { marketRoutes } from './market/market.routes.ts';
 import type { OrderService } from './orders/order.service.ts';
@@ -83,9 +82,6 @@ export interface AppDependencies {
   /** Event streams: heartbeat (EVENTS_HEARTBEAT_SECONDS) and a client's unread bytes (EVENTS_CLIENT_BUFFER_BYTES). */
   events?: { heartbeatSeconds?: number; clientBufferBytes?: number; onStream?: EventRoutesDependencies['onStream'] };
 }
-
-/** Records an ops action with the request's operator, in its own transaction. */
-export type OpsAudit = (request: FastifyRequest, action: Omit<OpsAction, 'operator'>) => Promise<void>;
 
 /** Builds the trading API; `bin/` entry points listen, tests drive it with `app.inject`. */
 export async function buildApp(deps: AppDependencies) {

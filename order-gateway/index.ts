@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import type { ComponentMigrations } from '../platform/index.ts';
 
 /** The trading server and the request server; this is their one public module. */
-export { buildApp, type App, type AppDependencies, type OpsAudit } from './app.ts';
+export { buildApp, type App, type AppDependencies } from './app.ts';
+export type { OpsAudit } from './ops/ops-audit.routes.ts';
 export { recordOpsAction, type OpsAction } from './ops/ops-audit.repository.ts';
 export { operatorOf } from './http/auth.ts';
 export { createTradingServer, type TradingServer, type TradingServerDependencies } from './trading-server.ts';
@@ -17,8 +18,9 @@ export {
   type Session,
 } from './market/market-data.ts';
 export { createOutboxRelay, type OutboxRelay } from './outbox/outbox.ts';
-export { ORDER_REQUESTS_TOPIC, ensureOrderRequestsTopic } from './requests/order-request.schemas.ts';
+export { ORDER_REQUESTS_TOPIC, ensureOrderRequestsTopic } from './orders/order-request.schemas.ts';
 export { createRequestServer, REQUEST_SERVER_GROUP, type RequestServer } from './requests/request-server.ts';
+export { unsentSubmits } from './requests/unsent-submits.ts';
 export { createExecutionConsumer, EXECUTIONS_GROUP, type ExecutionConsumer } from './executions/execution.consumer.ts';
 
 export const orderGatewayMigrations: ComponentMigrations = {

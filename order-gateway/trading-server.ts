@@ -12,6 +12,7 @@ import type { MarketData } from './market/market-data.ts';
 import { createTradingMetrics, type TradingMetrics } from './observability/trading.metrics.ts';
 import { createOrderService, type OrderService } from './orders/order.service.ts';
 import { createOutboxRelay, type OutboxRelay } from './outbox/outbox.ts';
+import { unsentSubmits } from './requests/unsent-submits.ts';
 
 export interface TradingServerDependencies {
   pool: Pool;
@@ -69,6 +70,7 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
     logger,
     newId: deps.newId,
     maxOpenOrders: deps.maxOpenOrders,
+    unsentSubmits,
     onOutboxWritten: () => relay.wake(),
     onAlarm: (kind) => tradingMetrics.alarms.inc({ kind }),
   });

@@ -16,6 +16,7 @@ export {
 export * from './errors.ts';
 export * from './decimal.schemas.ts';
 export * from './throwaway-database.ts';
-export * from './shutdown.ts';
+export * from './process-lifecycle.ts';
 export * from './cli-usage.ts';
 export * from './backoff.ts';
+export * from './worker-loop.ts';

@@ -1,4 +1,8 @@
-/** SQL of the end-to-end benchmark: its ceiling table, the generated history, and what it reads back. */
+/**
+ * SQL of the end-to-end benchmark: its ceiling table, the generated history, and what it reads back.
+ * It reads the components' published views only; the history is bulk-written into their tables,
+ * as their own repositories would leave it (a million rows one call at a time would take hours).
+ */
 
 export const CREATE_BARE_INSERT_TABLE = `
   CREATE TABLE IF NOT EXISTS bench_bare_insert (id bigserial PRIMARY KEY, payload text NOT NULL)`;
@@ -71,7 +75,7 @@ export const HISTORY_LEDGER = `
          now() - interval '1 day'
   FROM generate_series($1::bigint, $2::bigint) g`;
 
-export const COUNT_ORDERS = `SELECT count(*)::bigint AS n FROM orders`;
+export const COUNT_ORDERS = `SELECT count(*)::bigint AS n FROM order_gateway_order_states`;
 
 // When each order of a phase passed each stage of its path, as epoch milliseconds. Every stamp is
 // the now() of the transaction that wrote the row (its start), on the same machine's clock as the
@@ -80,28 +84,27 @@ export const COUNT_ORDERS = `SELECT count(*)::bigint AS n FROM orders`;
 export const PHASE_STAGES = `
   SELECT o.client_order_id,
          (extract(epoch FROM o.created_at) * 1000)::float8 AS committed,
-         (SELECT extract(epoch FROM min(x.sent_at)) * 1000 FROM outbox x
-           WHERE x.topic = 'order-requests' AND x.payload ->> 'orderId' = o.id::text)::float8 AS relayed,
+         (SELECT extract(epoch FROM min(x.sent_at)) * 1000 FROM order_gateway_outbox_messages x
+           WHERE x.topic = 'order-requests' AND x.order_id = o.id::text)::float8 AS relayed,
          (extract(epoch FROM s.created_at) * 1000)::float8 AS queued,
          (CASE WHEN s.state = 'acknowledged' THEN extract(epoch FROM s.updated_at) * 1000 END)::float8 AS acknowledged,
-         (SELECT extract(epoch FROM min(e.created_at)) * 1000 FROM broker_orders b
-           JOIN broker_executions e ON e.broker_order_id = b.broker_order_id AND e.exec_type = 'trade'
-           WHERE b.client_order_id = o.id::text)::float8 AS executed,
-         (SELECT extract(epoch FROM min(r.received_at)) * 1000 FROM order_fills f
-           JOIN fill_receiver_received r ON r.exec_id = f.exec_id WHERE f.order_id = o.id)::float8 AS received,
-         (SELECT extract(epoch FROM max(f.recorded_at)) * 1000 FROM order_fills f WHERE f.order_id = o.id)::float8 AS filled
-  FROM orders o
-  LEFT JOIN broker_submissions s ON s.order_id = o.id AND s.kind = 'submit'
+         (SELECT extract(epoch FROM min(e.created_at)) * 1000 FROM broker_adapter_simulated_trades e
+           WHERE e.client_order_id = o.id::text)::float8 AS executed,
+         (SELECT extract(epoch FROM min(r.received_at)) * 1000 FROM order_gateway_recorded_fills f
+           JOIN broker_adapter_received_reports r ON r.exec_id = f.exec_id WHERE f.order_id = o.id)::float8 AS received,
+         (SELECT extract(epoch FROM max(f.recorded_at)) * 1000 FROM order_gateway_recorded_fills f WHERE f.order_id = o.id)::float8 AS filled
+  FROM order_gateway_order_states o
+  LEFT JOIN order_gateway_broker_calls s ON s.order_id = o.id AND s.kind = 'submit'
   WHERE o.account_id = ANY($1::uuid[]) AND o.client_order_id LIKE $2`;
 
 // Fills recorded in the order book, and settled in the ledger, inside a wall-clock window.
 export const FILLS_IN_WINDOW = `
   SELECT
-    (SELECT count(*) FROM order_fills f JOIN orders o ON o.id = f.order_id
+    (SELECT count(*) FROM order_gateway_recorded_fills f JOIN order_gateway_order_states o ON o.id = f.order_id
       WHERE o.account_id = ANY($1::uuid[]) AND f.recorded_at >= to_timestamp($2 / 1000.0) AND f.recorded_at < to_timestamp($3 / 1000.0))::int AS filled,
-    (SELECT count(*) FROM ledger_fills lf JOIN ledger_holds h ON h.id = lf.hold_id
-      WHERE h.account_id = ANY($4::text[]) AND lf.created_at >= to_timestamp($2 / 1000.0) AND lf.created_at < to_timestamp($3 / 1000.0))::int AS settled`;
+    (SELECT count(*) FROM ledger_settled_fills lf
+      WHERE lf.account_id = ANY($4::text[]) AND lf.created_at >= to_timestamp($2 / 1000.0) AND lf.created_at < to_timestamp($3 / 1000.0))::int AS settled`;
 
 export const UNFILLED_OF_PHASE = `
-  SELECT count(*)::int AS n FROM orders
+  SELECT count(*)::int AS n FROM order_gateway_order_states
   WHERE account_id = ANY($1::uuid[]) AND client_order_id LIKE $2 AND status <> 'filled'`;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { alwaysOpenClock } from '../../broker-adapter/index.ts';
+import { alwaysOpenClock } from '../../broker-adapter/simulator/index.ts';
 import {
   createPool,
   createThrowawayDatabase,

@@ -1,4 +1,5 @@
-import type { RunningBroker, Session } from '../../broker-adapter/index.ts';
+import type { Session } from '../../broker-adapter/index.ts';
+import type { RunningBroker } from '../../broker-adapter/simulator/index.ts';
 import { sleep, type Logger, type Pool } from '../../platform/index.ts';
 import {
   BUSY_SUBMISSIONS,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { BrokerUnavailableError, manualClock, type InstrumentView } from '../../broker-adapter/index.ts';
+import { BrokerUnavailableError, type InstrumentView } from '../../broker-adapter/index.ts';
+import { manualClock } from '../../broker-adapter/simulator/index.ts';
 import {
   createPool,
   createThrowawayDatabase,

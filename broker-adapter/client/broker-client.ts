@@ -11,7 +11,7 @@ import {
   type BrokerOrderRequest,
   type StatementKind,
   type Statements,
-} from '../broker/broker-order.schemas.ts';
+} from './broker-order.schemas.ts';
 
 /**
  * The broker said no, with a reason (a documented validation or business 4xx): the outcome is known

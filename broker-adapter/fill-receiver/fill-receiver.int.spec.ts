@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/support/databa
 import { newKafkaBus, uniqueName } from '../../test/support/kafka.ts';
 import { ExecutionReport } from '../executions/execution-report.schemas.ts';
 import { ensureExecutionsTopic } from '../executions/executions.topic.ts';
-import { aBroker, anOrderRequest, TEST_FILL_RECEIVER_SECRET } from '../testing/broker-harness.ts';
+import { aBroker, anOrderRequest, TEST_FILL_RECEIVER_SECRET } from '../simulator/testing/broker-harness.ts';
 import { createFillReceiverApp, MAX_BATCH, REPORTS_PATH } from './fill-receiver.app.ts';
 import { allSequenceGaps, openSequenceGaps } from './fill-receiver.repository.ts';
 import { SIGNATURE_HEADER, signPush, TIMESTAMP_HEADER } from './push-signature.ts';

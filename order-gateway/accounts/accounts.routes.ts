@@ -15,7 +15,7 @@ import {
   DepositResultSchema,
 } from './account.schemas.ts';
 import { apiKeyRepository } from './api-key.repository.ts';
-import { hashApiKey, newApiKey } from './api-keys.ts';
+import { hashApiKey, newApiKey } from '../http/api-keys.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -9,7 +9,7 @@ import type { AccountRepository } from './account.repository.ts';
 import { AccountIdParams, ApiKeyListSchema, ApiKeyParams, IssuedApiKeySchema } from './account.schemas.ts';
 import type { ApiKeyCache } from './api-key.cache.ts';
 import { apiKeyRepository } from './api-key.repository.ts';
-import { hashApiKey, newApiKey } from './api-keys.ts';
+import { hashApiKey, newApiKey } from '../http/api-keys.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

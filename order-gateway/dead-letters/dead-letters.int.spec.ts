@@ -8,6 +8,7 @@ import { buildTestApp, fixedMarketData, TEST_OPS_KEY } from '../../test/support/
 import { createExecutionConsumer, type ExecutionConsumer } from '../executions/execution.consumer.ts';
 import type { App } from '../index.ts';
 import { createOrderService } from '../orders/order.service.ts';
+import { unsentSubmits } from '../requests/unsent-submits.ts';
 import { DEFAULT_MAX_ATTEMPTS } from './dead-letter.repository.ts';
 
 interface ParkedView {
@@ -51,6 +52,7 @@ describe('poison messages on the executions topic', () => {
       ledger: createLedger({ commissionBps: 10 }),
       marketData,
       logger: silentLogger,
+      unsentSubmits,
     });
     consumer = createExecutionConsumer({
       pool: db.pool,

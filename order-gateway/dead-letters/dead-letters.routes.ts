@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Bus, Pool } from '../../platform/index.ts';
-import type { OpsAudit } from '../app.ts';
 import { operatorOf, type Auth } from '../http/auth.ts';
 import { ErrorSchema } from '../http/error.schemas.ts';
+import type { OpsAudit } from '../ops/ops-audit.routes.ts';
 import { listDeadLetters, replayDeadLetter, type DeadLetter } from './dead-letter.repository.ts';
 import { ParkedIdParams, ParkedListSchema, ParkedMessageSchema, ParkedQuery } from './dead-letter.schemas.ts';
 

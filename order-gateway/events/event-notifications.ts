@@ -1,7 +1,8 @@
 import pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import { Backoff, type Pool } from '../../platform/index.ts';
-import { ACCOUNT_EVENTS_CHANNEL, OPS_EVENTS_CHANNEL } from './account-event.repository.ts';
+import { ACCOUNT_EVENTS_CHANNEL } from '../orders/account-event.repository.ts';
+import { OPS_EVENTS_CHANNEL } from './ops-event.repository.ts';
 
 /** Whose events a stream follows: one account's, or the operations side's. */
 export type EventScope = { kind: 'account'; accountId: string } | { kind: 'ops' };

@@ -8,8 +8,9 @@ import { buildTestApp, fixedMarketData, TEST_OPS_KEY } from '../../test/support/
 import type { App } from '../index.ts';
 import type { OrderEvent } from '../orders/order.machine.ts';
 import { createOrderService, type OrderService } from '../orders/order.service.ts';
-import { appendAccountEvents } from './account-event.repository.ts';
-import type { AccountEventBody } from './account-event.schemas.ts';
+import { unsentSubmits } from '../requests/unsent-submits.ts';
+import { appendAccountEvents } from '../orders/account-event.repository.ts';
+import type { AccountEventBody } from '../orders/account-event.schemas.ts';
 
 async function waitUntilOpen(client: EventClient): Promise<void> {
   while (client.source.readyState !== client.source.OPEN) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -40,6 +41,7 @@ describe('account events', () => {
       ledger: createLedger({ commissionBps: 10 }),
       marketData,
       logger: silentLogger,
+      unsentSubmits,
     });
   });
   afterAll(async () => {

@@ -4,8 +4,9 @@ import { z } from 'zod';
 import type { Pool } from '../../platform/index.ts';
 import { clientAccountId, type Auth } from '../http/auth.ts';
 import { ErrorSchema } from '../http/error.schemas.ts';
-import { accountEventsAfter, opsEventsAfter } from './account-event.repository.ts';
-import { AccountEventPageSchema, EventsQuery, OpsEventPageSchema } from './account-event.schemas.ts';
+import { accountEventsAfter } from '../orders/account-event.repository.ts';
+import { opsEventsAfter } from './ops-event.repository.ts';
+import { AccountEventPageSchema, EventsQuery, OpsEventPageSchema } from './event.schemas.ts';
 import type { EventNotifications, EventScope } from './event-notifications.ts';
 import { EventStream, type EventStreamOptions, type StreamedEvent } from './event-stream.ts';
 

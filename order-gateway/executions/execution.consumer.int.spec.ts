@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/support/databa
 import { buildTestApp, fixedMarketData, TEST_OPS_KEY } from '../../test/support/trading-app.ts';
 import type { App } from '../index.ts';
 import { createOrderService } from '../orders/order.service.ts';
+import { unsentSubmits } from '../requests/unsent-submits.ts';
 import { createExecutionConsumer, type ExecutionConsumer } from './execution.consumer.ts';
 
 /** The execution consumer on real PostgreSQL, fed reports as the bus would hand them over. */
@@ -25,6 +26,7 @@ describe('execution consumer', () => {
       ledger: createLedger({ commissionBps: 10 }),
       marketData,
       logger: silentLogger,
+      unsentSubmits,
     });
     consumer = createExecutionConsumer({ pool: db.pool, bus: new InProcessBus(), orders, logger: silentLogger });
   });

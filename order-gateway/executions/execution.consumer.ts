@@ -5,6 +5,7 @@ import {
   isRetryable,
   messageJson,
   withTransaction,
+  WorkerLoop,
   type Bus,
   type BusMessage,
   type Logger,
@@ -49,8 +50,14 @@ export interface ExecutionConsumerDependencies {
  */
 export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
   let subscription: Subscription | undefined;
-  let sweeper: NodeJS.Timeout | undefined;
-  let sweeping: Promise<void> | undefined;
+  const every = deps.parkedRetryMs ?? 1_000;
+  const sweeper = new WorkerLoop({
+    startDelayMs: every,
+    work: async () => (await retryParked(), every),
+    onError: (error) => deps.logger.warn({ err: error }, 'parked report retry failed'),
+    // A failing retry (PostgreSQL away) waits its usual interval, longer each consecutive time.
+    backoff: { initialMs: every, maxMs: Math.max(every, 30_000) },
+  });
 
   async function applyReport(tx: PoolClient, report: ExecutionReport): Promise<Outcome> {
     // A savepoint per report: one refused report must not undo the batch's others.
@@ -212,21 +219,10 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
         onHandlerError: (error, attempt) =>
           deps.logger.warn({ err: error, attempt }, 'execution batch failed; retrying'),
       });
-      const every = deps.parkedRetryMs ?? 1_000;
-      const tick = () => {
-        sweeping = retryParked()
-          .then(() => undefined)
-          .catch((error: unknown) => deps.logger.warn({ err: error }, 'parked report retry failed'))
-          .finally(() => {
-            if (sweeper) sweeper = setTimeout(tick, every);
-          });
-      };
-      sweeper = setTimeout(tick, every);
+      sweeper.start();
     },
     async stop() {
-      if (sweeper) clearTimeout(sweeper);
-      sweeper = undefined;
-      await sweeping;
+      await sweeper.stop();
       await subscription?.stop();
     },
   };

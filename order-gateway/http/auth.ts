@@ -1,8 +1,7 @@
 import { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OpsOperator } from '../../platform/index.ts';
-import type { ApiKeyCache } from '../accounts/api-key.cache.ts';
-import { hashApiKey, sameSecret } from '../accounts/api-keys.ts';
+import { hashApiKey, sameSecret } from './api-keys.ts';
 import { errorBody } from './error-handler.ts';
 
 export type Principal = { kind: 'client'; accountId: string; keyId: string } | { kind: 'ops'; operator: string };
@@ -58,7 +57,8 @@ export type Refusal = 'unauthorized' | 'auth_failures' | 'rate_limited';
 
 export interface AuthOptions {
   operators: readonly OpsOperator[];
-  keys: ApiKeyCache;
+  /** Who owns a key, by its hash (accounts/api-key.cache.ts): http/ stays below the features it serves. */
+  keys: { ownerOf(keyHash: Buffer): Promise<{ keyId: string; accountId: string } | null> };
   authFailuresPerMinute: number;
   onRefused?: ((reason: Refusal) => void) | undefined;
 }

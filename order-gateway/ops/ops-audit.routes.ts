@@ -1,9 +1,13 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Pool } from '../../platform/index.ts';
 import type { Auth } from '../http/auth.ts';
 import { ErrorSchema } from '../http/error.schemas.ts';
-import { listOpsActions } from './ops-audit.repository.ts';
+import { listOpsActions, type OpsAction } from './ops-audit.repository.ts';
+
+/** Records an ops action with the request's operator, in its own transaction. */
+export type OpsAudit = (request: FastifyRequest, action: Omit<OpsAction, 'operator'>) => Promise<void>;
 
 const AuditQuery = z
   .object({

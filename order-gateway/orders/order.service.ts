@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { dayOrderExpiry } from '../../broker-adapter/index.ts';
-import type { AccountBalances, FillToSettle, Ledger } from '../../ledger/index.ts';
+import type { AccountBalances, Ledger } from '../../ledger/index.ts';
 import {
   dec,
   DEFAULT_MAX_OPEN_ORDERS,
@@ -12,35 +12,36 @@ import {
   type PoolClient,
 } from '../../platform/index.ts';
 import { lockAccount } from '../accounts/account.repository.ts';
-import { accountEventTypeOf, type OrderStateForEvents } from '../events/account-event.rules.ts';
-import { appendAccountEvents, type NewAccountEvent } from '../events/account-event.repository.ts';
-import type { AccountEventBody } from '../events/account-event.schemas.ts';
 import type { MarketData } from '../market/market-data.ts';
 import { addToOutbox } from '../outbox/outbox.ts';
+import { accountEventTypeOf, type OrderStateForEvents } from './account-event.rules.ts';
+import { appendAccountEvents, type NewAccountEvent } from './account-event.repository.ts';
+import type { AccountEventBody } from './account-event.schemas.ts';
+import { ORDER_REQUESTS_TOPIC, type OrderTerms, type SubmitOrderMessage } from './order-request.schemas.ts';
 import {
-  ORDER_REQUESTS_TOPIC,
-  submitMessageOf,
-  type CancelOrderMessage,
-  type SubmitOrderMessage,
-} from '../requests/order-request.schemas.ts';
-import { advance, newSubmission } from '../requests/submission.machine.ts';
-import { submissionRepository } from '../requests/submission.repository.ts';
+  changeToWrite,
+  decideBatch,
+  FILL_OUTSIDE_TERMS,
+  type AppliedEvent,
+  type BatchDecision,
+  type OrderEventFor,
+  type OrderStep,
+} from './order-batch.rules.ts';
 import { OrderError } from './order.errors.ts';
 import {
-  decide,
   FINAL_STATUSES,
   newOrderSnapshot,
   ORDER_MACHINE_VERSION,
   orderStatus,
   persistOrderSnapshot,
-  restoreOrderSnapshot,
   type OrderEvent,
   type OrderSnapshot,
 } from './order.machine.ts';
 import { orderRepository, type FillRow, type OrderRow } from './order.repository.ts';
 import { checkOrderRules, requestFingerprint, worstPrice } from './order.rules.ts';
-import { describeBreaches, fillTermsBreaches, type ReportedFill } from './fill-terms.rules.ts';
 import type { OrderView, PlaceOrderRequest } from './order.schemas.ts';
+
+export { FILL_OUTSIDE_TERMS, type AppliedEvent, type ApplyOutcome, type OrderEventFor } from './order-batch.rules.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -59,49 +60,21 @@ export interface OrderServiceDependencies {
   onAlarm?: (kind: string) => void;
   /** Order ids; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
+  /** The request server's hold on submits (requests/unsent-submits.ts), so a cancel can stop one that never left. */
+  unsentSubmits: UnsentSubmits;
   /** Open orders per account (MAX_OPEN_ORDERS); a placement beyond it is refused. */
   maxOpenOrders?: number | undefined;
 }
 
-export interface ApplyOutcome {
-  orderId: string;
-  status: string;
-  applied: boolean;
-}
-
-export interface AppliedEvent extends ApplyOutcome {
-  wroteOutbox: boolean;
-}
-
-/** An event for an order; a broker's fill also says whose fill the broker thinks it is. */
-export interface OrderEventFor {
-  orderId: string;
-  event: OrderEvent;
-  /** The report's account, symbol and side: a fill is checked against the order's terms first. */
-  reportedAs?: Omit<ReportedFill, 'price'>;
-}
-
-/** The anomaly kind (and alarm) of a fill that breaks its order's terms; the reconciler counts these. */
-export const FILL_OUTSIDE_TERMS = 'FILL_OUTSIDE_TERMS';
-
-/** One change of one order that a client may need to see, in the order the batch applied them. */
-interface OrderStep {
-  row: OrderRow;
-  before: OrderSnapshot;
-  after: OrderSnapshot;
-  /** The fill that made this change, if one did. */
-  execId: string | null;
-}
-
-/** One order's part of a batch: its locked row, its state before and after, and what the ledger must do. */
-interface OrderChange {
-  row: OrderRow;
-  first: OrderSnapshot;
-  snapshot: OrderSnapshot;
-  releaseHold: boolean;
-  execIds: string[];
-  /** The earliest acknowledgement's time, on the broker's clock. */
-  brokerAcceptedAt: string | null;
+/**
+ * A cancel's way to stop a submit that never went to the broker. The request server owns the submits
+ * and implements this; the order service, upstream of it, only names what it needs.
+ */
+export interface UnsentSubmits<Lock = unknown> {
+  /** Locks the order's submit (or its absence); the request server takes the submit's lock before the order's. */
+  lock(tx: PoolClient, orderId: string): Promise<Lock>;
+  /** Abandons the submit if it never went to the broker, under that lock; true when it is abandoned. */
+  abandon(tx: PoolClient, order: OrderTerms, locked: Lock): Promise<boolean>;
 }
 
 export function createOrderService(deps: OrderServiceDependencies) {
@@ -232,7 +205,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
     if (!UUID.test(orderId)) throw notFound(orderId);
     const outcome = await withTransaction(pool, async (tx) => {
       // The submit's row first, then the order's: the order the request server locks them in.
-      const submit = await submissionRepository.lockSubmitOf(tx, orderId);
+      const submit = await deps.unsentSubmits.lock(tx, orderId);
       const row = await orderRepository.lockOfAccount(tx, accountId, orderId);
       if (!row) throw notFound(orderId);
       // Fills are written only under the order's lock, which this transaction holds: read here, they
@@ -243,7 +216,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
         throw new OrderError('ORDER_NOT_CANCELABLE', `the order is ${row.status}`, { orderId, status: row.status });
       }
       const at = new Date().toISOString();
-      if (row.status === 'pending_new' && (await abandonUnsentSubmit(tx, row, submit))) {
+      if (row.status === 'pending_new' && (await deps.unsentSubmits.abandon(tx, row, submit))) {
         // It never left: canceled here, and it never will leave.
         const { row: updated } = await applyToLockedOrder(tx, row, {
           type: 'OrderCanceled',
@@ -258,38 +231,6 @@ export function createOrderService(deps: OrderServiceDependencies) {
     });
     if (outcome.wroteOutbox) deps.onOutboxWritten?.();
     return toView(outcome.row, outcome.fills);
-  }
-
-  /**
-   * Abandons the order's submit if it never went to the broker (not stored yet, or `queued`), under
-   * the submit's row lock, which the dispatcher's claim also takes: either the dispatcher sent it
-   * first, or it is never sent. True when abandoned.
-   */
-  async function abandonUnsentSubmit(
-    tx: PoolClient,
-    row: OrderRow,
-    locked: Awaited<ReturnType<typeof submissionRepository.lockSubmitOf>>,
-  ): Promise<boolean> {
-    const reason = 'canceled before it reached the broker';
-    let submit = locked;
-    if (!submit) {
-      // Its request is still on its way to the request server: store it abandoned, so it arrives to
-      // nothing. If the request server stored it meanwhile, the insert does nothing and it is read below.
-      const abandoned = advance(newSubmission(), { type: 'Abandon', reason });
-      await submissionRepository.insertAbandonedSubmit(tx, submitMessageOf(row), abandoned);
-      submit = await submissionRepository.lockSubmitOf(tx, row.id);
-    }
-    if (submit?.state === 'abandoned') return true;
-    if (submit?.state !== 'queued') return false;
-    const abandoned = advance(submit.snapshot, { type: 'Abandon', reason });
-    const saved = await submissionRepository.save(
-      tx,
-      { order_id: row.id, kind: 'submit' },
-      submit.version,
-      abandoned,
-      0,
-    );
-    return saved !== null;
   }
 
   /**
@@ -326,98 +267,29 @@ export function createOrderService(deps: OrderServiceDependencies) {
     return { row: updated.get(row.id) ?? row, wroteOutbox: results[0]!.wroteOutbox };
   }
 
+  /** Decides the batch (order-batch.rules.ts), then writes the decision: ledger, fills, outbox, anomalies, rows. */
   async function applyToLockedOrders(
     tx: PoolClient,
     locked: ReadonlyMap<string, OrderRow>,
     events: readonly OrderEventFor[],
   ) {
-    const changes = new Map<string, OrderChange>();
-    const fills: Array<FillToSettle & { orderId: string }> = [];
-    const anomalies: Array<{ orderId: string; kind: string; detail: string; event: unknown; execId?: string }> = [];
-    const cancels: CancelOrderMessage[] = [];
-    const results: Array<AppliedEvent | null> = [];
-    const steps: OrderStep[] = [];
-    for (const { orderId, event, reportedAs } of events) {
-      const row = locked.get(orderId);
-      if (!row) {
-        results.push(null);
-        continue;
-      }
-      const outsideTerms = fillOutsideTerms(row, event, reportedAs);
-      if (outsideTerms) {
-        // Neither the order nor the ledger moves: an operator decides (the reconciler shows it as a break).
-        anomalies.push(outsideTerms);
-        deps.logger.error({ orderId: row.id, execId: outsideTerms.execId }, outsideTerms.detail);
-        deps.onAlarm?.(FILL_OUTSIDE_TERMS);
-        const current = changes.get(orderId)?.snapshot ?? restoreOrderSnapshot(row.snapshot);
-        results.push({ orderId, status: orderStatus(current), applied: false, wroteOutbox: false });
-        continue;
-      }
-      let change = changes.get(orderId);
-      if (!change) {
-        const snapshot = restoreOrderSnapshot(row.snapshot);
-        change = { row, first: snapshot, snapshot, releaseHold: false, execIds: [], brokerAcceptedAt: null };
-        changes.set(orderId, change);
-      }
-      if (
-        event.type === 'OrderAcknowledged' &&
-        (change.brokerAcceptedAt === null || new Date(event.at) < new Date(change.brokerAcceptedAt))
-      ) {
-        change.brokerAcceptedAt = event.at;
-      }
-      const { next, effects } = decide(change.snapshot, event);
-      let wroteOutbox = false;
-      for (const effect of effects) {
-        switch (effect.type) {
-          case 'applyFill':
-            fills.push({
-              orderId,
-              holdId: row.id,
-              execId: effect.execId,
-              quantity: dec(effect.quantity),
-              price: dec(effect.price),
-              at: new Date(effect.at),
-            });
-            change.execIds.push(effect.execId);
-            break;
-          case 'releaseHold':
-            change.releaseHold = true;
-            break;
-          case 'requestCancelAtBroker':
-            cancels.push({
-              type: 'CancelOrder',
-              orderId: row.id,
-              accountId: row.account_id,
-              requestNo: effect.requestNo,
-            });
-            wroteOutbox = true;
-            break;
-          case 'raiseAlarm':
-            anomalies.push({ orderId: row.id, kind: effect.kind, detail: effect.detail, event });
-            deps.logger.warn({ orderId: row.id, kind: effect.kind, detail: effect.detail }, 'order alarm');
-            deps.onAlarm?.(effect.kind);
-            break;
-          case 'ignoreEvent':
-            anomalies.push({ orderId: row.id, kind: 'IGNORED', detail: effect.reason, event });
-            break;
-          default:
-            assertNever(effect);
-        }
-      }
-      results.push({ orderId, status: orderStatus(next), applied: next !== change.snapshot, wroteOutbox });
-      if (next !== change.snapshot) {
-        steps.push({
-          row,
-          before: change.snapshot,
-          after: next,
-          execId: event.type === 'FillReported' ? event.execId : null,
-        });
-      }
-      change.snapshot = next;
-    }
+    const decision = decideBatch(locked, events);
+    return { results: decision.results, updated: await writeBatch(tx, decision) };
+  }
 
-    const releases = [...changes.values()].filter((change) => change.releaseHold).map((change) => change.row.id);
-    const settlements = await ledger.settleFills(tx, fills, { thenRelease: releases });
+  /** Writes a batch's decision in the caller's transaction; returns the orders' rows as they now are. */
+  async function writeBatch(tx: PoolClient, decision: BatchDecision): Promise<Map<string, OrderRow>> {
+    for (const alarm of decision.alarms) {
+      if (alarm.type === 'fillOutsideTerms') {
+        deps.logger.error({ orderId: alarm.orderId, execId: alarm.execId }, alarm.detail);
+        deps.onAlarm?.(FILL_OUTSIDE_TERMS);
+      } else {
+        deps.logger.warn({ orderId: alarm.orderId, kind: alarm.kind, detail: alarm.detail }, 'order alarm');
+        deps.onAlarm?.(alarm.kind);
+      }
+    }
+    const { fills } = decision;
+    const settlements = await ledger.settleFills(tx, fills, { thenRelease: decision.releases });
     const commissionOf = new Map(settlements.map((settlement) => [settlement.execId, settlement.commission]));
     await orderRepository.insertFills(
       tx,
@@ -430,17 +302,15 @@ export function createOrderService(deps: OrderServiceDependencies) {
         at: fill.at.toISOString(),
       })),
     );
-    for (const message of cancels)
+    for (const message of decision.cancels)
       await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: message.accountId, payload: message });
-    await orderRepository.recordAnomalies(tx, anomalies);
+    await orderRepository.recordAnomalies(tx, decision.anomalies);
 
     const updated = new Map<string, OrderRow>();
-    for (const change of changes.values()) {
+    for (const change of decision.changes) {
       const { row, snapshot: next } = change;
-      const earlierAcceptance =
-        change.brokerAcceptedAt !== null &&
-        (row.broker_accepted_at === null || new Date(change.brokerAcceptedAt) < row.broker_accepted_at);
-      if (change.snapshot === change.first && !earlierAcceptance) continue;
+      const { write, earlierAcceptance } = changeToWrite(change);
+      if (!write) continue;
       // A duplicate execution in the batch settles once; its commission counts once.
       const commissionAdded = [...new Set(change.execIds)].reduce(
         (total, execId) => total.plus(commissionOf.get(execId)!),
@@ -474,8 +344,8 @@ export function createOrderService(deps: OrderServiceDependencies) {
         updated_at: new Date(),
       });
     }
-    await appendAccountEvents(tx, await clientEventsOf(tx, steps));
-    return { results, updated };
+    await appendAccountEvents(tx, await clientEventsOf(tx, decision.steps));
+    return updated;
   }
 
   /**
@@ -525,23 +395,6 @@ export function createOrderService(deps: OrderServiceDependencies) {
 
 export type OrderService = ReturnType<typeof createOrderService>;
 
-/** The anomaly to record instead of a reported fill that breaks its order's terms, or null when it keeps them. */
-function fillOutsideTerms(row: OrderRow, event: OrderEvent, reportedAs: OrderEventFor['reportedAs']) {
-  if (event.type !== 'FillReported' || !reportedAs) return null;
-  const breaches = fillTermsBreaches(
-    { accountId: row.account_id, symbol: row.symbol, side: row.side, worstPrice: row.worst_price },
-    { ...reportedAs, price: event.price },
-  );
-  if (breaches.length === 0) return null;
-  return {
-    orderId: row.id,
-    kind: FILL_OUTSIDE_TERMS,
-    detail: `fill ${event.execId} of ${event.quantity} @ ${event.price} breaks the order's terms: ${describeBreaches(breaches)}`,
-    event: { ...event, ...reportedAs },
-    execId: event.execId,
-  };
-}
-
 function stateForEvents(snapshot: OrderSnapshot): OrderStateForEvents {
   return {
     status: orderStatus(snapshot),
@@ -578,10 +431,6 @@ function eventBody(
         }
       : null,
   };
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unexpected effect ${JSON.stringify(value)}`);
 }
 
 function notFound(orderId: string): OrderError {

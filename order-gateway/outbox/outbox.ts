@@ -1,5 +1,5 @@
 import type { Bus, Logger, Pool, Queryable } from '../../platform/index.ts';
-import { Backoff, pauseWhile, withTransaction } from '../../platform/index.ts';
+import { withTransaction, WorkerLoop } from '../../platform/index.ts';
 import { INSERT_OUTBOX, MARK_SENT, PRUNE_SENT, TRY_RELAY_LOCK, UNSENT_BATCH } from './outbox.sql.ts';
 
 /** Writes a message in the caller's transaction: it leaves only if that transaction commits. */
@@ -17,11 +17,7 @@ export async function addToOutbox(
 export function createOutboxRelay(deps: { pool: Pool; bus: Bus; logger: Logger; pollMs?: number; batchSize?: number }) {
   const pollMs = deps.pollMs ?? 100;
   const batchSize = deps.batchSize ?? 500;
-  let running = false;
-  let wakeUp: (() => void) | undefined;
-  let loop: Promise<void> | undefined;
   let rounds = 0;
-  const backoff = new Backoff();
 
   async function relayOnce(): Promise<number> {
     return withTransaction(deps.pool, async (tx) => {
@@ -44,47 +40,23 @@ export function createOutboxRelay(deps: { pool: Pool; bus: Bus; logger: Logger; 
     });
   }
 
+  const loop = new WorkerLoop({
+    work: async () => {
+      const moved = await relayOnce();
+      if (++rounds % 600 === 0) await deps.pool.query(PRUNE_SENT);
+      return moved === 0 ? pollMs : 0;
+    },
+    // PostgreSQL or the bus away: wait longer each time; the rows stay unsent until it works.
+    onError: (error, attempt, waitMs) =>
+      deps.logger.warn({ err: error, attempt, waitMs }, 'outbox relay failed; will retry'),
+  });
+
   return {
     relayOnce,
     /** Called after a commit that wrote to the outbox, so the relay does not wait for its next poll. */
-    wake() {
-      wakeUp?.();
-    },
-    start() {
-      if (running) return;
-      running = true;
-      loop = (async () => {
-        while (running) {
-          let moved: number;
-          try {
-            moved = await relayOnce();
-            if (++rounds % 600 === 0) await deps.pool.query(PRUNE_SENT);
-            backoff.succeeded();
-          } catch (error) {
-            // PostgreSQL or the bus away: wait longer each time; the rows stay unsent until it works.
-            const waitMs = backoff.failed();
-            deps.logger.warn({ err: error, attempt: backoff.attempts, waitMs }, 'outbox relay failed; will retry');
-            await pauseWhile(waitMs, () => running);
-            continue;
-          }
-          if (moved === 0 && running) {
-            await new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, pollMs);
-              wakeUp = () => {
-                clearTimeout(timer);
-                resolve();
-              };
-            });
-            wakeUp = undefined;
-          }
-        }
-      })();
-    },
-    async stop() {
-      running = false;
-      wakeUp?.();
-      await loop;
-    },
+    wake: () => loop.wake(),
+    start: () => loop.start(),
+    stop: () => loop.stop(),
   };
 }
 

@@ -4,14 +4,12 @@ import {
   BrokerUnavailableError,
   EXECUTIONS_TOPIC,
   type BrokerClient,
-  type BrokerOrder,
   type ExecutionReport,
 } from '../../broker-adapter/index.ts';
 import {
-  Backoff,
   messageJson,
-  pauseWhile,
   withTransaction,
+  WorkerLoop,
   type Bus,
   type BusMessage,
   type Logger,
@@ -21,18 +19,23 @@ import {
 import { guardAgainstPoison } from '../dead-letters/dead-letter.repository.ts';
 import type { MarketData, Session } from '../market/market-data.ts';
 import type { OrderService } from '../orders/order.service.ts';
+import { ORDER_REQUESTS_TOPIC, OrderRequestMessage, type SubmitOrderMessage } from '../orders/order-request.schemas.ts';
 import {
-  ORDER_REQUESTS_TOPIC,
-  OrderRequestMessage,
-  submitMessageOf,
-  type SubmitOrderMessage,
-} from './order-request.schemas.ts';
+  answeredCancel,
+  answeredSubmit,
+  failedCall,
+  idleWaitMs,
+  requestsToRedrive,
+  waitAfterOutcome,
+  waitBeforeClaimMs,
+  type CallFailure,
+  type CallResult,
+} from './broker-call.rules.ts';
 import {
   advance,
   recoverAbandonedCall,
   restoreSubmission,
   submissionState,
-  type SubmissionEvent,
   type SubmissionSnapshot,
   type SubmissionState,
 } from './submission.machine.ts';
@@ -45,15 +48,11 @@ import {
   orderEventForAbandon,
   orderEventForOutcome,
   reportsToRecover,
-  unknownBackoffMs,
   type OrderUnderCheck,
   type RecoveredKind,
 } from './submission.rules.ts';
 
 export const REQUEST_SERVER_GROUP = 'request-server';
-
-/** `brokerAt`: when the broker says it took the order, on its own clock (the order's trade date follows it). */
-type CallResult = { event: SubmissionEvent; brokerAt?: string } | { breakerOpen: true };
 
 interface Claimed {
   row: SubmissionRow;
@@ -127,11 +126,6 @@ export function createRequestServer(deps: RequestServerDependencies) {
   breaker.on('close', () => deps.logger.info('broker circuit closed: calls resume'));
 
   let subscription: Subscription | undefined;
-  let running = false;
-  let loop: Promise<void> | undefined;
-  let sweeper: Promise<void> | undefined;
-  let wakeUp: (() => void) | undefined;
-  let wakeSweeper: (() => void) | undefined;
 
   async function handleBatch(messages: readonly BusMessage[]): Promise<void> {
     const requests: OrderRequestMessage[] = [];
@@ -145,7 +139,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
     await withTransaction(deps.pool, async (tx) => {
       for (const request of requests) await submissionRepository.insert(tx, request);
     });
-    wakeUp?.();
+    dispatcher.wake();
   }
 
   async function marketSession(): Promise<{ session: Session; now: string } | null> {
@@ -186,7 +180,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
               row,
               row.version,
               snapshot,
-              decision.reason === 'session' ? sessionPollMs : 200,
+              waitBeforeClaimMs(decision.reason, sessionPollMs),
             );
             break;
           case 'abandon': {
@@ -224,7 +218,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
         if (inquiry) {
           const found = await throughBreaker(() => deps.broker.getOrderByClientOrderId(request.orderId));
           if (!found) return { event: { type: 'NotFoundAtBroker' } };
-          return { event: acceptedOrRefused(found, 'FoundAtBroker'), brokerAt: found.createdAt };
+          return answeredSubmit(found, 'FoundAtBroker');
         }
         const order = await throughBreaker(() =>
           deps.broker.submitOrder({
@@ -240,31 +234,12 @@ export function createRequestServer(deps: RequestServerDependencies) {
             extendedHours: request.extendedHours,
           }),
         );
-        return { event: acceptedOrRefused(order, 'Accepted'), brokerAt: order.createdAt };
+        return answeredSubmit(order, 'Accepted');
       }
-      // A cancel again after an unknown outcome is an inquiry too: the broker answers a repeated cancel
-      // with the order, or with its refusal.
       const canceled = await throughBreaker(() => deps.broker.cancelOrder(brokerOrderId!));
-      return { event: { type: inquiry ? 'FoundAtBroker' : 'Accepted', brokerOrderId: canceled.brokerOrderId } };
+      return answeredCancel(canceled, inquiry);
     } catch (error) {
-      if (error instanceof BrokerRejectedError) {
-        // A refused inquiry says nothing about the order: it is still unknown.
-        if (row.kind === 'submit' && inquiry) {
-          return { event: { type: 'OutcomeUnknown', reason: `inquiry refused: ${error.code}: ${error.message}` } };
-        }
-        return { event: { type: 'Refused', code: error.code, reason: error.message } };
-      }
-      if (error instanceof BrokerUnavailableError) {
-        return {
-          event: {
-            type: 'OutcomeUnknown',
-            reason: `${error.reason}: ${error.message}`,
-            retryAfterMs: error.retryAfterMs,
-          },
-        };
-      }
-      if ((error as { code?: string }).code === 'EOPENBREAKER') return { breakerOpen: true };
-      return { event: { type: 'OutcomeUnknown', reason: error instanceof Error ? error.message : String(error) } };
+      return failedCall(row.kind, inquiry, callFailure(error));
     }
   }
 
@@ -282,8 +257,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
       }
       const next = advance(claimed.snapshot, result.event);
       const state = submissionState(next);
-      const retryAfterMs = result.event.type === 'OutcomeUnknown' ? (result.event.retryAfterMs ?? null) : null;
-      const wait = state === 'unknown' ? unknownBackoffMs(next.context.attempts, retryAfterMs) : 0;
+      const wait = waitAfterOutcome(state, next.context.attempts, result.event);
       // Another request server took it over after our lease ran out: its outcome wins.
       if ((await submissionRepository.save(tx, row, claimed.version, next, wait)) === null) return;
       const orderEvent = orderEventForOutcome(
@@ -396,47 +370,72 @@ export function createRequestServer(deps: RequestServerDependencies) {
   async function redriveLostRequests(limit = 100): Promise<number> {
     const lost = await submissionRepository.ordersWithoutSubmission(deps.pool, checkSeconds, limit);
     if (lost.length === 0) return 0;
+    const requests = requestsToRedrive(lost);
     await withTransaction(deps.pool, async (tx) => {
-      for (const order of lost) {
-        if (order.submit_missing) await submissionRepository.insert(tx, submitMessageOf(order));
-        if (order.status === 'pending_cancel') {
-          await submissionRepository.insert(tx, {
-            type: 'CancelOrder',
-            orderId: order.id,
-            accountId: order.account_id,
-            requestNo: order.cancel_request_no,
-          });
-        }
-      }
+      for (const request of requests) await submissionRepository.insert(tx, request);
     });
-    for (const order of lost) {
-      if (order.submit_missing) deps.onRedriven?.('submit');
-      if (order.status === 'pending_cancel') deps.onRedriven?.('cancel');
-    }
+    for (const request of requests) deps.onRedriven?.(request.type === 'SubmitOrder' ? 'submit' : 'cancel');
     deps.logger.warn(
       { orders: lost.map((order) => order.id) },
       'requests lost before the request server: driven again',
     );
-    wakeUp?.();
+    dispatcher.wake();
     return lost.length;
   }
 
-  async function idleWaitMs(): Promise<number> {
-    const wait = await submissionRepository.earliestDueInMs(deps.pool);
-    return Math.min(1_000, Math.max(5, wait ?? 1_000));
+  async function idleWait(): Promise<number> {
+    return idleWaitMs(await submissionRepository.earliestDueInMs(deps.pool));
   }
 
-  function pause(ms: number, register: (done: () => void) => void, extra: readonly Promise<unknown>[] = []) {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      register(done);
-      for (const task of extra) void task.then(done);
-    });
-  }
+  // A pipeline, not rounds: a slot freed by one answered call is refilled at once (it wakes the
+  // dispatcher), so one slow call does not hold back the claims behind it.
+  const inflight = new Set<Promise<void>>();
+  const dispatcher = new WorkerLoop({
+    work: async () => {
+      const claimed = await claim(concurrency - inflight.size);
+      for (const item of claimed) {
+        const task: Promise<void> = call(item)
+          .then((result) => settle(item, result))
+          .catch((error: unknown) => deps.logger.warn({ err: error }, 'dispatch failed; will retry'))
+          .finally(() => {
+            inflight.delete(task);
+            dispatcher.wake();
+          });
+        inflight.add(task);
+      }
+      if (claimed.length > 0 && inflight.size < concurrency) return 0;
+      return inflight.size > 0 ? 1_000 : await idleWait().catch(() => 500);
+    },
+    // PostgreSQL away: claimed rows are safe in it (a lease that runs out is checked at the broker).
+    onError: (error, attempt, waitMs) =>
+      deps.logger.warn({ err: error, attempt, waitMs }, 'dispatch failed; will retry'),
+  });
+
+  // Two steps, each failing on its own: a re-drive that keeps failing must not stop the open-order
+  // check, nor the other way round. A failure (PostgreSQL away) waits longer each time.
+  const sweeper = new WorkerLoop({
+    work: async (running) => {
+      let failed = false;
+      try {
+        await redriveLostRequests();
+      } catch (error) {
+        failed = true;
+        deps.logger.warn({ err: error }, 're-driving lost requests failed; will retry');
+      }
+      try {
+        while (running() && (await checkOpenOrders()) > 0);
+      } catch (error) {
+        failed = true;
+        deps.logger.warn({ err: error }, 'open-order check failed; will retry');
+      }
+      if (failed) throw new SweepFailed();
+      return sweepMs;
+    },
+    onError: () => {
+      // Each step logged its own failure.
+    },
+    backoff: { initialMs: sweepMs, maxMs: 30_000 },
+  });
 
   return {
     handleBatch,
@@ -444,7 +443,6 @@ export function createRequestServer(deps: RequestServerDependencies) {
     checkOpenOrders,
     redriveLostRequests,
     async start() {
-      running = true;
       subscription = await deps.bus.consume({
         groupId: REQUEST_SERVER_GROUP,
         topics: [ORDER_REQUESTS_TOPIC],
@@ -458,73 +456,12 @@ export function createRequestServer(deps: RequestServerDependencies) {
         onHandlerError: (error, attempt) =>
           deps.logger.warn({ err: error, attempt }, 'order-requests batch failed; retrying'),
       });
-      loop = (async () => {
-        // A pipeline, not rounds: a slot freed by one answered call is refilled at once, so one slow
-        // call does not hold back the claims behind it.
-        const inflight = new Set<Promise<void>>();
-        const backoff = new Backoff();
-        while (running) {
-          let claimed: Claimed[];
-          try {
-            claimed = await claim(concurrency - inflight.size);
-            backoff.succeeded();
-          } catch (error) {
-            // PostgreSQL away: claimed rows are safe in it (a lease that runs out is checked at the broker).
-            const waitMs = backoff.failed();
-            deps.logger.warn({ err: error, attempt: backoff.attempts, waitMs }, 'dispatch failed; will retry');
-            await pauseWhile(waitMs, () => running);
-            continue;
-          }
-          for (const item of claimed) {
-            const task: Promise<void> = call(item)
-              .then((result) => settle(item, result))
-              .catch((error: unknown) => deps.logger.warn({ err: error }, 'dispatch failed; will retry'))
-              .finally(() => inflight.delete(task));
-            inflight.add(task);
-          }
-          if (!running) break;
-          if (claimed.length > 0 && inflight.size < concurrency) continue;
-          const wait = inflight.size > 0 ? 1_000 : await idleWaitMs().catch(() => 500);
-          await pause(wait, (done) => (wakeUp = done), [...inflight]);
-          wakeUp = undefined;
-        }
-        await Promise.all(inflight);
-      })();
-      sweeper = (async () => {
-        // Two steps, each failing on its own: a re-drive that keeps failing must not stop the open-order
-        // check, nor the other way round. A failure (PostgreSQL away) waits longer each time.
-        const backoff = new Backoff({ initialMs: sweepMs, maxMs: 30_000 });
-        while (running) {
-          let failed = false;
-          try {
-            await redriveLostRequests();
-          } catch (error) {
-            failed = true;
-            deps.logger.warn({ err: error }, 're-driving lost requests failed; will retry');
-          }
-          try {
-            while (running && (await checkOpenOrders()) > 0);
-          } catch (error) {
-            failed = true;
-            deps.logger.warn({ err: error }, 'open-order check failed; will retry');
-          }
-          if (!running) break;
-          if (failed) {
-            await pauseWhile(backoff.failed(), () => running);
-            continue;
-          }
-          backoff.succeeded();
-          await pause(sweepMs, (done) => (wakeSweeper = done));
-          wakeSweeper = undefined;
-        }
-      })();
+      dispatcher.start();
+      sweeper.start();
     },
     async stop() {
-      running = false;
-      wakeUp?.();
-      wakeSweeper?.();
-      await loop;
-      await sweeper;
+      await Promise.all([dispatcher.stop(), sweeper.stop()]);
+      await Promise.all(inflight);
       await subscription?.stop();
       breaker.shutdown();
     },
@@ -533,9 +470,15 @@ export function createRequestServer(deps: RequestServerDependencies) {
 
 export type RequestServer = ReturnType<typeof createRequestServer>;
 
-function acceptedOrRefused(order: BrokerOrder, kind: 'Accepted' | 'FoundAtBroker'): SubmissionEvent {
-  if (order.status === 'rejected') {
-    return { type: 'Refused', code: 'REJECTED', reason: order.rejectReason ?? 'rejected by the broker' };
+/** The sweeper's round failed in a step that logged why. */
+class SweepFailed extends Error {}
+
+/** Sorts what a broker call threw; what each kind means for the submission is broker-call.rules.ts's. */
+function callFailure(error: unknown): CallFailure {
+  if (error instanceof BrokerRejectedError) return { type: 'refused', code: error.code, message: error.message };
+  if (error instanceof BrokerUnavailableError) {
+    return { type: 'unavailable', reason: error.reason, message: error.message, retryAfterMs: error.retryAfterMs };
   }
-  return { type: kind, brokerOrderId: order.brokerOrderId };
+  if ((error as { code?: string }).code === 'EOPENBREAKER') return { type: 'breakerOpen' };
+  return { type: 'other', message: error instanceof Error ? error.message : String(error) };
 }

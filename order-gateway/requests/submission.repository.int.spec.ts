@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import type { CancelOrderMessage, SubmitOrderMessage } from './order-request.schemas.ts';
+import type { CancelOrderMessage, SubmitOrderMessage } from '../orders/order-request.schemas.ts';
 import { advance, newSubmission } from './submission.machine.ts';
 import { submissionRepository } from './submission.repository.ts';
 import { CLAIM_OPEN_ORDER_CHECKS, ORDERS_WITHOUT_SUBMISSION } from './submission.sql.ts';

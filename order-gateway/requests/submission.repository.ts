@@ -1,6 +1,6 @@
 import type { Queryable } from '../../platform/index.ts';
 import type { OrderStatus } from '../orders/order.machine.ts';
-import type { OrderRequestMessage, OrderTerms, SubmitOrderMessage } from './order-request.schemas.ts';
+import type { OrderRequestMessage, OrderTerms, SubmitOrderMessage } from '../orders/order-request.schemas.ts';
 import {
   newSubmission,
   persistSubmission,

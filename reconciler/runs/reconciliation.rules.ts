@@ -1,4 +1,4 @@
-import { dec, formatCash, formatQuantity, type Decimal } from '../../platform/index.ts';
+import { dec, formatCash, formatQuantity, type Decimal } from '../../platform/decimal.ts';
 
 /** The break kinds of docs/api.md, EXECUTION_ANOMALY among them: a fill outside its order's terms, kept aside. */
 export const BREAK_KINDS = [

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REFUSAL_CODES, TRADING_API_ERRORS } from '../../order-gateway/http/error-codes.ts';
+import { REFUSAL_CODES, TRADING_API_ERRORS } from '../../order-gateway/error-codes.ts';
 import { RECONCILER_ERRORS } from '../../reconciler/index.ts';
 import { buildDocumentedApps, routesOf, type DocumentedApps } from './documented-apps.ts';
 
@@ -188,7 +188,7 @@ describe('docs/api.md: error codes', () => {
     );
     expect(
       report(
-        'codes made in the trading API but missing from order-gateway/http/error-codes.ts or reconciler/runs/reconciliation.errors.ts',
+        'codes made in the trading API but missing from order-gateway/error-codes.ts or reconciler/runs/reconciliation.errors.ts',
         uncatalogued,
       ),
     ).toBe('');

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { composeTradingServer } from '../../bin/system.ts';
+import { createFillReceiverApp } from '../../broker-adapter/index.ts';
 import {
   BrokerService,
   createBrokerApp,
-  createFillReceiverApp,
   FaultPlan,
   PricePath,
   realClock,
-} from '../../broker-adapter/index.ts';
+} from '../../broker-adapter/simulator/index.ts';
 import { createPool, InProcessBus, loadConfig, silentLogger } from '../../platform/index.ts';
 
 /** A route as docs/api.md names it: `GET /v1/orders/{id}`. */

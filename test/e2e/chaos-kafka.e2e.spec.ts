@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alwaysOpenClock } from '../../broker-adapter/index.ts';
+import { alwaysOpenClock } from '../../broker-adapter/simulator/index.ts';
 import { startSystem, type RunningSystem } from '../../bin/system.ts';
 import { KafkaBus, loadConfig, silentLogger, startLocalKafka, type RestartableKafka } from '../../platform/index.ts';
 import { ChaosLoad, expectSettledAsTheBrokerSays, openAccounts } from '../support/chaos.ts';

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { alwaysOpenClock } from '../../broker-adapter/index.ts';
+import { alwaysOpenClock } from '../../broker-adapter/simulator/index.ts';
 import { allMigrations, startSystem, type RunningSystem } from '../../bin/system.ts';
 import {
   adminQuery,

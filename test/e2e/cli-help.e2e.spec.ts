@@ -20,8 +20,8 @@ describe.each([
   ['npm run bench', 'bin/bench.ts'],
   ['trading server', 'bin/trading-server.ts'],
   ['request server', 'bin/request-server.ts'],
-  ['simulated broker', 'broker-adapter/broker.server.ts'],
-  ['fill receiver', 'broker-adapter/fill-receiver.server.ts'],
+  ['simulated broker', 'bin/broker.ts'],
+  ['fill receiver', 'bin/fill-receiver.ts'],
 ])('%s --help', (_name, script) => {
   it('prints its usage, exits 0 and leaves no trace', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'cli-help-'));

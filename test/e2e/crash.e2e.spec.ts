@@ -1,13 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  alwaysOpenClock,
-  createFillReceiverApp,
-  ensureExecutionsTopic,
-  startBroker,
-  type RunningBroker,
-} from '../../broker-adapter/index.ts';
+import { createFillReceiverApp, ensureExecutionsTopic } from '../../broker-adapter/index.ts';
+import { alwaysOpenClock, startBroker, type RunningBroker } from '../../broker-adapter/simulator/index.ts';
 import { checkLedgerInvariants } from '../../ledger/index.ts';
 import { KafkaBus, loadConfig, silentLogger } from '../../platform/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manualClock } from '../../broker-adapter/index.ts';
+import { manualClock } from '../../broker-adapter/simulator/index.ts';
 import { startTestSystem, type TestSystem } from '../support/system.ts';
 
 interface Order {

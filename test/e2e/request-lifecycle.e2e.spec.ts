@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manualClock } from '../../broker-adapter/index.ts';
+import { manualClock } from '../../broker-adapter/simulator/index.ts';
 import { checkLedgerInvariants } from '../../ledger/index.ts';
 import { dec } from '../../platform/index.ts';
 import { BrokerProxy, systemBehindProxy, type FaultAnswer } from '../support/broker-proxy.ts';

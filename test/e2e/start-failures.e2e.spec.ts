@@ -157,9 +157,9 @@ describe('a failing start says why in one line, and never echoes a secret', () =
 describe('components run alone need the shared secrets', () => {
   const shared = { DATABASE_URL: 'postgres://u:p@127.0.0.1:1/x', KAFKA_BROKERS: '127.0.0.1:1' };
   it.each([
-    ['broker-adapter/fill-receiver.server.ts', {}, 'FILL_RECEIVER_SECRET'],
-    ['broker-adapter/broker.server.ts', { FILL_RECEIVER_SECRET: 'x'.repeat(32) }, 'BROKER_API_KEY'],
-    ['broker-adapter/broker.server.ts', { BROKER_API_KEY: 'y'.repeat(16) }, 'FILL_RECEIVER_SECRET'],
+    ['bin/fill-receiver.ts', {}, 'FILL_RECEIVER_SECRET'],
+    ['bin/broker.ts', { FILL_RECEIVER_SECRET: 'x'.repeat(32) }, 'BROKER_API_KEY'],
+    ['bin/broker.ts', { BROKER_API_KEY: 'y'.repeat(16) }, 'FILL_RECEIVER_SECRET'],
     ['bin/request-server.ts', {}, 'BROKER_API_KEY'],
     ['bin/trading-server.ts', {}, 'BROKER_API_KEY'],
   ])('%s %j refuses to start without %s, in one line', async (script, env, variable) => {
@@ -167,6 +167,23 @@ describe('components run alone need the shared secrets', () => {
     expect(code).toBe(1);
     expect(lines).toEqual([expect.stringMatching(new RegExp(`^Invalid configuration: ${variable} is required`))]);
   });
+});
+
+describe('components run alone share one lifecycle', () => {
+  const secrets = { FILL_RECEIVER_SECRET: 'x'.repeat(32), BROKER_API_KEY: 'y'.repeat(16), LOG_LEVEL: 'silent' };
+  it.each(['bin/fill-receiver.ts', 'bin/broker.ts', 'bin/request-server.ts', 'bin/trading-server.ts'])(
+    '%s with a PostgreSQL that cannot be reached: one line, without the password, exit 1',
+    async (script) => {
+      const { code, lines } = await runToExit(script, {
+        ...secrets,
+        DATABASE_URL: `postgres://orders:${MARKER}@127.0.0.1:1/orders`,
+        KAFKA_BROKERS: '127.0.0.1:1',
+      });
+      expect(code).toBe(1);
+      expect(lines).toEqual([expect.stringMatching(/^Cannot start: .*ECONNREFUSED/)]);
+      expect(lines.filter((line) => line.includes(MARKER))).toEqual([]);
+    },
+  );
 });
 
 describe('npm start under a supervisor', () => {

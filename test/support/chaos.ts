@@ -169,23 +169,25 @@ export async function expectSettledAsTheBrokerSays(options: {
 
   const deadline = Date.now() + (options.timeoutMs ?? 90_000);
   for (;;) {
-    const open = await count(`SELECT count(*)::int AS n FROM orders WHERE status <> ALL('{${FINAL.join(',')}}')`);
+    const open = await count(
+      `SELECT count(*)::int AS n FROM order_gateway_order_states WHERE status <> ALL('{${FINAL.join(',')}}')`,
+    );
     const unsettled = await count(`
-      SELECT count(*)::int AS n FROM orders o JOIN broker_orders b ON b.client_order_id = o.id::text
+      SELECT count(*)::int AS n FROM order_gateway_order_states o JOIN broker_adapter_simulated_orders b ON b.client_order_id = o.id::text
       WHERE o.status <> b.status OR o.filled_quantity <> b.cumulative_quantity`);
     if (open === 0 && unsettled === 0) break;
     if (Date.now() > deadline) throw new Error(`${open} orders still open, ${unsettled} differ from the broker`);
     await pause(250);
   }
-  expect(await count('SELECT count(*)::int AS n FROM orders')).toBe(load.placed.size);
-  expect(await count('SELECT count(*)::int AS n FROM broker_orders')).toBe(load.placed.size);
+  expect(await count('SELECT count(*)::int AS n FROM order_gateway_order_states')).toBe(load.placed.size);
+  expect(await count('SELECT count(*)::int AS n FROM broker_adapter_simulated_orders')).toBe(load.placed.size);
   const { rows: byStatus } = await pool.query<{ status: string; n: number }>(
-    'SELECT status, count(*)::int AS n FROM orders GROUP BY status',
+    'SELECT status, count(*)::int AS n FROM order_gateway_order_states GROUP BY status',
   );
   expect(byStatus.find((row) => row.status === 'filled')?.n ?? 0).toBeGreaterThan(0);
-  const trades = await count("SELECT count(*)::int AS n FROM broker_executions WHERE exec_type = 'trade'");
-  expect(await count('SELECT count(*)::int AS n FROM order_fills')).toBe(trades);
-  expect(await count('SELECT count(*)::int AS n FROM ledger_fills')).toBe(trades);
+  const trades = await count('SELECT count(*)::int AS n FROM broker_adapter_simulated_trades');
+  expect(await count('SELECT count(*)::int AS n FROM order_gateway_recorded_fills')).toBe(trades);
+  expect(await count('SELECT count(*)::int AS n FROM ledger_settled_fills')).toBe(trades);
   expect(await checkLedgerInvariants(pool)).toEqual([]);
 
   const date = tradingDateOf(new Date());

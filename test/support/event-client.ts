@@ -1,6 +1,6 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { EventSource } from 'eventsource';
-import { ACCOUNT_EVENT_TYPES } from '../../order-gateway/events/account-event.schemas.ts';
+import { ACCOUNT_EVENT_TYPES } from '../../order-gateway/orders/account-event.schemas.ts';
 
 export interface ReceivedEvent {
   id: string;

@@ -1,4 +1,4 @@
-import { alwaysOpenClock, type SimClock, type StartBrokerOptions } from '../../broker-adapter/index.ts';
+import { alwaysOpenClock, type SimClock, type StartBrokerOptions } from '../../broker-adapter/simulator/index.ts';
 import { KafkaBus, loadConfig, silentLogger, type Config, type Logger } from '../../platform/index.ts';
 import { startSystem, type RunningSystem } from '../../bin/system.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';

@@ -8,6 +8,7 @@ import {
   type Instrument,
   type MarketClock,
   type MarketData,
+  unsentSubmits,
 } from '../../order-gateway/index.ts';
 import { InProcessBus, silentLogger, type Bus, type Pool } from '../../platform/index.ts';
 import type { TestDatabase } from './database.ts';
@@ -72,6 +73,7 @@ export async function buildTestApp(
     logger: silentLogger,
     newId: options.newId,
     maxOpenOrders: options.maxOpenOrders,
+    unsentSubmits,
   });
   return buildApp({
     logger: silentLogger,

@@ -1,0 +1,77 @@
+import type { FaultProbabilities } from '../../../platform/config.ts';
+import { unitFloat } from '../market/random.domain.ts';
+
+export interface FaultSettings {
+  seed: number;
+  probabilities: FaultProbabilities;
+  latencyMs: { min: number; max: number };
+  /** Length of one outage window of real time; each window is down with probability `outage`. */
+  outageWindowMs: number;
+}
+
+/**
+ * Every misbehaviour of the broker, decided by hashing the seed with what is decided and a stable
+ * key (the client order id, a report's place in its order, a window of time). The same seed gives
+ * the same faults for the same orders, however the requests interleave.
+ */
+export class FaultPlan {
+  readonly settings: FaultSettings;
+
+  constructor(settings: FaultSettings) {
+    this.settings = settings;
+  }
+
+  private hit(kind: keyof FaultProbabilities, ...key: readonly (string | number)[]): boolean {
+    const p = this.settings.probabilities[kind];
+    return p > 0 && unitFloat(this.settings.seed, kind, ...key) < p;
+  }
+
+  /** The broker refuses the order (a risk or market-access check, as real brokers have). */
+  rejects(clientOrderId: string): boolean {
+    return this.hit('reject', clientOrderId);
+  }
+
+  /** The broker takes the order but its answer comes after the caller has given up. */
+  losesAcknowledgement(clientOrderId: string): boolean {
+    return this.hit('ack_timeout', clientOrderId);
+  }
+
+  /** The order fills in several executions instead of one. */
+  fillsInParts(clientOrderId: string): boolean {
+    return this.hit('partial', clientOrderId);
+  }
+
+  /** The n-th report of an order is never pushed; only the statements show it. */
+  dropsReport(clientOrderId: string, reportIndex: number): boolean {
+    return this.hit('drop_report', clientOrderId, reportIndex);
+  }
+
+  duplicatesReport(clientOrderId: string, reportIndex: number): boolean {
+    return this.hit('duplicate', clientOrderId, reportIndex);
+  }
+
+  /** The report is held back so that later reports overtake it. */
+  reordersReport(clientOrderId: string, reportIndex: number): boolean {
+    return this.hit('reorder', clientOrderId, reportIndex);
+  }
+
+  /** Whether the broker's API is down (503) at a real instant. */
+  isOutage(realMs: number): boolean {
+    return this.hit('outage', Math.floor(realMs / this.settings.outageWindowMs));
+  }
+
+  /** Latency of the n-th API call. */
+  latencyMs(callIndex: number): number {
+    const { min, max } = this.settings.latencyMs;
+    return min + Math.floor(unitFloat(this.settings.seed, 'latency', callIndex) * (max - min + 1));
+  }
+}
+
+export function noFaults(seed = 1): FaultPlan {
+  return new FaultPlan({
+    seed,
+    probabilities: { ack_timeout: 0, duplicate: 0, reorder: 0, drop_report: 0, reject: 0, partial: 0, outage: 0 },
+    latencyMs: { min: 0, max: 0 },
+    outageWindowMs: 2_000,
+  });
+}
