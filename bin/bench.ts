@@ -1,3 +1,5 @@
+import { firstLine, runCommand } from '../platform/index.ts';
+
 /** `npm run bench [-- suite ...]`: runs the named benchmark suites, or all of them. One line per suite. */
 const suites: Record<string, () => Promise<void>> = {
   ledger: () => import('../ledger/ledger.bench.ts').then((m) => m.runLedgerBenchmark()),
@@ -27,6 +29,10 @@ if (unknown.length > 0) {
   process.stderr.write(`unknown benchmark suite(s): ${unknown.join(', ')}; known: ${Object.keys(suites).join(', ')}\n`);
   process.exit(2);
 }
-for (const name of requested.length > 0 ? requested : Object.keys(suites)) {
-  await suites[name]!();
-}
+await runCommand(
+  async () => {
+    for (const name of requested.length > 0 ? requested : Object.keys(suites)) await suites[name]!();
+    return 0;
+  },
+  { name: 'bench', describeFailure: (error) => `bench failed: ${firstLine(error)}` },
+);

@@ -1,4 +1,4 @@
-import { answerUsage, createLogger, loadConfigOrExit } from '../platform/index.ts';
+import { answerUsage, createLogger, firstLine, loadConfigOrExit, runCommand } from '../platform/index.ts';
 import { startInfrastructure } from './system.ts';
 
 /** `npm run migrate`: applies every component's pending migrations, then exits. */
@@ -11,12 +11,12 @@ server apply the migrations they need at start as well.
 `);
 const config = loadConfigOrExit();
 const logger = createLogger('migrate', config.LOG_LEVEL);
-try {
-  const infrastructure = await startInfrastructure(config, logger);
-  await infrastructure.stop();
-} catch (error) {
-  logger.debug({ err: error }, 'migrations not applied');
-  process.stderr.write(`Cannot migrate: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}\n`);
-  process.exit(1);
-}
-process.stdout.write('migrations applied\n');
+await runCommand(
+  async ({ onStop }) => {
+    const infrastructure = await startInfrastructure(config, logger);
+    onStop(() => infrastructure.stop());
+    process.stdout.write('migrations applied\n');
+    return 0;
+  },
+  { name: 'migrate', logger, describeFailure: (error) => `Cannot migrate: ${firstLine(error)}` },
+);

