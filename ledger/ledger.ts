@@ -1,4 +1,4 @@
-import { ZERO, type Decimal, type Queryable } from '../platform/index.ts';
+import { Decimal, ZERO, type Queryable } from '../platform/index.ts';
 import { LedgerError } from './ledger.errors.ts';
 import {
   depositPostings,
@@ -145,8 +145,12 @@ export function createLedger(options: { commissionBps: number }): Ledger {
         return toHold(existing);
       }
       const asset = holdAsset(side, symbol);
-      const amount = side === 'buy' ? costOf(quantity.times(worstPrice), bps) : quantity;
-      const postings = holdPostings(books.balanceOf(accountId, asset), side, amount);
+      const required = side === 'buy' ? costOf(quantity.times(worstPrice), bps) : quantity;
+      const balance = books.balanceOf(accountId, asset);
+      // A replacement the broker already made cannot be refused: it holds what there is, and a fill
+      // beyond it takes the rest from available (or is refused and alarmed), as after any release.
+      const amount = input.clampToAvailable ? Decimal.min(required, balance.available) : required;
+      const postings = holdPostings(balance, side, amount);
       const hold: HoldState = {
         id: holdId,
         accountId,
@@ -160,6 +164,36 @@ export function createLedger(options: { commissionBps: number }): Ledger {
         progress: NO_PROGRESS,
       };
       books.record('hold', accountId, holdId, postings);
+      books.putHold(hold, true);
+      await books.flush();
+      return toHold(hold);
+    },
+
+    async reserveForReplace(tx, input) {
+      const holdId = checkIdentifier(input.holdId, 'holdId');
+      const baseHoldId = checkIdentifier(input.baseHoldId, 'holdId');
+      const quantity = checkQuantity(input.quantity);
+      const worstPrice = checkPrice(input.worstPrice, 'worstPrice');
+      const books = await Books.open(tx, { holdIds: [baseHoldId, holdId] });
+      const base = books.hold(baseHoldId);
+      if (!base) throw new LedgerError('HOLD_NOT_FOUND', `unknown hold ${baseHoldId}`, { holdId: baseHoldId });
+      const existing = books.hold(holdId);
+      if (existing) return toHold(existing);
+      const need = base.side === 'buy' ? costOf(quantity.times(worstPrice), bps) : quantity;
+      // The larger of old and new: the base hold stays for the old order's fills; only the excess is added.
+      const extra = Decimal.max(ZERO, need.minus(base.amount));
+      if (extra.isZero()) return null;
+      const postings = holdPostings(books.balanceOf(base.accountId, base.asset), base.side, extra);
+      const hold: HoldState = {
+        ...base,
+        id: holdId,
+        orderQuantity: quantity,
+        worstPrice,
+        originalAmount: extra,
+        amount: extra,
+        progress: NO_PROGRESS,
+      };
+      books.record('hold', base.accountId, holdId, postings);
       books.putHold(hold, true);
       await books.flush();
       return toHold(hold);

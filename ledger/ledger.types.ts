@@ -106,8 +106,20 @@ export interface Ledger {
       symbol: string;
       quantity: Decimal;
       worstPrice: Decimal;
+      /** Hold what is available when that is less than the order needs, instead of refusing. */
+      clampToAvailable?: boolean;
     },
   ): Promise<Hold>;
+  /**
+   * While a replace is pending the order holds the larger of its old and new needs: this adds a hold
+   * (`holdId`) for what the new terms (`quantity` left at `worstPrice`) need beyond what `baseHoldId`
+   * still has. Null when nothing more is needed; refused (INSUFFICIENT_BUYING_POWER or
+   * INSUFFICIENT_POSITION) when the account lacks it. Idempotent on holdId.
+   */
+  reserveForReplace(
+    tx: Queryable,
+    input: { holdId: string; baseHoldId: string; quantity: Decimal; worstPrice: Decimal },
+  ): Promise<Hold | null>;
   /** `amount` in the hold's asset; omitted: the rest. */
   releaseHold(tx: Queryable, input: { holdId: string; amount?: Decimal }): Promise<Hold>;
   /** Idempotent on execId: a second call with the same execId changes nothing and returns the first result. */

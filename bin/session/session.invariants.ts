@@ -18,7 +18,7 @@ export interface Violation {
   message: string;
 }
 
-const FINAL = new Set(['filled', 'canceled', 'rejected', 'expired']);
+const FINAL = new Set(['filled', 'canceled', 'rejected', 'expired', 'replaced']);
 
 /**
  * Remembers every order's status each time the system is quiet, so that an order seen final and

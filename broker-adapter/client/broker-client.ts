@@ -9,6 +9,7 @@ import {
   OrdersStatement,
   PositionsStatement,
   type BrokerOrderRequest,
+  type BrokerReplaceRequest,
   type StatementKind,
   type Statements,
 } from './broker-order.schemas.ts';
@@ -110,6 +111,14 @@ export class BrokerClient {
   /** Accepted: the order, now pending_cancel. Too late (already final): BrokerRejectedError TOO_LATE_TO_CANCEL. */
   cancelOrder(brokerOrderId: string): Promise<BrokerOrder> {
     return this.call('DELETE', `/v1/orders/${encodeURIComponent(brokerOrderId)}`, BrokerOrder);
+  }
+
+  /**
+   * Cancel/replace: the new order (its client order id is the request's), idempotent on that id.
+   * Refused (too late, a cancel pending, below the filled quantity): BrokerRejectedError with the code.
+   */
+  replaceOrder(brokerOrderId: string, request: BrokerReplaceRequest): Promise<BrokerOrder> {
+    return this.call('PATCH', `/v1/orders/${encodeURIComponent(brokerOrderId)}`, BrokerOrder, request);
   }
 
   getOrder(brokerOrderId: string): Promise<BrokerOrder> {

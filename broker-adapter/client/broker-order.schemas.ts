@@ -42,6 +42,20 @@ export const BrokerOrderRequest = z
 export type BrokerOrderRequest = z.input<typeof BrokerOrderRequest>;
 export type ParsedOrderRequest = z.output<typeof BrokerOrderRequest>;
 
+/**
+ * A cancel/replace (FIX 35=G): the new order's client order id and its terms. `quantity` is the new
+ * total, the old order's fills included; what is left after them is the new order's quantity.
+ */
+export const BrokerReplaceRequest = z
+  .object({
+    clientOrderId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of [A-Za-z0-9._-]'),
+    quantity: positive.refine((value) => dec(value).decimalPlaces() <= 6, 'at most 6 fractional digits'),
+    limitPrice: positive.optional(),
+    timeInForce: z.enum(['day', 'gtc', 'ioc']).optional(),
+  })
+  .strict();
+export type BrokerReplaceRequest = z.infer<typeof BrokerReplaceRequest>;
+
 export const BrokerOrder = z.object({
   brokerOrderId: z.string(),
   clientOrderId: z.string(),
@@ -59,6 +73,8 @@ export const BrokerOrder = z.object({
   leavesQuantity: z.string(),
   averagePrice: z.string(),
   rejectReason: z.string().nullable(),
+  /** A replacement: the broker id of the order it replaced (absent from older brokers' answers). */
+  replaces: z.string().nullable().default(null),
   /** Day orders: when they expire; null for gtc and ioc. */
   expiresAt: z.string().nullable(),
   createdAt: z.string(),

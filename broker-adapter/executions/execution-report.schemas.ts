@@ -12,7 +12,9 @@ import { decimalString } from '../../platform/decimal.schemas.ts';
  * - `execType` (150) says what happened: `new` (accepted), `trade` (a fill), `pending_cancel`
  *   (cancel request accepted), `canceled`, `rejected`, `expired` (a day order at the close), or
  *   `cancel_rejected` (the cancel came too late: the order filled first; `rejectReason` says why and
- *   `orderStatus` is the order's status, unchanged).
+ *   `orderStatus` is the order's status, unchanged), or `replaced` (a cancel/replace took effect: the
+ *   order is final, and `replacedBy` names the order that carries on, with its quantity: what the new
+ *   total leaves after this order's fills).
  * - `orderStatus` (39) is the order's status after this report. A fill after a cancel request keeps
  *   `pending_cancel` until the cancel is settled, as FIX does.
  * - Decimals are strings matching DECIMAL_PATTERN. Quantities have at most 6 fractional digits.
@@ -37,6 +39,7 @@ export const EXEC_TYPES = [
   'rejected',
   'expired',
   'cancel_rejected',
+  'replaced',
 ] as const;
 export const ORDER_STATUSES = [
   'new',
@@ -46,10 +49,17 @@ export const ORDER_STATUSES = [
   'canceled',
   'rejected',
   'expired',
+  'replaced',
 ] as const;
 export type ExecType = (typeof EXEC_TYPES)[number];
 export type BrokerOrderStatus = (typeof ORDER_STATUSES)[number];
-export const FINAL_ORDER_STATUSES: readonly BrokerOrderStatus[] = ['filled', 'canceled', 'rejected', 'expired'];
+export const FINAL_ORDER_STATUSES: readonly BrokerOrderStatus[] = [
+  'filled',
+  'canceled',
+  'rejected',
+  'expired',
+  'replaced',
+];
 
 const id = z.string().min(1).max(128);
 
@@ -79,6 +89,8 @@ export const ExecutionReport = z
     averagePrice: nonNegative,
     orderQuantity: positive,
     rejectReason: z.string().max(500).nullable().default(null),
+    /** `replaced` reports only: the order that carries on (FIX's ClOrdID beside OrigClOrdID). */
+    replacedBy: z.object({ brokerOrderId: id, clientOrderId: id, quantity: positive }).nullish(),
     transactTime: z.iso.datetime({ offset: false }),
     sequence: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
   })
@@ -103,6 +115,9 @@ export const ExecutionReport = z
       if (q(report.lastQuantity).gt(q(report.cumulativeQuantity))) issue('lastQuantity', 'exceeds cumulativeQuantity');
     } else if (!q(report.lastQuantity).eq(0)) {
       issue('lastQuantity', 'must be 0 unless execType is trade');
+    }
+    if ((report.execType === 'replaced') !== (report.replacedBy != null)) {
+      issue('replacedBy', 'is required on a replaced report and only there');
     }
   });
 export type ExecutionReport = z.infer<typeof ExecutionReport>;

@@ -38,6 +38,17 @@ export function orderEventFromReport(report: Report): OrderEvent {
         reason: report.rejectReason ?? 'too late to cancel',
         at,
       };
+    case 'replaced': {
+      // The schema requires replacedBy on a replaced report.
+      const by = report.replacedBy!;
+      return {
+        type: 'ReplaceAcknowledged',
+        newOrderId: by.clientOrderId,
+        brokerOrderId: by.brokerOrderId,
+        quantity: by.quantity,
+        at,
+      };
+    }
     default: {
       const exhaustive: never = report.execType;
       throw new Error(`unknown execType ${String(exhaustive)}`);

@@ -1,8 +1,15 @@
 import type { FillToSettle } from '../../ledger/index.ts';
 import { dec } from '../../platform/decimal.ts';
 import { describeBreaches, fillTermsBreaches, type ReportedFill } from './fill-terms.rules.ts';
-import type { CancelOrderMessage } from './order-request.schemas.ts';
-import { decide, orderStatus, restoreOrderSnapshot, type OrderEvent, type OrderSnapshot } from './order.machine.ts';
+import type { CancelOrderMessage, ReplaceOrderMessage } from './order-request.schemas.ts';
+import {
+  decide,
+  orderStatus,
+  restoreOrderSnapshot,
+  type OrderEffect,
+  type OrderEvent,
+  type OrderSnapshot,
+} from './order.machine.ts';
 import type { OrderRow } from './order.repository.ts';
 
 export interface ApplyOutcome {
@@ -35,6 +42,14 @@ export interface OrderChange {
   execIds: string[];
   /** The earliest acknowledgement's time, on the broker's clock. */
   brokerAcceptedAt: string | null;
+  /** The order that replaced this one, when the batch replaced it. */
+  replacedBy: string | null;
+}
+
+/** An order to create because a replace took effect: the old order's row and what the machine decided. */
+export interface ReplacementToCreate {
+  row: OrderRow;
+  effect: Extract<OrderEffect, { type: 'createReplacement' }>;
 }
 
 /** One change of one order that a client may need to see (an account event), in the batch's order. */
@@ -68,7 +83,12 @@ export interface BatchDecision {
   fills: Array<FillToSettle & { orderId: string }>;
   /** Orders whose holds the ledger releases once their fills are settled. */
   releases: string[];
-  cancels: CancelOrderMessage[];
+  /** Cancels and replaces to send to the broker, through the outbox. */
+  cancels: Array<CancelOrderMessage | ReplaceOrderMessage>;
+  /** Orders that carry on after a replace, created after the old orders' holds are released. */
+  replacements: ReplacementToCreate[];
+  /** Holds added while a replace was pending, no longer needed. */
+  replaceHolds: string[];
   anomalies: OrderAnomaly[];
   alarms: OrderAlarm[];
   /** Every event that moved its order, with the state before and after it. */
@@ -87,6 +107,8 @@ export function decideBatch(locked: ReadonlyMap<string, OrderRow>, events: reado
     fills: [],
     releases: [],
     cancels: [],
+    replacements: [],
+    replaceHolds: [],
     anomalies: [],
     alarms: [],
     steps: [],
@@ -114,7 +136,15 @@ export function decideBatch(locked: ReadonlyMap<string, OrderRow>, events: reado
     let change = changes.get(orderId);
     if (!change) {
       const snapshot = restoreOrderSnapshot(row.snapshot);
-      change = { row, first: snapshot, snapshot, releaseHold: false, execIds: [], brokerAcceptedAt: null };
+      change = {
+        row,
+        first: snapshot,
+        snapshot,
+        releaseHold: false,
+        execIds: [],
+        brokerAcceptedAt: null,
+        replacedBy: null,
+      };
       changes.set(orderId, change);
     }
     if (
@@ -149,6 +179,28 @@ export function decideBatch(locked: ReadonlyMap<string, OrderRow>, events: reado
             requestNo: effect.requestNo,
           });
           wroteOutbox = true;
+          break;
+        case 'requestReplaceAtBroker':
+          decision.cancels.push({
+            type: 'ReplaceOrder',
+            orderId: row.id,
+            accountId: row.account_id,
+            requestNo: effect.requestNo,
+            newOrderId: effect.replacement.orderId,
+            quantity: effect.replacement.quantity,
+            limitPrice: effect.replacement.limitPrice,
+            timeInForce: effect.replacement.timeInForce,
+          });
+          wroteOutbox = true;
+          break;
+        case 'createReplacement':
+          decision.replacements.push({ row, effect });
+          change.replacedBy = effect.replacement.orderId;
+          // Sent from here only when it replaced the old order before that left: else it is at the broker.
+          wroteOutbox ||= effect.brokerOrderId === null;
+          break;
+        case 'releaseReplaceHold':
+          decision.replaceHolds.push(effect.holdId);
           break;
         case 'raiseAlarm':
           decision.anomalies.push({ orderId: row.id, kind: effect.kind, detail: effect.detail, event });

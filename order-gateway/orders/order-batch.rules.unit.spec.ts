@@ -39,6 +39,8 @@ function anOrderRow(overrides: Partial<OrderRow> = {}): OrderRow {
     version: 1,
     created_at: new Date(at),
     updated_at: new Date(at),
+    replaces: null,
+    replaced_by: null,
     ...overrides,
   };
 }

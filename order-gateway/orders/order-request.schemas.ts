@@ -48,10 +48,29 @@ export const CancelOrderMessage = z.object({
   requestNo: z.number().int().positive().default(1),
 });
 
-export const OrderRequestMessage = z.discriminatedUnion('type', [SubmitOrderMessage, CancelOrderMessage]);
+/** A cancel/replace of an acknowledged order: the new order's id (its client order id at the broker) and terms. */
+export const ReplaceOrderMessage = z.object({
+  type: z.literal('ReplaceOrder'),
+  orderId: z.uuid(),
+  accountId: z.uuid(),
+  /** The n-th replace of the order: a later one takes over a refused earlier one, a redelivery does not. */
+  requestNo: z.number().int().positive(),
+  newOrderId: z.uuid(),
+  /** The new total, the old order's fills included. */
+  quantity: z.string(),
+  limitPrice: z.string(),
+  timeInForce: z.enum(['day', 'gtc', 'ioc']),
+});
+
+export const OrderRequestMessage = z.discriminatedUnion('type', [
+  SubmitOrderMessage,
+  CancelOrderMessage,
+  ReplaceOrderMessage,
+]);
 
 export type SubmitOrderMessage = z.infer<typeof SubmitOrderMessage>;
 export type CancelOrderMessage = z.infer<typeof CancelOrderMessage>;
+export type ReplaceOrderMessage = z.infer<typeof ReplaceOrderMessage>;
 export type OrderRequestMessage = z.infer<typeof OrderRequestMessage>;
 
 /**

@@ -16,6 +16,9 @@ import { dec } from '../../platform/decimal.ts';
  * - when the broker closes an order (canceled, expired) while its report says more was filled than
  *   we have seen, the order shows the final status at once but waits in `closing` for those fills
  *   (live, or repaired by the reconciler) before it releases the rest of its hold;
+ * - a replace is a request (FIX cancel/replace): `pendingReplace` until the broker answers; a fill
+ *   meanwhile counts; the broker's replace ends the order `replaced` and a new order carries on, its
+ *   refusal returns it to `open` with the refusal for the client;
  * - final states absorb everything: later events are recorded and change nothing.
  */
 
@@ -28,13 +31,15 @@ export const ORDER_STATUSES = [
   'partially_filled',
   'filled',
   'pending_cancel',
+  'pending_replace',
   'canceled',
   'rejected',
   'expired',
+  'replaced',
 ] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-export const FINAL_STATUSES: readonly OrderStatus[] = ['filled', 'canceled', 'rejected', 'expired'];
+export const FINAL_STATUSES: readonly OrderStatus[] = ['filled', 'canceled', 'rejected', 'expired', 'replaced'];
 
 export interface OrderContext {
   quantity: string;
@@ -46,18 +51,39 @@ export interface OrderContext {
   brokerOrderId: string | null;
   rejectReason: string | null;
   /** Set when the broker closed the order while fills it reported were still on their way. */
-  closing: { as: 'canceled' | 'expired'; awaitingFilledQuantity: string } | null;
+  closing: { as: 'canceled' | 'expired' | 'replaced'; awaitingFilledQuantity: string } | null;
   /**
    * Cancels asked of the broker so far: the n-th cancel is its own request (a refused one does not
    * swallow the next). Absent from snapshots stored before it existed: read as 0.
    */
   cancelRequests?: number;
-  /** The last cancel the broker refused, shown to the client; absent from older snapshots. */
+  /** The last cancel or replace the broker refused, shown to the client; absent from older snapshots. */
   lastRejection?: LastRejection | null;
+  /** Replaces asked of the broker so far, numbered like cancels. */
+  replaceRequests?: number;
+  /** The replace waiting for the broker's answer; null otherwise. */
+  replace?: Replacement | null;
+  /** The last replace asked, kept after its answer: a repeated PATCH is recognised by it. */
+  lastReplace?: Replacement | null;
+  /** The order that carries on after a replace. */
+  replacedBy?: string | null;
+}
+
+/** The new terms of a replace and the ids they will carry. `quantity` is the new total, fills included. */
+export interface Replacement {
+  orderId: string;
+  clientOrderId: string;
+  quantity: string;
+  limitPrice: string;
+  timeInForce: 'day' | 'gtc' | 'ioc';
+  /** The hold added while pending for what the new terms need beyond the old hold; null when none was. */
+  topUpHoldId: string | null;
+  /** Fingerprint of what the client asked: a repeat with its clientOrderId must ask the same. */
+  fingerprint: string;
 }
 
 export interface LastRejection {
-  action: 'cancel';
+  action: 'cancel' | 'replace';
   code: string;
   message: string;
   at: string;
@@ -70,7 +96,13 @@ export type OrderEvent =
   | { type: 'CancelRequested'; at: string }
   | { type: 'CancelRejected'; code: string; reason: string; at: string }
   | { type: 'OrderCanceled'; cumulativeQuantity: string; at: string }
-  | { type: 'OrderExpired'; cumulativeQuantity: string; at: string };
+  | { type: 'OrderExpired'; cumulativeQuantity: string; at: string }
+  | { type: 'ReplaceRequested'; replacement: Replacement; at: string }
+  /** The broker replaced the order: `quantity` is the new order's, what the new total left after fills. */
+  | { type: 'ReplaceAcknowledged'; newOrderId: string; brokerOrderId: string; quantity: string; at: string }
+  | { type: 'ReplaceRejected'; code: string; reason: string; at: string }
+  /** The order never left our side: replaced here, and the new order goes out instead. */
+  | { type: 'ReplacedLocally'; replacement: Replacement; at: string };
 
 export type AlarmKind = 'FILL_EXCEEDS_QUANTITY' | 'FILL_ON_FINAL_ORDER' | 'REJECTED_AFTER_FILL';
 
@@ -79,6 +111,21 @@ export type OrderEffect =
   | { type: 'applyFill'; execId: string; quantity: string; price: string; at: string }
   | { type: 'releaseHold' }
   | { type: 'requestCancelAtBroker'; requestNo: number }
+  | { type: 'requestReplaceAtBroker'; requestNo: number; replacement: Replacement }
+  /**
+   * Create the order that carries on: at the broker already (`brokerOrderId`), or to be sent
+   * (`brokerOrderId` null: replaced here before the old order left).
+   */
+  | {
+      type: 'createReplacement';
+      replacement: Replacement;
+      quantity: string;
+      brokerOrderId: string | null;
+      /** When the broker made the new order, on its clock (its trade date follows it). */
+      at: string;
+    }
+  /** The hold added while a replace was pending is no longer needed. */
+  | { type: 'releaseReplaceHold'; holdId: string }
   | { type: 'raiseAlarm'; kind: AlarmKind; detail: string }
   | { type: 'ignoreEvent'; reason: string };
 
@@ -91,6 +138,11 @@ function fillOf(event: OrderEvent): FillEvent {
 
 function filledAfter(context: OrderContext, event: OrderEvent) {
   return dec(context.filledQuantity).plus(fillOf(event).quantity);
+}
+
+/** What the old order had filled when the broker replaced it: the new total less what it left the new order. */
+function filledAtReplace(replacement: Replacement, event: { quantity: string }) {
+  return dec(replacement.quantity).minus(event.quantity);
 }
 
 function isDuplicateFill(context: OrderContext, event: OrderEvent): boolean {
@@ -128,9 +180,29 @@ export const orderMachine = setup({
     })),
     countCancelRequest: assign(({ context }) => ({ cancelRequests: (context.cancelRequests ?? 0) + 1 })),
     rememberRejection: assign(({ event }) => {
-      if (event.type !== 'CancelRejected') return {};
-      return { lastRejection: { action: 'cancel' as const, code: event.code, message: event.reason, at: event.at } };
+      if (event.type !== 'CancelRejected' && event.type !== 'ReplaceRejected') return {};
+      const action = event.type === 'CancelRejected' ? ('cancel' as const) : ('replace' as const);
+      return { lastRejection: { action, code: event.code, message: event.reason, at: event.at } };
     }),
+    rememberReplace: assign(({ context, event }) => {
+      if (event.type !== 'ReplaceRequested' && event.type !== 'ReplacedLocally') return {};
+      return {
+        replaceRequests: (context.replaceRequests ?? 0) + (event.type === 'ReplaceRequested' ? 1 : 0),
+        replace: event.replacement,
+        lastReplace: event.replacement,
+      };
+    }),
+    forgetReplace: assign({ replace: null }),
+    awaitFillsBeforeReplace: assign(({ context, event }) => {
+      if (event.type !== 'ReplaceAcknowledged' || !context.replace) return {};
+      return {
+        closing: {
+          as: 'replaced' as const,
+          awaitingFilledQuantity: filledAtReplace(context.replace, event).toFixed(),
+        },
+      };
+    }),
+    rememberReplacedBy: assign(({ context }) => ({ replacedBy: context.replace?.orderId ?? null })),
     awaitOutstandingFills: assign(({ event }) => {
       if (event.type !== 'OrderCanceled' && event.type !== 'OrderExpired') return {};
       return {
@@ -144,6 +216,8 @@ export const orderMachine = setup({
     applyFill: () => undefined,
     releaseHold: () => undefined,
     requestCancelAtBroker: () => undefined,
+    requestReplaceAtBroker: () => undefined,
+    createReplacement: () => undefined,
     alarmFillExceedsQuantity: () => undefined,
     alarmRejectedAfterFill: () => undefined,
     ignoreEvent: (_, _params: { reason: string }) => undefined,
@@ -162,6 +236,13 @@ export const orderMachine = setup({
       dec(event.cumulativeQuantity).gt(context.filledQuantity),
     nothingFilledYet: ({ context }) => dec(context.filledQuantity).isZero(),
     closingAsCanceled: ({ context }) => context.closing?.as === 'canceled',
+    closingAsReplaced: ({ context }) => context.closing?.as === 'replaced',
+    replaceFillsOutstanding: ({ context, event }) =>
+      event.type === 'ReplaceAcknowledged' &&
+      context.replace?.orderId === event.newOrderId &&
+      filledAtReplace(context.replace, event).gt(context.filledQuantity),
+    isPendingReplace: ({ context, event }) =>
+      event.type === 'ReplaceAcknowledged' && context.replace?.orderId === event.newOrderId,
   },
 }).createMachine({
   id: 'order',
@@ -194,6 +275,10 @@ export const orderMachine = setup({
         ],
         CancelRequested: { actions: { type: 'ignoreEvent', params: { reason: 'cancel already requested' } } },
         CancelRejected: { actions: { type: 'ignoreEvent', params: { reason: 'no cancel pending' } } },
+        ReplaceRequested: { actions: { type: 'ignoreEvent', params: { reason: 'not replaceable in this state' } } },
+        ReplacedLocally: { actions: { type: 'ignoreEvent', params: { reason: 'the order may be at the broker' } } },
+        ReplaceAcknowledged: { actions: { type: 'ignoreEvent', params: { reason: 'no such replace pending' } } },
+        ReplaceRejected: { actions: { type: 'ignoreEvent', params: { reason: 'no replace pending' } } },
         OrderCanceled: [
           { guard: 'fillsStillOutstanding', target: 'closing', actions: 'awaitOutstandingFills' },
           { target: 'canceled', actions: 'releaseHold' },
@@ -210,12 +295,41 @@ export const orderMachine = setup({
             // A fill before the acknowledgement implies the broker accepted the order.
             FillReported: { guard: 'isOrdinaryFill', target: 'open', actions: ['addFill', 'applyFill'] },
             CancelRequested: { target: 'pendingCancel', actions: ['countCancelRequest', 'requestCancelAtBroker'] },
+            // Only the trading server sends this, after it abandoned the submit under its lock.
+            ReplacedLocally: {
+              target: '#order.replaced',
+              actions: ['rememberReplace', 'rememberReplacedBy', 'createReplacement', 'releaseHold'],
+            },
           },
         },
         open: {
           on: {
             FillReported: { guard: 'isOrdinaryFill', actions: ['addFill', 'applyFill'] },
             CancelRequested: { target: 'pendingCancel', actions: ['countCancelRequest', 'requestCancelAtBroker'] },
+            ReplaceRequested: { target: 'pendingReplace', actions: ['rememberReplace', 'requestReplaceAtBroker'] },
+          },
+        },
+        pendingReplace: {
+          on: {
+            // The broker may fill the old order before it replaces it: the fill counts, and the new
+            // order's quantity (the broker's answer) is what the new total leaves after it.
+            FillReported: { guard: 'isOrdinaryFill', actions: ['addFill', 'applyFill'] },
+            CancelRequested: { actions: { type: 'ignoreEvent', params: { reason: 'a replace is pending' } } },
+            ReplaceAcknowledged: [
+              // The broker filled the old order before it replaced it, and those fills have not
+              // reached us: the order is replaced now, and keeps its hold until they have.
+              {
+                guard: 'replaceFillsOutstanding',
+                target: '#order.closing',
+                actions: ['rememberReplacedBy', 'createReplacement', 'awaitFillsBeforeReplace'],
+              },
+              {
+                guard: 'isPendingReplace',
+                target: '#order.replaced',
+                actions: ['rememberReplacedBy', 'createReplacement', 'releaseHold'],
+              },
+            ],
+            ReplaceRejected: { target: 'open', actions: ['rememberRejection', 'forgetReplace'] },
           },
         },
         pendingCancel: {
@@ -246,6 +360,7 @@ export const orderMachine = setup({
     closed: {
       always: [
         { guard: 'closingAsCanceled', target: 'canceled', actions: 'releaseHold' },
+        { guard: 'closingAsReplaced', target: 'replaced', actions: 'releaseHold' },
         { target: 'expired', actions: 'releaseHold' },
       ],
     },
@@ -253,12 +368,23 @@ export const orderMachine = setup({
     canceled: { type: 'final' },
     expired: { type: 'final' },
     rejected: { type: 'final' },
+    replaced: { type: 'final' },
   },
 });
 
 export type OrderSnapshot = SnapshotFrom<typeof orderMachine>;
 export type OrderStateValue = string | { live: string };
-type StateName = 'pendingNew' | 'open' | 'pendingCancel' | 'closing' | 'filled' | 'canceled' | 'expired' | 'rejected';
+type StateName =
+  | 'pendingNew'
+  | 'open'
+  | 'pendingCancel'
+  | 'pendingReplace'
+  | 'closing'
+  | 'filled'
+  | 'canceled'
+  | 'expired'
+  | 'rejected'
+  | 'replaced';
 
 /** `{live: 'open'}` → 'open'; 'filled' → 'filled'. */
 function stateName(snapshot: OrderSnapshot): StateName {
@@ -317,6 +443,18 @@ export function decide(snapshot: OrderSnapshot, event: OrderEvent): { next: Orde
       case 'requestCancelAtBroker':
         effects.push({ type, requestNo: next.context.cancelRequests ?? 1 });
         break;
+      case 'requestReplaceAtBroker':
+        effects.push({ type, requestNo: next.context.replaceRequests ?? 1, replacement: next.context.replace! });
+        break;
+      case 'createReplacement': {
+        const replacement = snapshot.context.replace ?? next.context.replace!;
+        effects.push(
+          event.type === 'ReplaceAcknowledged'
+            ? { type, replacement, quantity: event.quantity, brokerOrderId: event.brokerOrderId, at: event.at }
+            : { type, replacement, quantity: replacement.quantity, brokerOrderId: null, at: event.at },
+        );
+        break;
+      }
       case 'alarmFillExceedsQuantity': {
         const fill = fillOf(event);
         effects.push({
@@ -342,6 +480,11 @@ export function decide(snapshot: OrderSnapshot, event: OrderEvent): { next: Orde
       }
     }
   }
+  // Whichever way a pending replace ends (replaced, refused, filled, closed), its extra hold goes.
+  const topUp = snapshot.context.replace?.topUpHoldId;
+  if (topUp && stateName(snapshot) === 'pendingReplace' && stateName(next) !== 'pendingReplace') {
+    effects.push({ type: 'releaseReplaceHold', holdId: topUp });
+  }
   // An event no state handles (e.g. a cancel rejection with no cancel pending) is still recorded.
   if (effects.length === 0 && next === snapshot)
     effects.push({ type: 'ignoreEvent', reason: 'not applicable in this state' });
@@ -352,6 +495,8 @@ type EffectAction =
   | 'applyFill'
   | 'releaseHold'
   | 'requestCancelAtBroker'
+  | 'requestReplaceAtBroker'
+  | 'createReplacement'
   | 'alarmFillExceedsQuantity'
   | 'alarmRejectedAfterFill'
   | 'ignoreEvent';
@@ -366,12 +511,15 @@ export function orderStatus(snapshot: OrderSnapshot): OrderStatus {
       return dec(snapshot.context.filledQuantity).isZero() ? 'new' : 'partially_filled';
     case 'pendingCancel':
       return 'pending_cancel';
+    case 'pendingReplace':
+      return 'pending_replace';
     case 'closing':
       return snapshot.context.closing?.as ?? 'canceled';
     case 'filled':
     case 'canceled':
     case 'expired':
     case 'rejected':
+    case 'replaced':
       return state;
     default: {
       const exhaustive: never = state;

@@ -6,6 +6,7 @@ import {
   INSERT_ANOMALIES,
   INSERT_FILLS,
   INSERT_ORDER_IF_NEW,
+  INSERT_REPLACEMENT,
   listOrdersSql,
   LOCK_ORDERS,
   LOCK_ORDER_OF_ACCOUNT,
@@ -41,6 +42,9 @@ export interface OrderRow {
   version: number;
   created_at: Date;
   updated_at: Date;
+  /** The order this one replaced, and the one that replaced it (PATCH /v1/orders/{id}). */
+  replaces: string | null;
+  replaced_by: string | null;
 }
 
 export interface FillRow {
@@ -79,6 +83,12 @@ export interface NewOrder {
   snapshot: unknown;
 }
 
+export interface NewReplacement extends NewOrder {
+  replaces: string;
+  brokerOrderId: string | null;
+  brokerAcceptedAt: string | null;
+}
+
 export interface OrderStateUpdate {
   status: OrderStatus;
   filledQuantity: string;
@@ -89,6 +99,8 @@ export interface OrderStateUpdate {
   /** An acknowledgement's time on the broker's clock; the earliest one is kept. */
   brokerAcceptedAt: string | null;
   snapshot: unknown;
+  /** Set once, when the order is replaced. */
+  replacedBy?: string | null;
 }
 
 /** SQL of the orders feature; every function runs on the caller's transaction or the pool. */
@@ -159,8 +171,34 @@ export const orderRepository = {
       update.brokerOrderId,
       JSON.stringify(update.snapshot),
       update.brokerAcceptedAt,
+      update.replacedBy ?? null,
     ]);
     return rowCount === 1;
+  },
+
+  /** Null when the clientOrderId is taken in the account. */
+  async insertReplacement(q: Queryable, order: NewReplacement): Promise<OrderRow | null> {
+    const { rows } = await q.query<OrderRow>(INSERT_REPLACEMENT, [
+      order.id,
+      order.accountId,
+      order.clientOrderId,
+      order.requestHash,
+      order.symbol,
+      order.side,
+      order.type,
+      order.quantity,
+      order.limitPrice,
+      order.worstPrice,
+      order.timeInForce,
+      order.extendedHours,
+      order.status,
+      order.machineVersion,
+      JSON.stringify(order.snapshot),
+      order.brokerOrderId,
+      order.brokerAcceptedAt,
+      order.replaces,
+    ]);
+    return rows[0] ?? null;
   },
 
   async list(

@@ -31,6 +31,27 @@ export const PlaceOrderBody = z
 
 export type PlaceOrderRequest = z.infer<typeof PlaceOrderBody>;
 
+/** PATCH /v1/orders/{id}: the terms to change; the quantity is the new total, fills included. */
+export const ReplaceOrderBody = z
+  .object({
+    quantity: positiveDecimal('quantity', 6, '10000000', '12').optional(),
+    limitPrice: positiveDecimal('limitPrice', 18, '1000000', '186.50').optional(),
+    timeInForce: z.enum(['day', 'gtc', 'ioc']).optional(),
+    /** The new order's; idempotency key of the replace. Generated when absent. */
+    clientOrderId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'clientOrderId is 1-64 characters of A-Z a-z 0-9 . _ -')
+      .optional(),
+  })
+  .strict()
+  .refine((body) => body.quantity !== undefined || body.limitPrice !== undefined || body.timeInForce !== undefined, {
+    message: 'name at least one of quantity, limitPrice, timeInForce',
+    path: ['quantity'],
+  })
+  .meta({ id: 'ReplaceOrderRequest' });
+
+export type ReplaceOrderRequest = z.infer<typeof ReplaceOrderBody>;
+
 export const OrderStatusSchema = z.enum(ORDER_STATUSES);
 
 export const FillSchema = z.object({
@@ -62,6 +83,10 @@ export const OrderSchema = z
     lastRejection: z
       .object({ action: z.enum(['cancel', 'replace']), code: z.string(), message: z.string(), at: z.string() })
       .nullable(),
+    /** The order this one replaced (PATCH), or null. */
+    replaces: z.string().nullable(),
+    /** The order that replaced this one (status `replaced`), or null. */
+    replacedBy: z.string().nullable(),
     fills: z.array(FillSchema),
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -17,7 +17,12 @@ import { addToOutbox } from '../outbox/outbox.ts';
 import { accountEventTypeOf, type OrderStateForEvents } from './account-event.rules.ts';
 import { appendAccountEvents, type NewAccountEvent } from './account-event.repository.ts';
 import type { AccountEventBody } from './account-event.schemas.ts';
-import { ORDER_REQUESTS_TOPIC, type OrderTerms, type SubmitOrderMessage } from './order-request.schemas.ts';
+import {
+  ORDER_REQUESTS_TOPIC,
+  submitMessageOf,
+  type OrderTerms,
+  type SubmitOrderMessage,
+} from './order-request.schemas.ts';
 import {
   changeToWrite,
   decideBatch,
@@ -26,9 +31,11 @@ import {
   type BatchDecision,
   type OrderEventFor,
   type OrderStep,
+  type ReplacementToCreate,
 } from './order-batch.rules.ts';
 import { OrderError } from './order.errors.ts';
 import {
+  decide,
   FINAL_STATUSES,
   newOrderSnapshot,
   ORDER_MACHINE_VERSION,
@@ -36,10 +43,12 @@ import {
   persistOrderSnapshot,
   type OrderEvent,
   type OrderSnapshot,
+  type Replacement,
 } from './order.machine.ts';
 import { orderRepository, type FillRow, type OrderRow } from './order.repository.ts';
 import { checkOrderRules, requestFingerprint, worstPrice } from './order.rules.ts';
-import type { OrderView, PlaceOrderRequest } from './order.schemas.ts';
+import type { OrderView, PlaceOrderRequest, ReplaceOrderRequest } from './order.schemas.ts';
+import { replaceFingerprint, replaceRefusal, replacementTerms } from './order-replace.rules.ts';
 
 export { FILL_OUTSIDE_TERMS, type AppliedEvent, type ApplyOutcome, type OrderEventFor } from './order-batch.rules.ts';
 
@@ -215,6 +224,12 @@ export function createOrderService(deps: OrderServiceDependencies) {
       if (FINAL_STATUSES.includes(row.status)) {
         throw new OrderError('ORDER_NOT_CANCELABLE', `the order is ${row.status}`, { orderId, status: row.status });
       }
+      if (row.status === 'pending_replace') {
+        throw new OrderError('ORDER_NOT_CANCELABLE', 'a replace of the order is pending: cancel after its answer', {
+          orderId,
+          status: row.status,
+        });
+      }
       const at = new Date().toISOString();
       if (row.status === 'pending_new' && (await deps.unsentSubmits.abandon(tx, row, submit))) {
         // It never left: canceled here, and it never will leave.
@@ -304,6 +319,10 @@ export function createOrderService(deps: OrderServiceDependencies) {
     );
     for (const message of decision.cancels)
       await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: message.accountId, payload: message });
+    for (const holdId of decision.replaceHolds) await ledger.releaseHold(tx, { holdId });
+    // After the old orders' holds are released: the new order's hold takes from what they freed.
+    const replacements: OrderRow[] = [];
+    for (const replacement of decision.replacements) replacements.push(await createReplacement(tx, replacement));
     await orderRepository.recordAnomalies(tx, decision.anomalies);
 
     const updated = new Map<string, OrderRow>();
@@ -326,6 +345,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
         brokerOrderId: next.context.brokerOrderId,
         brokerAcceptedAt: change.brokerAcceptedAt,
         snapshot: persistOrderSnapshot(next),
+        replacedBy: change.replacedBy,
       };
       if (!(await orderRepository.updateState(tx, row.id, row.version, update))) {
         throw new ConcurrentUpdate(`order ${row.id} changed under its lock`);
@@ -340,11 +360,16 @@ export function createOrderService(deps: OrderServiceDependencies) {
         broker_order_id: update.brokerOrderId,
         broker_accepted_at: earlierAcceptance ? new Date(change.brokerAcceptedAt!) : row.broker_accepted_at,
         snapshot: update.snapshot,
+        replaced_by: change.replacedBy ?? row.replaced_by,
         version: row.version + 1,
         updated_at: new Date(),
       });
     }
-    await appendAccountEvents(tx, await clientEventsOf(tx, decision.steps));
+    // The old order's `replaced` comes before its replacement's first event.
+    await appendAccountEvents(tx, [
+      ...(await clientEventsOf(tx, decision.steps)),
+      ...(await replacementEventsOf(tx, replacements)),
+    ]);
     return updated;
   }
 
@@ -390,7 +415,153 @@ export function createOrderService(deps: OrderServiceDependencies) {
     });
   }
 
-  return { placeOrder, getOrder, listOrders, cancelOrder, applyEvent, applyEvents };
+  /**
+   * The order that carries on after a replace, its hold and (when the old order never left) its
+   * request to the broker. The new order inherits the old one's symbol, side, type and session; the
+   * broker's answer gives its quantity (what the new total left after the old order's fills).
+   */
+  async function createReplacement(tx: PoolClient, { row: old, effect }: ReplacementToCreate): Promise<OrderRow> {
+    const { replacement, brokerOrderId } = effect;
+    const quantity = formatQuantity(dec(effect.quantity));
+    const acknowledged = brokerOrderId !== null;
+    let snapshot = newOrderSnapshot(quantity);
+    if (acknowledged) {
+      snapshot = decide(snapshot, { type: 'OrderAcknowledged', brokerOrderId, at: effect.at }).next;
+    }
+    const terms = {
+      id: replacement.orderId,
+      accountId: old.account_id,
+      requestHash: replacement.fingerprint,
+      symbol: old.symbol,
+      side: old.side,
+      type: old.type,
+      quantity,
+      limitPrice: replacement.limitPrice,
+      worstPrice: replacement.limitPrice,
+      timeInForce: replacement.timeInForce,
+      extendedHours: old.extended_hours,
+      status: orderStatus(snapshot),
+      machineVersion: ORDER_MACHINE_VERSION,
+      snapshot: persistOrderSnapshot(snapshot),
+      replaces: old.id,
+      brokerOrderId,
+      brokerAcceptedAt: acknowledged ? effect.at : null,
+    };
+    const inserted =
+      (await orderRepository.insertReplacement(tx, { ...terms, clientOrderId: replacement.clientOrderId })) ??
+      (await orderRepository.insertReplacement(tx, { ...terms, clientOrderId: replacement.orderId }));
+    if (!inserted) throw new ConcurrentUpdate(`replacement ${replacement.orderId} could not be stored`);
+    await ledger.placeHold(tx, {
+      holdId: inserted.id,
+      accountId: old.account_id,
+      side: old.side,
+      symbol: old.symbol,
+      quantity: dec(quantity),
+      worstPrice: dec(replacement.limitPrice),
+      // What the broker made cannot be refused here; a replacement made here still can.
+      clampToAvailable: acknowledged,
+    });
+    if (!acknowledged) {
+      const message = submitMessageOf(inserted);
+      const expiresAt = replacement.timeInForce === 'day' ? await dayOrderEnd(old.extended_hours) : null;
+      await addToOutbox(tx, {
+        topic: ORDER_REQUESTS_TOPIC,
+        key: old.account_id,
+        payload: { ...message, expiresAt } satisfies SubmitOrderMessage,
+      });
+    }
+    return inserted;
+  }
+
+  /** A replacement's first event: `new` when the broker made it, `accepted` when it goes out from here. */
+  async function replacementEventsOf(tx: PoolClient, rows: readonly OrderRow[]): Promise<NewAccountEvent[]> {
+    const events: NewAccountEvent[] = [];
+    for (const row of rows) {
+      const type = row.status === 'pending_new' ? 'accepted' : 'new';
+      const balances = await ledger.getAccount(tx, row.account_id);
+      events.push({ accountId: row.account_id, type, body: eventBody(type, toView(row, []), balances) });
+    }
+    return events;
+  }
+
+  /**
+   * PATCH /v1/orders/{id}: FIX cancel/replace. Decided under the order's lock (and its submit's, taken
+   * first as a cancel does): a repeat with the same clientOrderId answers as the first did; an order
+   * that never left is replaced here; one at the broker goes `pending_replace`, holding the larger of
+   * its old and new needs, until the broker's answer.
+   */
+  async function replaceOrder(accountId: string, orderId: string, request: ReplaceOrderRequest): Promise<OrderView> {
+    if (!UUID.test(orderId)) throw notFound(orderId);
+    const outcome = await withTransaction(pool, async (tx) => {
+      const submit = await deps.unsentSubmits.lock(tx, orderId);
+      const row = await orderRepository.lockOfAccount(tx, accountId, orderId);
+      if (!row) throw notFound(orderId);
+      const context = row.snapshot.context;
+      const terms = replacementTerms(row, request);
+      const fingerprint = replaceFingerprint(terms);
+      const repeated = request.clientOrderId ? sameReplace(context, request.clientOrderId, fingerprint) : null;
+      if (repeated === 'same') return { row, wroteOutbox: false };
+      if (repeated === 'different') {
+        throw new OrderError('IDEMPOTENCY_CONFLICT', 'clientOrderId was already used for a different replace', {
+          clientOrderId: request.clientOrderId,
+          orderId,
+        });
+      }
+      const refusal = replaceRefusal(row, terms);
+      if (refusal) throw new OrderError(refusal.code, refusal.message, { orderId, status: row.status });
+      checkOrderRules({
+        clientOrderId: row.client_order_id,
+        symbol: row.symbol,
+        side: row.side,
+        type: row.type,
+        quantity: terms.quantity,
+        limitPrice: terms.limitPrice,
+        timeInForce: terms.timeInForce,
+        extendedHours: row.extended_hours,
+      });
+      if (request.clientOrderId && (await orderRepository.byClientOrderId(tx, accountId, request.clientOrderId))) {
+        throw new OrderError('IDEMPOTENCY_CONFLICT', 'clientOrderId is already used by another order', {
+          clientOrderId: request.clientOrderId,
+        });
+      }
+      const newOrderId = (deps.newId ?? randomUUID)();
+      const replacement: Replacement = {
+        orderId: newOrderId,
+        clientOrderId: request.clientOrderId ?? newOrderId,
+        quantity: terms.quantity,
+        limitPrice: terms.limitPrice,
+        timeInForce: terms.timeInForce,
+        topUpHoldId: null,
+        fingerprint,
+      };
+      const at = new Date().toISOString();
+      if (row.status === 'pending_new') {
+        // Only an order that never left may be replaced before its acknowledgement (replaceRefusal).
+        if (!(await deps.unsentSubmits.abandon(tx, row, submit))) {
+          throw new OrderError('ORDER_NOT_REPLACEABLE', 'the order is at its broker and not yet acknowledged', {
+            orderId,
+            status: row.status,
+          });
+        }
+        return applyToLockedOrder(tx, row, { type: 'ReplacedLocally', replacement, at });
+      }
+      const topUp = await ledger.reserveForReplace(tx, {
+        holdId: `replace-${newOrderId}`,
+        baseHoldId: row.id,
+        quantity: dec(terms.quantity).minus(row.filled_quantity),
+        worstPrice: dec(terms.limitPrice),
+      });
+      return applyToLockedOrder(tx, row, {
+        type: 'ReplaceRequested',
+        replacement: { ...replacement, topUpHoldId: topUp?.holdId ?? null },
+        at,
+      });
+    });
+    if (outcome.wroteOutbox) deps.onOutboxWritten?.();
+    return getOrder(accountId, orderId);
+  }
+
+  return { placeOrder, getOrder, listOrders, cancelOrder, replaceOrder, applyEvent, applyEvents };
 }
 
 export type OrderService = ReturnType<typeof createOrderService>;
@@ -433,6 +604,17 @@ function eventBody(
   };
 }
 
+/** Whether a replace with this clientOrderId was asked of the order before, and with the same terms. */
+function sameReplace(
+  context: OrderRow['snapshot']['context'],
+  clientOrderId: string,
+  fingerprint: string,
+): 'same' | 'different' | null {
+  const last = context.lastReplace;
+  if (!last || last.clientOrderId !== clientOrderId) return null;
+  return last.fingerprint === fingerprint ? 'same' : 'different';
+}
+
 function notFound(orderId: string): OrderError {
   return new OrderError('ORDER_NOT_FOUND', 'no such order', { orderId });
 }
@@ -456,6 +638,8 @@ function toView(row: OrderRow, fills: readonly FillRow[]): OrderView {
     commission: formatCash(dec(row.commission)),
     rejectReason: row.reject_reason,
     lastRejection: row.snapshot.context.lastRejection ?? null,
+    replaces: row.replaces,
+    replacedBy: row.replaced_by,
     fills: fills.map((fill) => ({
       execId: fill.exec_id,
       quantity: formatQuantity(dec(fill.quantity)),

@@ -1,7 +1,8 @@
 const ORDER_COLUMNS = `
   id, seq, account_id, client_order_id, request_hash, symbol, side, type, quantity, limit_price, worst_price,
   time_in_force, extended_hours, status, filled_quantity, filled_notional, commission, reject_reason,
-  broker_order_id, broker_accepted_at, machine_version, snapshot, version, created_at, updated_at`;
+  broker_order_id, broker_accepted_at, machine_version, snapshot, version, created_at, updated_at, replaces,
+  replaced_by`;
 
 /** A duplicate (account, clientOrderId) inserts nothing: the unique key settles races, not a read. */
 export const INSERT_ORDER_IF_NEW = `
@@ -37,15 +38,28 @@ export const LOCK_ORDERS = `
 export const UPDATE_ORDER_STATE = `
   UPDATE orders SET status = $3, filled_quantity = $4, filled_notional = $5, commission = commission + $6,
     reject_reason = $7, broker_order_id = $8, snapshot = $9, version = version + 1, updated_at = now(),
-    broker_accepted_at = LEAST(broker_accepted_at, $10::timestamptz)
+    broker_accepted_at = LEAST(broker_accepted_at, $10::timestamptz), replaced_by = COALESCE($11, replaced_by)
   WHERE id = $1 AND version = $2`;
 
+/**
+ * The order that carries on after a replace, linked to the one it replaces. Its clientOrderId was
+ * free when the replace was asked; if the client used it since, the insert does nothing and the
+ * caller falls back to the order id.
+ */
+export const INSERT_REPLACEMENT = `
+  INSERT INTO orders (id, account_id, client_order_id, request_hash, symbol, side, type, quantity, limit_price,
+    worst_price, time_in_force, extended_hours, status, machine_version, snapshot, broker_order_id,
+    broker_accepted_at, replaces)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+  ON CONFLICT (account_id, client_order_id) DO NOTHING
+  RETURNING ${ORDER_COLUMNS}`;
+
 // The predicate of the orders_open_by_account index: queries that repeat it read only that index.
-const OPEN_STATUSES = `status IN ('pending_new', 'new', 'partially_filled', 'pending_cancel')`;
+const OPEN_STATUSES = `status IN ('pending_new', 'new', 'partially_filled', 'pending_cancel', 'pending_replace')`;
 
 const STATUS_FILTER = {
   open: `AND ${OPEN_STATUSES}`,
-  closed: `AND status IN ('filled', 'canceled', 'rejected', 'expired')`,
+  closed: `AND status IN ('filled', 'canceled', 'rejected', 'expired', 'replaced')`,
   all: '',
 } as const;
 

@@ -1,7 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { clientAccountId, type Auth } from '../http/auth.ts';
 import { ErrorSchema } from '../http/error.schemas.ts';
-import { ListOrdersQuery, OrderIdParams, OrderListSchema, OrderSchema, PlaceOrderBody } from './order.schemas.ts';
+import {
+  ListOrdersQuery,
+  OrderIdParams,
+  OrderListSchema,
+  OrderSchema,
+  PlaceOrderBody,
+  ReplaceOrderBody,
+} from './order.schemas.ts';
 import type { OrderService } from './order.service.ts';
 
 export const ordersRoutes: FastifyPluginAsyncZod<{ auth: Auth; orders: OrderService }> = async (
@@ -60,6 +67,28 @@ export const ordersRoutes: FastifyPluginAsyncZod<{ auth: Auth; orders: OrderServ
       },
     },
     async (request) => orders.getOrder(clientAccountId(request), request.params.id),
+  );
+
+  app.patch(
+    '/v1/orders/:id',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'Replace (modify) an order: FIX cancel/replace; the quantity is the new total, fills included',
+        security: [{ bearer: [] }],
+        params: OrderIdParams,
+        body: ReplaceOrderBody,
+        response: {
+          200: OrderSchema,
+          400: ErrorSchema,
+          401: ErrorSchema,
+          404: ErrorSchema,
+          409: ErrorSchema,
+          422: ErrorSchema,
+        },
+      },
+    },
+    async (request) => orders.replaceOrder(clientAccountId(request), request.params.id, request.body),
   );
 
   app.delete(

@@ -1,11 +1,14 @@
 import type { BrokerOrder } from '../../broker-adapter/index.ts';
 import { submitMessageOf, type OrderRequestMessage } from '../orders/order-request.schemas.ts';
 import type { SubmissionEvent, SubmissionState } from './submission.machine.ts';
-import type { OrderWithoutSubmission } from './submission.repository.ts';
+import type { OrderWithoutSubmission, SubmissionKind } from './submission.repository.ts';
 import { unknownBackoffMs } from './submission.rules.ts';
 
-/** `brokerAt`: when the broker says it took the order, on its own clock (the order's trade date follows it). */
-export type CallResult = { event: SubmissionEvent; brokerAt?: string } | { breakerOpen: true };
+/**
+ * `brokerAt`: when the broker says it took the order, on its own clock (the order's trade date follows
+ * it). `newOrder`: a replace's answer, the order that carries on.
+ */
+export type CallResult = { event: SubmissionEvent; brokerAt?: string; newOrder?: BrokerOrder } | { breakerOpen: true };
 
 /** What a broker call that did not answer with an order ended in, as the request server sorts it. */
 export type CallFailure =
@@ -29,11 +32,11 @@ export function answeredSubmit(order: BrokerAnswer, as: 'Accepted' | 'FoundAtBro
 }
 
 /** The submission's event when the broker call failed. */
-export function failedCall(kind: 'submit' | 'cancel', inquiry: boolean, failure: CallFailure): CallResult {
+export function failedCall(kind: SubmissionKind, inquiry: boolean, failure: CallFailure): CallResult {
   switch (failure.type) {
     case 'refused':
-      // A refused inquiry says nothing about the order: it is still unknown.
-      if (kind === 'submit' && inquiry) {
+      // A refused inquiry (of a submit, or of a replace's new order) says nothing: it is still unknown.
+      if (kind !== 'cancel' && inquiry) {
         return { event: { type: 'OutcomeUnknown', reason: `inquiry refused: ${failure.code}: ${failure.message}` } };
       }
       return { event: { type: 'Refused', code: failure.code, reason: failure.message } };
@@ -80,7 +83,8 @@ export function idleWaitMs(earliestDueInMs: number | null): number {
 
 /**
  * The requests of orders the outbox marked sent but whose submission never came to be, as the
- * trading server wrote them: the submit when it is missing, and the cancel of an order awaiting one.
+ * trading server wrote them: the submit when it is missing, and the cancel or the replace of an order
+ * awaiting one.
  */
 export function requestsToRedrive(lost: readonly OrderWithoutSubmission[]): OrderRequestMessage[] {
   const requests: OrderRequestMessage[] = [];
@@ -94,8 +98,29 @@ export function requestsToRedrive(lost: readonly OrderWithoutSubmission[]): Orde
         requestNo: order.cancel_request_no,
       });
     }
+    if (order.status === 'pending_replace' && order.pending_replace) {
+      const replacement = order.pending_replace;
+      requests.push({
+        type: 'ReplaceOrder',
+        orderId: order.id,
+        accountId: order.account_id,
+        requestNo: order.replace_request_no,
+        newOrderId: replacement.orderId,
+        quantity: replacement.quantity,
+        limitPrice: replacement.limitPrice,
+        timeInForce: replacement.timeInForce,
+      });
+    }
   }
   return requests;
+}
+
+/**
+ * The submission's event when the broker answered a replace (or the inquiry about it, by the new
+ * order's id) with the new order: that order exists exactly when the replace took effect.
+ */
+export function answeredReplace(newOrder: BrokerOrder, inquiry: boolean): CallResult {
+  return { event: { type: inquiry ? 'FoundAtBroker' : 'Accepted', brokerOrderId: newOrder.brokerOrderId }, newOrder };
 }
 
 /**

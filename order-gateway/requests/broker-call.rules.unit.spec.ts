@@ -156,6 +156,8 @@ describe('requests driven again', () => {
     extended_hours: false,
     status: 'pending_new',
     cancel_request_no: 0,
+    replace_request_no: 0,
+    pending_replace: null,
     submit_missing: true,
     ...overrides,
   });
@@ -184,5 +186,32 @@ describe('requests driven again', () => {
       accountId: '00000000-0000-4000-8000-0000000000aa',
       requestNo: 2,
     });
+  });
+
+  it('rebuilds the latest replace of an order awaiting one, with its new order id and terms', () => {
+    const replacement = {
+      orderId: '00000000-0000-4000-8000-0000000000b1',
+      clientOrderId: 'r-1',
+      quantity: '12',
+      limitPrice: '186.5',
+      timeInForce: 'gtc' as const,
+      topUpHoldId: null,
+      fingerprint: 'f',
+    };
+    const requests = requestsToRedrive([
+      lost({ status: 'pending_replace', submit_missing: false, replace_request_no: 2, pending_replace: replacement }),
+    ]);
+    expect(requests).toEqual([
+      {
+        type: 'ReplaceOrder',
+        orderId: '00000000-0000-4000-8000-000000000001',
+        accountId: '00000000-0000-4000-8000-0000000000aa',
+        requestNo: 2,
+        newOrderId: replacement.orderId,
+        quantity: '12',
+        limitPrice: '186.5',
+        timeInForce: 'gtc',
+      },
+    ]);
   });
 });

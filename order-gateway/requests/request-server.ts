@@ -19,9 +19,15 @@ import {
 import { guardAgainstPoison } from '../dead-letters/dead-letter.repository.ts';
 import type { MarketData, Session } from '../market/market-data.ts';
 import type { OrderService } from '../orders/order.service.ts';
-import { ORDER_REQUESTS_TOPIC, OrderRequestMessage, type SubmitOrderMessage } from '../orders/order-request.schemas.ts';
+import {
+  ORDER_REQUESTS_TOPIC,
+  OrderRequestMessage,
+  type ReplaceOrderMessage,
+  type SubmitOrderMessage,
+} from '../orders/order-request.schemas.ts';
 import {
   answeredCancel,
+  answeredReplace,
   answeredSubmit,
   failedCall,
   idleWaitMs,
@@ -39,7 +45,7 @@ import {
   type SubmissionSnapshot,
   type SubmissionState,
 } from './submission.machine.ts';
-import { submissionRepository, type SubmissionRow } from './submission.repository.ts';
+import { submissionRepository, type SubmissionKind, type SubmissionRow } from './submission.repository.ts';
 import {
   asksBrokerAtOnce,
   brokerIsAhead,
@@ -47,12 +53,15 @@ import {
   nextCheckDelayMs,
   orderEventForAbandon,
   orderEventForOutcome,
+  orderEventForReplaceOutcome,
   reportsToRecover,
   type OrderUnderCheck,
   type RecoveredKind,
 } from './submission.rules.ts';
 
 export const REQUEST_SERVER_GROUP = 'request-server';
+
+const REDRIVEN_KIND = { SubmitOrder: 'submit', CancelOrder: 'cancel', ReplaceOrder: 'replace' } as const;
 
 interface Claimed {
   row: SubmissionRow;
@@ -85,12 +94,12 @@ export interface RequestServerDependencies {
   /** Circuit breaker: open after this share of failing calls, probe again after resetMs. */
   breaker?: { errorThresholdPercentage?: number; resetMs?: number; volumeThreshold?: number };
   onOutboxWritten?: () => void;
-  onOutcome?: (kind: 'submit' | 'cancel', state: SubmissionState, attempts: number) => void;
+  onOutcome?: (kind: SubmissionKind, state: SubmissionState, attempts: number) => void;
   /** Each report the open-order check republished, by what it brings. */
   onRecovered?: (kind: RecoveredKind) => void;
   onOpenOrderCheck?: (outcome: OpenOrderCheckOutcome) => void;
   /** Requests found lost between the outbox and this server, and driven again. */
-  onRedriven?: (kind: 'submit' | 'cancel') => void;
+  onRedriven?: (kind: SubmissionKind) => void;
   /** An order request failing for a non-domain reason was parked in the dead letters. */
   onParked?: (message: BusMessage) => void;
 }
@@ -161,7 +170,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
           kind: row.kind,
           state: submissionState(snapshot),
           orderStatus: row.order_status,
-          submit: row.kind === 'cancel' ? { state: row.submit_state, brokerOrderId: row.submit_broker_order_id } : null,
+          submit: row.kind === 'submit' ? null : { state: row.submit_state, brokerOrderId: row.submit_broker_order_id },
           extendedHours: submit?.extendedHours ?? false,
           expiresAt: submit?.expiresAt ?? null,
           clock,
@@ -236,6 +245,22 @@ export function createRequestServer(deps: RequestServerDependencies) {
         );
         return answeredSubmit(order, 'Accepted');
       }
+      if (row.kind === 'replace') {
+        const request = row.request as ReplaceOrderMessage;
+        if (inquiry) {
+          const found = await throughBreaker(() => deps.broker.getOrderByClientOrderId(request.newOrderId));
+          return found ? answeredReplace(found, true) : { event: { type: 'NotFoundAtBroker' } };
+        }
+        const order = await throughBreaker(() =>
+          deps.broker.replaceOrder(brokerOrderId!, {
+            clientOrderId: request.newOrderId,
+            quantity: request.quantity,
+            limitPrice: request.limitPrice,
+            timeInForce: request.timeInForce,
+          }),
+        );
+        return answeredReplace(order, false);
+      }
       const canceled = await throughBreaker(() => deps.broker.cancelOrder(brokerOrderId!));
       return answeredCancel(canceled, inquiry);
     } catch (error) {
@@ -260,14 +285,11 @@ export function createRequestServer(deps: RequestServerDependencies) {
       const wait = waitAfterOutcome(state, next.context.attempts, result.event);
       // Another request server took it over after our lease ran out: its outcome wins.
       if ((await submissionRepository.save(tx, row, claimed.version, next, wait)) === null) return;
-      const orderEvent = orderEventForOutcome(
-        row.kind,
-        state,
-        next.context,
-        result.event,
-        new Date().toISOString(),
-        result.brokerAt,
-      );
+      const at = new Date().toISOString();
+      const orderEvent =
+        row.kind === 'replace'
+          ? orderEventForReplaceOutcome(state, result.event, result.newOrder, at)
+          : orderEventForOutcome(row.kind, state, next.context, result.event, at, result.brokerAt);
       if (orderEvent) {
         const outcome = await deps.orders.applyEvent(tx, row.order_id, orderEvent);
         wroteOutbox = outcome?.wroteOutbox ?? false;
@@ -363,7 +385,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
   }
 
   /**
-   * Stores the requests of orders left `pending_new` or `pending_cancel` without their submission:
+   * Stores the requests of orders left `pending_new`, `pending_cancel` or `pending_replace` without their submission:
    * the outbox relay marked them sent, but they never reached this server's table (a crash in
    * between, or a bus that lost them). From then on they travel as any other request.
    */
@@ -374,7 +396,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
     await withTransaction(deps.pool, async (tx) => {
       for (const request of requests) await submissionRepository.insert(tx, request);
     });
-    for (const request of requests) deps.onRedriven?.(request.type === 'SubmitOrder' ? 'submit' : 'cancel');
+    for (const request of requests) deps.onRedriven?.(REDRIVEN_KIND[request.type]);
     deps.logger.warn(
       { orders: lost.map((order) => order.id) },
       'requests lost before the request server: driven again',

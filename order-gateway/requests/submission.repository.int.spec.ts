@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import type { CancelOrderMessage, SubmitOrderMessage } from '../orders/order-request.schemas.ts';
+import type { CancelOrderMessage, ReplaceOrderMessage, SubmitOrderMessage } from '../orders/order-request.schemas.ts';
 import { advance, newSubmission } from './submission.machine.ts';
 import { submissionRepository } from './submission.repository.ts';
 import { CLAIM_OPEN_ORDER_CHECKS, ORDERS_WITHOUT_SUBMISSION } from './submission.sql.ts';
@@ -125,5 +125,57 @@ describe('submission repository', () => {
         leaseMs: 30_000,
       }),
     ).toHaveLength(0);
+  });
+
+  it('finds a replace lost on its way, and a replacement made at the broker is not missing its submit', async () => {
+    const accountId = randomUUID();
+    await db.pool.query("INSERT INTO gateway_accounts (id, name) VALUES ($1, 'replaces')", [accountId]);
+    const [oldId, newId] = [randomUUID(), randomUUID()];
+    const replacement = {
+      orderId: newId,
+      clientOrderId: 'r-1',
+      quantity: '5',
+      limitPrice: '1.5',
+      timeInForce: 'gtc',
+      topUpHoldId: null,
+      fingerprint: 'f',
+    };
+    const insertOrder = (id: string, status: string, context: unknown, replaces: string | null) =>
+      db.pool.query(
+        `INSERT INTO orders (id, account_id, client_order_id, request_hash, symbol, side, type, quantity, limit_price,
+                             worst_price, time_in_force, extended_hours, status, machine_version, snapshot,
+                             broker_order_id, replaces, updated_at)
+         VALUES ($1::uuid, $2, $1::text, 'x', 'AAPL', 'buy', 'limit', 2, 1, 1, 'gtc', false, $3, 'order@1', $4,
+                 'B-' || $1::text, $5,
+                 now() - interval '1 hour')`,
+        [id, accountId, status, JSON.stringify({ value: {}, context }), replaces],
+      );
+    await insertOrder(oldId, 'pending_replace', { replaceRequests: 2, replace: replacement }, null);
+    await submissionRepository.insert(db.pool, { ...aSubmit(), orderId: oldId, accountId });
+    const replaceRequest = (requestNo: number): ReplaceOrderMessage => ({
+      type: 'ReplaceOrder',
+      orderId: oldId,
+      accountId,
+      requestNo,
+      newOrderId: newId,
+      quantity: '5',
+      limitPrice: '1.5',
+      timeInForce: 'gtc',
+    });
+    // The first replace was stored (and refused); the second never arrived.
+    await submissionRepository.insert(db.pool, replaceRequest(1));
+    // A replacement the broker made, being canceled: it never had a submit, and needs none.
+    const madeAtBroker = randomUUID();
+    await insertOrder(madeAtBroker, 'pending_cancel', { cancelRequests: 1 }, oldId);
+    await submissionRepository.insert(db.pool, { type: 'CancelOrder', orderId: madeAtBroker, accountId, requestNo: 1 });
+
+    const lost = await submissionRepository.ordersWithoutSubmission(db.pool, 5, 100);
+    const mine = lost.filter((order) => order.account_id === accountId);
+    expect(mine.map((order) => order.id)).toEqual([oldId]);
+    expect(mine[0]).toMatchObject({ submit_missing: false, replace_request_no: 2, pending_replace: replacement });
+
+    await submissionRepository.insert(db.pool, replaceRequest(2));
+    const after = await submissionRepository.ordersWithoutSubmission(db.pool, 5, 100);
+    expect(after.filter((order) => order.account_id === accountId)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../platform/index.ts';
-import type { OrderStatus } from '../orders/order.machine.ts';
+import type { OrderStatus, Replacement } from '../orders/order.machine.ts';
 import type { OrderRequestMessage, OrderTerms, SubmitOrderMessage } from '../orders/order-request.schemas.ts';
 import {
   newSubmission,
@@ -25,9 +25,13 @@ import {
   UPDATE_SUBMISSION,
 } from './submission.sql.ts';
 
+export type SubmissionKind = 'submit' | 'cancel' | 'replace';
+
+const KIND_OF = { SubmitOrder: 'submit', CancelOrder: 'cancel', ReplaceOrder: 'replace' } as const;
+
 export interface SubmissionRow {
   order_id: string;
-  kind: 'submit' | 'cancel';
+  kind: SubmissionKind;
   account_id: string;
   request: OrderRequestMessage;
   state: SubmissionState;
@@ -46,6 +50,8 @@ export interface DueSubmissionRow extends SubmissionRow {
 export interface OrderWithoutSubmission extends OrderTerms {
   status: OrderStatus;
   cancel_request_no: number;
+  replace_request_no: number;
+  pending_replace: Replacement | null;
   submit_missing: boolean;
 }
 
@@ -65,13 +71,13 @@ export const submissionRepository = {
   async insert(q: Queryable, request: OrderRequestMessage, snapshot: SubmissionSnapshot = newSubmission()) {
     await q.query(INSERT_SUBMISSION, [
       request.orderId,
-      request.type === 'SubmitOrder' ? 'submit' : 'cancel',
+      KIND_OF[request.type],
       request.accountId,
       JSON.stringify(request),
       submissionState(snapshot),
       JSON.stringify(persistSubmission(snapshot)),
       SUBMISSION_MACHINE_VERSION,
-      request.type === 'CancelOrder' ? request.requestNo : 1,
+      request.type === 'SubmitOrder' ? 1 : request.requestNo,
     ]);
   },
 
@@ -80,7 +86,7 @@ export const submissionRepository = {
     return rows;
   },
 
-  async lock(q: Queryable, orderId: string, kind: 'submit' | 'cancel'): Promise<SubmissionRow | null> {
+  async lock(q: Queryable, orderId: string, kind: SubmissionKind): Promise<SubmissionRow | null> {
     const { rows } = await q.query<SubmissionRow>(LOCK_SUBMISSION, [orderId, kind]);
     return rows[0] ?? null;
   },

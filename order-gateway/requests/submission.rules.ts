@@ -1,8 +1,9 @@
-import type { ExecutionReport } from '../../broker-adapter/index.ts';
+import type { BrokerOrder, ExecutionReport } from '../../broker-adapter/index.ts';
 import { dec } from '../../platform/decimal.ts';
 import type { Session } from '../market/market-data.ts';
 import type { OrderEvent, OrderStatus } from '../orders/order.machine.ts';
 import type { SubmissionEvent, SubmissionState } from './submission.machine.ts';
+import type { SubmissionKind } from './submission.repository.ts';
 
 /**
  * The request server's rules, values in and values out: when a request goes to the broker, waits,
@@ -10,7 +11,7 @@ import type { SubmissionEvent, SubmissionState } from './submission.machine.ts';
  * and what the open-order check republishes. The loop, the SQL and the broker calls live elsewhere.
  */
 
-const FINAL: readonly string[] = ['filled', 'canceled', 'rejected', 'expired'];
+const FINAL: readonly string[] = ['filled', 'canceled', 'rejected', 'expired', 'replaced'];
 
 /** Whether an order may go to the broker in this session (US rules: outside regular hours, only extended-hours orders). */
 export function tradableIn(session: Session, extendedHours: boolean): boolean {
@@ -28,12 +29,15 @@ export function unknownBackoffMs(attempts: number, retryAfterMs: number | null =
 }
 
 export interface ClaimInput {
-  kind: 'submit' | 'cancel';
+  kind: SubmissionKind;
   /** The submission's state, a lapsed call already counted as unknown. */
   state: SubmissionState;
   /** The order's status; null when the order row is not there. */
   orderStatus: OrderStatus | null;
-  /** Cancels only: the order's submit, which must be at the broker before a cancel can go. */
+  /**
+   * Cancels and replaces: the order's submit, which must be at the broker before they can go; its
+   * broker id is the order's own for an order that is itself a replacement (it has no submit).
+   */
   submit: { state: SubmissionState | null; brokerOrderId: string | null } | null;
   extendedHours: boolean;
   /** A day order's end on the market clock; null when it has none or it is unknown. */
@@ -72,6 +76,10 @@ export function decideClaim(input: ClaimInput): ClaimDecision {
     return { type: 'abandon', reason: 'the order never reached the broker', order: null };
   }
   if (orderFinal) return { type: 'abandon', reason: `the order is already ${input.orderStatus}`, order: null };
+  // A replace whose order is no longer waiting for it (refused, or a later one took over) is moot.
+  if (input.kind === 'replace' && input.state === 'queued' && input.orderStatus !== 'pending_replace') {
+    return { type: 'abandon', reason: 'no replace of the order is pending', order: null };
+  }
   if (!input.submit?.brokerOrderId) return { type: 'wait', reason: 'submit' };
   return { type: 'send' };
 }
@@ -110,9 +118,42 @@ export function orderEventForOutcome(
   return null;
 }
 
-/** A cancel refused because the order was done first: the broker has what we lack, so ask it at once. */
-export function asksBrokerAtOnce(kind: 'submit' | 'cancel', event: SubmissionEvent): boolean {
-  return kind === 'cancel' && event.type === 'Refused' && event.code === 'TOO_LATE_TO_CANCEL';
+/**
+ * What the order learns from a settled replace: the broker's new order (answered, or found by the
+ * inquiry) replaces it; a refusal returns it to its live status with the refusal's code. Still
+ * unknown: nothing yet.
+ */
+export function orderEventForReplaceOutcome(
+  state: SubmissionState,
+  event: SubmissionEvent,
+  newOrder: Pick<BrokerOrder, 'brokerOrderId' | 'clientOrderId' | 'quantity' | 'createdAt'> | undefined,
+  at: string,
+): OrderEvent | null {
+  if (state === 'acknowledged' && newOrder) {
+    return {
+      type: 'ReplaceAcknowledged',
+      newOrderId: newOrder.clientOrderId,
+      brokerOrderId: newOrder.brokerOrderId,
+      quantity: newOrder.quantity,
+      at: newOrder.createdAt,
+    };
+  }
+  if (state === 'refused' && event.type === 'Refused') {
+    return { type: 'ReplaceRejected', code: event.code, reason: event.reason, at };
+  }
+  return null;
+}
+
+/**
+ * A cancel or replace refused because the order was done first: the broker has what we lack, so ask
+ * it at once.
+ */
+export function asksBrokerAtOnce(kind: SubmissionKind, event: SubmissionEvent): boolean {
+  if (event.type !== 'Refused') return false;
+  return (
+    (kind === 'cancel' && event.code === 'TOO_LATE_TO_CANCEL') ||
+    (kind === 'replace' && event.code === 'TOO_LATE_TO_REPLACE')
+  );
 }
 
 // ---- The open-order check ------------------------------------------------------------------------
@@ -146,6 +187,7 @@ export function nextCheckDelayMs(
   const outsideSession = session !== null && !tradableIn(session, order.extendedHours);
   const urgent =
     order.status === 'pending_cancel' ||
+    order.status === 'pending_replace' ||
     order.type === 'market' ||
     order.timeInForce === 'ioc' ||
     (order.timeInForce === 'day' && outsideSession);
@@ -160,6 +202,8 @@ export function nextCheckDelayMs(
 export function brokerIsAhead(order: OrderUnderCheck, broker: BrokerView): boolean {
   if (dec(broker.cumulativeQuantity).gt(order.filledQuantity)) return true;
   if (FINAL.includes(broker.status) && !FINAL.includes(order.status)) return true;
+  // A replace waits for the broker's answer, which the request server's inquiry fetches; a close
+  // (replaced, filled) shows above as a final status.
   return order.status === 'pending_cancel' && broker.status !== 'pending_cancel';
 }
 
@@ -189,6 +233,7 @@ export function reportsToRecover(
       case 'canceled':
       case 'expired':
       case 'rejected':
+      case 'replaced':
         if (live) recovered.push({ report, kind: 'close' });
         break;
       case 'cancel_rejected':

@@ -1,5 +1,5 @@
 /**
- * A submit is stored once. A cancel takes over the row of an earlier cancel of the same order only
+ * A submit is stored once. A cancel (or a replace) takes over the row of an earlier one of the same order only
  * when it is a later request (the earlier one was refused and the client asked again); a redelivered
  * message, or an older request arriving late, changes nothing.
  */
@@ -10,7 +10,7 @@ export const INSERT_SUBMISSION = `
     SET request = EXCLUDED.request, state = EXCLUDED.state, snapshot = EXCLUDED.snapshot,
         machine_version = EXCLUDED.machine_version, request_no = EXCLUDED.request_no, attempts = 0,
         next_attempt_at = now(), last_error = NULL, version = s.version + 1, updated_at = now()
-    WHERE s.kind = 'cancel' AND s.request_no < EXCLUDED.request_no`;
+    WHERE s.kind IN ('cancel', 'replace') AND s.request_no < EXCLUDED.request_no`;
 
 const SUBMISSION_COLUMNS = `
   s.order_id, s.kind, s.account_id, s.request, s.state, s.snapshot, s.attempts, s.version, s.request_no`;
@@ -21,10 +21,12 @@ const SUBMISSION_COLUMNS = `
  */
 export const CLAIM_DUE = `
   SELECT ${SUBMISSION_COLUMNS}, o.status AS order_status,
-         sub.state AS submit_state, sub.broker_order_id AS submit_broker_order_id
+         sub.state AS submit_state,
+         -- An order that is itself a replacement has no submit: the broker gave its id with the replace.
+         coalesce(sub.broker_order_id, o.broker_order_id) AS submit_broker_order_id
   FROM broker_submissions s
   LEFT JOIN orders o ON o.id = s.order_id
-  LEFT JOIN broker_submissions sub ON s.kind = 'cancel' AND sub.order_id = s.order_id AND sub.kind = 'submit'
+  LEFT JOIN broker_submissions sub ON s.kind <> 'submit' AND sub.order_id = s.order_id AND sub.kind = 'submit'
   WHERE s.state IN ('queued', 'unknown', 'sending', 'checking') AND s.next_attempt_at <= now()
   ORDER BY s.next_attempt_at
   LIMIT $1
@@ -46,8 +48,8 @@ export const EARLIEST_DUE = `
   FROM broker_submissions WHERE state IN ('queued', 'unknown', 'sending', 'checking')`;
 
 /**
- * Orders whose request never became a submission: `pending_new` without its submit, or
- * `pending_cancel` without its latest cancel (the outbox relay marked the row sent, and the message
+ * Orders whose request never became a submission: `pending_new` without its submit,
+ * `pending_cancel` without its latest cancel, or `pending_replace` without its latest replace (the outbox relay marked the row sent, and the message
  * was lost on its way or the request server died before storing it). Only live orders, through the
  * partial index on them; `$1` seconds of grace let a message in flight arrive first.
  */
@@ -55,16 +57,26 @@ export const ORDERS_WITHOUT_SUBMISSION = `
   SELECT o.id, o.account_id, o.symbol, o.side, o.type, o.quantity, o.limit_price, o.worst_price, o.time_in_force,
          o.extended_hours, o.status,
          coalesce((o.snapshot -> 'context' ->> 'cancelRequests')::int, 1) AS cancel_request_no,
-         NOT EXISTS (SELECT 1 FROM broker_submissions s WHERE s.order_id = o.id AND s.kind = 'submit') AS submit_missing
+         coalesce((o.snapshot -> 'context' ->> 'replaceRequests')::int, 1) AS replace_request_no,
+         o.snapshot -> 'context' -> 'replace' AS pending_replace,
+         -- An order that is itself a replacement never had a submit: it was made at the broker.
+         (o.replaces IS NULL OR o.broker_order_id IS NULL)
+           AND NOT EXISTS (SELECT 1 FROM broker_submissions s WHERE s.order_id = o.id AND s.kind = 'submit')
+           AS submit_missing
   FROM orders o
-  WHERE o.status IN ('pending_new', 'pending_cancel')
+  WHERE o.status IN ('pending_new', 'pending_cancel', 'pending_replace')
     AND o.updated_at <= now() - ($1::double precision * interval '1 second')
     AND (
-      NOT EXISTS (SELECT 1 FROM broker_submissions s WHERE s.order_id = o.id AND s.kind = 'submit')
+      ((o.replaces IS NULL OR o.broker_order_id IS NULL)
+        AND NOT EXISTS (SELECT 1 FROM broker_submissions s WHERE s.order_id = o.id AND s.kind = 'submit'))
       OR (o.status = 'pending_cancel' AND NOT EXISTS (
         SELECT 1 FROM broker_submissions s
         WHERE s.order_id = o.id AND s.kind = 'cancel'
           AND s.request_no >= coalesce((o.snapshot -> 'context' ->> 'cancelRequests')::int, 1)))
+      OR (o.status = 'pending_replace' AND NOT EXISTS (
+        SELECT 1 FROM broker_submissions s
+        WHERE s.order_id = o.id AND s.kind = 'replace'
+          AND s.request_no >= coalesce((o.snapshot -> 'context' ->> 'replaceRequests')::int, 1)))
     )
   ORDER BY o.updated_at
   LIMIT $2`;
@@ -85,10 +97,10 @@ export const CLAIM_OPEN_ORDER_CHECKS = `
     SELECT o.id, (c.order_id IS NULL OR c.checked_at < o.updated_at) AS changed
     FROM orders o
     LEFT JOIN open_order_checks c ON c.order_id = o.id
-    WHERE o.status IN ('new', 'partially_filled', 'pending_cancel')
+    WHERE o.status IN ('new', 'partially_filled', 'pending_cancel', 'pending_replace')
       AND o.updated_at <= now() - ($1::double precision * interval '1 second')
       AND (c.order_id IS NULL OR c.checked_at < o.updated_at OR c.next_check_at <= now())
-      AND (o.status = 'pending_cancel' OR o.type = 'market' OR o.time_in_force IN ('day', 'ioc')
+      AND (o.status IN ('pending_cancel', 'pending_replace') OR o.type = 'market' OR o.time_in_force IN ('day', 'ioc')
            OR $2::boolean OR ($3::boolean AND o.extended_hours))
     ORDER BY o.updated_at
     LIMIT $4

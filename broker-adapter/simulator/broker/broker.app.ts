@@ -3,7 +3,12 @@ import { z } from 'zod';
 import { sleep } from '../../../platform/database.ts';
 import { bearerToken, sameSecret } from '../../http/api-key.ts';
 import { registerErrorHandler } from '../../http/error-handler.ts';
-import { BrokerOrderRequest, STATEMENT_KINDS, StatementDate } from '../../client/broker-order.schemas.ts';
+import {
+  BrokerOrderRequest,
+  BrokerReplaceRequest,
+  STATEMENT_KINDS,
+  StatementDate,
+} from '../../client/broker-order.schemas.ts';
 import type { BrokerService } from './broker.service.ts';
 import { registerStatementStreams } from './statement-stream.routes.ts';
 
@@ -86,6 +91,22 @@ export function createBrokerApp(deps: BrokerAppDeps): FastifyInstance {
   app.get('/v1/orders/:brokerOrderId/reports', async (request) => {
     const { brokerOrderId } = z.object({ brokerOrderId: z.string().min(1).max(128) }).parse(request.params);
     return { reports: await service.getOrderReports(brokerOrderId) };
+  });
+
+  app.patch('/v1/orders/:brokerOrderId', async (request, reply) => {
+    const { brokerOrderId } = z.object({ brokerOrderId: z.string().min(1).max(128) }).parse(request.params);
+    const body = BrokerReplaceRequest.parse(request.body);
+    const result = await service.replace(brokerOrderId, body);
+    // The `ack_timeout` fault holds back a replace's answer as it does a new order's, keyed by the new id.
+    if (result.created && faults.losesAcknowledgement(body.clientOrderId)) {
+      await waitOrAbort(deps.ackTimeoutDelayMs === undefined ? 30_000 : deps.ackTimeoutDelayMs, shuttingDown.signal);
+      if (shuttingDown.signal.aborted) {
+        return reply
+          .status(503)
+          .send({ error: { code: 'BROKER_UNAVAILABLE', message: 'shutting down', details: null } });
+      }
+    }
+    return reply.status(result.created ? 201 : 200).send(result.order);
   });
 
   app.delete('/v1/orders/:brokerOrderId', async (request, reply) => {

@@ -35,6 +35,8 @@ export interface OrderRow {
   created_at: Date;
   updated_at: Date;
   matched_at: Date | null;
+  /** A replacement: the broker id of the order it replaced. */
+  replaces: string | null;
 }
 
 export interface NewOrder {
@@ -44,6 +46,7 @@ export interface NewOrder {
   expiresAt: Date | null;
   tradeDate: string;
   at: Date;
+  replaces?: string | null;
 }
 
 /** Inserts the order unless its client order id is known; null when it was. */
@@ -66,6 +69,7 @@ export async function insertOrder(db: Queryable, order: NewOrder): Promise<Order
     JSON.stringify(r),
     order.tradeDate,
     order.at,
+    order.replaces ?? null,
   ]);
   return rows[0] ?? null;
 }
@@ -206,6 +210,7 @@ export function toBrokerOrder(row: OrderRow): BrokerOrder {
       ? order.cumulativeNotional.div(order.cumulativeQuantity).toDecimalPlaces(4).toFixed(4)
       : '0',
     rejectReason: row.reject_reason,
+    replaces: row.replaces,
     expiresAt: row.expires_at?.toISOString() ?? null,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),

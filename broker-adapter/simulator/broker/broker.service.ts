@@ -17,6 +17,7 @@ import {
 } from '../matching/order.matching.ts';
 import type {
   BrokerOrder,
+  BrokerReplaceRequest,
   ClockView,
   InstrumentView,
   ParsedOrderRequest,
@@ -116,6 +117,93 @@ export class BrokerService {
     });
   }
 
+  /**
+   * A cancel/replace, settled at once: the old order ends `replaced` and a new one (the request's
+   * client order id, what the new total leaves after the old order's fills) carries on, or the broker
+   * refuses with a 422 code. Idempotent on the new client order id, so a caller that lost the answer
+   * may send it again. The market may fill the old order first, as on a real venue: that fill counts
+   * and shrinks the new order, or makes the replace too late.
+   */
+  async replace(brokerOrderId: string, request: BrokerReplaceRequest): Promise<SubmitResult> {
+    const { clock, prices, faults } = this.deps;
+    // The pass first, in its own transaction: what it fills stands even when the replace is then refused.
+    await withTransaction(this.deps.pool, async (tx) => {
+      const row = await repo.lockOrder(tx, brokerOrderId);
+      if (row && !isFinal(row.status)) {
+        await this.apply(tx, row, [], clock.now(), true);
+      }
+    });
+    return withTransaction(this.deps.pool, async (tx) => {
+      const now = clock.now();
+      const row = await repo.lockOrder(tx, brokerOrderId);
+      if (!row) throw orderNotFound(brokerOrderId);
+      const existing = await repo.findOrderByClientOrderId(tx, request.clientOrderId);
+      if (existing) {
+        if (existing.replaces === brokerOrderId) return { order: repo.toBrokerOrder(existing), created: false };
+        // 422, not 409: a 409 reads as "try later" to a client, and this will never succeed.
+        throw new DomainError('IDEMPOTENCY_CONFLICT', 'this clientOrderId belongs to another order', UNPROCESSABLE);
+      }
+      if (isFinal(row.status)) {
+        throw new DomainError('TOO_LATE_TO_REPLACE', `the order is already ${row.status}`, UNPROCESSABLE);
+      }
+      if (row.cancel_requested) {
+        throw new DomainError('ORDER_NOT_REPLACEABLE', 'a cancel of the order is pending', UNPROCESSABLE);
+      }
+      if (row.type === 'market') {
+        throw new DomainError('ORDER_NOT_REPLACEABLE', 'a market order cannot be replaced', UNPROCESSABLE);
+      }
+      const left = dec(request.quantity).minus(row.cumulative_quantity);
+      if (left.lte(0)) {
+        throw new DomainError(
+          'QUANTITY_BELOW_FILLED',
+          `the new quantity ${request.quantity} leaves nothing after ${formatQuantity(dec(row.cumulative_quantity))} filled`,
+          UNPROCESSABLE,
+        );
+      }
+      const terms = {
+        ...row.request,
+        clientOrderId: request.clientOrderId,
+        quantity: formatQuantity(left),
+        limitPrice: request.limitPrice ?? row.request.limitPrice,
+        timeInForce: request.timeInForce ?? row.time_in_force,
+      };
+      const reason = rejectReason(
+        {
+          type: terms.type,
+          quantity: left,
+          limitPrice: terms.limitPrice ? dec(terms.limitPrice) : null,
+          collarPrice: null,
+          timeInForce: terms.timeInForce,
+          extendedHours: terms.extendedHours,
+        },
+        prices.instrument(row.symbol),
+        false,
+      );
+      if (reason) throw new DomainError(reason.split(':')[0]!, reason, UNPROCESSABLE);
+      const created = await repo.insertOrder(tx, {
+        brokerOrderId: randomUUID(),
+        request: terms,
+        fillsInParts: faults.fillsInParts(request.clientOrderId),
+        expiresAt:
+          terms.timeInForce === 'day' && clock.kind !== 'always-open'
+            ? (row.expires_at ?? dayOrderExpiry(now, terms.extendedHours))
+            : null,
+        tradeDate: tradingDateOf(now),
+        at: now,
+        replaces: brokerOrderId,
+      });
+      if (!created) throw new Error(`client order id ${request.clientOrderId} taken concurrently`);
+      const by = {
+        brokerOrderId: created.broker_order_id,
+        clientOrderId: created.client_order_id,
+        quantity: formatQuantity(left),
+      };
+      await this.apply(tx, row, [{ type: 'replaced', by }], now, false);
+      const next = await this.apply(tx, created, [{ type: 'accepted' }], now, true);
+      return { order: next.order, created: true };
+    });
+  }
+
   async getOrder(brokerOrderId: string): Promise<BrokerOrder> {
     const row = await repo.findOrder(this.deps.pool, brokerOrderId);
     if (!row) throw orderNotFound(brokerOrderId);
@@ -178,7 +266,7 @@ export class BrokerService {
     initial: readonly OrderEvent[],
     now: Date,
     match: boolean,
-  ): Promise<{ order: BrokerOrder; reports: number }> {
+  ): Promise<{ order: BrokerOrder; row: repo.OrderRow; reports: number }> {
     const { prices } = this.deps;
     let order: MatchableOrder = repo.toMatchable(row);
     const reports: ReturnType<typeof applyEvent>['report'][] = [];
@@ -194,7 +282,7 @@ export class BrokerService {
     run(initial);
     const matched = match && !isFinal(order.status) && prices.instrument(row.symbol) !== undefined;
     if (matched) run(this.matchEvents(row, order, now));
-    if (reports.length === 0) return { order: repo.toBrokerOrder(row), reports: 0 };
+    if (reports.length === 0) return { order: repo.toBrokerOrder(row), row, reports: 0 };
     const stored = await repo.updateOrder(
       tx,
       row.broker_order_id,
@@ -222,7 +310,7 @@ export class BrokerService {
       );
     });
     await repo.insertReports(tx, planned, tradingDateOf(now), now);
-    return { order: repo.toBrokerOrder(stored), reports: reports.length };
+    return { order: repo.toBrokerOrder(stored), row: stored, reports: reports.length };
   }
 
   /** One matching pass of `order` (the state of `row`, maybe advanced) at `now`. */
@@ -282,6 +370,9 @@ export class BrokerService {
     return describeClock(this.deps.clock);
   }
 }
+
+/** A replace is refused with 422: a 409 reads as "try later" to a client, and these never succeed. */
+const UNPROCESSABLE = { httpStatus: 422 };
 
 function orderNotFound(id: string): DomainError {
   return new DomainError('ORDER_NOT_FOUND', `no order ${id}`, { httpStatus: 404 });

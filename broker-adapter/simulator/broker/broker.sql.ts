@@ -3,13 +3,13 @@
 const ORDER_COLUMNS = `broker_order_id, client_order_id, account, symbol, side, type, quantity, limit_price,
   collar_price, time_in_force, extended_hours, status, cumulative_quantity, cumulative_notional,
   cancel_requested, fills_in_parts, reject_reason, expires_at, report_count, request, trade_date,
-  created_at, updated_at, matched_at`;
+  created_at, updated_at, matched_at, replaces`;
 
 export const INSERT_ORDER = `
   INSERT INTO broker_orders (broker_order_id, client_order_id, account, symbol, side, type, quantity,
     limit_price, collar_price, time_in_force, extended_hours, status, fills_in_parts, expires_at,
-    request, trade_date, created_at, updated_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $16, $16)
+    request, trade_date, created_at, updated_at, replaces)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $16, $16, $17)
   ON CONFLICT (client_order_id) DO NOTHING
   RETURNING ${ORDER_COLUMNS}`;
 

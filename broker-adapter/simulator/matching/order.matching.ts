@@ -36,7 +36,15 @@ export type OrderEvent =
   | { type: 'cancel_requested' }
   | { type: 'canceled'; reason: string }
   | { type: 'expired' }
-  | { type: 'cancel_refused'; reason: string };
+  | { type: 'cancel_refused'; reason: string }
+  | { type: 'replaced'; by: Replacement };
+
+/** The order that carries on after a cancel/replace, as the `replaced` report names it. */
+export interface Replacement {
+  brokerOrderId: string;
+  clientOrderId: string;
+  quantity: string;
+}
 
 export interface ReportFields {
   execType: ExecType;
@@ -47,6 +55,7 @@ export interface ReportFields {
   leavesQuantity: string;
   averagePrice: string;
   rejectReason: string | null;
+  replacedBy: Replacement | null;
 }
 
 export const REJECT_REASONS = {
@@ -89,7 +98,13 @@ export function rejectReason(
 }
 
 export function isFinal(status: BrokerOrderStatus): boolean {
-  return status === 'filled' || status === 'canceled' || status === 'rejected' || status === 'expired';
+  return (
+    status === 'filled' ||
+    status === 'canceled' ||
+    status === 'rejected' ||
+    status === 'expired' ||
+    status === 'replaced'
+  );
 }
 
 export function leaves(order: MatchableOrder): Decimal {
@@ -172,6 +187,7 @@ export function applyEvent(order: MatchableOrder, event: OrderEvent): { order: M
   let execType: ExecType;
   let last = { quantity: ZERO, price: ZERO };
   let reason: string | null = null;
+  let replacedBy: Replacement | null = null;
   switch (event.type) {
     case 'accepted':
       next = { ...order, status: 'new' };
@@ -217,6 +233,11 @@ export function applyEvent(order: MatchableOrder, event: OrderEvent): { order: M
       execType = 'cancel_rejected';
       reason = event.reason;
       break;
+    case 'replaced':
+      next = { ...order, status: 'replaced' };
+      execType = 'replaced';
+      replacedBy = event.by;
+      break;
     default: {
       const unknown: never = event;
       throw new Error(`unknown event ${JSON.stringify(unknown)}`);
@@ -233,6 +254,7 @@ export function applyEvent(order: MatchableOrder, event: OrderEvent): { order: M
       leavesQuantity: formatQuantity(leaves(next)),
       averagePrice: averagePrice(next),
       rejectReason: reason,
+      replacedBy,
     },
   };
 }
