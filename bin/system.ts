@@ -154,6 +154,7 @@ export async function composeTradingServer(
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     authFailuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
     maxOpenOrders: config.MAX_OPEN_ORDERS,
+    events: { heartbeatSeconds: config.EVENTS_HEARTBEAT_SECONDS, clientBufferBytes: config.EVENTS_CLIENT_BUFFER_BYTES },
     commissionBps: config.COMMISSION_BPS,
     metrics: options.metrics,
     newId: options.newId,

@@ -24,6 +24,13 @@ import { ApiKeyCache } from './accounts/api-key.cache.ts';
 import { apiKeyRoutes } from './accounts/api-keys.routes.ts';
 import { apiKeyRepository } from './accounts/api-key.repository.ts';
 import { deadLetterRoutes } from './dead-letters/dead-letters.routes.ts';
+import { EventNotifications } from './events/event-notifications.ts';
+import {
+  DEFAULT_EVENTS_CLIENT_BUFFER_BYTES,
+  DEFAULT_EVENTS_HEARTBEAT_SECONDS,
+  eventRoutes,
+  type EventRoutesDependencies,
+} from './events/events.routes.ts';
 import { healthRoutes, type HealthChecks } from './health/health.routes.ts';
 import { operatorOf, registerAuth, type Auth, type Refusal } from './http/auth.ts';
 import { TRADING_API_ERRORS } from './error-codes.ts';
@@ -75,6 +82,8 @@ export interface AppDependencies {
   onRefused?: (reason: Refusal) => void;
   /** Told of every answer with an error body, by its code: the refusals by code. */
   onErrorAnswered?: (code: string, status: number) => void;
+  /** Event streams: heartbeat (EVENTS_HEARTBEAT_SECONDS) and a client's unread bytes (EVENTS_CLIENT_BUFFER_BYTES). */
+  events?: { heartbeatSeconds?: number; clientBufferBytes?: number; onStream?: EventRoutesDependencies['onStream'] };
 }
 
 /** Builds the trading API; `bin/` entry points listen, tests drive it with `app.inject`. */
@@ -151,6 +160,21 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(deadLetterRoutes, { auth, pool: deps.pool, bus: deps.bus, audit });
   await app.register(opsAnomalyRoutes, { auth, pool: deps.pool });
   await app.register(opsReadRoutes, { auth, pool: deps.pool, ledger: deps.ledger });
+  // Each trading server listens for the events any of them writes, on its own PostgreSQL connection.
+  const notifications = new EventNotifications({ pool: deps.pool, logger: deps.logger });
+  app.addHook('onReady', async () => notifications.start());
+  app.addHook('onClose', async () => notifications.stop());
+  await app.register(eventRoutes, {
+    auth,
+    pool: deps.pool,
+    notifications,
+    logger: deps.logger,
+    onStream: deps.events?.onStream,
+    stream: {
+      heartbeatMs: (deps.events?.heartbeatSeconds ?? DEFAULT_EVENTS_HEARTBEAT_SECONDS) * 1000,
+      maxBufferBytes: deps.events?.clientBufferBytes ?? DEFAULT_EVENTS_CLIENT_BUFFER_BYTES,
+    },
+  });
   if (deps.registerOpsRoutes) await deps.registerOpsRoutes(app, auth.requireOps, audit);
 
   // docs/api.md: GET /docs is the OpenAPI description itself (the browsable UI is at /docs/ui);
