@@ -1,14 +1,16 @@
 import { z } from 'zod';
 import { AccountEventSchema } from '../orders/account-event.schemas.ts';
 
-export const OPS_EVENT_TYPES = ['alarm', 'parked'] as const;
+export const OPS_EVENT_TYPES = ['alarm', 'parked', 'reconciliation'] as const;
 
 export const OpsEventSchema = z
   .object({
     seq: z.number().int(),
     type: z.enum(OPS_EVENT_TYPES),
     at: z.string(),
-    kind: z.string().describe('the alarm kind (FILL_OUTSIDE_TERMS, REPORT_REFUSED:…, …) or MESSAGE_PARKED'),
+    kind: z
+      .string()
+      .describe('the alarm kind (FILL_OUTSIDE_TERMS, REPORT_REFUSED:…, …), MESSAGE_PARKED or RECONCILIATION_<STATUS>'),
     detail: z.string().nullable(),
     orderId: z.string().nullable().optional(),
     execId: z.string().nullable().optional(),
@@ -17,6 +19,11 @@ export const OpsEventSchema = z
     consumer: z.string().optional(),
     topic: z.string().optional(),
     attempts: z.number().int().optional(),
+    runId: z.string().optional(),
+    date: z.string().optional(),
+    status: z.string().optional(),
+    openBreaks: z.number().int().optional(),
+    breaksByKind: z.record(z.string(), z.number().int()).optional(),
   })
   .meta({ id: 'OpsEvent' });
 

@@ -295,6 +295,19 @@ describe('ops console', () => {
     expect(one.body).toEqual(resolved.body.breaks[0]);
     expect((await t.api.request('GET', '/v1/ops/breaks/999999999', OPS_KEY)).status).toBe(404);
 
+    // Each finished run told the operations stream, with its open breaks by kind, in the order they ended.
+    type OpsEventPage = {
+      events: { type: string; kind: string; runId?: string; openBreaks?: number; breaksByKind?: object }[];
+    };
+    const opsEvents = await t.api.request<OpsEventPage>('GET', '/v1/ops/events?since=0&limit=500', OPS_KEY);
+    const finishedRuns = opsEvents.body.events.filter((event) => event.type === 'reconciliation');
+    expect(finishedRuns[0]).toMatchObject({
+      kind: 'RECONCILIATION_BREAKS',
+      runId: firstRunId,
+      breaksByKind: { MISSING_EXECUTION: expect.any(Number) },
+    });
+    expect(finishedRuns.at(-1)).toMatchObject({ kind: 'RECONCILIATION_CLEAN', openBreaks: 0 });
+
     type OrderPage = { orders: { id: string; clientOrderId: string; status: string }[]; next: string | null };
     const found = await t.api.request<OrderPage>('GET', '/v1/ops/orders?clientOrderId=console-1', OPS_KEY);
     expect(found.body.orders.map((o) => [o.clientOrderId, o.status])).toEqual([['console-1', 'filled']]);
