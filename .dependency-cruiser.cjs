@@ -6,7 +6,7 @@
 const notTest = '\\.(spec|bench)\\.ts$';
 
 /** A component imports only the ones after it here; bin/ and test/ (composition roots) import all. */
-const layers = ['reconciler', 'order-gateway', 'broker-adapter|ledger', 'platform'];
+const layers = ['ops-console', 'reconciler', 'order-gateway', 'broker-adapter|ledger', 'platform'];
 
 module.exports = {
   forbidden: [
@@ -63,7 +63,7 @@ module.exports = {
       comment: 'No import cycle between folders: between components, nor between broker-adapter folders.',
       severity: 'error',
       scope: 'folder',
-      from: { path: '^(broker-adapter|ledger|reconciler|platform|bin)(/|$)' },
+      from: { path: '^(ops-console|broker-adapter|ledger|reconciler|platform|bin)(/|$)' },
       to: { circular: true },
     },
     {

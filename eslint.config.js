@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-const components = ['order-gateway', 'broker-adapter', 'ledger', 'reconciler'];
+const components = ['order-gateway', 'broker-adapter', 'ledger', 'reconciler', 'ops-console'];
 
 /** Other components are reached only through their index.ts; their files and tables are theirs. */
 function boundaryPatterns(component) {

@@ -35,6 +35,7 @@ import {
   InProcessBus,
   KafkaBus,
   migrate,
+  opsOperators,
   startEmbeddedPostgres,
   type Bus,
   type ComponentMigrations,
@@ -50,6 +51,7 @@ import {
   reconcilerMigrations,
   type Reconciler,
 } from '../reconciler/index.ts';
+import { opsConsole, registerOpsMetrics, type BreakerState } from '../ops-console/index.ts';
 
 /** The composition root: which components make the system, and the infrastructure they share. */
 export const allMigrations: readonly ComponentMigrations[] = [
@@ -123,17 +125,22 @@ export async function composeTradingServer(
     logger: Logger;
     brokerUrl: string;
     brokerClient?: BrokerClient;
+    /** The request server's circuit breaker, when it runs in this process (null: not known here). */
+    brokerHealth?: () => BreakerState | null;
   } & Pick<TradingServerDependencies, 'metrics' | 'newId' | 'onReportApplied'>,
 ): Promise<{ trading: TradingServer; reconciler: Reconciler; marketData: MarketData }> {
   const { config, pool, bus, logger } = options;
-  const marketData = brokerMarketData(
+  const brokerClient =
     options.brokerClient ??
-      new BrokerClient({ baseUrl: options.brokerUrl, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 }),
-  );
+    new BrokerClient({ baseUrl: options.brokerUrl, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 });
+  const marketData = brokerMarketData(brokerClient);
+  const ledger = createLedger({ commissionBps: config.COMMISSION_BPS });
+  // The lag of the groups that consume in this process (every one of them under npm start).
+  const consumerLag = bus.consumerLag ? () => bus.consumerLag!() : undefined;
   const reconciler = createReconciler({
     pool,
     broker: brokerStatements({ baseUrl: options.brokerUrl, apiKey: config.BROKER_API_KEY }),
-    ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
+    ledger,
     bus,
     logger,
   });
@@ -147,6 +154,7 @@ export async function composeTradingServer(
     rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
     authFailuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
     maxOpenOrders: config.MAX_OPEN_ORDERS,
+    events: { heartbeatSeconds: config.EVENTS_HEARTBEAT_SECONDS, clientBufferBytes: config.EVENTS_CLIENT_BUFFER_BYTES },
     commissionBps: config.COMMISSION_BPS,
     metrics: options.metrics,
     newId: options.newId,
@@ -154,9 +162,30 @@ export async function composeTradingServer(
     extraErrorCodes: RECONCILER_ERRORS,
     registerOpsRoutes: async (app, requireOps, audit) => {
       await app.register(reconciliationRoutes, { requireOps, reconciler, audit, operatorOf });
+      await app.register(opsConsole, {
+        pool,
+        ledger,
+        reconciler,
+        operators: opsOperators(config),
+        broker: brokerClient,
+        brokerHealth: options.brokerHealth,
+        consumerLag,
+        authFailuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+      });
     },
   });
+  registerOpsMetrics(trading.metrics, {
+    pool,
+    reconciler,
+    brokerHealth: options.brokerHealth,
+    consumerLag,
+  });
   return { trading, reconciler, marketData };
+}
+
+function breakerState(breaker: { opened: boolean; halfOpen: boolean }): BreakerState {
+  if (breaker.halfOpen) return 'half_open';
+  return breaker.opened ? 'open' : 'closed';
 }
 
 export interface SystemOptions {
@@ -228,6 +257,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     apiKey: config.BROKER_API_KEY,
     timeoutMs: options.brokerTimeoutMs ?? 2_000,
   });
+  // The request server is made after the trading server (it needs its order service); the console
+  // asks for its circuit breaker only when a page or a scrape does.
+  const late: { breaker?: { opened: boolean; halfOpen: boolean } } = {};
   const { trading, reconciler, marketData } = await composeTradingServer({
     config,
     pool,
@@ -235,6 +267,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     logger,
     brokerClient,
     brokerUrl: broker.url,
+    brokerHealth: () => (late.breaker ? breakerState(late.breaker) : null),
     metrics,
     newId: options.newId,
     onReportApplied: options.onReportApplied,
@@ -264,6 +297,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     onRecovered: (kind) => trading.tradingMetrics.openOrderRecovered.inc({ kind }),
     onRedriven: (kind) => trading.tradingMetrics.requestsRedriven.inc({ kind }),
   });
+
+  late.breaker = requestServer.breaker;
 
   await trading.start();
   await requestServer.start();

@@ -25,6 +25,7 @@ export type {
   FillToSettle,
   Hold,
   InvariantViolation,
+  JournalEntry,
   Ledger,
   LedgerTotals,
   PositionBalance,

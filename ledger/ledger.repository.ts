@@ -10,6 +10,7 @@ import {
   type Side,
 } from './ledger.postings.ts';
 import * as sql from './ledger.sql.ts';
+import type { JournalEntry } from './ledger.types.ts';
 
 interface BalanceRow {
   account_id: string;
@@ -342,4 +343,27 @@ export async function customerTotals(q: Queryable) {
 export async function counterBalances(q: Queryable) {
   const { rows } = await q.query<{ kind: string; asset: string; amount: string }>(sql.selectCounterBalances);
   return rows.map((row) => ({ kind: row.kind, asset: row.asset, amount: dec(row.amount) }));
+}
+
+export async function journalOf(q: Queryable, holdId: string, execIds: readonly string[]): Promise<JournalEntry[]> {
+  const { rows } = await q.query<{
+    id: string;
+    kind: JournalEntry['kind'];
+    reference: string;
+    created_at: Date;
+    account_id: string;
+    asset: string;
+    bucket: 'available' | 'held';
+    amount: string;
+  }>(sql.selectJournalOf, [holdId, execIds]);
+  const entries = new Map<string, JournalEntry>();
+  for (const row of rows) {
+    let entry = entries.get(row.id);
+    if (!entry) {
+      entry = { id: row.id, kind: row.kind, reference: row.reference, at: row.created_at, postings: [] };
+      entries.set(row.id, entry);
+    }
+    entry.postings.push({ accountId: row.account_id, asset: row.asset, bucket: row.bucket, amount: dec(row.amount) });
+  }
+  return [...entries.values()];
 }

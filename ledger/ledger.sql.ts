@@ -96,6 +96,17 @@ SELECT a.kind, p.asset, sum(p.amount) AS amount
  WHERE a.kind <> 'customer'
  GROUP BY a.kind, p.asset ORDER BY a.kind, p.asset`;
 
+/**
+ * The entries of an order's hold, release and fills with their postings, for the ops timeline. The
+ * fills come through ledger_fills (keyed by execId); hold and release entries by their reference.
+ */
+export const selectJournalOf = `
+SELECT e.id, e.kind, e.reference, e.created_at, p.account_id, p.asset, p.bucket, p.amount::text AS amount
+  FROM ledger_entries e JOIN ledger_postings p ON p.entry_id = e.id
+ WHERE (e.reference = $1 AND e.kind IN ('hold', 'release'))
+    OR e.id IN (SELECT entry_id FROM ledger_fills WHERE exec_id = ANY($2::text[]))
+ ORDER BY e.created_at, e.id, p.id`;
+
 // ---- invariants: each query returns the rows that break one rule ----
 
 export const unbalancedEntries = `

@@ -253,6 +253,10 @@ export function createLedger(options: { commissionBps: number }): Ledger {
       return toHold(hold);
     },
 
+    async journalOf(q, input) {
+      return repository.journalOf(q, input.holdId, input.execIds);
+    },
+
     async totals(q) {
       const [customers, counters] = await Promise.all([repository.customerTotals(q), repository.counterBalances(q)]);
       const none: AssetTotals = { total: ZERO, available: ZERO, held: ZERO };

@@ -137,4 +137,15 @@ export interface Ledger {
   getHold(q: Queryable, holdId: string): Promise<Hold>;
   /** Sum over customer accounts per asset, and the counter-accounts' balances: for reconciliation. */
   totals(q: Queryable): Promise<LedgerTotals>;
+  /** An order's journal (its hold, release and fill entries with their postings), oldest first. */
+  journalOf(q: Queryable, input: { holdId: string; execIds: readonly string[] }): Promise<JournalEntry[]>;
+}
+
+/** One journal entry as written: its postings sum to zero per asset. */
+export interface JournalEntry {
+  id: string;
+  kind: 'deposit' | 'withdrawal' | 'hold' | 'release' | 'fill';
+  reference: string;
+  at: Date;
+  postings: { accountId: string; asset: string; bucket: 'available' | 'held'; amount: Decimal }[];
 }

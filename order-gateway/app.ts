@@ -24,6 +24,13 @@ import { ApiKeyCache } from './accounts/api-key.cache.ts';
 import { apiKeyRoutes } from './accounts/api-keys.routes.ts';
 import { apiKeyRepository } from './accounts/api-key.repository.ts';
 import { deadLetterRoutes } from './dead-letters/dead-letters.routes.ts';
+import { EventNotifications } from './events/event-notifications.ts';
+import {
+  DEFAULT_EVENTS_CLIENT_BUFFER_BYTES,
+  DEFAULT_EVENTS_HEARTBEAT_SECONDS,
+  eventRoutes,
+  type EventRoutesDependencies,
+} from './events/events.routes.ts';
 import { healthRoutes, type HealthChecks } from './health/health.routes.ts';
 import { operatorOf, registerAuth, type Auth, type Refusal } from './http/auth.ts';
 import { TRADING_API_ERRORS } from './error-codes.ts';
@@ -32,6 +39,7 @@ import { tidyOpenApi } from './http/openapi.ts';
 import { registerRateLimit } from './http/rate-limit.ts';
 import { recordOpsAction } from './ops/ops-audit.repository.ts';
 import { opsAuditRoutes, type OpsAudit } from './ops/ops-audit.routes.ts';
+import { opsReadRoutes } from './ops-read/ops-read.routes.ts';
 import type { MarketData } from './market/market-data.ts';
 import { marketRoutes } from './market/market.routes.ts';
 import type { OrderService } from './orders/order.service.ts';
@@ -72,6 +80,10 @@ export interface AppDependencies {
   httpDuration?: Histogram<'method' | 'route' | 'status'>;
   /** Told of every request refused at the door (401, or 429 from either limit). */
   onRefused?: (reason: Refusal) => void;
+  /** Told of every answer with an error body, by its code: the refusals by code. */
+  onErrorAnswered?: (code: string, status: number) => void;
+  /** Event streams: heartbeat (EVENTS_HEARTBEAT_SECONDS) and a client's unread bytes (EVENTS_CLIENT_BUFFER_BYTES). */
+  events?: { heartbeatSeconds?: number; clientBufferBytes?: number; onStream?: EventRoutesDependencies['onStream'] };
 }
 
 /** Builds the trading API; `bin/` entry points listen, tests drive it with `app.inject`. */
@@ -93,6 +105,18 @@ export async function buildApp(deps: AppDependencies) {
         { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
+    });
+  }
+
+  if (deps.onErrorAnswered) {
+    const told = deps.onErrorAnswered;
+    // Before serialisation the body is still an object: its code is read as a field.
+    app.addHook('preSerialization', async (_request, reply, payload: unknown) => {
+      if (reply.statusCode >= 400) {
+        const code = (payload as { error?: { code?: unknown } } | null)?.error?.code;
+        if (typeof code === 'string') told(code, reply.statusCode);
+      }
+      return payload;
     });
   }
 
@@ -135,6 +159,22 @@ export async function buildApp(deps: AppDependencies) {
   await app.register(ordersRoutes, { auth, orders: deps.orders });
   await app.register(deadLetterRoutes, { auth, pool: deps.pool, bus: deps.bus, audit });
   await app.register(opsAnomalyRoutes, { auth, pool: deps.pool });
+  await app.register(opsReadRoutes, { auth, pool: deps.pool, ledger: deps.ledger });
+  // Each trading server listens for the events any of them writes, on its own PostgreSQL connection.
+  const notifications = new EventNotifications({ pool: deps.pool, logger: deps.logger });
+  app.addHook('onReady', async () => notifications.start());
+  app.addHook('onClose', async () => notifications.stop());
+  await app.register(eventRoutes, {
+    auth,
+    pool: deps.pool,
+    notifications,
+    logger: deps.logger,
+    onStream: deps.events?.onStream,
+    stream: {
+      heartbeatMs: (deps.events?.heartbeatSeconds ?? DEFAULT_EVENTS_HEARTBEAT_SECONDS) * 1000,
+      maxBufferBytes: deps.events?.clientBufferBytes ?? DEFAULT_EVENTS_CLIENT_BUFFER_BYTES,
+    },
+  });
   if (deps.registerOpsRoutes) await deps.registerOpsRoutes(app, auth.requireOps, audit);
 
   // docs/api.md: GET /docs is the OpenAPI description itself (the browsable UI is at /docs/ui);

@@ -5,10 +5,29 @@ import type { ComponentMigrations } from '../platform/index.ts';
 export { buildApp, type App, type AppDependencies } from './app.ts';
 export type { OpsAudit } from './ops/ops-audit.routes.ts';
 export { recordOpsAction, type OpsAction } from './ops/ops-audit.repository.ts';
-export { operatorOf } from './http/auth.ts';
+export { operatorOf, operatorWithKey } from './http/auth.ts';
+export { errorBody } from './http/error-handler.ts';
+// What the ops console reads and keeps (the console is a reader: these are its only way in).
+export { opsSessions } from './ops/ops-session.repository.ts';
+export {
+  ALARM_KINDS,
+  STUCK_AFTER_SECONDS,
+  listAccounts,
+  listAlarms,
+  liveOrdersByStatus,
+  opsOverview,
+  searchOrders,
+  submissionsDueByState,
+  type OpsAccountView,
+  type OpsOverview,
+  type OrderSearch,
+  type TimelineEntry,
+} from './ops-read/ops-read.repository.ts';
+export { readOrderTimeline, type OrderTimeline } from './ops-read/order-timeline.ts';
+export { OpsOrdersQuery } from './ops-read/ops-read.schemas.ts';
 export { createTradingServer, type TradingServer, type TradingServerDependencies } from './trading-server.ts';
 export { createOrderService, type OrderService } from './orders/order.service.ts';
-export { FINAL_STATUSES, type OrderStatus } from './orders/order.machine.ts';
+export { FINAL_STATUSES, ORDER_STATUSES, type OrderStatus } from './orders/order.machine.ts';
 export type { OrderView, PlaceOrderRequest } from './orders/order.schemas.ts';
 export {
   cachedMarketData,

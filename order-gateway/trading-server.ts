@@ -26,6 +26,8 @@ export interface TradingServerDependencies {
   authFailuresPerMinute?: number;
   /** Open orders per account; MAX_OPEN_ORDERS. */
   maxOpenOrders?: number;
+  /** EVENTS_HEARTBEAT_SECONDS and EVENTS_CLIENT_BUFFER_BYTES. */
+  events?: AppDependencies['events'];
   commissionBps: number;
   metrics?: Registry;
   /** Ids of new accounts and orders; random UUIDs unless a simulation needs them reproducible. */
@@ -104,8 +106,18 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
     newId: deps.newId,
     httpDuration: tradingMetrics.httpDuration,
     onRefused: (reason) => tradingMetrics.refusals.inc({ reason }),
+    onErrorAnswered: (code, status) => tradingMetrics.httpErrors.inc({ code, status: String(status) }),
     registerOpsRoutes: deps.registerOpsRoutes,
     extraErrorCodes: deps.extraErrorCodes,
+    events: {
+      ...deps.events,
+      onStream: (change) => {
+        if (change === 'opened') tradingMetrics.eventStreams.inc();
+        else tradingMetrics.eventStreams.dec();
+        if (change === 'cut_off') tradingMetrics.eventStreamsCutOff.inc();
+        deps.events?.onStream?.(change);
+      },
+    },
     checks: {
       postgres: () => isDatabaseReachable(pool),
       ...(bus.kind === 'kafka' ? { kafka: () => bus.isHealthy() } : {}),

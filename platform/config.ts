@@ -202,6 +202,19 @@ const envSchema = z.object({
     .min(0.1, 'must be between 0.1 and 3600 seconds')
     .max(3600, 'must be between 0.1 and 3600 seconds')
     .default(5),
+  // Event streams (GET /v1/events): the comment line that keeps a connection open, and how many
+  // bytes a client may leave unread before it is cut off. Fractions of a second are for tests.
+  EVENTS_HEARTBEAT_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .min(0.1, 'must be between 0.1 and 3600 seconds')
+    .max(3600, 'must be between 0.1 and 3600 seconds')
+    .default(15),
+  EVENTS_CLIENT_BUFFER_BYTES: z.coerce
+    .number({ error: 'must be a whole number of bytes' })
+    .int('must be a whole number of bytes')
+    .min(1024, 'must be between 1024 and 1073741824 bytes')
+    .max(1024 * 1024 * 1024, 'must be between 1024 and 1073741824 bytes')
+    .default(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

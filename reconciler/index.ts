@@ -16,7 +16,14 @@ export {
 } from './runs/reconciler.ts';
 export { brokerStatements, type StatementSource } from './runs/broker-statements.ts';
 export { reconciliationRoutes, type ReconciliationRoutesOptions } from './runs/reconciliations.routes.ts';
-export { RunSchema, BreakSchema, type Run, type Break } from './runs/reconciliation.schemas.ts';
+export {
+  RunSchema,
+  BreakSchema,
+  type Run,
+  type Break,
+  type BreakDetail,
+  type RunSummary,
+} from './runs/reconciliation.schemas.ts';
 export { RECONCILER_ERRORS } from './runs/reconciliation.errors.ts';
 export { BREAK_KINDS, compareBalances, type BreakKind, type RunStatus } from './runs/reconciliation.rules.ts';
 export { renderRunReport, type TimelinePoint } from './report/run-report.ts';

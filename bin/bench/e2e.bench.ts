@@ -28,6 +28,7 @@ import {
   UNFILLED_OF_PHASE,
 } from './bench.sql.ts';
 import { bareInsertCeiling, emptyRouteCeiling, kafkaRoundTripCeiling } from './ceilings.ts';
+import { connectEventClients } from './event-clients.ts';
 import { closedLoop, percentiles, postJson, round, sampleMemory, type Percentiles } from './measure.ts';
 import { printReport, STAGES, type E2eReport, type PhaseResult, type Stage } from './report.ts';
 
@@ -40,6 +41,8 @@ import { printReport, STAGES, type E2eReport, type PhaseResult, type Stage } fro
  */
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
+// Server-Sent Events clients following the phase's accounts while it runs (issue 15 asks for 1000).
+const SSE_CLIENTS = Number(process.env.BENCH_SSE_CLIENTS ?? 0);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CEILING_SECONDS = Number(process.env.BENCH_CEILING_SECONDS ?? 8);
 const HISTORY = (process.env.BENCH_HISTORY ?? '10000,1000000').split(',').map(Number);
@@ -50,9 +53,15 @@ const OPS_KEY = `ops_bench_${randomUUID().replaceAll('-', '')}`;
 const RESULTS = process.env.BENCH_RESULTS ?? join('bench-results', 'latest.json');
 
 export async function runE2eBenchmark(): Promise<void> {
-  if (HISTORY.some((n) => !Number.isInteger(n) || n < 0) || !(CLIENTS > 0) || !(SECONDS > 0)) {
+  if (
+    HISTORY.some((n) => !Number.isInteger(n) || n < 0) ||
+    !(CLIENTS > 0) ||
+    !(SECONDS > 0) ||
+    !Number.isInteger(SSE_CLIENTS) ||
+    SSE_CLIENTS < 0
+  ) {
     throw new Error(
-      'BENCH_HISTORY must be a comma-separated list of whole numbers; BENCH_CLIENTS and BENCH_SECONDS positive',
+      'BENCH_HISTORY must be a comma-separated list of whole numbers; BENCH_CLIENTS and BENCH_SECONDS positive; BENCH_SSE_CLIENTS a whole number',
     );
   }
   const loadBefore = loadavg();
@@ -126,6 +135,7 @@ export async function runE2eBenchmark(): Promise<void> {
         secondsPerPhase: SECONDS,
         ceilingSeconds: CEILING_SECONDS,
         brokerLatencyMs: 0,
+        sseClients: SSE_CLIENTS,
       },
       phases,
       ceilings: {
@@ -197,6 +207,14 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
   );
   const prefix = `p${index}-`;
   const sentAt = new Map<string, number>();
+  const streams =
+    SSE_CLIENTS > 0
+      ? await connectEventClients(
+          system.url,
+          clients.map((c) => c.key),
+          SSE_CLIENTS,
+        )
+      : null;
   const memory = sampleMemory();
   const load = await closedLoop(CLIENTS, SECONDS, async (worker, timed) => {
     const client = clients[worker]!;
@@ -219,6 +237,9 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
   }
   const drainMs = Date.now() - drainStarted;
   const peak = memory.stop();
+  // The last events of the drain may still be on their way: a moment for them before counting.
+  if (streams) await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const events = streams?.stop() ?? null;
 
   const { rows } = await pool.query<{ client_order_id: string } & Record<Stage, number | null>>(PHASE_STAGES, [
     accountIds,
@@ -263,6 +284,7 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
       Percentiles
     >,
     memory: peak,
+    ...(events ? { eventStreams: events } : {}),
   };
 }
 

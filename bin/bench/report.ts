@@ -1,3 +1,4 @@
+import type { EventClientsResult } from './event-clients.ts';
 import type { Percentiles } from './measure.ts';
 import { markdownTable } from 'markdown-table';
 
@@ -16,6 +17,8 @@ export interface PhaseResult {
   latencyMs: { httpAnswer: Percentiles; brokerAcknowledged: Percentiles; filledInLedger: Percentiles };
   stagesMs: Record<Stage, Percentiles>;
   memory: { maxRssMb: number; maxHeapUsedMb: number; samples: number };
+  /** BENCH_SSE_CLIENTS streams following the phase's accounts (the memory above includes them). */
+  eventStreams?: EventClientsResult;
 }
 
 export interface E2eReport {
@@ -28,6 +31,7 @@ export interface E2eReport {
     secondsPerPhase: number;
     ceilingSeconds: number;
     brokerLatencyMs: number;
+    sseClients: number;
   };
   phases: PhaseResult[];
   ceilings: {
@@ -95,6 +99,18 @@ export function printReport(report: E2eReport): void {
       [h, 'unfilled after drain / drain', `${phase.unfilledAfterDrain} / ${phase.drainSeconds} s`, ''],
       [h, 'memory peak (this process)', `rss ${phase.memory.maxRssMb} MB, heap ${phase.memory.maxHeapUsedMb} MB`, ''],
     );
+    if (phase.eventStreams) {
+      const streams = phase.eventStreams;
+      rows.push(
+        [
+          h,
+          `event streams (${streams.connected}/${streams.streams} connected)`,
+          `${streams.events} events, ${streams.cutOff} cut off`,
+          '',
+        ],
+        [h, 'event written to client', ms(streams.delayMs), ''],
+      );
+    }
   }
   rows.push(
     ...report.phases.flatMap((phase) =>

@@ -53,6 +53,14 @@ export function rateLimitKey(request: FastifyRequest): string {
   return `address:${normalizeIP(request.ip)}`;
 }
 
+/** The operator whose key this is, or null. The ops console's sign-in asks the same question. */
+export function operatorWithKey(operators: readonly OpsOperator[], key: string): string | null {
+  // Every operator's key is compared, in time that does not depend on which one matched.
+  let operator: string | null = null;
+  for (const candidate of operators) if (sameSecret(key, candidate.key)) operator = candidate.name;
+  return operator;
+}
+
 export type Refusal = 'unauthorized' | 'auth_failures' | 'rate_limited';
 
 export interface AuthOptions {
@@ -84,9 +92,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions) {
     const token = bearerToken(request);
     if (!token) return null;
     if (need === 'ops') {
-      // Every operator's key is compared, in time that does not depend on which one matched.
-      let operator: string | null = null;
-      for (const candidate of options.operators) if (sameSecret(token, candidate.key)) operator = candidate.name;
+      const operator = operatorWithKey(options.operators, token);
       return operator ? { kind: 'ops', operator } : null;
     }
     const owner = await options.keys.ownerOf(hashApiKey(token));

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** The trading server's own figures on /metrics, beside the process defaults. */
 export function createTradingMetrics(registry: Registry) {
@@ -34,6 +34,12 @@ export function createTradingMetrics(registry: Registry) {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    httpErrors: new Counter({
+      name: 'trading_http_errors_total',
+      help: 'Answers with an error body, by its code (VALIDATION_FAILED, INSUFFICIENT_BUYING_POWER, UNAUTHORIZED, RATE_LIMITED, ...) and HTTP status',
+      labelNames: ['code', 'status'] as const,
+      registers: [registry],
+    }),
     submissions: new Counter({
       name: 'trading_broker_submissions_total',
       help: 'Settled calls of the request server to the broker, by kind and resulting state',
@@ -56,6 +62,16 @@ export function createTradingMetrics(registry: Registry) {
       name: 'trading_requests_redriven_total',
       help: 'Order requests lost between the outbox and the request server, driven again, by kind (submit, cancel)',
       labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    eventStreams: new Gauge({
+      name: 'trading_event_streams',
+      help: 'Server-Sent Events connections open on this trading server (GET /v1/events, /v1/ops/events)',
+      registers: [registry],
+    }),
+    eventStreamsCutOff: new Counter({
+      name: 'trading_event_streams_cut_off_total',
+      help: 'Event streams ended because the client did not read fast enough (its last event was cut_off)',
       registers: [registry],
     }),
   };

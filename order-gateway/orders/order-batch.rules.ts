@@ -52,6 +52,15 @@ export interface ReplacementToCreate {
   effect: Extract<OrderEffect, { type: 'createReplacement' }>;
 }
 
+/** One change of one order that a client may need to see (an account event), in the batch's order. */
+export interface OrderStep {
+  row: OrderRow;
+  before: OrderSnapshot;
+  after: OrderSnapshot;
+  /** The fill that made this change, if one did. */
+  execId: string | null;
+}
+
 export interface OrderAnomaly {
   orderId: string;
   kind: string;
@@ -82,6 +91,8 @@ export interface BatchDecision {
   replaceHolds: string[];
   anomalies: OrderAnomaly[];
   alarms: OrderAlarm[];
+  /** Every event that moved its order, with the state before and after it. */
+  steps: OrderStep[];
 }
 
 /**
@@ -100,6 +111,7 @@ export function decideBatch(locked: ReadonlyMap<string, OrderRow>, events: reado
     replaceHolds: [],
     anomalies: [],
     alarms: [],
+    steps: [],
   };
   for (const { orderId, event, reportedAs } of events) {
     const row = locked.get(orderId);
@@ -202,6 +214,14 @@ export function decideBatch(locked: ReadonlyMap<string, OrderRow>, events: reado
       }
     }
     decision.results.push({ orderId, status: orderStatus(next), applied: next !== change.snapshot, wroteOutbox });
+    if (next !== change.snapshot) {
+      decision.steps.push({
+        row,
+        before: change.snapshot,
+        after: next,
+        execId: event.type === 'FillReported' ? event.execId : null,
+      });
+    }
     change.snapshot = next;
   }
   decision.changes = [...changes.values()];

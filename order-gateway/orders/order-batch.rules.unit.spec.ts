@@ -56,6 +56,21 @@ const aFill = (execId: string, quantity: string, orderId = ORDER, price = '187.2
 const locked = (...rows: OrderRow[]) => new Map(rows.map((row) => [row.id, row]));
 
 describe('the order funnel decides a batch before writing it', () => {
+  it('given a batch with a duplicate, then its steps are the events that moved the order, each with its state before and after', () => {
+    const decision = decideBatch(locked(anOrderRow()), [ack(), aFill('E1', '4'), aFill('E1', '4'), aFill('E2', '6')]);
+    expect(
+      decision.steps.map((step) => [
+        step.execId,
+        step.before.context.filledQuantity,
+        step.after.context.filledQuantity,
+      ]),
+    ).toEqual([
+      [null, '0', '0'],
+      ['E1', '0', '4'],
+      ['E2', '4', '10'],
+    ]);
+  });
+
   it('given an acknowledged order, when two fills arrive, then both settle against its hold and it is filled', () => {
     const decision = decideBatch(locked(anOrderRow()), [ack(), aFill('E1', '4'), aFill('E2', '6')]);
     expect(decision.results.map((result) => result?.status)).toEqual(['new', 'partially_filled', 'filled']);

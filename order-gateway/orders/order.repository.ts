@@ -61,7 +61,7 @@ export type OrderWithFills = OrderRow & { fills: FillRow[] };
 
 type FillJson = Omit<FillRow, 'executed_at'> & { executed_at: string };
 
-function withFills(row: OrderRow & { fills: FillJson[] }): OrderWithFills {
+export function withFills(row: OrderRow & { fills: FillJson[] }): OrderWithFills {
   return { ...row, fills: row.fills.map((fill) => ({ ...fill, executed_at: new Date(fill.executed_at) })) };
 }
 

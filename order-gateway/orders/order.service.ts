@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { dayOrderExpiry } from '../../broker-adapter/index.ts';
-import type { Ledger } from '../../ledger/index.ts';
+import type { AccountBalances, Ledger } from '../../ledger/index.ts';
 import {
   dec,
   DEFAULT_MAX_OPEN_ORDERS,
@@ -14,6 +14,9 @@ import {
 import { lockAccount } from '../accounts/account.repository.ts';
 import type { MarketData } from '../market/market-data.ts';
 import { addToOutbox } from '../outbox/outbox.ts';
+import { accountEventTypeOf, type OrderStateForEvents } from './account-event.rules.ts';
+import { appendAccountEvents, type NewAccountEvent } from './account-event.repository.ts';
+import type { AccountEventBody } from './account-event.schemas.ts';
 import {
   ORDER_REQUESTS_TOPIC,
   submitMessageOf,
@@ -27,6 +30,7 @@ import {
   type AppliedEvent,
   type BatchDecision,
   type OrderEventFor,
+  type OrderStep,
   type ReplacementToCreate,
 } from './order-batch.rules.ts';
 import { OrderError } from './order.errors.ts';
@@ -38,6 +42,7 @@ import {
   orderStatus,
   persistOrderSnapshot,
   type OrderEvent,
+  type OrderSnapshot,
   type Replacement,
 } from './order.machine.ts';
 import { orderRepository, type FillRow, type OrderRow } from './order.repository.ts';
@@ -166,6 +171,10 @@ export function createOrderService(deps: OrderServiceDependencies) {
         expiresAt,
       };
       await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: accountId, payload: message });
+      const balances = await ledger.getAccount(tx, accountId);
+      await appendAccountEvents(tx, [
+        { accountId, type: 'accepted', body: eventBody('accepted', toView(inserted, []), balances) },
+      ]);
       return { created: true, row: inserted, fills: [] as FillRow[] };
     });
     if (result.created) deps.onOutboxWritten?.();
@@ -312,7 +321,8 @@ export function createOrderService(deps: OrderServiceDependencies) {
       await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: message.accountId, payload: message });
     for (const holdId of decision.replaceHolds) await ledger.releaseHold(tx, { holdId });
     // After the old orders' holds are released: the new order's hold takes from what they freed.
-    for (const replacement of decision.replacements) await createReplacement(tx, replacement);
+    const replacements: OrderRow[] = [];
+    for (const replacement of decision.replacements) replacements.push(await createReplacement(tx, replacement));
     await orderRepository.recordAnomalies(tx, decision.anomalies);
 
     const updated = new Map<string, OrderRow>();
@@ -355,7 +365,54 @@ export function createOrderService(deps: OrderServiceDependencies) {
         updated_at: new Date(),
       });
     }
+    // The old order's `replaced` comes before its replacement's first event.
+    await appendAccountEvents(tx, [
+      ...(await clientEventsOf(tx, decision.steps)),
+      ...(await replacementEventsOf(tx, replacements)),
+    ]);
     return updated;
+  }
+
+  /**
+   * The clients' events of a batch's changes, each with the order as that change left it: its fills
+   * are those its machine had applied by then. Cash and position are the account's as the
+   * transaction leaves them.
+   */
+  async function clientEventsOf(tx: PoolClient, steps: readonly OrderStep[]): Promise<NewAccountEvent[]> {
+    const typed = steps.flatMap((step) => {
+      const type = accountEventTypeOf(stateForEvents(step.before), stateForEvents(step.after), {
+        fill: step.execId !== null,
+      });
+      return type === null ? [] : [{ ...step, type }];
+    });
+    if (typed.length === 0) return [];
+    const fills = await orderRepository.fillsOf(tx, [...new Set(typed.map((step) => step.row.id))]);
+    const balances = new Map<string, AccountBalances>();
+    for (const accountId of new Set(typed.map((step) => step.row.account_id)))
+      balances.set(accountId, await ledger.getAccount(tx, accountId));
+    const now = new Date();
+    return typed.map(({ row, after, execId, type }) => {
+      const applied = new Set(after.context.execIds);
+      const fillsThen = fills.filter((fill) => fill.order_id === row.id && applied.has(fill.exec_id));
+      const rowThen: OrderRow = {
+        ...row,
+        status: orderStatus(after),
+        filled_quantity: after.context.filledQuantity,
+        filled_notional: after.context.filledNotional,
+        commission: fillsThen.reduce((total, fill) => total.plus(fill.commission), dec('0')).toFixed(),
+        reject_reason: after.context.rejectReason,
+        broker_order_id: after.context.brokerOrderId,
+        snapshot: persistOrderSnapshot(after),
+        updated_at: now,
+      };
+      const order = toView(rowThen, fillsThen);
+      const fill = execId === null ? undefined : order.fills.find((candidate) => candidate.execId === execId);
+      return {
+        accountId: row.account_id,
+        type,
+        body: { ...eventBody(type, order, balances.get(row.account_id)!), ...(fill ? { fill } : {}) },
+      };
+    });
   }
 
   /**
@@ -363,7 +420,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
    * request to the broker. The new order inherits the old one's symbol, side, type and session; the
    * broker's answer gives its quantity (what the new total left after the old order's fills).
    */
-  async function createReplacement(tx: PoolClient, { row: old, effect }: ReplacementToCreate): Promise<void> {
+  async function createReplacement(tx: PoolClient, { row: old, effect }: ReplacementToCreate): Promise<OrderRow> {
     const { replacement, brokerOrderId } = effect;
     const quantity = formatQuantity(dec(effect.quantity));
     const acknowledged = brokerOrderId !== null;
@@ -413,6 +470,18 @@ export function createOrderService(deps: OrderServiceDependencies) {
         payload: { ...message, expiresAt } satisfies SubmitOrderMessage,
       });
     }
+    return inserted;
+  }
+
+  /** A replacement's first event: `new` when the broker made it, `accepted` when it goes out from here. */
+  async function replacementEventsOf(tx: PoolClient, rows: readonly OrderRow[]): Promise<NewAccountEvent[]> {
+    const events: NewAccountEvent[] = [];
+    for (const row of rows) {
+      const type = row.status === 'pending_new' ? 'accepted' : 'new';
+      const balances = await ledger.getAccount(tx, row.account_id);
+      events.push({ accountId: row.account_id, type, body: eventBody(type, toView(row, []), balances) });
+    }
+    return events;
   }
 
   /**
@@ -497,6 +566,44 @@ export function createOrderService(deps: OrderServiceDependencies) {
 
 export type OrderService = ReturnType<typeof createOrderService>;
 
+function stateForEvents(snapshot: OrderSnapshot): OrderStateForEvents {
+  return {
+    status: orderStatus(snapshot),
+    filledQuantity: snapshot.context.filledQuantity,
+    filledNotional: snapshot.context.filledNotional,
+    lastRejection: snapshot.context.lastRejection ?? null,
+  };
+}
+
+/** An event of the order's account, without its number; cash and position as `balances` has them. */
+function eventBody(
+  type: NewAccountEvent['type'],
+  order: OrderView,
+  balances: AccountBalances,
+): Omit<AccountEventBody, 'seq'> {
+  const position = balances.positions.find((candidate) => candidate.symbol === order.symbol);
+  return {
+    type,
+    at: order.updatedAt,
+    order,
+    cash: {
+      currency: 'USD',
+      total: formatCash(balances.cash.total),
+      available: formatCash(balances.cash.available),
+      held: formatCash(balances.cash.held),
+    },
+    position: position
+      ? {
+          symbol: position.symbol,
+          quantity: formatQuantity(position.quantity),
+          available: formatQuantity(position.available),
+          held: formatQuantity(position.held),
+          averageCost: position.averageCost.toFixed(4),
+        }
+      : null,
+  };
+}
+
 /** Whether a replace with this clientOrderId was asked of the order before, and with the same terms. */
 function sameReplace(
   context: OrderRow['snapshot']['context'],
@@ -512,7 +619,7 @@ function notFound(orderId: string): OrderError {
   return new OrderError('ORDER_NOT_FOUND', 'no such order', { orderId });
 }
 
-function toView(row: OrderRow, fills: readonly FillRow[]): OrderView {
+export function toView(row: OrderRow, fills: readonly FillRow[]): OrderView {
   const filled = dec(row.filled_quantity);
   return {
     id: row.id,

@@ -1,4 +1,4 @@
-const ORDER_COLUMNS = `
+export const ORDER_COLUMNS = `
   id, seq, account_id, client_order_id, request_hash, symbol, side, type, quantity, limit_price, worst_price,
   time_in_force, extended_hours, status, filled_quantity, filled_notional, commission, reject_reason,
   broker_order_id, broker_accepted_at, machine_version, snapshot, version, created_at, updated_at, replaces,
@@ -17,7 +17,7 @@ export const INSERT_ORDER_IF_NEW = `
  * fills from one snapshot, so the body never shows a filledQuantity its fills do not add up to.
  * Decimals travel as text: a JSON number would come back as a float.
  */
-const FILLS_OF_ROW = `
+export const FILLS_OF_ROW = `
   (SELECT COALESCE(json_agg(json_build_object('exec_id', f.exec_id, 'order_id', f.order_id, 'quantity', f.quantity::text,
             'price', f.price::text, 'commission', f.commission::text, 'executed_at', f.executed_at)
           ORDER BY f.executed_at, f.exec_id), '[]'::json)

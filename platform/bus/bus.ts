@@ -65,7 +65,18 @@ export interface Bus {
   publish(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   consume(options: ConsumeOptions): Promise<Subscription>;
   isHealthy(): Promise<boolean>;
+  /**
+   * Per consumer group and topic, the messages published and not yet committed, summed over the
+   * partitions: for the groups that consume in this process. Optional: a bus that cannot tell has none.
+   */
+  consumerLag?(): Promise<ConsumerLag[]>;
   close(): Promise<void>;
+}
+
+export interface ConsumerLag {
+  group: string;
+  topic: string;
+  lag: number;
 }
 
 /** Delay before retry `attempt` (1-based) of a failed handler: exponential, capped, with jitter. */

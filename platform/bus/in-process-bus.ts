@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Bus, BusMessage, ConsumeOptions, OutgoingMessage, Subscription, TopicSpec } from './bus.ts';
+import type { Bus, BusMessage, ConsumeOptions, ConsumerLag, OutgoingMessage, Subscription, TopicSpec } from './bus.ts';
 import { partitionFor, retryDelayMs } from './bus.ts';
 
 /** The retained tail of one partition: `messages[0]` has offset `base`; `publishedAt` runs beside it. */
@@ -138,6 +138,22 @@ export class InProcessBus implements Bus {
 
   async isHealthy(): Promise<boolean> {
     return !this.closed;
+  }
+
+  async consumerLag(): Promise<ConsumerLag[]> {
+    const lags: ConsumerLag[] = [];
+    for (const [topicName, topic] of this.topics) {
+      for (const group of topic.groups) {
+        const offsets = this.committed.get(group);
+        let lag = 0;
+        topic.partitions.forEach((log, partition) => {
+          const end = log.base + log.messages.length;
+          lag += end - Math.max(offsets?.get(`${topicName}/${partition}`) ?? 0, log.base);
+        });
+        lags.push({ group, topic: topicName, lag });
+      }
+    }
+    return lags;
   }
 
   async close(): Promise<void> {

@@ -96,3 +96,37 @@ async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<voi
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe('in-process bus consumer lag', () => {
+  it('counts per group what was published and not committed, across partitions and after the head is dropped', async () => {
+    const bus = new InProcessBus(3, { retainCommittedMs: 0 });
+    await bus.ensureTopics([{ name: 't', partitions: 3 }]);
+    const stuck = await bus.consume({
+      groupId: 'stuck',
+      topics: ['t'],
+      handleBatch: () => Promise.reject(new Error('cannot apply')),
+    });
+    const seen: string[] = [];
+    const fast = await bus.consume({
+      groupId: 'fast',
+      topics: ['t'],
+      handleBatch: async (messages) => {
+        seen.push(...messages.map((m) => m.value));
+      },
+    });
+    try {
+      await bus.publish(
+        't',
+        Array.from({ length: 12 }, (_, i) => ({ key: `k${i}`, value: String(i) })),
+      );
+      await waitFor(() => seen.length === 12);
+      const lag = await bus.consumerLag();
+      expect(lag.sort((a, b) => a.group.localeCompare(b.group))).toEqual([
+        { group: 'fast', topic: 't', lag: 0 },
+        { group: 'stuck', topic: 't', lag: 12 },
+      ]);
+    } finally {
+      await Promise.all([stuck.stop(), fast.stop()]);
+    }
+  });
+});

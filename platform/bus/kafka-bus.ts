@@ -9,7 +9,7 @@ import {
 } from 'kafkajs';
 import { DependencyUnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Bus, BusMessage, ConsumeOptions, OutgoingMessage, Subscription, TopicSpec } from './bus.ts';
+import type { Bus, BusMessage, ConsumeOptions, ConsumerLag, OutgoingMessage, Subscription, TopicSpec } from './bus.ts';
 import { retryDelayMs } from './bus.ts';
 
 export interface KafkaBusOptions {
@@ -42,6 +42,8 @@ export class KafkaBus implements Bus {
   private producerReady: Promise<Producer> | undefined;
   private admin: Admin | undefined;
   private readonly consumers = new Set<Subscription>();
+  /** The groups that consume in this process, and their topics: whose lag this process reports. */
+  private readonly groups = new Map<string, readonly string[]>();
   private readonly prefix: string;
   private readonly publishTimeoutMs: number;
 
@@ -202,7 +204,30 @@ export class KafkaBus implements Bus {
       },
     };
     this.consumers.add(subscription);
+    this.groups.set(options.groupId, options.topics);
     return subscription;
+  }
+
+  async consumerLag(): Promise<ConsumerLag[]> {
+    const admin = await this.getAdmin();
+    const lags: ConsumerLag[] = [];
+    for (const [group, topics] of this.groups) {
+      for (const topic of topics) {
+        const [ends, committed] = await Promise.all([
+          withTimeout(admin.fetchTopicOffsets(this.prefix + topic), 2_000),
+          withTimeout(admin.fetchOffsets({ groupId: this.prefix + group, topics: [this.prefix + topic] }), 2_000),
+        ]);
+        const done = new Map(committed[0]?.partitions.map((p) => [p.partition, BigInt(p.offset)]) ?? []);
+        let lag = 0n;
+        for (const end of ends) {
+          // -1: the group has committed nothing on this partition yet; it starts from the earliest.
+          const at = done.get(end.partition) ?? -1n;
+          lag += BigInt(end.high) - (at < 0n ? BigInt(end.low) : at);
+        }
+        lags.push({ group, topic, lag: Number(lag) });
+      }
+    }
+    return lags;
   }
 
   async isHealthy(): Promise<boolean> {

@@ -22,7 +22,7 @@ import {
   unrepairedResolution,
   type BreakKind,
 } from './reconciliation.rules.ts';
-import type { Break, Run } from './reconciliation.schemas.ts';
+import type { Break, BreakDetail, Run, RunSummary } from './reconciliation.schemas.ts';
 
 export interface ReconcilerDependencies {
   pool: Pool;
@@ -56,6 +56,26 @@ export interface Reconciler {
    * EXECUTION_ANOMALY is not raised again by later runs. Throws BREAK_NOT_FOUND (404) or BREAK_NOT_OPEN (409).
    */
   resolveBreak(id: string, decision: { note: string; operator: string }): Promise<Break>;
+  /** Runs newest first, without their breaks; `after` is the `next` of the previous page (VALIDATION_FAILED otherwise). */
+  listRuns(query: {
+    date?: string | undefined;
+    limit: number;
+    after?: string | undefined;
+  }): Promise<{ runs: RunSummary[]; next: string | null }>;
+  /** One run's summary, whatever its state (running and failed runs too), or null. */
+  runSummary(id: string): Promise<RunSummary | null>;
+  /** Breaks newest first, with their run and decision. */
+  listBreaks(query: {
+    runId?: string | undefined;
+    status: 'open' | 'closed' | 'all';
+    kind?: string | undefined;
+    limit: number;
+    after?: string | undefined;
+  }): Promise<{ breaks: BreakDetail[]; next: string | null }>;
+  /** One break with its run and decision, or null. */
+  getBreak(id: string): Promise<BreakDetail | null>;
+  /** Open breaks by kind, of the latest finished run of each date. */
+  openBreaksByKind(): Promise<{ kind: string; count: number }[]>;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -66,6 +86,17 @@ function validDate(date: unknown): date is string {
   if (typeof date !== 'string' || !DATE.test(date)) return false;
   const parsed = new Date(`${date}T00:00:00Z`);
   return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === date;
+}
+
+/** The cursor of a run listing: where the page ended, opaque to the client. */
+function encodeRunCursor(last: { startedAt: Date; id: string }): string {
+  return Buffer.from(`${last.startedAt.toISOString()}|${last.id}`).toString('base64url');
+}
+
+function decodeRunCursor(cursor: string): { startedAt: string; id: string } | null {
+  const [startedAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!startedAt || !id || Number.isNaN(Date.parse(startedAt)) || !UUID.test(id)) return null;
+  return { startedAt, id };
 }
 
 export function createReconciler(deps: ReconcilerDependencies): Reconciler {
@@ -284,6 +315,37 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
     async timeline(id) {
       if (!UUID.test(id)) return [];
       return repo.loadTimeline(pool, id);
+    },
+
+    async listRuns(query) {
+      const after = query.after === undefined ? null : decodeRunCursor(query.after);
+      if (query.after !== undefined && !after) {
+        throw new DomainError('VALIDATION_FAILED', 'after is a cursor returned as "next"', {
+          httpStatus: 400,
+          details: [{ path: 'after', message: 'not a cursor of this listing' }],
+        });
+      }
+      const page = await repo.listRuns(pool, { date: query.date, limit: query.limit, after });
+      return { runs: page.runs, next: page.more && page.last ? encodeRunCursor(page.last) : null };
+    },
+
+    async runSummary(id) {
+      if (!UUID.test(id)) return null;
+      return repo.runSummary(pool, id);
+    },
+
+    async listBreaks(query) {
+      const open = query.status === 'all' ? undefined : query.status === 'open';
+      return repo.listBreaks(pool, { ...query, open });
+    },
+
+    async getBreak(id) {
+      if (!BREAK_ID.test(id)) return null;
+      return repo.breakDetail(pool, id);
+    },
+
+    async openBreaksByKind() {
+      return repo.openBreaksByKind(pool);
     },
 
     async resolveBreak(id, decision) {

@@ -1,7 +1,7 @@
 import type { ExecutionReport, OrdersStatement } from '../../broker-adapter/index.ts';
 import { withTransaction, type Pool, type Queryable } from '../../platform/index.ts';
 import type { BalanceBreak, BreakKind } from './reconciliation.rules.ts';
-import type { Break, Run } from './reconciliation.schemas.ts';
+import type { Break, BreakDetail, Run, RunSummary } from './reconciliation.schemas.ts';
 import * as sql from './reconciliation.sql.ts';
 
 type BrokerOrder = OrdersStatement['orders'][number];
@@ -244,4 +244,113 @@ export async function countOrdersStillDifferent(
 ): Promise<number> {
   const { rows } = await db.query<{ n: number }>(sql.COUNT_ORDERS_STILL_DIFFERENT, [runId, orderIds]);
   return rows[0]?.n ?? 0;
+}
+
+interface RunSummaryRow {
+  id: string;
+  date: string;
+  status: RunSummary['status'];
+  repair: boolean;
+  checked_orders: number;
+  checked_executions: number;
+  checked_positions: number;
+  failure: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+  breaks_found: number;
+  breaks_open: number;
+}
+
+function toRunSummary(r: RunSummaryRow): RunSummary {
+  return {
+    id: r.id,
+    date: r.date,
+    status: r.status,
+    repair: r.repair,
+    checked: { orders: r.checked_orders, executions: r.checked_executions, positions: r.checked_positions },
+    breaksFound: r.breaks_found,
+    breaksOpen: r.breaks_open,
+    failure: r.failure,
+    startedAt: r.started_at.toISOString(),
+    finishedAt: r.finished_at?.toISOString() ?? null,
+  };
+}
+
+export async function listRuns(
+  db: Queryable,
+  query: { date?: string | undefined; limit: number; after?: { startedAt: string; id: string } | null },
+): Promise<{ runs: RunSummary[]; last: { startedAt: Date; id: string } | null; more: boolean }> {
+  const { rows } = await db.query<RunSummaryRow>(sql.LIST_RUNS, [
+    query.date ?? null,
+    query.after?.startedAt ?? null,
+    query.after?.id ?? null,
+    query.limit + 1,
+  ]);
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    runs: page.map(toRunSummary),
+    last: last ? { startedAt: last.started_at, id: last.id } : null,
+    more: rows.length > query.limit,
+  };
+}
+
+export async function runSummary(db: Queryable, id: string): Promise<RunSummary | null> {
+  const { rows } = await db.query<RunSummaryRow>(sql.RUN_SUMMARY, [id]);
+  return rows[0] ? toRunSummary(rows[0]) : null;
+}
+
+interface BreakDetailRow extends BreakRow {
+  run_id: string;
+  date: string;
+  found_in: 1 | 2;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+  note: string | null;
+}
+
+function toBreakDetail(r: BreakDetailRow): BreakDetail {
+  return {
+    ...toBreak(r),
+    runId: r.run_id,
+    date: r.date,
+    foundIn: r.found_in === 1 ? 'check' : 'recheck',
+    resolvedAt: r.resolved_at?.toISOString() ?? null,
+    resolvedBy: r.resolved_by,
+    note: r.note,
+  };
+}
+
+export async function listBreaks(
+  db: Queryable,
+  query: {
+    runId?: string | undefined;
+    open?: boolean | undefined;
+    kind?: string | undefined;
+    after?: string | undefined;
+    limit: number;
+  },
+): Promise<{ breaks: BreakDetail[]; next: string | null }> {
+  const { rows } = await db.query<BreakDetailRow>(sql.LIST_BREAKS, [
+    query.runId ?? null,
+    query.open ?? null,
+    query.kind ?? null,
+    query.after ?? null,
+    query.limit + 1,
+  ]);
+  const page = rows.slice(0, query.limit);
+  return {
+    breaks: page.map(toBreakDetail),
+    next: rows.length > query.limit ? page[page.length - 1]!.id : null,
+  };
+}
+
+export async function breakDetail(db: Queryable, id: string): Promise<BreakDetail | null> {
+  const { rows } = await db.query<BreakDetailRow>(sql.BREAK_DETAIL, [id]);
+  return rows[0] ? toBreakDetail(rows[0]) : null;
+}
+
+export async function openBreaksByKind(db: Queryable): Promise<{ kind: string; count: number }[]> {
+  const { rows } = await db.query<{ kind: string; n: number }>(sql.OPEN_BREAKS_BY_KIND);
+  return rows.map((r) => ({ kind: r.kind, count: r.n }));
 }

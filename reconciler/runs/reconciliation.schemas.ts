@@ -30,6 +30,67 @@ export const RunSchema = z
   .meta({ id: 'ReconciliationRun' });
 export type Run = z.infer<typeof RunSchema>;
 
+/** A run in a listing: its counts without its breaks; a failed or running run too. */
+export const RunSummarySchema = z
+  .object({
+    id: z.uuid(),
+    date: z.iso.date(),
+    status: z.enum(['running', 'clean', 'breaks', 'repaired', 'failed']),
+    repair: z.boolean(),
+    checked: z.object({ orders: z.number().int(), executions: z.number().int(), positions: z.number().int() }),
+    breaksFound: z.number().int(),
+    breaksOpen: z.number().int(),
+    failure: z.string().nullable(),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+  })
+  .meta({ id: 'ReconciliationRunSummary' });
+export type RunSummary = z.infer<typeof RunSummarySchema>;
+
+export const RunListSchema = z
+  .object({ runs: z.array(RunSummarySchema), next: z.string().nullable() })
+  .meta({ id: 'ReconciliationRunList' });
+
+/** A break with its run and, once an operator decided it, who, when and the note. */
+export const BreakDetailSchema = BreakSchema.extend({
+  runId: z.uuid(),
+  date: z.iso.date(),
+  /** Found by the first check, or by the check after a repair. */
+  foundIn: z.enum(['check', 'recheck']),
+  resolvedAt: z.string().nullable(),
+  resolvedBy: z.string().nullable(),
+  note: z.string().nullable(),
+}).meta({ id: 'ReconciliationBreakDetail' });
+export type BreakDetail = z.infer<typeof BreakDetailSchema>;
+
+export const BreakListSchema = z
+  .object({ breaks: z.array(BreakDetailSchema), next: z.string().nullable() })
+  .meta({ id: 'ReconciliationBreakList' });
+
+export const ListRunsQuery = z
+  .object({
+    date: z.iso.date('date must be YYYY-MM-DD').optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    after: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,200}$/, 'after is a cursor returned as "next"')
+      .optional(),
+  })
+  .strict();
+
+export const ListBreaksQuery = z
+  .object({
+    runId: z.uuid('runId must be a run id').optional(),
+    status: z.enum(['open', 'closed', 'all']).default('open'),
+    kind: z.enum(BREAK_KINDS).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    after: z
+      .string()
+      .regex(/^\d{1,18}$/, 'after is a cursor returned as "next"')
+      .optional(),
+  })
+  .strict();
+
 export const StartRunBody = z
   .object({
     date: z.iso.date('must be a date YYYY-MM-DD'),

@@ -199,3 +199,45 @@ export const COUNT_ORDERS_STILL_DIFFERENT = `
   JOIN order_gateway_orders o ON o.order_id::text = s.client_order_id
   WHERE s.run_id = $1 AND s.client_order_id = ANY($2::text[])
     AND (o.status <> s.status OR o.filled_quantity <> s.cumulative_quantity)`;
+
+const RUN_SUMMARY_COLUMNS = `
+  r.id, to_char(r.trade_date, 'YYYY-MM-DD') AS date, r.status, r.repair, r.checked_orders, r.checked_executions,
+  r.checked_positions, r.failure, r.started_at, r.finished_at,
+  (SELECT count(*)::int FROM reconciliation_breaks b WHERE b.run_id = r.id) AS breaks_found,
+  (SELECT count(*)::int FROM reconciliation_breaks b WHERE b.run_id = r.id AND b.open) AS breaks_open`;
+
+// $1 date or null, $2/$3 the cursor (started_at, id) or nulls, $4 limit.
+export const LIST_RUNS = `
+  SELECT ${RUN_SUMMARY_COLUMNS}
+  FROM reconciliation_runs r
+  WHERE ($1::date IS NULL OR r.trade_date = $1)
+    AND ($2::timestamptz IS NULL OR (r.started_at, r.id) < ($2, $3::uuid))
+  ORDER BY r.started_at DESC, r.id DESC LIMIT $4`;
+
+export const RUN_SUMMARY = `SELECT ${RUN_SUMMARY_COLUMNS} FROM reconciliation_runs r WHERE r.id = $1`;
+
+const BREAK_DETAIL_COLUMNS = `
+  b.id::text, b.kind, b.symbol, b.order_id, b.exec_id, b.expected, b.actual, b.resolution, b.open,
+  b.run_id, to_char(r.trade_date, 'YYYY-MM-DD') AS date, b.found_in, b.resolved_at, b.resolved_by, b.note`;
+
+// $1 run id or null, $2 open or null, $3 kind or null, $4 cursor (id) or null, $5 limit.
+export const LIST_BREAKS = `
+  SELECT ${BREAK_DETAIL_COLUMNS}
+  FROM reconciliation_breaks b JOIN reconciliation_runs r ON r.id = b.run_id
+  WHERE ($1::uuid IS NULL OR b.run_id = $1) AND ($2::boolean IS NULL OR b.open = $2)
+    AND ($3::text IS NULL OR b.kind = $3) AND ($4::bigint IS NULL OR b.id < $4)
+  ORDER BY b.id DESC LIMIT $5`;
+
+export const BREAK_DETAIL = `
+  SELECT ${BREAK_DETAIL_COLUMNS}
+  FROM reconciliation_breaks b JOIN reconciliation_runs r ON r.id = b.run_id WHERE b.id = $1`;
+
+// What is open now: the breaks of the latest finished run of each date (an earlier run's breaks are
+// history once a later run of the same date has looked again).
+export const OPEN_BREAKS_BY_KIND = `
+  SELECT b.kind, count(*)::int AS n
+  FROM reconciliation_breaks b
+  JOIN (SELECT DISTINCT ON (trade_date) id FROM reconciliation_runs
+        WHERE status IN ('clean', 'breaks', 'repaired') ORDER BY trade_date, started_at DESC) latest
+    ON latest.id = b.run_id
+  WHERE b.open GROUP BY b.kind ORDER BY b.kind`;

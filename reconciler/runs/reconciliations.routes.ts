@@ -2,8 +2,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Reconciler } from './reconciler.ts';
 import {
+  BreakDetailSchema,
   BreakIdParams,
+  BreakListSchema,
   BreakSchema,
+  ListBreaksQuery,
+  ListRunsQuery,
+  RunListSchema,
   ErrorBody,
   ResolveBreakBody,
   RunIdParams,
@@ -62,6 +67,59 @@ export const reconciliationRoutes: FastifyPluginAsyncZod<ReconciliationRoutesOpt
       }
       await audit?.(request, { action, target: run.id, detail: { date, repair, status: run.status } });
       return reply.status(201).send(run);
+    },
+  );
+
+  app.get(
+    '/v1/ops/reconciliations',
+    {
+      preHandler: requireOps,
+      schema: {
+        tags: ['ops'],
+        summary: 'Reconciliation runs newest first, without their breaks (running and failed runs too)',
+        security: [{ bearer: [] }],
+        querystring: ListRunsQuery,
+        response: { 200: RunListSchema, 400: ErrorBody, 401: ErrorBody },
+      },
+    },
+    async (request) => reconciler.listRuns(request.query),
+  );
+
+  app.get(
+    '/v1/ops/breaks',
+    {
+      preHandler: requireOps,
+      schema: {
+        tags: ['ops'],
+        summary: 'Reconciliation breaks newest first, by run, status and kind',
+        security: [{ bearer: [] }],
+        querystring: ListBreaksQuery,
+        response: { 200: BreakListSchema, 400: ErrorBody, 401: ErrorBody },
+      },
+    },
+    async (request) => reconciler.listBreaks(request.query),
+  );
+
+  app.get(
+    '/v1/ops/breaks/:id',
+    {
+      preHandler: requireOps,
+      schema: {
+        tags: ['ops'],
+        summary: 'One reconciliation break, with its run and the decision on it',
+        security: [{ bearer: [] }],
+        params: BreakIdParams,
+        response: { 200: BreakDetailSchema, 401: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const found = await reconciler.getBreak(request.params.id);
+      if (!found) {
+        return reply.status(404).send({
+          error: { code: 'BREAK_NOT_FOUND', message: 'no reconciliation break with this id', details: null },
+        });
+      }
+      return found;
     },
   );
 

@@ -123,6 +123,8 @@ describe('a failing start says why in one line, and never echoes a secret', () =
     AUTH_FAILURES_PER_MINUTE: MARKER,
     MAX_OPEN_ORDERS: MARKER,
     OPEN_ORDER_CHECK_SECONDS: MARKER,
+    EVENTS_HEARTBEAT_SECONDS: MARKER,
+    EVENTS_CLIENT_BUFFER_BYTES: MARKER,
     // Read by `npm start` beside platform's configuration.
     BROKER_CLOCK: MARKER,
     BROKER_DAY_SECONDS: MARKER,

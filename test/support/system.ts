@@ -13,6 +13,8 @@ export interface TestSystem {
   bus: KafkaBus;
   config: Config;
   api: Api;
+  /** The Kafka namespace of its topics and groups: a separate process joins the system with it. */
+  namespace: string;
   stop(): Promise<void>;
 }
 
@@ -41,7 +43,8 @@ export async function startTestSystem(
     ...options.env,
   });
   const logger = options.logger ?? silentLogger;
-  const bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: 'e2e', logger, namespace: uniqueName('e2e') });
+  const namespace = uniqueName('e2e');
+  const bus = new KafkaBus({ brokers: kafkaBrokers(), clientId: 'e2e', logger, namespace });
   const system = await startSystem({
     config,
     logger,
@@ -58,6 +61,7 @@ export async function startTestSystem(
     bus,
     config,
     api: new Api(system.url),
+    namespace,
     stop: async () => {
       await system.stop();
       await bus.close();

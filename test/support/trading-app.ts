@@ -59,6 +59,7 @@ export async function buildTestApp(
       | 'apiKeyCacheTtlMs'
       | 'registerOpsRoutes'
       | 'onRefused'
+      | 'events'
     >
   > = {},
 ): Promise<App> {
@@ -89,6 +90,7 @@ export async function buildTestApp(
     apiKeyCacheTtlMs: options.apiKeyCacheTtlMs,
     registerOpsRoutes: options.registerOpsRoutes,
     onRefused: options.onRefused,
+    events: options.events,
     checks: { postgres: async () => true },
     metrics: new Registry(),
   });
