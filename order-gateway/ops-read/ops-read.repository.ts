@@ -31,7 +31,7 @@ export interface OrderSearch {
 export interface TimelineEntry {
   at: string;
   /** Who wrote it. */
-  source: 'order' | 'request-server' | 'broker' | 'ledger' | 'ops';
+  source: 'order' | 'request-server' | 'broker' | 'ledger' | 'events' | 'ops';
   kind: string;
   detail: string;
 }
@@ -79,7 +79,7 @@ export async function orderById(db: Queryable, orderId: string): Promise<OrderVi
  * applied, each report refused or ignored, the open-order check, ops actions (not yet sorted).
  */
 export async function orderTimeline(db: Queryable, order: OrderView): Promise<TimelineEntry[]> {
-  const [submissions, fills, anomalies, checks, audit] = await Promise.all([
+  const [submissions, fills, anomalies, checks, events, audit] = await Promise.all([
     db.query<{
       kind: string;
       state: string;
@@ -103,6 +103,7 @@ export async function orderTimeline(db: Queryable, order: OrderView): Promise<Ti
       [order.id],
     ),
     db.query<{ checked_at: Date; checks: number }>(sql.OPEN_ORDER_CHECK_OF_ORDER, [order.id]),
+    db.query<{ seq: string; type: string; at: Date }>(sql.EVENTS_OF_ORDER, [order.id]),
     db.query<{ at: Date; operator: string; action: string; detail: unknown }>(sql.AUDIT_OF_TARGET, [order.id]),
   ]);
   const price = order.limitPrice ? ` at ${order.limitPrice}` : ' at the market';
@@ -156,6 +157,15 @@ export async function orderTimeline(db: Queryable, order: OrderView): Promise<Ti
       source: 'request-server',
       kind: 'open_order_check',
       detail: `asked the broker ${c.checks} time${c.checks === 1 ? '' : 's'}; last at this time`,
+    });
+  }
+  // What the client was told, and in which order: a support question starts from there.
+  for (const e of events.rows) {
+    entries.push({
+      at: e.at.toISOString(),
+      source: 'events',
+      kind: `event ${e.type}`,
+      detail: `number ${e.seq} of the account's event stream (GET /v1/events)`,
     });
   }
   for (const a of audit.rows) {

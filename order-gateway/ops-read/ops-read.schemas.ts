@@ -32,7 +32,7 @@ export const OpsOrderListSchema = z
 
 export const TimelineEntrySchema = z.object({
   at: z.string(),
-  source: z.enum(['order', 'request-server', 'broker', 'ledger', 'ops']),
+  source: z.enum(['order', 'request-server', 'broker', 'ledger', 'events', 'ops']),
   kind: z.string(),
   detail: z.string(),
 });

@@ -39,6 +39,9 @@ export const ANOMALIES_OF_ORDER = `
 export const OPEN_ORDER_CHECK_OF_ORDER = `
   SELECT checked_at, checks FROM open_order_checks WHERE order_id = $1`;
 
+export const EVENTS_OF_ORDER = `
+  SELECT seq, type, at FROM account_events WHERE order_id = $1 ORDER BY seq`;
+
 export const AUDIT_OF_TARGET = `
   SELECT at, operator, action, detail FROM ops_audit_log WHERE target = $1 ORDER BY id`;
 

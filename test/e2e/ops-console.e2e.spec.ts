@@ -258,6 +258,8 @@ describe('ops console', () => {
     expect(kinds).toContain('fill');
     expect(kinds).toContain('posting hold');
     expect(kinds).toContain('posting fill');
+    expect(kinds).toContain('event accepted');
+    expect(kinds).toContain('event fill');
     expect(kinds.at(-1)).toBe('status filled');
     await page.screenshot({ path: resolve(SCREENSHOTS, '6-order-timeline.png'), fullPage: true });
   });
@@ -317,7 +319,7 @@ describe('ops console', () => {
       OPS_KEY,
     );
     expect(timeline.body.entries.map((e) => e.source)).toEqual(
-      expect.arrayContaining(['order', 'request-server', 'broker', 'ledger']),
+      expect.arrayContaining(['order', 'request-server', 'broker', 'ledger', 'events']),
     );
     expect(
       (await t.api.request('GET', '/v1/ops/orders/00000000-0000-4000-8000-000000000000/timeline', OPS_KEY)).status,
