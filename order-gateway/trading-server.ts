@@ -8,6 +8,7 @@ import {
   type ExecutionConsumer,
   type ExecutionConsumerDependencies,
 } from './executions/execution.consumer.ts';
+import { TRADE_CORRECTION_FOR_OPS } from './executions/execution-report.rules.ts';
 import type { MarketData } from './market/market-data.ts';
 import { createTradingMetrics, type TradingMetrics } from './observability/trading.metrics.ts';
 import { createOrderService, type OrderService } from './orders/order.service.ts';
@@ -86,6 +87,7 @@ export async function createTradingServer(deps: TradingServerDependencies): Prom
     },
     onApplied: (report, outcome) => {
       tradingMetrics.reportsApplied.inc({ exec_type: report.execType, outcome });
+      if (outcome === 'held_for_ops') tradingMetrics.alarms.inc({ kind: TRADE_CORRECTION_FOR_OPS });
       deps.onReportApplied?.(report, outcome);
     },
   });

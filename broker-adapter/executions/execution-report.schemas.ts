@@ -15,6 +15,10 @@ import { decimalString } from '../../platform/decimal.schemas.ts';
  *   `orderStatus` is the order's status, unchanged), or `replaced` (a cancel/replace took effect: the
  *   order is final, and `replacedBy` names the order that carries on, with its quantity: what the new
  *   total leaves after this order's fills).
+ * - `trade_cancel` (FIX 150=H, a bust) and `trade_correct` (150=G) undo or amend an earlier `trade`
+ *   of the order, named by `refExecId` (FIX 19). A bust carries `lastQuantity`/`lastPrice` "0"; a
+ *   correct carries the trade's new `lastQuantity` and `lastPrice` (what the trade now is, not a
+ *   difference). `cumulativeQuantity`/`averagePrice`/`orderStatus` are the order's after it.
  * - `orderStatus` (39) is the order's status after this report. A fill after a cancel request keeps
  *   `pending_cancel` until the cancel is settled, as FIX does.
  * - Decimals are strings matching DECIMAL_PATTERN. Quantities have at most 6 fractional digits.
@@ -40,7 +44,11 @@ export const EXEC_TYPES = [
   'expired',
   'cancel_rejected',
   'replaced',
+  'trade_cancel',
+  'trade_correct',
 ] as const;
+/** The reports that undo or amend an earlier trade rather than report a new one. */
+export const TRADE_CORRECTION_TYPES: readonly ExecType[] = ['trade_cancel', 'trade_correct'];
 export const ORDER_STATUSES = [
   'new',
   'partially_filled',
@@ -91,6 +99,8 @@ export const ExecutionReport = z
     rejectReason: z.string().max(500).nullable().default(null),
     /** `replaced` reports only: the order that carries on (FIX's ClOrdID beside OrigClOrdID). */
     replacedBy: z.object({ brokerOrderId: id, clientOrderId: id, quantity: positive }).nullish(),
+    /** `trade_cancel`/`trade_correct` only: the execId of the trade they bust or correct. */
+    refExecId: id.nullish(),
     transactTime: z.iso.datetime({ offset: false }),
     sequence: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
   })
@@ -109,12 +119,18 @@ export const ExecutionReport = z
     if (!q(report.leavesQuantity).eq(expectedLeaves)) {
       issue('leavesQuantity', final ? 'must be 0 on a final order' : 'must be orderQuantity - cumulativeQuantity');
     }
-    if (report.execType === 'trade') {
+    if (report.execType === 'trade' || report.execType === 'trade_correct') {
       if (q(report.lastQuantity).lte(0)) issue('lastQuantity', 'a trade must have a positive quantity');
       if (q(report.lastPrice).lte(0)) issue('lastPrice', 'a trade must have a positive price');
       if (q(report.lastQuantity).gt(q(report.cumulativeQuantity))) issue('lastQuantity', 'exceeds cumulativeQuantity');
     } else if (!q(report.lastQuantity).eq(0)) {
-      issue('lastQuantity', 'must be 0 unless execType is trade');
+      issue('lastQuantity', 'must be 0 unless execType is trade or trade_correct');
+    }
+    const correction = TRADE_CORRECTION_TYPES.includes(report.execType);
+    if (correction !== (report.refExecId != null)) {
+      issue('refExecId', 'is required on a trade_cancel or trade_correct report and only there');
+    } else if (correction && report.refExecId === report.execId) {
+      issue('refExecId', 'must name another report than this one');
     }
     if ((report.execType === 'replaced') !== (report.replacedBy != null)) {
       issue('replacedBy', 'is required on a replaced report and only there');

@@ -42,8 +42,36 @@ describe('ExecutionReport', () => {
     ['a fractional sequence', { sequence: 1.5 }],
     ['an unknown exec type', { execType: 'fill' }],
     ['a missing account', { account: undefined }],
+    ['a trade naming a trade it refers to', { refExecId: 'b-1.1' }],
+    ['a bust without the trade it busts', { execType: 'trade_cancel', lastQuantity: '0', lastPrice: '0' }],
+    ['a bust with a quantity', { execType: 'trade_cancel', refExecId: 'b-1.1' }],
+    ['a bust of itself', { execType: 'trade_cancel', refExecId: 'b-1.2', lastQuantity: '0', lastPrice: '0' }],
+    ['a correct without a new price', { execType: 'trade_correct', refExecId: 'b-1.1', lastPrice: '0' }],
   ])('refuses %s', (_name, overrides) => {
     expect(ExecutionReport.safeParse(aReport(overrides)).success).toBe(false);
+  });
+});
+
+describe('ExecutionReport of a trade correction', () => {
+  it('accepts a bust (trade_cancel) naming the trade it busts, with no quantity of its own', () => {
+    const bust = aReport({
+      execType: 'trade_cancel',
+      refExecId: 'b-1.1',
+      lastQuantity: '0',
+      lastPrice: '0',
+      cumulativeQuantity: '0',
+      leavesQuantity: '10',
+      averagePrice: '0',
+      orderStatus: 'new',
+    });
+    expect(ExecutionReport.parse(bust).refExecId).toBe('b-1.1');
+  });
+
+  it('accepts a trade_correct with the trade as it now is', () => {
+    const correct = ExecutionReport.parse(
+      aReport({ execType: 'trade_correct', refExecId: 'b-1.1', lastPrice: '187.10' }),
+    );
+    expect([correct.lastQuantity, correct.lastPrice]).toEqual(['4', '187.10']);
   });
 });
 

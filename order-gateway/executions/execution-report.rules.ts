@@ -3,6 +3,27 @@ import type { OrderEvent } from '../orders/order.machine.ts';
 
 type Report = ExecutionReport;
 
+/** The anomaly kind (and alarm) of a bust or correct: held for an operator, the order and ledger untouched. */
+export const TRADE_CORRECTION_FOR_OPS = 'TRADE_CORRECTION_FOR_OPS';
+
+/**
+ * Whether the report busts or corrects an earlier trade (FIX 150=H/G). These are not order events:
+ * the consumer holds them for an operator instead (docs/operations.md), so a bust is never applied
+ * half-way nor silently dropped.
+ */
+export function isTradeCorrection(report: Report): boolean {
+  return report.execType === 'trade_cancel' || report.execType === 'trade_correct';
+}
+
+/** The anomaly's text: what the broker changed, for the operator who settles it. */
+export function describeTradeCorrection(report: Report): string {
+  const what =
+    report.execType === 'trade_cancel'
+      ? `busts trade ${report.refExecId}`
+      : `corrects trade ${report.refExecId} to ${report.lastQuantity} @ ${report.lastPrice}`;
+  return `${report.execId} of order ${report.clientOrderId} (${report.account}, ${report.side} ${report.symbol}) ${what}`;
+}
+
 /**
  * What a broker execution report means to our order machine. Quantities come from the report's own
  * fill (`lastQuantity`), never from its cumulative fields, so duplicates and reordering cannot
@@ -49,6 +70,10 @@ export function orderEventFromReport(report: Report): OrderEvent {
         at,
       };
     }
+    case 'trade_cancel':
+    case 'trade_correct':
+      // The consumer never asks (isTradeCorrection): reaching here is a programming error.
+      throw new Error(`a ${report.execType} report is not an order event`);
     default: {
       const exhaustive: never = report.execType;
       throw new Error(`unknown execType ${String(exhaustive)}`);

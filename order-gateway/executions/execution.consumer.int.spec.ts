@@ -133,6 +133,52 @@ describe('execution consumer', () => {
     expect(rows[0]).toEqual({ n: 1 });
   });
 
+  it('holds a bust and a correct for an operator once each, moving neither the order nor the ledger', async () => {
+    const order = await anOrder();
+    const fill = trade(order, 'BUST-1', '4', '4');
+    await consumer.handleBatch(asMessages([aReport(order, { execType: 'new' }), fill]));
+    const before = await orderView(order);
+    const bust = aReport(order, { execId: 'BUST-1-H', execType: 'trade_cancel', refExecId: 'BUST-1' });
+    const correct = aReport(order, {
+      execId: 'BUST-1-G',
+      execType: 'trade_correct',
+      refExecId: 'BUST-1',
+      orderStatus: 'partially_filled',
+      lastQuantity: '4',
+      lastPrice: '187.10',
+      cumulativeQuantity: '4',
+      leavesQuantity: '6',
+      averagePrice: '187.10',
+    });
+    const unknownOrder = aReport(
+      { id: '00000000-0000-4000-8000-000000000000', accountId: order.accountId },
+      { execId: 'BUST-X-H', execType: 'trade_cancel', refExecId: 'NO-SUCH-TRADE' },
+    );
+    // Redelivered, in one batch, a later batch, and beside a fill of the same order.
+    const later = trade(order, 'BUST-2', '1', '5');
+    await consumer.handleBatch(asMessages([bust, bust, correct, unknownOrder, later]));
+    await consumer.handleBatch(asMessages([correct, bust]));
+
+    const after = await orderView(order);
+    expect(after).toMatchObject({ status: 'partially_filled', filledQuantity: '5' });
+    expect(after.fills.map((f) => f.execId)).toEqual([...before.fills.map((f) => f.execId), 'BUST-2']);
+    const { rows } = await db.pool.query<{ exec_id: string; order_id: string | null }>(
+      `SELECT exec_id, order_id FROM order_anomalies WHERE kind = 'TRADE_CORRECTION_FOR_OPS' ORDER BY exec_id`,
+    );
+    expect(rows).toEqual([
+      { exec_id: 'BUST-1-G', order_id: order.id },
+      { exec_id: 'BUST-1-H', order_id: order.id },
+      { exec_id: 'BUST-X-H', order_id: null },
+    ]);
+    const { rows: ledgerFills } = await db.pool.query<{ exec_id: string }>(
+      `SELECT exec_id FROM ledger_fills WHERE exec_id LIKE 'BUST-%' ORDER BY exec_id`,
+    );
+    expect(ledgerFills.map((row) => row.exec_id)).toEqual(['BUST-1', 'BUST-2']);
+    expect(await db.pool.query('SELECT 1 FROM parked_reports WHERE exec_id LIKE $1', ['BUST-%'])).toMatchObject({
+      rowCount: 0,
+    });
+  });
+
   it('ends in the same place when the reports arrive out of order', async () => {
     const order = await anOrder();
     const reports = [

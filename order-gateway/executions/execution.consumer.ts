@@ -15,14 +15,26 @@ import {
 } from '../../platform/index.ts';
 import { DEFAULT_MAX_ATTEMPTS, guardAgainstPoison, parkMessage } from '../dead-letters/dead-letter.repository.ts';
 import type { OrderService } from '../orders/order.service.ts';
-import { orderEventFromReport } from './execution-report.rules.ts';
-import { INSERT_REPORT_ANOMALY, PARK_REPORT, PARKED_BATCH, TOUCH_PARKED, UNPARK } from './execution.sql.ts';
+import {
+  describeTradeCorrection,
+  isTradeCorrection,
+  orderEventFromReport,
+  TRADE_CORRECTION_FOR_OPS,
+} from './execution-report.rules.ts';
+import {
+  HOLD_TRADE_CORRECTION,
+  INSERT_REPORT_ANOMALY,
+  PARK_REPORT,
+  PARKED_BATCH,
+  TOUCH_PARKED,
+  UNPARK,
+} from './execution.sql.ts';
 
 export const EXECUTIONS_GROUP = 'trading-server-executions';
 /** The dead letters' name for reports that failed in the parked-reports sweeper rather than on the topic. */
 export const PARKED_REPORTS_CONSUMER = `${EXECUTIONS_GROUP}:parked-reports`;
 
-type Outcome = 'applied' | 'ignored' | 'parked' | 'refused';
+type Outcome = 'applied' | 'ignored' | 'parked' | 'refused' | 'held_for_ops';
 
 export interface ExecutionConsumerDependencies {
   pool: Pool;
@@ -59,7 +71,23 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
     backoff: { initialMs: every, maxMs: Math.max(every, 30_000) },
   });
 
+  /** A bust or correct: recorded once (by execId) for an operator; nothing else moves. */
+  async function holdForOps(tx: PoolClient, report: ExecutionReport): Promise<Outcome> {
+    const detail = describeTradeCorrection(report);
+    const held = await tx.query(HOLD_TRADE_CORRECTION, [
+      TRADE_CORRECTION_FOR_OPS,
+      detail,
+      JSON.stringify(report),
+      report.execId,
+      report.clientOrderId,
+    ]);
+    if (held.rowCount === 0) return 'ignored';
+    deps.logger.error({ execId: report.execId, refExecId: report.refExecId }, `trade correction for ops: ${detail}`);
+    return 'held_for_ops';
+  }
+
   async function applyReport(tx: PoolClient, report: ExecutionReport): Promise<Outcome> {
+    if (isTradeCorrection(report)) return holdForOps(tx, report);
     // A savepoint per report: one refused report must not undo the batch's others.
     await tx.query('SAVEPOINT report');
     try {
@@ -108,17 +136,26 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
     const outcomes = await withTransaction(deps.pool, async (tx) => {
       await tx.query('SAVEPOINT batch');
       try {
-        const applied = await deps.orders.applyEvents(
+        // Corrections are held in place, in the same transaction as the batch's other reports.
+        const held = new Map<ExecutionReport, Outcome>();
+        for (const report of reports) if (isTradeCorrection(report)) held.set(report, await holdForOps(tx, report));
+        const events = reports.filter((report) => !held.has(report));
+        const appliedEvents = await deps.orders.applyEvents(
           tx,
-          reports.map((report) => ({
+          events.map((report) => ({
             orderId: report.clientOrderId,
             event: orderEventFromReport(report),
             reportedAs: reportedAs(report),
           })),
         );
         const results: Outcome[] = [];
-        for (const [i, report] of reports.entries()) {
-          const outcome = applied[i];
+        for (const report of reports) {
+          const heldOutcome = held.get(report);
+          if (heldOutcome) {
+            results.push(heldOutcome);
+            continue;
+          }
+          const outcome = appliedEvents[events.indexOf(report)];
           if (!outcome) await tx.query(PARK_REPORT, [report.execId, report.clientOrderId, JSON.stringify(report)]);
           results.push(!outcome ? 'parked' : outcome.applied ? 'applied' : 'ignored');
         }

@@ -11,3 +11,8 @@ export const TOUCH_PARKED = `UPDATE parked_reports SET attempts = attempts + 1 W
 
 export const INSERT_REPORT_ANOMALY = `
   INSERT INTO order_anomalies (order_id, kind, detail, event) VALUES (NULL, $1, $2, $3)`;
+
+export const HOLD_TRADE_CORRECTION = `
+  INSERT INTO order_anomalies (order_id, kind, detail, event, exec_id)
+  SELECT o.id, $1, $2, $3, $4 FROM (SELECT 1) one LEFT JOIN orders o ON o.id::text = $5
+  ON CONFLICT (exec_id) WHERE kind = 'TRADE_CORRECTION_FOR_OPS' DO NOTHING`;

@@ -241,8 +241,11 @@ export function reportsToRecover(
           recovered.push({ report, kind: 'cancel_rejected' });
         }
         break;
+      // Busts and corrects go to an operator, never re-driven from here.
       case 'new':
       case 'pending_cancel':
+      case 'trade_cancel':
+      case 'trade_correct':
         break;
       default: {
         const exhaustive: never = report.execType;

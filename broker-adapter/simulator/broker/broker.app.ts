@@ -114,6 +114,13 @@ export function createBrokerApp(deps: BrokerAppDeps): FastifyInstance {
     return reply.status(202).send(await service.cancel(brokerOrderId));
   });
 
+  // The broker's operations desk, for tests and sessions: bust a trade after the fact (FIX 150=H).
+  app.post('/v1/trades/:execId/bust', async (request, reply) => {
+    const { execId } = z.object({ execId: z.string().min(1).max(128) }).parse(request.params);
+    const result = await service.bustTrade(execId);
+    return reply.status(result.created ? 201 : 200).send(result.report);
+  });
+
   app.get('/v1/statements/:kind', async (request) => {
     const { kind } = z.object({ kind: z.enum(STATEMENT_KINDS) }).parse(request.params);
     const { date } = z.object({ date: StatementDate }).parse(request.query);

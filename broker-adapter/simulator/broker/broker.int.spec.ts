@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
 import { BrokerClient, BrokerRejectedError } from '../../client/broker-client.ts';
+import { ExecutionReport } from '../../executions/execution-report.schemas.ts';
 import { aBroker, anOrderRequest, TEST_BROKER_API_KEY, TRADE_DATE, TUESDAY_10AM } from '../testing/broker-harness.ts';
 
 let db: TestDatabase;
@@ -237,6 +238,47 @@ describe('statements', () => {
   });
 });
 
+describe('a bust by the broker (POST /v1/trades/{execId}/bust)', () => {
+  it('pushes one trade_cancel naming the trade, takes the trade off every statement, and answers a repeat with the same report', async () => {
+    const { client, broker, pushAll, receiver } = await start({ replay });
+    await client.submitOrder(anOrderRequest({ quantity: '3', account: 'acc-1' }));
+    const busted = await client.submitOrder(anOrderRequest({ quantity: '1.5', account: 'acc-2' }));
+    const trade = `${busted.brokerOrderId}.2`;
+    const bust = (execId: string) =>
+      fetch(new URL(`/v1/trades/${execId}/bust`, broker.url), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_BROKER_API_KEY}` },
+      });
+
+    const first = await bust(trade);
+    const again = await bust(trade);
+    expect([first.status, again.status]).toEqual([201, 200]);
+    const report = ExecutionReport.parse(await first.json());
+    expect(report).toMatchObject({
+      execId: `${trade}.bust`,
+      execType: 'trade_cancel',
+      refExecId: trade,
+      orderStatus: 'filled',
+      lastQuantity: '0',
+      cumulativeQuantity: '0',
+      averagePrice: '0',
+    });
+    expect(await again.json()).toEqual(await (await bust(trade)).json());
+    expect((await bust(`${busted.brokerOrderId}.1`)).status).toBe(404); // the acknowledgement is no trade
+    expect((await bust('no-such-trade')).status).toBe(404);
+
+    await pushAll();
+    expect(receiver!.received.filter((r) => r.execType === 'trade_cancel').map((r) => r.refExecId)).toEqual([trade]);
+    const executions = await client.getStatement('executions', TRADE_DATE);
+    expect(executions.executions.map((e) => e.lastQuantity)).toEqual(['3']);
+    expect(await client.getStatement('positions', TRADE_DATE)).toEqual({
+      date: TRADE_DATE,
+      positions: [{ symbol: 'AAPL', quantity: '3' }],
+    });
+    expect(await client.getStatement('cash', TRADE_DATE)).toMatchObject({ balance: '-300.00', bought: '300.00' });
+  });
+});
+
 describe('the client tells a refusal from an unknown outcome', () => {
   it('reports a broker that cannot be reached as unknown (connection), never as rejected', async () => {
     const { broker } = await start();
@@ -267,6 +309,7 @@ describe('callers without the API key', () => {
       ['GET', `/v1/statements/executions/stream?date=${TRADE_DATE}`],
       ['GET', '/v1/instruments'],
       ['GET', '/v1/clock'],
+      ['POST', `/v1/trades/${known.brokerOrderId}.2/bust`],
     ];
     for (const authorization of [
       undefined,
@@ -297,5 +340,7 @@ describe('callers without the API key', () => {
       'SELECT client_order_id, status FROM broker_orders',
     );
     expect(rows).toEqual([{ client_order_id: known.clientOrderId, status: 'filled' }]);
+    const { rows: busts } = await db.pool.query("SELECT 1 FROM broker_executions WHERE exec_type = 'trade_cancel'");
+    expect(busts).toEqual([]);
   });
 });

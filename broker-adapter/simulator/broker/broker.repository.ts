@@ -238,3 +238,12 @@ export async function cashAt(db: Queryable, date: string): Promise<CashStatement
   const cash = (value: string): string => formatCash(dec(value));
   return { date, currency: 'USD', balance: cash(row.balance), bought: cash(row.bought), sold: cash(row.sold) };
 }
+
+/** One stored report by its execId, with its kind; null when the broker never made it. */
+export async function findExecution(
+  db: Queryable,
+  execId: string,
+): Promise<{ exec_type: string; report: ExecutionReport } | null> {
+  const { rows } = await db.query<{ exec_type: string; report: ExecutionReport }>(sql.SELECT_EXECUTION, [execId]);
+  return rows[0] ?? null;
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { withTransaction, type Pool, type PoolClient } from '../../../platform/database.ts';
-import { dec, formatQuantity } from '../../../platform/decimal.ts';
+import { dec, Decimal, formatQuantity } from '../../../platform/decimal.ts';
 import { DomainError } from '../../../platform/errors.ts';
 import type { Logger } from '../../../platform/logger.ts';
 import type { FaultPlan } from '../faults/fault.rules.ts';
@@ -201,6 +201,52 @@ export class BrokerService {
       await this.apply(tx, row, [{ type: 'replaced', by }], now, false);
       const next = await this.apply(tx, created, [{ type: 'accepted' }], now, true);
       return { order: next.order, created: true };
+    });
+  }
+
+  /**
+   * Busts one of the broker's trades (FIX 150=H), as a broker's operations desk does after the fact:
+   * a `trade_cancel` report naming it is pushed, and the trade leaves every statement. The order's own
+   * row is left as it is (no new matching). Idempotent: a second bust answers the first's report.
+   */
+  async bustTrade(execId: string): Promise<{ report: unknown; created: boolean }> {
+    return withTransaction(this.deps.pool, async (tx) => {
+      const trade = await repo.findExecution(tx, execId);
+      if (!trade || trade.exec_type !== 'trade') {
+        throw new DomainError('EXECUTION_NOT_FOUND', `no trade ${execId}`, { httpStatus: 404 });
+      }
+      const row = (await repo.lockOrder(tx, trade.report.brokerOrderId))!;
+      const bustId = `${execId}.bust`;
+      const existing = await repo.findExecution(tx, bustId);
+      if (existing) return { report: existing.report, created: false };
+      const now = this.deps.clock.now();
+      const filled = dec(row.cumulative_quantity).minus(trade.report.lastQuantity);
+      const notional = dec(row.cumulative_notional).minus(dec(trade.report.lastQuantity).times(trade.report.lastPrice));
+      const final = isFinal(row.status);
+      const report: repo.PlannedReport['report'] = {
+        ...trade.report,
+        execId: bustId,
+        execType: 'trade_cancel',
+        refExecId: execId,
+        orderStatus: row.status,
+        lastQuantity: '0',
+        lastPrice: '0',
+        cumulativeQuantity: formatQuantity(filled),
+        leavesQuantity: final ? '0' : formatQuantity(dec(row.quantity).minus(filled)),
+        averagePrice: filled.isZero()
+          ? '0'
+          : notional.dividedBy(filled).toDecimalPlaces(4, Decimal.ROUND_HALF_UP).toFixed(),
+        rejectReason: null,
+        replacedBy: null,
+        transactTime: now.toISOString(),
+      };
+      await repo.insertReports(
+        tx,
+        [{ report, dropped: false, deliveries: [new Date(this.realNow())] }],
+        tradingDateOf(now),
+        now,
+      );
+      return { report: (await repo.findExecution(tx, bustId))!.report, created: true };
     });
   }
 

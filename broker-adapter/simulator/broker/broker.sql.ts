@@ -84,8 +84,13 @@ export const MARK_REFUSED = `
 export const COUNT_PENDING_DELIVERIES = `
   SELECT count(*)::int AS pending FROM broker_deliveries WHERE delivered_at IS NULL AND refused_at IS NULL`;
 
+/** A busted trade is off every statement: the broker's books are as corrected, not as first reported. */
+const NOT_BUSTED = `NOT EXISTS (SELECT 1 FROM broker_executions bust
+  WHERE bust.exec_type = 'trade_cancel' AND bust.report ->> 'refExecId' = e.exec_id)`;
+
 export const STATEMENT_EXECUTIONS = `
-  SELECT report FROM broker_executions WHERE trade_date = $1 AND exec_type = 'trade' ORDER BY sequence`;
+  SELECT report FROM broker_executions e WHERE trade_date = $1 AND exec_type = 'trade' AND ${NOT_BUSTED}
+  ORDER BY sequence`;
 
 export const STATEMENT_ORDERS = `
   SELECT ${ORDER_COLUMNS} FROM broker_orders o
@@ -95,8 +100,8 @@ export const STATEMENT_ORDERS = `
 
 export const STATEMENT_POSITIONS = `
   SELECT symbol, sum(CASE side WHEN 'buy' THEN last_quantity ELSE -last_quantity END) AS quantity
-  FROM broker_executions
-  WHERE exec_type = 'trade' AND trade_date <= $1
+  FROM broker_executions e
+  WHERE exec_type = 'trade' AND trade_date <= $1 AND ${NOT_BUSTED}
   GROUP BY symbol
   HAVING sum(CASE side WHEN 'buy' THEN last_quantity ELSE -last_quantity END) <> 0
   ORDER BY symbol`;
@@ -109,8 +114,8 @@ export const STATEMENT_CASH = `
     SELECT side,
            round(sum(last_quantity * last_price), 2) AS upto,
            round(COALESCE(sum(last_quantity * last_price) FILTER (WHERE trade_date < $1), 0), 2) AS before
-    FROM broker_executions
-    WHERE exec_type = 'trade' AND trade_date <= $1
+    FROM broker_executions e
+    WHERE exec_type = 'trade' AND trade_date <= $1 AND ${NOT_BUSTED}
     GROUP BY broker_order_id, side
   )
   SELECT
@@ -122,3 +127,5 @@ export const STATEMENT_CASH = `
 /** Every report of one order, dropped ones included, as a replay request would return them. */
 export const REPORTS_OF_ORDER = `
   SELECT report FROM broker_executions WHERE broker_order_id = $1 ORDER BY sequence`;
+
+export const SELECT_EXECUTION = `SELECT exec_type, report FROM broker_executions WHERE exec_id = $1`;
