@@ -123,7 +123,9 @@ describe('the system under each broker fault', () => {
     ['no fault', ''],
     ['reject', 'reject=0.5'],
     ['partial', 'partial=1'],
-    ['duplicate', 'duplicate=0.6'],
+    // Every report twice: at 0.6, the three or four fills of these few orders all escaped the fault
+    // about one run in 40 (the hits follow random order ids), and the check below had nothing to see.
+    ['duplicate', 'duplicate=1'],
     ['reorder', 'reorder=0.6'],
     ['ack_timeout', 'ack_timeout=0.7'],
     ['outage windows', 'outage=0.4'],
