@@ -103,26 +103,31 @@ export interface OrderStateUpdate {
   replacedBy?: string | null;
 }
 
+/** The columns a new order and a replacement share, in the order both INSERTs list them. */
+function newOrderParams(order: NewOrder): unknown[] {
+  return [
+    order.id,
+    order.accountId,
+    order.clientOrderId,
+    order.requestHash,
+    order.symbol,
+    order.side,
+    order.type,
+    order.quantity,
+    order.limitPrice,
+    order.worstPrice,
+    order.timeInForce,
+    order.extendedHours,
+    order.status,
+    order.machineVersion,
+    JSON.stringify(order.snapshot),
+  ];
+}
+
 /** SQL of the orders feature; every function runs on the caller's transaction or the pool. */
 export const orderRepository = {
   async insertIfNew(q: Queryable, order: NewOrder): Promise<OrderRow | null> {
-    const { rows } = await q.query<OrderRow>(INSERT_ORDER_IF_NEW, [
-      order.id,
-      order.accountId,
-      order.clientOrderId,
-      order.requestHash,
-      order.symbol,
-      order.side,
-      order.type,
-      order.quantity,
-      order.limitPrice,
-      order.worstPrice,
-      order.timeInForce,
-      order.extendedHours,
-      order.status,
-      order.machineVersion,
-      JSON.stringify(order.snapshot),
-    ]);
+    const { rows } = await q.query<OrderRow>(INSERT_ORDER_IF_NEW, newOrderParams(order));
     return rows[0] ?? null;
   },
 
@@ -179,21 +184,7 @@ export const orderRepository = {
   /** Null when the clientOrderId is taken in the account. */
   async insertReplacement(q: Queryable, order: NewReplacement): Promise<OrderRow | null> {
     const { rows } = await q.query<OrderRow>(INSERT_REPLACEMENT, [
-      order.id,
-      order.accountId,
-      order.clientOrderId,
-      order.requestHash,
-      order.symbol,
-      order.side,
-      order.type,
-      order.quantity,
-      order.limitPrice,
-      order.worstPrice,
-      order.timeInForce,
-      order.extendedHours,
-      order.status,
-      order.machineVersion,
-      JSON.stringify(order.snapshot),
+      ...newOrderParams(order),
       order.brokerOrderId,
       order.brokerAcceptedAt,
       order.replaces,
