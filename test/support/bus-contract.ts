@@ -55,11 +55,16 @@ export function describeBusContract(label: string, makeBus: () => Bus) {
         },
         7,
       );
-      await waitFor(() => count >= total);
+      const distinct = () => new Set([...seen.values()].flat()).size;
+      await waitFor(() => distinct() >= total);
+      // Delivery is at least once: a rebalance may deliver an uncommitted batch again. What must hold
+      // is that every message arrives and that no message arrives before one published ahead of it
+      // under its key, so the first arrivals of a key are in publication order.
+      expect(count).toBeGreaterThanOrEqual(total);
       for (const key of keys) {
-        const values = seen.get(key) ?? [];
-        expect(values).toHaveLength(total / keys.length);
-        expect(values).toEqual([...values].sort((a, b) => a - b));
+        const firstArrivals = [...new Set(seen.get(key) ?? [])];
+        expect(firstArrivals).toHaveLength(total / keys.length);
+        expect(firstArrivals).toEqual([...firstArrivals].sort((a, b) => a - b));
       }
     });
 
