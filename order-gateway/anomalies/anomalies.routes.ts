@@ -23,6 +23,6 @@ export const opsAnomalyRoutes: FastifyPluginAsyncZod<{ auth: Auth; pool: Pool }>
         response: { 200: AnomalyListSchema, 400: ErrorSchema, 401: ErrorSchema },
       },
     },
-    async (request) => listAnomalies(pool, request.query),
+    async ({ query: { kind, ...page } }) => listAnomalies(pool, { ...page, kinds: kind ? [kind] : undefined }),
   );
 };

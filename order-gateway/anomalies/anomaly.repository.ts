@@ -15,11 +15,11 @@ interface AnomalyRow {
 /** Anomalies newest first: a page of `limit` and the cursor of the next page, or null. */
 export async function listAnomalies(
   q: Queryable,
-  query: { limit: number; after?: string | undefined; kind?: string | undefined },
+  query: { limit: number; after?: string | undefined; kinds?: readonly string[] | undefined },
 ): Promise<{ anomalies: AnomalyView[]; next: string | null }> {
   const { rows } = await q.query<AnomalyRow>(LIST_ANOMALIES, [
     query.after ?? null,
-    query.kind ?? null,
+    query.kinds ?? null,
     query.limit + 1,
   ]);
   const page = rows.slice(0, query.limit);

@@ -1,5 +1,7 @@
 import type { Queryable } from '../../platform/index.ts';
+import { listAnomalies } from '../anomalies/anomaly.repository.ts';
 import type { AnomalyView } from '../anomalies/anomaly.schemas.ts';
+import { TRADE_CORRECTION_FOR_OPS } from '../executions/execution-report.rules.ts';
 import { withFills, type OrderRow } from '../orders/order.repository.ts';
 import type { OrderStatus } from '../orders/order.machine.ts';
 import type { OrderView } from '../orders/order.schemas.ts';
@@ -12,6 +14,7 @@ export const ALARM_KINDS = [
   'FILL_ON_FINAL_ORDER',
   'REJECTED_AFTER_FILL',
   'FILL_OUTSIDE_TERMS',
+  TRADE_CORRECTION_FOR_OPS,
 ];
 
 /** A submission is stuck once it has been due this long and no request server has moved it. */
@@ -266,28 +269,8 @@ export async function listAlarms(
   db: Queryable,
   query: { limit: number; after?: string | undefined },
 ): Promise<{ alarms: AnomalyView[]; next: string | null }> {
-  const { rows } = await db.query<{
-    id: string;
-    kind: string;
-    order_id: string | null;
-    exec_id: string | null;
-    detail: string;
-    event: unknown;
-    recorded_at: Date;
-  }>(sql.LIST_ALARMS, [ALARM_KINDS, query.after ?? null, query.limit + 1]);
-  const page = rows.slice(0, query.limit);
-  return {
-    alarms: page.map((row) => ({
-      id: row.id,
-      kind: row.kind,
-      orderId: row.order_id,
-      execId: row.exec_id,
-      detail: row.detail,
-      event: row.event,
-      recordedAt: row.recorded_at.toISOString(),
-    })),
-    next: rows.length > query.limit ? page[page.length - 1]!.id : null,
-  };
+  const { anomalies, next } = await listAnomalies(db, { ...query, kinds: ALARM_KINDS });
+  return { alarms: anomalies, next };
 }
 
 export interface OpsAccountView {

@@ -81,10 +81,3 @@ export const ANOMALIES_SINCE_BY_KIND = `
 // The predicate of orders_live_by_activity: only that partial index is read, however long the history.
 export const LIVE_ORDERS_BY_STATUS = `
   SELECT status, count(*)::int AS n FROM orders WHERE ${LIVE_STATUSES} GROUP BY status`;
-
-export const LIST_ALARMS = `
-  SELECT id::text, kind, order_id::text, exec_id, detail, event, recorded_at
-  FROM order_anomalies
-  WHERE kind = ANY($1::text[]) AND ($2::bigint IS NULL OR id < $2)
-  ORDER BY id DESC
-  LIMIT $3`;

@@ -66,6 +66,12 @@ describe('a bust by the broker', () => {
     expect(held[0]!.detail).toContain(`busts trade ${tradeId}`);
     const metrics = await (await fetch(`${t.system.url}/metrics`)).text();
     expect(metrics).toContain('trading_order_alarms_total{kind="TRADE_CORRECTION_FOR_OPS"} 1');
+    // It wants a person: it is among the alarms that the console and GET /v1/ops/alarms list.
+    const alarms = await t.api.request<{ alarms: Anomaly[] }>('GET', '/v1/ops/alarms', OPS_KEY);
+    expect(alarms.body.alarms.map((alarm) => [alarm.kind, alarm.orderId])).toContainEqual([
+      'TRADE_CORRECTION_FOR_OPS',
+      placed.body.id,
+    ]);
 
     const after = (await t.api.request<Order>('GET', `/v1/orders/${placed.body.id}`, key)).body;
     expect(after).toMatchObject({ status: 'filled', filledQuantity: '1' });
