@@ -21,9 +21,17 @@ export const STAGE_ORDERS = `
 const fill = (alias: string, orderId: string) =>
   `${alias}.side || ' ' || trim_scale(${alias}.quantity)::text || ' ' || ${alias}.symbol || ' @ ' || trim_scale(${alias}.price)::text || ' on order ' || ${orderId}`;
 
+// The New York trading date $2 as the instants it spans, from its midnight to the next (23 or 25 hours
+// on the days the clocks change). A range on executed_at, instead of converting each fill's time to a
+// New York date, costs a comparison a row and lets the planner see how many fills it selects: with the
+// date expression it guessed 0.5% of them and joined a million fills to their orders one index probe
+// at a time, and the timeline alone took more than twice the bare join of the two sides.
+const DAY_START = `($2::date)::timestamp AT TIME ZONE 'America/New_York'`;
+const DAY_END = `($2::date + 1)::timestamp AT TIME ZONE 'America/New_York'`;
+const OF_DATE = `executed_at >= ${DAY_START} AND executed_at < ${DAY_END}`;
+
 /** Our fills of the New York trading date $2. */
-const OUR_FILLS_OF_DATE = `
-  SELECT * FROM order_gateway_fills WHERE (executed_at AT TIME ZONE 'America/New_York')::date = $2::date`;
+const OUR_FILLS_OF_DATE = `SELECT * FROM order_gateway_fills WHERE ${OF_DATE}`;
 
 // $2 date, $3 pass (1|2), $4 resolutions by kind (jsonb).
 // One full join of the broker's executions with ours finds all three execution kinds in a single pass
@@ -41,7 +49,7 @@ export const FIND_EXECUTION_BREAKS = `
     FROM (SELECT * FROM reconciliation_staged_executions WHERE run_id = $1) s
     FULL JOIN (
       SELECT * FROM order_gateway_fills
-      WHERE (executed_at AT TIME ZONE 'America/New_York')::date = $2::date
+      WHERE (${OF_DATE})
          OR exec_id IN (SELECT exec_id FROM reconciliation_staged_executions WHERE run_id = $1)
     ) f ON f.exec_id = s.exec_id
     WHERE (s.exec_id IS NULL OR f.exec_id IS NULL
