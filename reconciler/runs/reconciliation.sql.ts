@@ -143,15 +143,21 @@ export const COUNT_MISSING_STILL_UNAPPLIED = `
   WHERE b.run_id = $1 AND b.found_in = 1 AND b.kind = 'MISSING_EXECUTION'
     AND NOT EXISTS (SELECT 1 FROM order_gateway_fills f WHERE f.exec_id = b.exec_id)`;
 
-export const STORE_TIMELINE = `
-  INSERT INTO reconciliation_timeline (run_id, bucket, broker_count, our_count)
+// Executions per 5 minutes of the date, the broker's and ours ($1 run, $2 date): a read, which runs
+// beside the comparisons; its rows are then stored with them (INSERT_TIMELINE).
+export const COUNT_TIMELINE = `
   WITH theirs AS (
     SELECT date_bin('5 minutes', transact_time, '2000-01-01') AS bucket, count(*) AS n
     FROM reconciliation_staged_executions WHERE run_id = $1 GROUP BY 1
   ), ours AS (
     SELECT date_bin('5 minutes', executed_at, '2000-01-01') AS bucket, count(*) AS n FROM (${OUR_FILLS_OF_DATE}) f GROUP BY 1
   )
-  SELECT $1, bucket, COALESCE(theirs.n, 0), COALESCE(ours.n, 0) FROM theirs FULL JOIN ours USING (bucket)`;
+  SELECT bucket, COALESCE(theirs.n, 0)::int AS broker_count, COALESCE(ours.n, 0)::int AS our_count
+  FROM theirs FULL JOIN ours USING (bucket)`;
+
+export const INSERT_TIMELINE = `
+  INSERT INTO reconciliation_timeline (run_id, bucket, broker_count, our_count)
+  SELECT $1, * FROM unnest($2::timestamptz[], $3::int[], $4::int[])`;
 
 export const FINISH_RUN = `
   UPDATE reconciliation_runs SET status = $2, checked_orders = $3, checked_executions = $4, checked_positions = $5,
