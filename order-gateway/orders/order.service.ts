@@ -5,6 +5,7 @@ import {
   dec,
   DEFAULT_MAX_OPEN_ORDERS,
   GroupCommit,
+  isDependencyUnavailable,
   type Decimal,
   type ItemOutcome,
   formatCash,
@@ -113,7 +114,7 @@ export function createOrderService(deps: OrderServiceDependencies) {
   const placements = new GroupCommit<Placement, Placed>({
     maxBatch: deps.placementBatch?.maxBatch ?? 64,
     concurrency: deps.placementBatch?.concurrency ?? 2,
-    run: placeBatch,
+    run: placeTogether,
   });
   // A clientOrderId being placed, per account: a repeat waits for it, so that one batch never holds
   // the same key twice, and then answers as a replay.
@@ -181,6 +182,31 @@ export function createOrderService(deps: OrderServiceDependencies) {
       return { created: result.created, order: toView(result.row, result.fills) };
     } finally {
       if (placing.get(key) === placed) placing.delete(key);
+    }
+  }
+
+  /**
+   * A batch whose transaction fails for a reason of its own (a statement one placement made fail)
+   * is placed again one by one, so that only that placement gets the error; PostgreSQL being away is
+   * every placement's answer as it is, since each alone would only wait for it again.
+   */
+  async function placeTogether(batch: readonly Placement[]): Promise<ItemOutcome<Placed>[]> {
+    try {
+      return await placeBatch(batch);
+    } catch (error) {
+      if (batch.length === 1 || isDependencyUnavailable(error)) throw error;
+      deps.logger.warn(
+        { err: error, placements: batch.length },
+        'a batch of placements failed; placing them one by one',
+      );
+      return Promise.all(
+        batch.map((placement) =>
+          placeBatch([placement]).then(
+            ([outcome]) => outcome!,
+            (alone: unknown): ItemOutcome<Placed> => ({ ok: false, error: alone }),
+          ),
+        ),
+      );
     }
   }
 

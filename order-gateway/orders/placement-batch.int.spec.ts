@@ -137,4 +137,34 @@ describe('placements that arrive together', () => {
     expect(rows[0]!.transactions).toBeLessThan(24);
     expect(await checkLedgerInvariants(db.pool)).toEqual([]);
   });
+  it('given one placement whose statement fails in a shared transaction, then only it gets the error and the others are placed', async () => {
+    // The fault: the database refuses one order's row, as a constraint would, failing its whole batch.
+    await db.pool.query(`
+      CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.client_order_id LIKE 'poison%' THEN RAISE EXCEPTION 'refused by the test'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER refuse_poison BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION refuse_poison();`);
+    try {
+      const { accountId, headers } = await openAccount('10000.00');
+      const ids = Array.from({ length: 12 }, (_, n) => (n === 5 ? 'poison-5' : `good-${n}`));
+      const answers = await Promise.all(
+        ids.map((id) => app.inject({ method: 'POST', url: '/v1/orders', headers, payload: restingBuy(id) })),
+      );
+      expect(answers.map((answer, n) => [ids[n], answer.statusCode >= 500 ? 'error' : answer.statusCode])).toEqual(
+        ids.map((id) => [id, id.startsWith('poison') ? 'error' : 201]),
+      );
+      const rows = await rowsOf(accountId);
+      expect({ orders: rows.orders, outbox: rows.outbox, holds: rows.holds }).toEqual({
+        orders: 11,
+        outbox: 11,
+        holds: 11,
+      });
+      expect(rows.seqs.map(Number)).toEqual(Array.from({ length: 11 }, (_, n) => n + 1));
+      expect(await checkLedgerInvariants(db.pool)).toEqual([]);
+    } finally {
+      await db.pool.query('DROP TRIGGER refuse_poison ON orders; DROP FUNCTION refuse_poison()');
+    }
+  });
 });
