@@ -271,3 +271,9 @@ export async function amendOrder(
   ]);
   return rows[0]!;
 }
+
+/** `bust_after`: trades due to be busted now (a page of them). */
+export async function tradesToBust(db: Queryable, after: string, madeBy: Date, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ exec_id: string }>(sql.TRADES_TO_BUST, [after, madeBy, limit]);
+  return rows.map((row) => row.exec_id);
+}

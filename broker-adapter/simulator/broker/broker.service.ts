@@ -348,7 +348,21 @@ export class BrokerService {
       });
     }
     this.previousPassAt = passAt.getTime();
-    return reports;
+    return reports + (await this.bustDueTrades(passAt));
+  }
+
+  /** The `bust_after` fault: the desk busts each trade made after the cutoff, some time after it. */
+  private async bustDueTrades(now: Date): Promise<number> {
+    const due = this.deps.faults.bustsDue(now);
+    if (!due) return 0;
+    let busted = 0;
+    for (;;) {
+      const execIds = await repo.tradesToBust(this.deps.pool, due.after, due.madeBy, 200);
+      for (const execId of execIds) {
+        if ((await this.bustTrade(execId)).created) busted++;
+      }
+      if (execIds.length < 200) return busted;
+    }
   }
 
   /** Sessions by the minute, memoised: a pass may look back over many minutes for many orders. */

@@ -145,3 +145,13 @@ export const AMEND_ORDER = `
   UPDATE broker_orders SET cumulative_quantity = $2, cumulative_notional = $3, status = $4, updated_at = $5
   WHERE broker_order_id = $1
   RETURNING ${ORDER_COLUMNS}`;
+
+/**
+ * `bust_after`: the standing trades made at or after the cutoff ($1, New York time of day) and no later
+ * than $2, oldest first. Their statement's own standing rule decides what is still there to bust.
+ */
+export const TRADES_TO_BUST = `
+  SELECT exec_id FROM broker_executions e
+  WHERE exec_type = 'trade' AND created_at <= $2
+    AND (created_at AT TIME ZONE 'America/New_York')::time >= $1::time AND ${STANDING}
+  ORDER BY sequence LIMIT $3`;
