@@ -239,6 +239,40 @@ describe('a bust or correct by the broker', () => {
     await expectBooksAgree();
   });
 
+  it('repairs a bust whose report was lost: reconciliation finds it, the broker replays it, the books agree', async () => {
+    const { key } = await t.api.openAccount('1000.00');
+    const filled = await filledMarketOrder(key, 'lost-bust', 'buy', '1');
+    const faults = t.system.broker.faults.settings.probabilities;
+    faults.drop_report = 1;
+    try {
+      expect((await desk(filled.fills[0]!.execId, 'bust')).status).toBe(201);
+    } finally {
+      faults.drop_report = 0;
+    }
+    const date = tradingDateOf(new Date());
+    const found = await t.api.request<{ breaks: Array<{ kind: string; orderId: string }> }>(
+      'POST',
+      '/v1/ops/reconciliations',
+      OPS_KEY,
+      { date, repair: false },
+    );
+    expect(
+      found.body.breaks
+        .filter((b) => b.orderId === filled.id)
+        .map((b) => b.kind)
+        .sort(),
+    ).toEqual(['ORDER_STATUS_MISMATCH', 'UNKNOWN_EXECUTION']);
+    expect((await order(key, filled.id)).fills[0]!.state).toBe('active');
+    const repaired = await t.api.request<{ status: string }>('POST', '/v1/ops/reconciliations', OPS_KEY, {
+      date,
+      repair: true,
+    });
+    expect(repaired.body.status).toBe('repaired');
+    expect(await order(key, filled.id)).toMatchObject({ filledQuantity: '0', fills: [{ state: 'busted' }] });
+    expect((await account(key)).cash.total).toBe('1000.00');
+    await expectBooksAgree();
+  });
+
   it('holds a bust that arrives before its trade and applies it after; a forged one is held for ops; an unknown trade is 404', async () => {
     const { accountId, key } = await t.api.openAccount('1000.00');
     const placed = await t.api.request<Order>('POST', '/v1/orders', key, {

@@ -300,13 +300,9 @@ export class BrokerService {
         replacedBy: null,
         transactTime: now.toISOString(),
       };
-      // Dated as the trade it amends: a correction stands on the statement of the trade's own day.
-      await repo.insertReports(
-        tx,
-        [{ report, dropped: false, deliveries: [new Date(this.realNow())] }],
-        trade.trade_date,
-        now,
-      );
+      // Dated as the trade it amends: a correction stands on the statement of the trade's own day. Its
+      // delivery meets the faults any report meets (dropped, duplicated, held back).
+      await repo.insertReports(tx, [this.deliveryPlan(report, row.report_count + 1)], trade.trade_date, now);
       return { report: (await repo.findExecution(tx, amendId))!.report, created: true };
     });
   }
