@@ -1,10 +1,11 @@
-import { Decimal, ZERO, type Queryable } from '../platform/index.ts';
+import { Decimal, ZERO, dec, type Queryable } from '../platform/index.ts';
 import { LedgerError } from './ledger.errors.ts';
 import {
   depositPostings,
   holdAsset,
   holdPostings,
   releasePostings,
+  reverseFillPostings,
   settleFillPostings,
   withdrawalPostings,
   type Balance,
@@ -38,6 +39,7 @@ import type {
   Ledger,
   LedgerTotals,
   PlacedHold,
+  FillReversal,
 } from './ledger.types.ts';
 
 type CheckedHold = HoldToPlace & { quantity: Decimal; worstPrice: Decimal };
@@ -67,7 +69,8 @@ function accountBalancesOf(accountId: string, balances: readonly Balance[]): Acc
         quantity,
         available: b.available,
         held: b.held,
-        averageCost: b.costBasis.dividedBy(quantity).toDecimalPlaces(4),
+        // A flagged short (a bust of shares already sold) has no cost.
+        averageCost: quantity.gt(0) ? b.costBasis.dividedBy(quantity).toDecimalPlaces(4) : ZERO,
       };
     });
   return { accountId, cash: cashOf(cash?.available ?? ZERO, cash?.held ?? ZERO), positions } satisfies AccountBalances;
@@ -204,7 +207,80 @@ export function createLedger(options: { commissionBps: number }): Ledger {
     return results;
   }
 
+  /**
+   * A bust (or the first half of a correct): the fill `reversedExecId` taken back by a new entry,
+   * once per `execId`. A balance it leaves below zero is flagged in the same transaction, which is
+   * the only way the database accepts one.
+   */
+  async function reverseFill(
+    tx: Queryable,
+    input: { execId: string; reversedExecId: string; live: boolean },
+  ): Promise<FillReversal> {
+    const execId = checkIdentifier(input.execId, 'execId', 'INVALID_FILL');
+    const reversedExecId = checkIdentifier(input.reversedExecId, 'reversedExecId', 'INVALID_FILL');
+    const fill = await repository.findFillToReverse(tx, reversedExecId);
+    if (!fill) throw new LedgerError('INVALID_FILL', `no settled fill ${reversedExecId} to reverse`, { execId });
+    const books = await Books.open(tx, { holdIds: [fill.hold_id] });
+    // Read again under the account's lock: two reversals of one fill cannot both pass.
+    const done = await repository.findReversal(tx, execId);
+    if (done) {
+      return {
+        execId,
+        reversedExecId: done.reversed_exec_id,
+        notional: dec(done.notional),
+        commission: dec(done.commission),
+        negative: [],
+        duplicate: true,
+      };
+    }
+    const again = await repository.findFillToReverse(tx, reversedExecId);
+    if (again?.reversed_by) {
+      throw new LedgerError('INVALID_FILL', `fill ${reversedExecId} was already reversed by ${again.reversed_by}`, {
+        execId,
+      });
+    }
+    const hold = books.hold(fill.hold_id)!;
+    const cash = books.balanceOf(hold.accountId, CASH_ASSET);
+    const shares = books.balanceOf(hold.accountId, hold.symbol);
+    const outcome = reverseFillPostings(
+      hold,
+      cash,
+      shares,
+      { quantity: dec(fill.quantity), price: dec(fill.price) },
+      bps,
+      { live: input.live },
+    );
+    const entryId = books.record('reversal', hold.accountId, execId, outcome.postings, { allowNegative: true });
+    books.putHold(outcome.hold);
+    books.setCostBasis(hold.accountId, hold.symbol, outcome.costBasis);
+    const negative = [cash, shares]
+      .filter((balance) => balance.available.lt(0))
+      .map((balance) => ({ accountId: balance.accountId, asset: balance.asset, available: balance.available }));
+    await books.flush();
+    await repository.insertReversal(tx, {
+      execId,
+      reversedExecId,
+      holdId: hold.id,
+      entryId,
+      quantity: outcome.quantity,
+      gross: outcome.gross,
+      notional: outcome.notional,
+      commission: outcome.commission,
+      negative,
+    });
+    return {
+      execId,
+      reversedExecId,
+      notional: outcome.notional,
+      commission: outcome.commission,
+      negative: negative.map(({ asset, available }) => ({ asset, available })),
+      duplicate: false,
+    };
+  }
+
   return {
+    reverseFill,
+
     async openAccount(tx, accountId) {
       await repository.insertAccount(tx, checkAccountId(accountId));
     },

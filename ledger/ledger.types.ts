@@ -71,6 +71,19 @@ export interface FillSettlement {
   duplicate: boolean;
 }
 
+/** A fill taken back (a broker's bust, or the first half of its correct). */
+export interface FillReversal {
+  /** The bust's or correct's execId. */
+  execId: string;
+  reversedExecId: string;
+  /** What the order's notional and commission lost (the customer's cash moved by these). */
+  notional: Decimal;
+  commission: Decimal;
+  /** Balances of the customer it left below zero, each flagged (docs/operations.md, SHORT_AFTER_BUST). */
+  negative: { asset: string; available: Decimal }[];
+  duplicate: boolean;
+}
+
 export interface AssetTotals {
   total: Decimal;
   available: Decimal;
@@ -141,6 +154,12 @@ export interface Ledger {
     fills: readonly FillToSettle[],
     options?: { thenRelease?: readonly string[] },
   ): Promise<FillSettlement[]>;
+  /**
+   * Takes a settled fill back by a reversal entry (history is never edited), once per `execId`;
+   * `live`: the order may fill again, so its hold takes back what it needs, as far as available allows.
+   * A balance left below zero (shares already sold, cash already spent) is flagged, never refused.
+   */
+  reverseFill(tx: Queryable, input: { execId: string; reversedExecId: string; live: boolean }): Promise<FillReversal>;
   getAccount(q: Queryable, accountId: string): Promise<AccountBalances>;
   /** Several customer accounts' balances in one round trip; an unknown or non-customer account is refused. */
   getAccounts(q: Queryable, accountIds: readonly string[]): Promise<Map<string, AccountBalances>>;
@@ -154,7 +173,7 @@ export interface Ledger {
 /** One journal entry as written: its postings sum to zero per asset. */
 export interface JournalEntry {
   id: string;
-  kind: 'deposit' | 'withdrawal' | 'hold' | 'release' | 'fill';
+  kind: 'deposit' | 'withdrawal' | 'hold' | 'release' | 'fill' | 'reversal';
   reference: string;
   at: Date;
   postings: { accountId: string; asset: string; bucket: 'available' | 'held'; amount: Decimal }[];

@@ -6,6 +6,8 @@ import {
   DELETE_REFUSED_ORDERS,
   INSERT_ORDERS_IF_NEW,
   ORDERS_BY_CLIENT_ORDER_IDS,
+  END_FILL,
+  INSERT_CORRECTION_FILL,
   FILLS_OF_ORDERS,
   INSERT_ANOMALIES,
   INSERT_FILLS,
@@ -58,6 +60,12 @@ export interface FillRow {
   price: string;
   commission: string;
   executed_at: Date;
+  /** Only active fills count; a busted or corrected one stays, marked (docs/api.md). */
+  state: 'active' | 'busted' | 'corrected';
+  /** A correction's fill: the execId it replaces. */
+  corrects: string | null;
+  /** The bust or correct that ended the fill. */
+  ended_by: string | null;
 }
 
 /** An order read in one statement with its fills (`fills` as the database aggregated them). */
@@ -273,6 +281,35 @@ export const orderRepository = {
       fills.map((f) => f.price),
       fills.map((f) => f.commission),
       fills.map((f) => f.at),
+    ]);
+  },
+
+  /** Marks an active fill busted or corrected by `endedBy`; false when it was not active. */
+  async endFill(q: Queryable, execId: string, state: 'busted' | 'corrected', endedBy: string): Promise<boolean> {
+    const { rowCount } = await q.query(END_FILL, [execId, state, endedBy]);
+    return rowCount === 1;
+  },
+
+  async insertCorrectionFill(
+    q: Queryable,
+    fill: {
+      execId: string;
+      orderId: string;
+      quantity: string;
+      price: string;
+      commission: string;
+      at: Date;
+      corrects: string;
+    },
+  ): Promise<void> {
+    await q.query(INSERT_CORRECTION_FILL, [
+      fill.execId,
+      fill.orderId,
+      fill.quantity,
+      fill.price,
+      fill.commission,
+      fill.at,
+      fill.corrects,
     ]);
   },
 

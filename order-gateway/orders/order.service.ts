@@ -53,6 +53,7 @@ import { orderRepository, type FillRow, type NewOrder, type OrderRow } from './o
 import { checkOrderRules, requestFingerprint, worstPrice } from './order.rules.ts';
 import type { OrderView, PlaceOrderRequest, ReplaceOrderRequest } from './order.schemas.ts';
 import { replaceFingerprint, replaceRefusal, replacementTerms } from './order-replace.rules.ts';
+import { applyTradeCorrection, type TradeCorrectionFor } from './trade-correction.service.ts';
 
 export { FILL_OUTSIDE_TERMS, type AppliedEvent, type ApplyOutcome, type OrderEventFor } from './order-batch.rules.ts';
 
@@ -718,7 +719,11 @@ export function createOrderService(deps: OrderServiceDependencies) {
     return getOrder(accountId, orderId);
   }
 
-  return { placeOrder, getOrder, listOrders, cancelOrder, replaceOrder, applyEvent, applyEvents };
+  /** A broker's bust or correct of one of its trades (trade-correction.service.ts), in the caller's transaction. */
+  const applyCorrection = (tx: PoolClient, correction: TradeCorrectionFor) =>
+    applyTradeCorrection({ ledger, logger: deps.logger, onAlarm: deps.onAlarm }, tx, correction);
+
+  return { placeOrder, getOrder, listOrders, cancelOrder, replaceOrder, applyEvent, applyEvents, applyCorrection };
 }
 
 export type OrderService = ReturnType<typeof createOrderService>;
@@ -733,7 +738,7 @@ function stateForEvents(snapshot: OrderSnapshot): OrderStateForEvents {
 }
 
 /** An event of the order's account, without its number; cash and position as `balances` has them. */
-function eventBody(
+export function eventBody(
   type: NewAccountEvent['type'],
   order: OrderView,
   balances: AccountBalances,
@@ -803,6 +808,8 @@ export function toView(row: OrderRow, fills: readonly FillRow[]): OrderView {
       price: formatPrice(fill.price),
       commission: formatCash(dec(fill.commission)),
       at: fill.executed_at.toISOString(),
+      state: fill.state,
+      ...(fill.corrects ? { corrects: fill.corrects } : {}),
     })),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),

@@ -34,7 +34,8 @@ export const DELETE_REFUSED_ORDERS = `DELETE FROM orders WHERE id = ANY($1::uuid
  */
 export const FILLS_OF_ROW = `
   (SELECT COALESCE(json_agg(json_build_object('exec_id', f.exec_id, 'order_id', f.order_id, 'quantity', f.quantity::text,
-            'price', f.price::text, 'commission', f.commission::text, 'executed_at', f.executed_at)
+            'price', f.price::text, 'commission', f.commission::text, 'executed_at', f.executed_at,
+            'state', f.state, 'corrects', f.corrects, 'ended_by', f.ended_by)
           ORDER BY f.executed_at, f.exec_id), '[]'::json)
    FROM order_fills f WHERE f.order_id = orders.id) AS fills`;
 
@@ -104,7 +105,7 @@ export const COUNT_OPEN_ORDERS_OF_ACCOUNTS = `
   FROM unnest($1::uuid[], $2::int[]) AS wanted(account_id, up_to)`;
 
 export const FILLS_OF_ORDERS = `
-  SELECT exec_id, order_id, quantity, price, commission, executed_at FROM order_fills
+  SELECT exec_id, order_id, quantity, price, commission, executed_at, state, corrects, ended_by FROM order_fills
   WHERE order_id = ANY($1::uuid[]) ORDER BY executed_at, exec_id`;
 
 export const INSERT_FILLS = `
@@ -117,3 +118,12 @@ export const INSERT_ANOMALIES = `
   INSERT INTO order_anomalies (order_id, kind, detail, event, exec_id)
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[])
   ON CONFLICT (exec_id) WHERE kind = 'FILL_OUTSIDE_TERMS' DO NOTHING`;
+
+/** A bust or correct ends a fill once: the row stays, marked, with the report that ended it. */
+export const END_FILL = `
+  UPDATE order_fills SET state = $2, ended_by = $3 WHERE exec_id = $1 AND state = 'active'`;
+
+/** A correct's fill: the trade's new terms, dated as the trade it replaces. */
+export const INSERT_CORRECTION_FILL = `
+  INSERT INTO order_fills (exec_id, order_id, quantity, price, commission, executed_at, corrects)
+  VALUES ($1, $2, $3, $4, $5, $6, $7)`;
