@@ -22,6 +22,7 @@ export type {
   AssetTotals,
   CashBalance,
   FillSettlement,
+  FillReversal,
   FillToSettle,
   Hold,
   InvariantViolation,

@@ -1,8 +1,9 @@
-import { Decimal, ZERO } from '../platform/decimal.ts';
+import { Decimal, ZERO, roundCash } from '../platform/decimal.ts';
 import { LedgerError } from './ledger.errors.ts';
 import {
   CASH_ASSET,
   COMMISSION_REVENUE,
+  commissionOn,
   EXTERNAL,
   FIRM_PREFIX,
   OMNIBUS,
@@ -18,7 +19,7 @@ import {
 
 export type Side = 'buy' | 'sell';
 export type Bucket = 'available' | 'held';
-export type EntryKind = 'deposit' | 'withdrawal' | 'hold' | 'release' | 'fill';
+export type EntryKind = 'deposit' | 'withdrawal' | 'hold' | 'release' | 'fill' | 'reversal';
 
 export interface Posting {
   accountId: string;
@@ -193,6 +194,107 @@ export function settleFillPostings(
   };
 }
 
+export interface ReversalOutcome {
+  hold: HoldState;
+  postings: Posting[];
+  /** What the order's cumulative figures lost: the fill's share of them, to the cent. */
+  quantity: Decimal;
+  gross: Decimal;
+  notional: Decimal;
+  commission: Decimal;
+  costBasis: Decimal;
+}
+
+/**
+ * Takes one settled fill back (a broker's bust, or the first half of a correct): the opposite of what
+ * the fill moved, in a new entry. A buy gives the customer back its cash (notional and commission)
+ * and takes the shares; a sell gives the shares back and takes the cash. The order's figures are
+ * cumulative (ledger.rules.ts), so what is taken back is what brings them to the cost of the fills
+ * that remain: a lone fill's exact notional and commission, and never a cent of drift against the
+ * broker's per-order rounding. On a live order the hold takes back what the order may fill again,
+ * as far as available allows (`live`). The customer's available may go below zero: the caller flags it.
+ */
+export function reverseFillPostings(
+  hold: HoldState,
+  cash: Balance,
+  shares: Balance,
+  fill: { quantity: Decimal; price: Decimal },
+  bps: Decimal,
+  options: { live: boolean },
+): ReversalOutcome {
+  const before = hold.progress;
+  const fillGross = fill.quantity.times(fill.price);
+  const gross = Decimal.max(ZERO, before.gross.minus(fillGross));
+  const filledQuantity = Decimal.max(ZERO, before.filledQuantity.minus(fill.quantity));
+  const remainingNotional = roundCash(gross);
+  const remaining = {
+    filledQuantity,
+    gross,
+    notional: remainingNotional,
+    commission: commissionOn(remainingNotional, bps),
+  };
+  const notional = before.notional.minus(remaining.notional);
+  const commission = before.commission.minus(remaining.commission);
+  const customer = hold.accountId;
+  const postings: Posting[] =
+    hold.side === 'buy'
+      ? [
+          { accountId: customer, asset: CASH_ASSET, bucket: 'available', amount: notional.plus(commission) },
+          { accountId: customer, asset: hold.symbol, bucket: 'available', amount: fill.quantity.negated() },
+          { accountId: OMNIBUS, asset: CASH_ASSET, bucket: 'available', amount: notional.negated() },
+          { accountId: OMNIBUS, asset: hold.symbol, bucket: 'available', amount: fill.quantity },
+          { accountId: COMMISSION_REVENUE, asset: CASH_ASSET, bucket: 'available', amount: commission.negated() },
+        ]
+      : [
+          { accountId: customer, asset: hold.symbol, bucket: 'available', amount: fill.quantity },
+          { accountId: customer, asset: CASH_ASSET, bucket: 'available', amount: commission.minus(notional) },
+          { accountId: OMNIBUS, asset: hold.symbol, bucket: 'available', amount: fill.quantity.negated() },
+          { accountId: OMNIBUS, asset: CASH_ASSET, bucket: 'available', amount: notional },
+          { accountId: COMMISSION_REVENUE, asset: CASH_ASSET, bucket: 'available', amount: commission.negated() },
+        ];
+  let amount = hold.amount;
+  if (options.live) {
+    const held = hold.side === 'buy' ? cash : shares;
+    const returned = hold.side === 'buy' ? notional.plus(commission) : fill.quantity;
+    const required = requiredHold(hold.side, hold.orderQuantity, hold.worstPrice, remaining, bps);
+    const extra = Decimal.min(
+      Decimal.max(ZERO, required.minus(hold.amount)),
+      Decimal.max(ZERO, held.available.plus(returned)),
+      Decimal.max(ZERO, hold.originalAmount.minus(hold.amount)),
+    );
+    if (extra.gt(0)) {
+      postings.push(...moveWithin(customer, hold.asset, 'available', 'held', extra));
+      amount = hold.amount.plus(extra);
+    }
+  }
+  return {
+    hold: { ...hold, amount, progress: remaining },
+    postings: nonZero(postings),
+    quantity: fill.quantity,
+    gross: before.gross.minus(gross),
+    notional,
+    commission,
+    costBasis:
+      hold.side === 'buy'
+        ? costBasisAfterBustedBuy(shares, fill.quantity, notional)
+        : costBasisAfterBustedSale(shares, fill),
+  };
+}
+
+/** The shares bought go, with what they cost; nothing is left of the basis when no shares are. */
+function costBasisAfterBustedBuy(shares: Balance, quantity: Decimal, notional: Decimal): Decimal {
+  const left = shares.available.plus(shares.held).minus(quantity);
+  if (left.lte(0)) return ZERO;
+  return Decimal.max(ZERO, shares.costBasis.minus(notional));
+}
+
+/** The shares sold come back at the position's average cost (at the sale's price when none is left). */
+function costBasisAfterBustedSale(shares: Balance, fill: { quantity: Decimal; price: Decimal }): Decimal {
+  const owned = shares.available.plus(shares.held);
+  if (owned.lte(0)) return owned.plus(fill.quantity).gt(0) ? fill.quantity.times(fill.price) : ZERO;
+  return shares.costBasis.times(owned.plus(fill.quantity)).dividedBy(owned).toDecimalPlaces(10, Decimal.ROUND_HALF_UP);
+}
+
 /** Average-cost method: selling keeps the average, so the basis shrinks in proportion to the shares sold. */
 function costBasisAfterSale(shares: Balance, sold: Decimal): Decimal {
   const owned = shares.available.plus(shares.held);
@@ -201,16 +303,21 @@ function costBasisAfterSale(shares: Balance, sold: Decimal): Decimal {
   return shares.costBasis.times(left).dividedBy(owned).toDecimalPlaces(10, Decimal.ROUND_HALF_UP);
 }
 
-/** Applies postings to customer balances, refusing (as a bug) anything that would go negative. */
+/**
+ * Applies postings to customer balances, refusing (as a bug) anything that takes a balance below zero.
+ * Only a reversal may (`allowNegative`: a bust of shares already sold), and its caller flags it; a
+ * posting that adds to a flagged negative balance is always allowed, since it makes it good.
+ */
 export function applyPostings(
   balanceOf: (accountId: string, asset: string) => Balance,
   postings: readonly Posting[],
+  options: { allowNegative?: boolean } = {},
 ): void {
   for (const posting of postings) {
     if (!isCustomer(posting.accountId)) continue;
     const balance = balanceOf(posting.accountId, posting.asset);
     const next = balance[posting.bucket].plus(posting.amount);
-    if (next.lt(0)) {
+    if (next.lt(0) && posting.amount.lt(0) && !options.allowNegative) {
       throw new Error(
         `ledger bug: ${posting.accountId} ${posting.asset} ${posting.bucket} would become ${next.toFixed()}`,
       );

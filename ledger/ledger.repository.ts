@@ -76,6 +76,16 @@ export async function findBalances(
   return rows.map(balanceFromRow);
 }
 
+export async function findAccountsWithBalances(
+  q: Queryable,
+  accountIds: readonly string[],
+): Promise<Map<string, { kind: string; balances: Balance[] }>> {
+  const { rows } = await q.query<{ id: string; kind: string; balances: BalanceRow[] }>(
+    named('ledger_accounts_with_balances', sql.selectAccountsWithBalances, [accountIds]),
+  );
+  return new Map(rows.map((row) => [row.id, { kind: row.kind, balances: row.balances.map((b) => balanceFromRow(b)) }]));
+}
+
 export async function moneyReferenceExists(
   q: Queryable,
   accountId: string,
@@ -171,6 +181,14 @@ export class Books {
     return slot.balance;
   };
 
+  /** Every balance of the account these books hold, as they are in memory now. */
+  balancesOfAccount(accountId: string): Balance[] {
+    return [...this.balances.values()]
+      .map((slot) => slot.balance)
+      .filter((balance) => balance.accountId === accountId)
+      .map((balance) => ({ ...balance }));
+  }
+
   hold(holdId: string): HoldState | undefined {
     return this.holds.get(holdId)?.hold;
   }
@@ -191,9 +209,15 @@ export class Books {
   }
 
   /** Records one journal entry and applies its postings to the customer balances in memory. */
-  record(kind: EntryKind, accountId: string, reference: string, postings: Posting[]): string {
+  record(
+    kind: EntryKind,
+    accountId: string,
+    reference: string,
+    postings: Posting[],
+    options: { allowNegative?: boolean } = {},
+  ): string {
     const id = randomUUID();
-    applyPostings(this.balanceOf, postings);
+    applyPostings(this.balanceOf, postings, options);
     for (const posting of postings) {
       const slot = this.balances.get(key(posting.accountId, posting.asset));
       if (slot) slot.dirty = true;
@@ -384,4 +408,60 @@ export async function journalOf(q: Queryable, holdId: string, execIds: readonly 
     entry.postings.push({ accountId: row.account_id, asset: row.asset, bucket: row.bucket, amount: dec(row.amount) });
   }
   return [...entries.values()];
+}
+
+export interface FillToReverse {
+  exec_id: string;
+  hold_id: string;
+  quantity: string;
+  price: string;
+  /** The reversal that already took it back, if one did. */
+  reversed_by: string | null;
+}
+
+/** The fill a bust or correct names, and whether it was taken back already. */
+export async function findFillToReverse(q: Queryable, execId: string): Promise<FillToReverse | undefined> {
+  const { rows } = await q.query<FillToReverse>(sql.selectFillToReverse, [execId]);
+  return rows[0];
+}
+
+export async function findReversal(
+  q: Queryable,
+  execId: string,
+): Promise<{ reversed_exec_id: string; notional: string; commission: string } | undefined> {
+  const { rows } = await q.query<{ reversed_exec_id: string; notional: string; commission: string }>(
+    sql.selectReversal,
+    [execId],
+  );
+  return rows[0];
+}
+
+/** Records a reversal written by `Books.flush` (its entry) and flags the balances it left negative. */
+export async function insertReversal(
+  q: Queryable,
+  reversal: {
+    execId: string;
+    reversedExecId: string;
+    holdId: string;
+    entryId: string;
+    quantity: Decimal;
+    gross: Decimal;
+    notional: Decimal;
+    commission: Decimal;
+    negative: readonly { accountId: string; asset: string; available: Decimal }[];
+  },
+): Promise<void> {
+  await q.query(sql.insertReversal, [
+    reversal.execId,
+    reversal.reversedExecId,
+    reversal.holdId,
+    reversal.entryId,
+    fixed(reversal.quantity),
+    fixed(reversal.gross),
+    fixed(reversal.notional),
+    fixed(reversal.commission),
+    reversal.negative.map((n) => n.accountId),
+    reversal.negative.map((n) => n.asset),
+    reversal.negative.map((n) => fixed(n.available)),
+  ]);
 }

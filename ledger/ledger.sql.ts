@@ -74,6 +74,15 @@ SELECT (SELECT count(*) FROM updated)::int AS updated, (SELECT count(*) FROM ins
 
 export const selectAccount = `SELECT id, kind FROM ledger_accounts WHERE id = $1`;
 
+// Accounts with every balance of theirs, in one round trip (the event log reads them on every change).
+export const selectAccountsWithBalances = `
+SELECT a.id, a.kind,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'account_id', b.account_id, 'asset', b.asset, 'available', b.available::text,
+                 'held', b.held::text, 'cost_basis', b.cost_basis::text, 'version', b.version::text)), '[]')
+          FROM ledger_balances b WHERE b.account_id = a.id) AS balances
+  FROM ledger_accounts a WHERE a.id = ANY($1::text[])`;
+
 export const selectBalances = `
 SELECT account_id, asset, available, held, cost_basis, version
   FROM ledger_balances WHERE account_id = ANY($1::text[])`;
@@ -105,6 +114,7 @@ SELECT e.id, e.kind, e.reference, e.created_at, p.account_id, p.asset, p.bucket,
   FROM ledger_entries e JOIN ledger_postings p ON p.entry_id = e.id
  WHERE (e.reference = $1 AND e.kind IN ('hold', 'release'))
     OR e.id IN (SELECT entry_id FROM ledger_fills WHERE exec_id = ANY($2::text[]))
+    OR e.id IN (SELECT entry_id FROM ledger_fill_reversals WHERE reversed_exec_id = ANY($2::text[]))
  ORDER BY e.created_at, e.id, p.id`;
 
 // ---- invariants: each query returns the rows that break one rule ----
@@ -134,9 +144,14 @@ export const badTotals = `
 SELECT account_id, asset, total::text, available::text, held::text
   FROM ledger_balances WHERE total <> available + held LIMIT 100`;
 
+// A negative available (and so total) is allowed only where a bust's reversal flagged it.
 export const negativeBalances = `
 SELECT account_id, asset, total::text, available::text, held::text
-  FROM ledger_balances WHERE available < 0 OR held < 0 OR total < 0 LIMIT 100`;
+  FROM ledger_balances b
+ WHERE held < 0
+    OR ((available < 0 OR total < 0) AND NOT EXISTS (
+          SELECT 1 FROM ledger_flagged_balances f WHERE f.account_id = b.account_id AND f.asset = b.asset))
+ LIMIT 100`;
 
 export const heldNotInHolds = `
 WITH holds AS (SELECT account_id, asset, sum(amount) AS held FROM ledger_holds GROUP BY account_id, asset)
@@ -147,10 +162,15 @@ SELECT coalesce(b.account_id, h.account_id) AS account_id, coalesce(b.asset, h.a
  LIMIT 100`;
 
 export const holdsNotFilled = `
-WITH fills AS (
-  SELECT hold_id, sum(quantity) AS quantity, sum(quantity * price) AS gross,
+WITH moves AS (
+  SELECT hold_id, quantity, quantity * price AS gross, notional, commission FROM ledger_fills
+  UNION ALL
+  -- What a bust or correct took back from the order's progress.
+  SELECT hold_id, -quantity, -gross, -notional, -commission FROM ledger_fill_reversals
+), fills AS (
+  SELECT hold_id, sum(quantity) AS quantity, sum(gross) AS gross,
          sum(notional) AS notional, sum(commission) AS commission
-    FROM ledger_fills GROUP BY hold_id)
+    FROM moves GROUP BY hold_id)
 SELECT h.id, h.amount::text, h.order_quantity::text, h.filled_quantity::text,
        f.quantity::text AS fills_quantity, h.notional::text, f.notional::text AS fills_notional,
        h.commission::text, f.commission::text AS fills_commission
@@ -159,3 +179,22 @@ SELECT h.id, h.amount::text, h.order_quantity::text, h.filled_quantity::text,
     OR h.filled_quantity <> coalesce(f.quantity, 0) OR h.gross <> coalesce(f.gross, 0)
     OR h.notional <> coalesce(f.notional, 0) OR h.commission <> coalesce(f.commission, 0)
  LIMIT 100`;
+
+// ---- reversals (busts and corrections) ----
+
+export const selectFillToReverse = `
+SELECT f.exec_id, f.hold_id, f.quantity::text, f.price::text, r.exec_id AS reversed_by
+  FROM ledger_fills f LEFT JOIN ledger_fill_reversals r ON r.reversed_exec_id = f.exec_id
+ WHERE f.exec_id = $1`;
+
+export const selectReversal = `
+SELECT reversed_exec_id, notional::text, commission::text FROM ledger_fill_reversals WHERE exec_id = $1`;
+
+export const insertReversal = `
+WITH reversal AS (
+  INSERT INTO ledger_fill_reversals (exec_id, reversed_exec_id, hold_id, entry_id, quantity, gross, notional, commission)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+  RETURNING exec_id
+)
+INSERT INTO ledger_flagged_balances (account_id, asset, exec_id, available)
+SELECT a, s, (SELECT exec_id FROM reversal), v FROM unnest($9::text[], $10::text[], $11::numeric[]) AS n(a, s, v)`;

@@ -1,3 +1,4 @@
+import type { LedgerError } from './ledger.errors.ts';
 import type { Decimal, Queryable } from '../platform/index.ts';
 
 export interface CashBalance {
@@ -22,6 +23,19 @@ export interface AccountBalances {
   cash: CashBalance;
   positions: PositionBalance[];
 }
+
+export interface HoldToPlace {
+  holdId: string;
+  accountId: string;
+  side: 'buy' | 'sell';
+  symbol: string;
+  quantity: Decimal;
+  worstPrice: Decimal;
+  /** Hold what is available when that is less than the order needs, instead of refusing. */
+  clampToAvailable?: boolean;
+}
+
+export type PlacedHold = { hold: Hold; balances: AccountBalances } | { refused: LedgerError };
 
 export interface Hold {
   holdId: string;
@@ -54,6 +68,19 @@ export interface FillSettlement {
   commission: Decimal;
   /** What left the hold (in its asset): the fill's cost and what the rest of the order no longer needs. */
   holdReleased: Decimal;
+  duplicate: boolean;
+}
+
+/** A fill taken back (a broker's bust, or the first half of its correct). */
+export interface FillReversal {
+  /** The bust's or correct's execId. */
+  execId: string;
+  reversedExecId: string;
+  /** What the order's notional and commission lost (the customer's cash moved by these). */
+  notional: Decimal;
+  commission: Decimal;
+  /** Balances of the customer it left below zero, each flagged (docs/operations.md, SHORT_AFTER_BUST). */
+  negative: { asset: string; available: Decimal }[];
   duplicate: boolean;
 }
 
@@ -97,19 +124,13 @@ export interface Ledger {
   /** Refused beyond the available cash. */
   withdraw(tx: Queryable, input: { accountId: string; amount: Decimal; reference: string }): Promise<CashBalance>;
   /** Reserves for an order. Buy: cash for worst-case cost + commission; sell: the shares. Idempotent on holdId with the same terms. */
-  placeHold(
-    tx: Queryable,
-    input: {
-      holdId: string;
-      accountId: string;
-      side: 'buy' | 'sell';
-      symbol: string;
-      quantity: Decimal;
-      worstPrice: Decimal;
-      /** Hold what is available when that is less than the order needs, instead of refusing. */
-      clampToAvailable?: boolean;
-    },
-  ): Promise<Hold>;
+  placeHold(tx: Queryable, input: HoldToPlace): Promise<Hold>;
+  /**
+   * Several holds with one set of locks and one write, each decided in turn on the balances the ones
+   * before it left: a refused hold (its LedgerError) changes nothing and does not stop the others.
+   * Each placed hold comes with its account's balances just after it. An unknown account refuses all.
+   */
+  placeHolds(tx: Queryable, inputs: readonly HoldToPlace[]): Promise<PlacedHold[]>;
   /**
    * While a replace is pending the order holds the larger of its old and new needs: this adds a hold
    * (`holdId`) for what the new terms (`quantity` left at `worstPrice`) need beyond what `baseHoldId`
@@ -133,7 +154,15 @@ export interface Ledger {
     fills: readonly FillToSettle[],
     options?: { thenRelease?: readonly string[] },
   ): Promise<FillSettlement[]>;
+  /**
+   * Takes a settled fill back by a reversal entry (history is never edited), once per `execId`;
+   * `live`: the order may fill again, so its hold takes back what it needs, as far as available allows.
+   * A balance left below zero (shares already sold, cash already spent) is flagged, never refused.
+   */
+  reverseFill(tx: Queryable, input: { execId: string; reversedExecId: string; live: boolean }): Promise<FillReversal>;
   getAccount(q: Queryable, accountId: string): Promise<AccountBalances>;
+  /** Several customer accounts' balances in one round trip; an unknown or non-customer account is refused. */
+  getAccounts(q: Queryable, accountIds: readonly string[]): Promise<Map<string, AccountBalances>>;
   getHold(q: Queryable, holdId: string): Promise<Hold>;
   /** Sum over customer accounts per asset, and the counter-accounts' balances: for reconciliation. */
   totals(q: Queryable): Promise<LedgerTotals>;
@@ -144,7 +173,7 @@ export interface Ledger {
 /** One journal entry as written: its postings sum to zero per asset. */
 export interface JournalEntry {
   id: string;
-  kind: 'deposit' | 'withdrawal' | 'hold' | 'release' | 'fill';
+  kind: 'deposit' | 'withdrawal' | 'hold' | 'release' | 'fill' | 'reversal';
   reference: string;
   at: Date;
   postings: { accountId: string; asset: string; bucket: 'available' | 'held'; amount: Decimal }[];

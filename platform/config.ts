@@ -50,15 +50,31 @@ export type FaultProbabilities = Record<FaultKind, number>;
 const noFaults = (): FaultProbabilities =>
   Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as FaultProbabilities;
 
+/** A fault keyed on the broker's clock, not a probability: `bust_after=HH:MM` (New York time). */
+export interface BustFault {
+  /** The broker busts every trade it made at or after this time of its day, some time after. */
+  bust_after?: string;
+}
+export type BrokerFaults = FaultProbabilities & BustFault;
+const NEW_YORK_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+
 /** Parses `ack_timeout=0.05,duplicate=0.1`; shared by BROKER_FAULTS and `--faults`. */
 export const faultSpec = z.string().transform((raw, ctx) => {
-  const faults = noFaults();
+  const faults: BrokerFaults = noFaults();
   for (const [i, part] of raw
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
     .entries()) {
     const [name, value, ...rest] = part.split('=');
+    if (name === 'bust_after') {
+      if (rest.length > 0 || !NEW_YORK_TIME.test(value?.trim() ?? '')) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1} (bust_after) needs a New York time HH:MM` });
+        return z.NEVER;
+      }
+      faults.bust_after = value!.trim();
+      continue;
+    }
     if (!(FAULT_KINDS as readonly string[]).includes(name ?? '')) {
       ctx.addIssue({
         code: 'custom',

@@ -70,6 +70,12 @@ describe('configuration', () => {
     expect(config.BROKER_FAULTS).toMatchObject({ ack_timeout: 0.05, duplicate: 0.1, reject: 0 });
   });
 
+  it('reads bust_after=HH:MM (New York time) beside the probabilities', () => {
+    const config = loadConfig({ BROKER_FAULTS: 'duplicate=0.1,bust_after=14:05' });
+    expect(config.BROKER_FAULTS).toMatchObject({ duplicate: 0.1, bust_after: '14:05' });
+    expect(loadConfig({}).BROKER_FAULTS.bust_after).toBeUndefined();
+  });
+
   it.each([
     ['PORT', 'abc'],
     ['PORT', '70000'],
@@ -85,6 +91,9 @@ describe('configuration', () => {
     ['BROKER_FAULTS', 'meteor=0.1'],
     ['BROKER_FAULTS', 'duplicate=1.5'],
     ['BROKER_FAULTS', 'duplicate'],
+    ['BROKER_FAULTS', 'bust_after=25:00'],
+    ['BROKER_FAULTS', 'bust_after=9:30'],
+    ['BROKER_FAULTS', 'bust_after=0.5'],
     ['BROKER_LATENCY_MS', '20-2'],
     ['BROKER_LATENCY_MS', 'fast'],
     ['SIM_SEED', '-1'],

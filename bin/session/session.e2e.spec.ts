@@ -148,6 +148,27 @@ describe('several days', () => {
   });
 });
 
+/**
+ * A bust day, like 2024-08-05: the broker busts every trade it made after 12:00 New York, a quarter of
+ * an hour after each. Our books must follow it exactly: no open break, every invariant holding.
+ */
+describe('a bust day (bust_after)', () => {
+  let result: SessionResult;
+  beforeAll(async () => {
+    result = await runSession(short({ seed: 17, faults: 'bust_after=12:00,partial=0.3' }));
+  }, 170_000);
+
+  it('busts the afternoon trades, applies every bust, and ends with no open break and no violation', () => {
+    const { summary, data } = result;
+    expect(summary.violations).toEqual([]);
+    expect(summary.breaksOpen).toBe(0);
+    expect(summary.busts).toBeGreaterThan(0);
+    expect(summary.busts).toBeLessThan(summary.fills);
+    expect(summary.bustedAccounts).toBe(new Set(data.busts.map((bust) => bust.accountId)).size);
+    expect(data.busts.every((bust) => bust.state === 'busted' && bust.execId === `${bust.refExecId}.bust`)).toBe(true);
+  });
+});
+
 describe('reproducibility', () => {
   it('gives the same counts for the same seed, faults included (in-process bus)', async () => {
     const options = short({

@@ -2,7 +2,7 @@
 
 export const FILLED_NOT_SUM_OF_FILLS = `
   SELECT o.id, o.filled_quantity::text AS filled, coalesce(sum(f.quantity), 0)::text AS fills
-  FROM order_gateway_order_states o LEFT JOIN order_gateway_recorded_fills f ON f.order_id = o.id
+  FROM order_gateway_order_states o LEFT JOIN order_gateway_recorded_fills f ON f.order_id = o.id AND f.state = 'active'
   GROUP BY o.id, o.filled_quantity HAVING o.filled_quantity <> coalesce(sum(f.quantity), 0)`;
 
 export const OVERFILLED = `SELECT id, filled_quantity::text AS filled, quantity::text AS quantity FROM order_gateway_order_states WHERE filled_quantity > quantity`;

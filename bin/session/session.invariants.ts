@@ -114,7 +114,10 @@ export async function checkAgainstStatements(
   }
 
   const theirTrades = new Set(
-    executions.executions.filter((report) => report.execType === 'trade').map((report) => report.execId),
+    executions.executions
+      // What stands at the broker: its trades and its corrections of trades (a busted trade is not listed).
+      .filter((report) => report.execType === 'trade' || report.execType === 'trade_correct')
+      .map((report) => report.execId),
   );
   const ourExecIds = new Set(ourFills.map((fill) => fill.exec_id));
   for (const execId of theirTrades) {

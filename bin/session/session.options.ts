@@ -66,7 +66,7 @@ export function parseSessionArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     )
     .option(
       '--faults <spec>',
-      'broker faults, as BROKER_FAULTS, e.g. duplicate=0.1,drop_report=0.02',
+      'broker faults, as BROKER_FAULTS, e.g. duplicate=0.1,drop_report=0.02 or bust_after=14:00 (New York)',
       withSchema(faultSpec),
       env.BROKER_FAULTS ?? '',
     )

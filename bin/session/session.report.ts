@@ -55,6 +55,8 @@ export function buildSummary(data: SessionData): SessionSummary {
     recoveredByOpenOrderCheckMeasured: data.recoveredByOpenOrderCheck !== null,
     settleTimeouts: data.settleTimeouts,
     dayWallSeconds: Math.round(data.dayWallSeconds * 10) / 10,
+    busts: data.busts.filter((bust) => bust.state === 'busted').length,
+    bustedAccounts: new Set(data.busts.map((bust) => bust.accountId)).size,
   };
 }
 
@@ -68,6 +70,7 @@ export function reproducibleCounts(summary: SessionSummary) {
     breaksFound: summary.breaksFound,
     breaksOpen: summary.breaksOpen,
     invariantViolations: summary.invariantViolations,
+    busts: summary.busts,
   };
 }
 
@@ -132,5 +135,6 @@ export function chartData(data: SessionData): ChartData {
       open: kinds.map((kind) => data.breaksOpen.filter((b) => b.kind === kind).length),
     },
     throughput,
+    busts: data.busts,
   };
 }

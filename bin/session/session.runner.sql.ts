@@ -2,6 +2,13 @@
 
 export const FILL_COUNT = `SELECT count(*)::int AS n FROM order_gateway_recorded_fills`;
 
+/** The fills the broker busted or corrected, with their orders and accounts (the `bust_after` fault). */
+export const BUSTS = `
+  SELECT exec_id AS "execId", ref_exec_id AS "refExecId", state, order_id::text AS "orderId",
+         account_id::text AS "accountId", symbol, side, trim_scale(quantity)::text AS quantity,
+         trim_scale(price)::text AS price
+  FROM order_gateway_trade_corrections ORDER BY account_id, ref_exec_id`;
+
 export const BY_STATUS = `SELECT status, count(*)::int AS n FROM order_gateway_order_states GROUP BY status ORDER BY status`;
 
 export const DAY_ORDERS_OPEN = `

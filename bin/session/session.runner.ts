@@ -35,6 +35,7 @@ import {
   FILL_COUNT,
   LATENCIES,
   REPORT_FILLS,
+  BUSTS,
 } from './session.runner.sql.ts';
 
 export interface SessionOptions {
@@ -249,6 +250,7 @@ async function runDay(
   );
   data.fillCount = (await pool.query<{ n: number }>(FILL_COUNT)).rows[0]!.n;
   data.fills = (await pool.query<SessionData['fills'][number]>(REPORT_FILLS)).rows;
+  data.busts = (await pool.query<SessionData['busts'][number]>(BUSTS)).rows;
   const latencies = (await pool.query<{ id: string; ack_ms: number | null; fill_ms: number | null }>(LATENCIES)).rows;
   for (const row of latencies) {
     if (!data.sentAtOnce.has(row.id)) continue;
@@ -291,6 +293,7 @@ function emptyData(options: SessionOptions): SessionData {
     clientViolations: [],
     settleTimeouts: 0,
     dayWallSeconds: 0,
+    busts: [],
   };
 }
 

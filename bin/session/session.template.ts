@@ -27,6 +27,7 @@ export function renderReportHtml(input: { summary: SessionSummary; charts: Chart
     ],
     ['fills', summary.fills],
     ['breaks found / open', `${summary.breaksFound} / ${summary.breaksOpen}`],
+    ['trades busted by the broker (accounts touched)', `${summary.busts} (${summary.bustedAccounts})`],
     ['invariant violations', summary.invariantViolations],
     ['throughput (accepted orders per wall second)', summary.throughput],
     ['latency to broker answer p50 / p99 (ms)', `${summary.latencyMs.p50} / ${summary.latencyMs.p99}`],
@@ -45,6 +46,21 @@ export function renderReportHtml(input: { summary: SessionSummary; charts: Chart
     .join('');
   const violations = summary.violations
     .map((v) => `<li><b>${escapeHtml(v.check)}</b>: ${escapeHtml(v.message)}</li>`)
+    .join('');
+  const busts = charts.busts
+    .map(
+      (b) =>
+        `<tr>${[
+          b.accountId,
+          b.orderId,
+          b.refExecId,
+          `${b.side} ${b.quantity} ${b.symbol} @ ${b.price}`,
+          b.state,
+          b.execId,
+        ]
+          .map((cell) => `<td>${escapeHtml(cell)}</td>`)
+          .join('')}</tr>`,
+    )
     .join('');
   const priceCharts = charts.symbols
     .map((symbol) => `<div class="chart small" id="price-${escapeHtml(symbol)}"></div>`)
@@ -66,6 +82,7 @@ export function renderReportHtml(input: { summary: SessionSummary; charts: Chart
 <h1>Simulated session <span>${verdict}</span></h1>
 <table>${table}</table>
 ${violations ? `<h2>Violations</h2><ul>${violations}</ul>` : ''}
+${busts ? `<section><h2>Trades busted or corrected by the broker, by account</h2><table><tr><th>account</th><th>order</th><th>trade</th><th>fill</th><th>state</th><th>by</th></tr>${busts}</table></section>` : ''}
 <section><h2>Price paths with fills (the simulated day; times in this browser's time zone)</h2>${priceCharts}</section>
 <section><h2>Orders by final status</h2><div class="chart" id="status"></div></section>
 <section><h2>Latency from placement (wall ms)</h2><div class="chart" id="latency"></div></section>

@@ -37,6 +37,21 @@ export interface SessionData {
   clientViolations: Violation[];
   settleTimeouts: number;
   dayWallSeconds: number;
+  /** Trades the broker busted or corrected and we applied (`bust_after`), with the accounts they touched. */
+  busts: BustedTrade[];
+}
+
+/** A fill the broker busted (or corrected), as our books applied it. */
+export interface BustedTrade {
+  execId: string;
+  refExecId: string;
+  state: 'busted' | 'corrected';
+  orderId: string;
+  accountId: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  quantity: string;
+  price: string;
 }
 
 export interface SessionSummary {
@@ -85,6 +100,9 @@ export interface SessionSummary {
   recoveredByOpenOrderCheckMeasured: boolean;
   settleTimeouts: number;
   dayWallSeconds: number;
+  /** Fills the broker busted (the `bust_after` fault), applied to our books; and the accounts they touched. */
+  busts: number;
+  bustedAccounts: number;
 }
 
 /** What the page's charts plot, already shaped for them. */
@@ -96,4 +114,6 @@ export interface ChartData {
   latency: { buckets: string[]; ack: number[]; firstFill: number[] };
   breaks: { kinds: string[]; found: number[]; open: number[] };
   throughput: { wallSeconds: number; simTime: string; ordersPerSecond: number; fillsPerSecond: number }[];
+  /** The busted and corrected trades, listed on the page. */
+  busts: BustedTrade[];
 }

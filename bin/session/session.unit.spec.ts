@@ -177,6 +177,8 @@ describe('summary figures', () => {
         recoveredByOpenOrderCheckMeasured: false,
         settleTimeouts: 0,
         dayWallSeconds: 0,
+        busts: 1,
+        bustedAccounts: 1,
       },
       charts: {
         symbols: ['</script>'],
@@ -186,11 +188,26 @@ describe('summary figures', () => {
         latency: { buckets: [], ack: [], firstFill: [] },
         breaks: { kinds: [], found: [], open: [] },
         throughput: [],
+        busts: [
+          {
+            execId: 't.bust',
+            refExecId: 't',
+            state: 'busted',
+            orderId: 'o',
+            accountId: '<b>acc</b>',
+            symbol: 'AAPL',
+            side: 'buy',
+            quantity: '1',
+            price: '1',
+          },
+        ],
       },
       echarts: 'var echarts = {};',
     });
     expect(html).not.toContain('<script>alert(1)');
     expect(html).not.toContain('<i>x</i>');
+    expect(html).not.toContain('<b>acc</b>');
+    expect(html).toContain('buy 1 AAPL @ 1');
     expect(html.match(/<\/script>/g)).toHaveLength(2);
     expect(html).toContain('FAIL');
   });

@@ -56,6 +56,16 @@ export const BrokerReplaceRequest = z
   .strict();
 export type BrokerReplaceRequest = z.infer<typeof BrokerReplaceRequest>;
 
+/** The simulated broker's operations desk: a trade's corrected terms (what it now is), at least one. */
+export const TradeCorrectionRequest = z
+  .object({
+    quantity: positive.refine((value) => dec(value).decimalPlaces() <= 6, 'at most 6 fractional digits').optional(),
+    price: positive.refine((value) => dec(value).decimalPlaces() <= 4, 'at most 4 fractional digits').optional(),
+  })
+  .strict()
+  .refine((terms) => terms.quantity !== undefined || terms.price !== undefined, 'give a quantity or a price');
+export type TradeCorrectionRequest = z.infer<typeof TradeCorrectionRequest>;
+
 export const BrokerOrder = z.object({
   brokerOrderId: z.string(),
   clientOrderId: z.string(),

@@ -1,18 +1,32 @@
 import type { ExecutionReport } from '../../broker-adapter/index.ts';
 import type { OrderEvent } from '../orders/order.machine.ts';
+import type { TradeCorrectionFor } from '../orders/trade-correction.service.ts';
 
 type Report = ExecutionReport;
 
-/** The anomaly kind (and alarm) of a bust or correct: held for an operator, the order and ledger untouched. */
+/**
+ * The anomaly kind (and alarm) of a bust or correct that cannot stand as sent (another order's trade,
+ * terms that overfill the order, a correct of a busted trade): held for an operator, nothing moved.
+ */
 export const TRADE_CORRECTION_FOR_OPS = 'TRADE_CORRECTION_FOR_OPS';
 
-/**
- * Whether the report busts or corrects an earlier trade (FIX 150=H/G). These are not order events:
- * the consumer holds them for an operator instead (docs/operations.md), so a bust is never applied
- * half-way nor silently dropped.
- */
+/** Whether the report busts or corrects an earlier trade (FIX 150=H/G): not an order event, a correction of its fills. */
 export function isTradeCorrection(report: Report): boolean {
   return report.execType === 'trade_cancel' || report.execType === 'trade_correct';
+}
+
+/** What a bust or correct report asks of the order's fills (the schema requires refExecId on both). */
+export function tradeCorrectionOf(report: Report): TradeCorrectionFor {
+  const correct = report.execType === 'trade_correct';
+  return {
+    kind: correct ? 'correct' : 'bust',
+    execId: report.execId,
+    refExecId: report.refExecId!,
+    quantity: correct ? report.lastQuantity : null,
+    price: correct ? report.lastPrice : null,
+    orderId: report.clientOrderId,
+    reportedAs: { account: report.account, symbol: report.symbol, side: report.side },
+  };
 }
 
 /** The anomaly's text: what the broker changed, for the operator who settles it. */

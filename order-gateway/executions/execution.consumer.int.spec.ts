@@ -116,7 +116,7 @@ describe('execution consumer', () => {
     return (await app.inject({ method: 'GET', url: `/v1/orders/${order.id}`, headers: order.headers })).json<{
       status: string;
       filledQuantity: string;
-      fills: { execId: string }[];
+      fills: { execId: string; state: string }[];
       commission: string;
     }>();
   }
@@ -133,11 +133,10 @@ describe('execution consumer', () => {
     expect(rows[0]).toEqual({ n: 1 });
   });
 
-  it('holds a bust and a correct for an operator once each, moving neither the order nor the ledger', async () => {
+  it('applies a bust once, holds a correct of the busted trade for an operator, and parks one for an unknown order', async () => {
     const order = await anOrder();
     const fill = trade(order, 'BUST-1', '4', '4');
     await consumer.handleBatch(asMessages([aReport(order, { execType: 'new' }), fill]));
-    const before = await orderView(order);
     const bust = aReport(order, { execId: 'BUST-1-H', execType: 'trade_cancel', refExecId: 'BUST-1' });
     const correct = aReport(order, {
       execId: 'BUST-1-G',
@@ -160,23 +159,25 @@ describe('execution consumer', () => {
     await consumer.handleBatch(asMessages([correct, bust]));
 
     const after = await orderView(order);
-    expect(after).toMatchObject({ status: 'partially_filled', filledQuantity: '5' });
-    expect(after.fills.map((f) => f.execId)).toEqual([...before.fills.map((f) => f.execId), 'BUST-2']);
+    expect(after).toMatchObject({ status: 'partially_filled', filledQuantity: '1' });
+    expect(after.fills.map((f) => [f.execId, f.state])).toEqual([
+      ['BUST-1', 'busted'],
+      ['BUST-2', 'active'],
+    ]);
     const { rows } = await db.pool.query<{ exec_id: string; order_id: string | null }>(
       `SELECT exec_id, order_id FROM order_anomalies WHERE kind = 'TRADE_CORRECTION_FOR_OPS' ORDER BY exec_id`,
     );
-    expect(rows).toEqual([
-      { exec_id: 'BUST-1-G', order_id: order.id },
-      { exec_id: 'BUST-1-H', order_id: order.id },
-      { exec_id: 'BUST-X-H', order_id: null },
-    ]);
-    const { rows: ledgerFills } = await db.pool.query<{ exec_id: string }>(
-      `SELECT exec_id FROM ledger_fills WHERE exec_id LIKE 'BUST-%' ORDER BY exec_id`,
+    expect(rows).toEqual([{ exec_id: 'BUST-1-G', order_id: order.id }]);
+    const { rows: reversals } = await db.pool.query<{ exec_id: string; reversed_exec_id: string }>(
+      `SELECT exec_id, reversed_exec_id FROM ledger_fill_reversals WHERE exec_id LIKE 'BUST-%'`,
     );
-    expect(ledgerFills.map((row) => row.exec_id)).toEqual(['BUST-1', 'BUST-2']);
-    expect(await db.pool.query('SELECT 1 FROM parked_reports WHERE exec_id LIKE $1', ['BUST-%'])).toMatchObject({
-      rowCount: 0,
-    });
+    expect(reversals).toEqual([{ exec_id: 'BUST-1-H', reversed_exec_id: 'BUST-1' }]);
+    const { rows: parked } = await db.pool.query<{ exec_id: string }>(
+      'SELECT exec_id FROM parked_reports WHERE exec_id LIKE $1',
+      ['BUST-%'],
+    );
+    expect(parked).toEqual([{ exec_id: 'BUST-X-H' }]);
+    expect(await checkLedgerInvariants(db.pool)).toEqual([]);
   });
 
   it('ends in the same place when the reports arrive out of order', async () => {

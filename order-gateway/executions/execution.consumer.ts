@@ -19,6 +19,7 @@ import {
   describeTradeCorrection,
   isTradeCorrection,
   orderEventFromReport,
+  tradeCorrectionOf,
   TRADE_CORRECTION_FOR_OPS,
 } from './execution-report.rules.ts';
 import {
@@ -71,9 +72,9 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
     backoff: { initialMs: every, maxMs: Math.max(every, 30_000) },
   });
 
-  /** A bust or correct: recorded once (by execId) for an operator; nothing else moves. */
-  async function holdForOps(tx: PoolClient, report: ExecutionReport): Promise<Outcome> {
-    const detail = describeTradeCorrection(report);
+  /** A bust or correct that cannot stand as sent: recorded once (by execId) for an operator; nothing else moves. */
+  async function holdForOps(tx: PoolClient, report: ExecutionReport, reason: string): Promise<Outcome> {
+    const detail = `${describeTradeCorrection(report)}: held, ${reason}`;
     const held = await tx.query(HOLD_TRADE_CORRECTION, [
       TRADE_CORRECTION_FOR_OPS,
       detail,
@@ -86,11 +87,38 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
     return 'held_for_ops';
   }
 
+  /**
+   * A bust or correct is applied to its order's fills and the ledger; one whose trade has not reached
+   * us yet (reordered before its fill) is parked and retried like a report for an unknown order.
+   */
+  async function applyCorrection(tx: PoolClient, report: ExecutionReport): Promise<Outcome> {
+    const result = await deps.orders.applyCorrection(tx, tradeCorrectionOf(report));
+    switch (result.outcome) {
+      case 'applied':
+        return 'applied';
+      case 'ignored':
+        return 'ignored';
+      case 'parked':
+        await tx.query(PARK_REPORT, [report.execId, report.clientOrderId, JSON.stringify(report)]);
+        return 'parked';
+      case 'held':
+        return holdForOps(tx, report, result.reason);
+      default: {
+        const exhaustive: never = result;
+        throw new Error(`unexpected outcome ${JSON.stringify(exhaustive)}`);
+      }
+    }
+  }
+
   async function applyReport(tx: PoolClient, report: ExecutionReport): Promise<Outcome> {
-    if (isTradeCorrection(report)) return holdForOps(tx, report);
     // A savepoint per report: one refused report must not undo the batch's others.
     await tx.query('SAVEPOINT report');
     try {
+      if (isTradeCorrection(report)) {
+        const corrected = await applyCorrection(tx, report);
+        await tx.query('RELEASE SAVEPOINT report');
+        return corrected;
+      }
       const outcome = await deps.orders.applyEvent(
         tx,
         report.clientOrderId,
@@ -136,10 +164,8 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
     const outcomes = await withTransaction(deps.pool, async (tx) => {
       await tx.query('SAVEPOINT batch');
       try {
-        // Corrections are held in place, in the same transaction as the batch's other reports.
-        const held = new Map<ExecutionReport, Outcome>();
-        for (const report of reports) if (isTradeCorrection(report)) held.set(report, await holdForOps(tx, report));
-        const events = reports.filter((report) => !held.has(report));
+        // Busts and corrects after the batch's fills: a trade and its bust may arrive in one batch.
+        const events = reports.filter((report) => !isTradeCorrection(report));
         const appliedEvents = await deps.orders.applyEvents(
           tx,
           events.map((report) => ({
@@ -148,11 +174,14 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
             reportedAs: reportedAs(report),
           })),
         );
+        const corrected = new Map<ExecutionReport, Outcome>();
+        for (const report of reports)
+          if (isTradeCorrection(report)) corrected.set(report, await applyCorrection(tx, report));
         const results: Outcome[] = [];
         for (const report of reports) {
-          const heldOutcome = held.get(report);
-          if (heldOutcome) {
-            results.push(heldOutcome);
+          const correctionOutcome = corrected.get(report);
+          if (correctionOutcome) {
+            results.push(correctionOutcome);
             continue;
           }
           const outcome = appliedEvents[events.indexOf(report)];

@@ -6,6 +6,7 @@ import { withFills, type OrderRow } from '../orders/order.repository.ts';
 import type { OrderStatus } from '../orders/order.machine.ts';
 import type { OrderView } from '../orders/order.schemas.ts';
 import { toView } from '../orders/order.service.ts';
+import { SHORT_AFTER_BUST } from '../orders/trade-correction.service.ts';
 import * as sql from './ops-read.sql.ts';
 
 /** The alarm kinds among the anomalies (docs/operations.md): each wants a person, not just a record. */
@@ -15,6 +16,7 @@ export const ALARM_KINDS = [
   'REJECTED_AFTER_FILL',
   'FILL_OUTSIDE_TERMS',
   TRADE_CORRECTION_FOR_OPS,
+  SHORT_AFTER_BUST,
 ];
 
 /** A submission is stuck once it has been due this long and no request server has moved it. */
@@ -47,6 +49,9 @@ type OrderRowWithFills = OrderRow & {
     price: string;
     commission: string;
     executed_at: string;
+    state: 'active' | 'busted' | 'corrected';
+    corrects: string | null;
+    ended_by: string | null;
   }[];
 };
 

@@ -2,6 +2,12 @@ import type { Queryable } from '../../platform/index.ts';
 import type { OrderContext, OrderStateValue, OrderStatus } from './order.machine.ts';
 import {
   COUNT_OPEN_ORDERS,
+  COUNT_OPEN_ORDERS_OF_ACCOUNTS,
+  DELETE_REFUSED_ORDERS,
+  INSERT_ORDERS_IF_NEW,
+  ORDERS_BY_CLIENT_ORDER_IDS,
+  END_FILL,
+  INSERT_CORRECTION_FILL,
   FILLS_OF_ORDERS,
   INSERT_ANOMALIES,
   INSERT_FILLS,
@@ -54,6 +60,12 @@ export interface FillRow {
   price: string;
   commission: string;
   executed_at: Date;
+  /** Only active fills count; a busted or corrected one stays, marked (docs/api.md). */
+  state: 'active' | 'busted' | 'corrected';
+  /** A correction's fill: the execId it replaces. */
+  corrects: string | null;
+  /** The bust or correct that ended the fill. */
+  ended_by: string | null;
 }
 
 /** An order read in one statement with its fills (`fills` as the database aggregated them). */
@@ -129,6 +141,42 @@ export const orderRepository = {
   async insertIfNew(q: Queryable, order: NewOrder): Promise<OrderRow | null> {
     const { rows } = await q.query<OrderRow>(INSERT_ORDER_IF_NEW, newOrderParams(order));
     return rows[0] ?? null;
+  },
+
+  /** New orders in one statement; returns the rows inserted (a duplicate clientOrderId inserts nothing). */
+  async insertManyIfNew(q: Queryable, orders: readonly NewOrder[]): Promise<OrderRow[]> {
+    const params = orders.map(newOrderParams);
+    const { rows } = await q.query<OrderRow>({
+      name: 'orders_insert_many_if_new',
+      text: INSERT_ORDERS_IF_NEW,
+      values: params[0]!.map((_, column) => params.map((row) => row[column])),
+    });
+    return rows;
+  },
+
+  async deleteRefused(q: Queryable, orderIds: readonly string[]): Promise<void> {
+    if (orderIds.length > 0) await q.query(DELETE_REFUSED_ORDERS, [orderIds]);
+  },
+
+  /** Open orders of each account, each counted up to its `upTo`. */
+  async countOpenOfAccounts(q: Queryable, accounts: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    const { rows } = await q.query<{ account_id: string; open: number }>({
+      name: 'orders_count_open_of_accounts',
+      text: COUNT_OPEN_ORDERS_OF_ACCOUNTS,
+      values: [[...accounts.keys()], [...accounts.values()]],
+    });
+    return new Map(rows.map((row) => [row.account_id, row.open]));
+  },
+
+  async byClientOrderIds(
+    q: Queryable,
+    keys: readonly { accountId: string; clientOrderId: string }[],
+  ): Promise<OrderWithFills[]> {
+    const { rows } = await q.query<OrderRow & { fills: FillJson[] }>(ORDERS_BY_CLIENT_ORDER_IDS, [
+      keys.map((key) => key.accountId),
+      keys.map((key) => key.clientOrderId),
+    ]);
+    return rows.map(withFills);
   },
 
   /** Open orders of the account, counted up to `upTo`. */
@@ -233,6 +281,35 @@ export const orderRepository = {
       fills.map((f) => f.price),
       fills.map((f) => f.commission),
       fills.map((f) => f.at),
+    ]);
+  },
+
+  /** Marks an active fill busted or corrected by `endedBy`; false when it was not active. */
+  async endFill(q: Queryable, execId: string, state: 'busted' | 'corrected', endedBy: string): Promise<boolean> {
+    const { rowCount } = await q.query(END_FILL, [execId, state, endedBy]);
+    return rowCount === 1;
+  },
+
+  async insertCorrectionFill(
+    q: Queryable,
+    fill: {
+      execId: string;
+      orderId: string;
+      quantity: string;
+      price: string;
+      commission: string;
+      at: Date;
+      corrects: string;
+    },
+  ): Promise<void> {
+    await q.query(INSERT_CORRECTION_FILL, [
+      fill.execId,
+      fill.orderId,
+      fill.quantity,
+      fill.price,
+      fill.commission,
+      fill.at,
+      fill.corrects,
     ]);
   },
 

@@ -60,6 +60,10 @@ export const FillSchema = z.object({
   price: decimalOutput('187.20', 4),
   commission: decimalOutput('0.75', 2),
   at: z.string(),
+  state: z
+    .enum(['active', 'busted', 'corrected'])
+    .describe('only active fills count toward filledQuantity; a busted or corrected fill stays, marked'),
+  corrects: z.string().optional().describe('a correction only: the execId of the fill it replaces'),
 });
 
 export const OrderSchema = z

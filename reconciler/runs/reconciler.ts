@@ -226,8 +226,10 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
 
   /**
    * An order the broker closed (canceled, expired, rejected) that is still open here lost its closing
-   * report. The broker replays the order's reports; the closing ones travel the topic like live ones
-   * (the order machine ignores whatever it already has). Returns the orders it republished for.
+   * report; one whose filled quantity differs may have lost a bust or correct. The broker replays the
+   * order's reports; the closing ones and the busts and corrects travel the topic like live ones (the
+   * order machine and the corrections ignore whatever they already have). Returns the orders it
+   * republished for.
    */
   async function republishDroppedCloses(runId: string, bus: Bus): Promise<string[]> {
     if (!broker.getOrderReports) return [];
@@ -236,7 +238,12 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
     for (const order of orders) {
       const reports = await asDomainError('orders', () => broker.getOrderReports!(order.brokerOrderId));
       const closing = reports.filter(
-        (report) => report.execType === 'canceled' || report.execType === 'expired' || report.execType === 'rejected',
+        (report) =>
+          report.execType === 'canceled' ||
+          report.execType === 'expired' ||
+          report.execType === 'rejected' ||
+          report.execType === 'trade_cancel' ||
+          report.execType === 'trade_correct',
       );
       if (closing.length === 0) continue;
       await bus.publish(

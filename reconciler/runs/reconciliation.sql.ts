@@ -200,13 +200,16 @@ export const RESOLVE_BREAK = `
 export const SELECT_TIMELINE = `
   SELECT bucket, broker_count, our_count FROM reconciliation_timeline WHERE run_id = $1 ORDER BY bucket`;
 
-// Orders the broker has closed (canceled, expired, rejected) while ours are not: a dropped closing
-// report, which the broker's replay of the order's reports can bring back.
+// Orders the broker has closed (canceled, expired, rejected) while ours are not, or whose filled
+// quantity differs from ours: a dropped closing report, or a dropped bust or correct, which the
+// broker's replay of the order's reports can bring back.
 export const CLOSED_AT_BROKER_NOT_HERE = `
   SELECT s.broker_order_id, s.client_order_id FROM reconciliation_breaks b
   JOIN reconciliation_staged_orders s ON s.run_id = b.run_id AND s.client_order_id = b.order_id
   WHERE b.run_id = $1 AND b.found_in = 1 AND b.kind = 'ORDER_STATUS_MISMATCH'
-    AND s.status IN ('canceled', 'expired', 'rejected')`;
+    AND (s.status IN ('canceled', 'expired', 'rejected')
+         OR EXISTS (SELECT 1 FROM order_gateway_orders o
+                    WHERE o.order_id::text = s.client_order_id AND o.filled_quantity <> s.cumulative_quantity))`;
 
 export const COUNT_ORDERS_STILL_DIFFERENT = `
   SELECT count(*)::int AS n FROM reconciliation_staged_orders s

@@ -6,6 +6,7 @@ import { registerErrorHandler } from '../../http/error-handler.ts';
 import {
   BrokerOrderRequest,
   BrokerReplaceRequest,
+  TradeCorrectionRequest,
   STATEMENT_KINDS,
   StatementDate,
 } from '../../client/broker-order.schemas.ts';
@@ -118,6 +119,14 @@ export function createBrokerApp(deps: BrokerAppDeps): FastifyInstance {
   app.post('/v1/trades/:execId/bust', async (request, reply) => {
     const { execId } = z.object({ execId: z.string().min(1).max(128) }).parse(request.params);
     const result = await service.bustTrade(execId);
+    return reply.status(result.created ? 201 : 200).send(result.report);
+  });
+
+  // ... or correct its price and/or quantity (FIX 150=G).
+  app.post('/v1/trades/:execId/correct', async (request, reply) => {
+    const { execId } = z.object({ execId: z.string().min(1).max(128) }).parse(request.params);
+    const terms = TradeCorrectionRequest.parse(request.body ?? {});
+    const result = await service.correctTrade(execId, terms);
     return reply.status(result.created ? 201 : 200).send(result.report);
   });
 

@@ -239,11 +239,41 @@ export async function cashAt(db: Queryable, date: string): Promise<CashStatement
   return { date, currency: 'USD', balance: cash(row.balance), bought: cash(row.bought), sold: cash(row.sold) };
 }
 
-/** One stored report by its execId, with its kind; null when the broker never made it. */
-export async function findExecution(
-  db: Queryable,
-  execId: string,
-): Promise<{ exec_type: string; report: ExecutionReport } | null> {
-  const { rows } = await db.query<{ exec_type: string; report: ExecutionReport }>(sql.SELECT_EXECUTION, [execId]);
+/** One stored report by its execId, with its kind and trade date; null when the broker never made it. */
+export async function findExecution(db: Queryable, execId: string): Promise<StoredExecution | null> {
+  const { rows } = await db.query<StoredExecution>(sql.SELECT_EXECUTION, [execId]);
   return rows[0] ?? null;
+}
+
+export interface StoredExecution {
+  exec_type: string;
+  report: ExecutionReport;
+  trade_date: string;
+}
+
+/** The bust or correct that amended an execution; null while it stands. */
+export async function findAmendment(db: Queryable, execId: string): Promise<StoredExecution | null> {
+  const { rows } = await db.query<StoredExecution>(sql.SELECT_AMENDMENT, [execId]);
+  return rows[0] ?? null;
+}
+
+export async function amendOrder(
+  db: Queryable,
+  brokerOrderId: string,
+  amended: { cumulativeQuantity: string; cumulativeNotional: string; status: string; at: Date },
+): Promise<OrderRow> {
+  const { rows } = await db.query<OrderRow>(sql.AMEND_ORDER, [
+    brokerOrderId,
+    amended.cumulativeQuantity,
+    amended.cumulativeNotional,
+    amended.status,
+    amended.at,
+  ]);
+  return rows[0]!;
+}
+
+/** `bust_after`: trades due to be busted now (a page of them). */
+export async function tradesToBust(db: Queryable, after: string, madeBy: Date, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ exec_id: string }>(sql.TRADES_TO_BUST, [after, madeBy, limit]);
+  return rows.map((row) => row.exec_id);
 }

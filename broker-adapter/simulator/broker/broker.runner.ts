@@ -63,6 +63,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const faults = new FaultPlan({
     seed: options.config.SIM_SEED,
     probabilities: options.config.BROKER_FAULTS,
+    bustAfter: options.config.BROKER_FAULTS.bust_after ?? null,
     latencyMs: options.config.BROKER_LATENCY_MS,
     outageWindowMs: options.outageWindowMs ?? 2_000,
   });

@@ -206,31 +206,91 @@ export class BrokerService {
 
   /**
    * Busts one of the broker's trades (FIX 150=H), as a broker's operations desk does after the fact:
-   * a `trade_cancel` report naming it is pushed, and the trade leaves every statement. The order's own
-   * row is left as it is (no new matching). Idempotent: a second bust answers the first's report.
+   * a `trade_cancel` report naming it is pushed, the trade leaves every statement, and the order's
+   * cumulative figures lose it. A live order may fill those shares again; a final one stays final (a
+   * filled order is not worked again). Idempotent: a second bust answers the first's report.
    */
   async bustTrade(execId: string): Promise<{ report: unknown; created: boolean }> {
+    return this.amendTrade(execId, { kind: 'bust' });
+  }
+
+  /**
+   * Corrects one of the broker's trades (FIX 150=G): its new price and/or quantity, in a `trade_correct`
+   * report that names it and carries the trade as it now is. The correction replaces the trade on
+   * every statement, under the trade's own date. Idempotent on the same terms.
+   */
+  async correctTrade(
+    execId: string,
+    terms: { quantity?: string | undefined; price?: string | undefined },
+  ): Promise<{ report: unknown; created: boolean }> {
+    return this.amendTrade(execId, { kind: 'correct', ...terms });
+  }
+
+  private async amendTrade(
+    execId: string,
+    amendment: { kind: 'bust' } | { kind: 'correct'; quantity?: string | undefined; price?: string | undefined },
+  ): Promise<{ report: unknown; created: boolean }> {
     return withTransaction(this.deps.pool, async (tx) => {
       const trade = await repo.findExecution(tx, execId);
-      if (!trade || trade.exec_type !== 'trade') {
+      if (!trade || (trade.exec_type !== 'trade' && trade.exec_type !== 'trade_correct')) {
         throw new DomainError('EXECUTION_NOT_FOUND', `no trade ${execId}`, { httpStatus: 404 });
       }
       const row = (await repo.lockOrder(tx, trade.report.brokerOrderId))!;
-      const bustId = `${execId}.bust`;
-      const existing = await repo.findExecution(tx, bustId);
-      if (existing) return { report: existing.report, created: false };
+      const oldQuantity = dec(trade.report.lastQuantity);
+      const oldPrice = dec(trade.report.lastPrice);
+      const correct = amendment.kind === 'correct';
+      const quantity = correct ? dec(amendment.quantity ?? oldQuantity) : dec('0');
+      const price = correct ? dec(amendment.price ?? oldPrice) : dec('0');
+      const amendId = `${execId}.${amendment.kind}`;
+      const existing = await repo.findExecution(tx, amendId);
+      if (existing) {
+        const same =
+          !correct || (dec(existing.report.lastQuantity).eq(quantity) && dec(existing.report.lastPrice).eq(price));
+        if (same) return { report: existing.report, created: false };
+      }
+      const amended = existing ?? (await repo.findAmendment(tx, execId));
+      if (amended) {
+        throw new DomainError('TRADE_ALREADY_AMENDED', `trade ${execId} was amended by ${amended.report.execId}`, {
+          httpStatus: 409,
+          details: { amendedBy: amended.report.execId },
+        });
+      }
+      if (correct && quantity.eq(oldQuantity) && price.eq(oldPrice)) {
+        throw new DomainError('VALIDATION_FAILED', 'a correct must change the price or the quantity', {
+          httpStatus: 400,
+        });
+      }
       const now = this.deps.clock.now();
-      const filled = dec(row.cumulative_quantity).minus(trade.report.lastQuantity);
-      const notional = dec(row.cumulative_notional).minus(dec(trade.report.lastQuantity).times(trade.report.lastPrice));
+      const filled = dec(row.cumulative_quantity).minus(oldQuantity).plus(quantity);
+      const notional = dec(row.cumulative_notional).minus(oldQuantity.times(oldPrice)).plus(quantity.times(price));
       const final = isFinal(row.status);
+      // A live order filled to its quantity by a correct would be filled without a fill: refused.
+      if (filled.gt(row.quantity) || (!final && filled.gte(row.quantity) && correct)) {
+        throw new DomainError('CORRECTION_EXCEEDS_ORDER', `the correct takes the order to ${filled.toFixed()}`, {
+          httpStatus: 422,
+          details: { orderQuantity: formatQuantity(dec(row.quantity)) },
+        });
+      }
+      const status =
+        row.status === 'new' || row.status === 'partially_filled'
+          ? filled.isZero()
+            ? 'new'
+            : 'partially_filled'
+          : row.status;
+      await repo.amendOrder(tx, row.broker_order_id, {
+        cumulativeQuantity: filled.toFixed(),
+        cumulativeNotional: notional.toFixed(),
+        status,
+        at: now,
+      });
       const report: repo.PlannedReport['report'] = {
         ...trade.report,
-        execId: bustId,
-        execType: 'trade_cancel',
+        execId: amendId,
+        execType: correct ? 'trade_correct' : 'trade_cancel',
         refExecId: execId,
-        orderStatus: row.status,
-        lastQuantity: '0',
-        lastPrice: '0',
+        orderStatus: status,
+        lastQuantity: correct ? formatQuantity(quantity) : '0',
+        lastPrice: correct ? price.toFixed() : '0',
         cumulativeQuantity: formatQuantity(filled),
         leavesQuantity: final ? '0' : formatQuantity(dec(row.quantity).minus(filled)),
         averagePrice: filled.isZero()
@@ -240,13 +300,10 @@ export class BrokerService {
         replacedBy: null,
         transactTime: now.toISOString(),
       };
-      await repo.insertReports(
-        tx,
-        [{ report, dropped: false, deliveries: [new Date(this.realNow())] }],
-        tradingDateOf(now),
-        now,
-      );
-      return { report: (await repo.findExecution(tx, bustId))!.report, created: true };
+      // Dated as the trade it amends: a correction stands on the statement of the trade's own day. Its
+      // delivery meets the faults any report meets (dropped, duplicated, held back).
+      await repo.insertReports(tx, [this.deliveryPlan(report, row.report_count + 1)], trade.trade_date, now);
+      return { report: (await repo.findExecution(tx, amendId))!.report, created: true };
     });
   }
 
@@ -287,7 +344,21 @@ export class BrokerService {
       });
     }
     this.previousPassAt = passAt.getTime();
-    return reports;
+    return reports + (await this.bustDueTrades(passAt));
+  }
+
+  /** The `bust_after` fault: the desk busts each trade made after the cutoff, some time after it. */
+  private async bustDueTrades(now: Date): Promise<number> {
+    const due = this.deps.faults.bustsDue(now);
+    if (!due) return 0;
+    let busted = 0;
+    for (;;) {
+      const execIds = await repo.tradesToBust(this.deps.pool, due.after, due.madeBy, 200);
+      for (const execId of execIds) {
+        if ((await this.bustTrade(execId)).created) busted++;
+      }
+      if (execIds.length < 200) return busted;
+    }
   }
 
   /** Sessions by the minute, memoised: a pass may look back over many minutes for many orders. */

@@ -84,12 +84,16 @@ export const MARK_REFUSED = `
 export const COUNT_PENDING_DELIVERIES = `
   SELECT count(*)::int AS pending FROM broker_deliveries WHERE delivered_at IS NULL AND refused_at IS NULL`;
 
-/** A busted trade is off every statement: the broker's books are as corrected, not as first reported. */
-const NOT_BUSTED = `NOT EXISTS (SELECT 1 FROM broker_executions bust
-  WHERE bust.exec_type = 'trade_cancel' AND bust.report ->> 'refExecId' = e.exec_id)`;
+/**
+ * What stands of the broker's trades: each trade and each correction that no later bust or correct
+ * amended. A busted trade is off every statement, a corrected one is replaced by its correction: the
+ * broker's books are as amended, not as first reported.
+ */
+export const STANDING = `exec_type IN ('trade', 'trade_correct') AND NOT EXISTS (SELECT 1 FROM broker_executions amend
+  WHERE amend.exec_type IN ('trade_cancel', 'trade_correct') AND amend.report ->> 'refExecId' = e.exec_id)`;
 
 export const STATEMENT_EXECUTIONS = `
-  SELECT report FROM broker_executions e WHERE trade_date = $1 AND exec_type = 'trade' AND ${NOT_BUSTED}
+  SELECT report FROM broker_executions e WHERE trade_date = $1 AND ${STANDING}
   ORDER BY sequence`;
 
 export const STATEMENT_ORDERS = `
@@ -101,7 +105,7 @@ export const STATEMENT_ORDERS = `
 export const STATEMENT_POSITIONS = `
   SELECT symbol, sum(CASE side WHEN 'buy' THEN last_quantity ELSE -last_quantity END) AS quantity
   FROM broker_executions e
-  WHERE exec_type = 'trade' AND trade_date <= $1 AND ${NOT_BUSTED}
+  WHERE trade_date <= $1 AND ${STANDING}
   GROUP BY symbol
   HAVING sum(CASE side WHEN 'buy' THEN last_quantity ELSE -last_quantity END) <> 0
   ORDER BY symbol`;
@@ -115,7 +119,7 @@ export const STATEMENT_CASH = `
            round(sum(last_quantity * last_price), 2) AS upto,
            round(COALESCE(sum(last_quantity * last_price) FILTER (WHERE trade_date < $1), 0), 2) AS before
     FROM broker_executions e
-    WHERE exec_type = 'trade' AND trade_date <= $1 AND ${NOT_BUSTED}
+    WHERE trade_date <= $1 AND ${STANDING}
     GROUP BY broker_order_id, side
   )
   SELECT
@@ -128,4 +132,26 @@ export const STATEMENT_CASH = `
 export const REPORTS_OF_ORDER = `
   SELECT report FROM broker_executions WHERE broker_order_id = $1 ORDER BY sequence`;
 
-export const SELECT_EXECUTION = `SELECT exec_type, report FROM broker_executions WHERE exec_id = $1`;
+export const SELECT_EXECUTION = `
+  SELECT exec_type, report, to_char(trade_date, 'YYYY-MM-DD') AS trade_date FROM broker_executions WHERE exec_id = $1`;
+
+/** The bust or correct that amended an execution, if one did. */
+export const SELECT_AMENDMENT = `
+  SELECT exec_type, report, to_char(trade_date, 'YYYY-MM-DD') AS trade_date FROM broker_executions
+  WHERE exec_type IN ('trade_cancel', 'trade_correct') AND report ->> 'refExecId' = $1`;
+
+/** A bust or correct moves the order's cumulative figures by the difference it makes. */
+export const AMEND_ORDER = `
+  UPDATE broker_orders SET cumulative_quantity = $2, cumulative_notional = $3, status = $4, updated_at = $5
+  WHERE broker_order_id = $1
+  RETURNING ${ORDER_COLUMNS}`;
+
+/**
+ * `bust_after`: the standing trades made at or after the cutoff ($1, New York time of day) and no later
+ * than $2, oldest first. Their statement's own standing rule decides what is still there to bust.
+ */
+export const TRADES_TO_BUST = `
+  SELECT exec_id FROM broker_executions e
+  WHERE exec_type = 'trade' AND created_at <= $2
+    AND (created_at AT TIME ZONE 'America/New_York')::time >= $1::time AND ${STANDING}
+  ORDER BY sequence LIMIT $3`;

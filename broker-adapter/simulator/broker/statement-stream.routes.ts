@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Queryable } from '../../../platform/index.ts';
 import { StatementDate } from '../../client/broker-order.schemas.ts';
+import { STANDING } from './broker.sql.ts';
 
 /**
  * `GET /v1/statements/executions/stream?date=` — the executions statement as NDJSON: one
@@ -12,8 +13,8 @@ import { StatementDate } from '../../client/broker-order.schemas.ts';
  * (Added for the reconciler; the JSON statement stays as it is.)
  */
 const PAGE = `
-  SELECT sequence, report::text AS report FROM broker_executions
-  WHERE trade_date = $1 AND exec_type = 'trade' AND sequence > $2
+  SELECT sequence, report::text AS report FROM broker_executions e
+  WHERE trade_date = $1 AND ${STANDING} AND sequence > $2
   ORDER BY sequence LIMIT $3`;
 
 export const EXECUTIONS_STREAM_PATH = '/v1/statements/executions/stream';

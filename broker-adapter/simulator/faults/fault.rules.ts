@@ -7,7 +7,12 @@ export interface FaultSettings {
   latencyMs: { min: number; max: number };
   /** Length of one outage window of real time; each window is down with probability `outage`. */
   outageWindowMs: number;
+  /** `bust_after=HH:MM`: the broker busts every trade it made at or after this New York time. */
+  bustAfter?: string | null;
 }
+
+/** How long after a trade the broker's desk busts it (`bust_after`), on the simulated clock. */
+export const BUST_DELAY_MS = 15 * 60_000;
 
 /**
  * Every misbehaviour of the broker, decided by hashing the seed with what is decided and a stable
@@ -58,6 +63,16 @@ export class FaultPlan {
   /** Whether the broker's API is down (503) at a real instant. */
   isOutage(realMs: number): boolean {
     return this.hit('outage', Math.floor(realMs / this.settings.outageWindowMs));
+  }
+
+  /**
+   * `bust_after`: trades made at or after that New York time of day are busted, and the desk does it
+   * once each is at least BUST_DELAY_MS old (2024-08-05: the venue canceled every trade after a cutoff,
+   * hours later). Null when the fault is off; otherwise the cutoff and the latest trade time to bust now.
+   */
+  bustsDue(now: Date): { after: string; madeBy: Date } | null {
+    const after = this.settings.bustAfter;
+    return after ? { after, madeBy: new Date(now.getTime() - BUST_DELAY_MS) } : null;
   }
 
   /** Latency of the n-th API call. */
