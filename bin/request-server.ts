@@ -48,6 +48,7 @@ await runProcess(
       marketData,
       logger,
       openOrderCheckSeconds: config.OPEN_ORDER_CHECK_SECONDS,
+      rateLimits: config.BROKER_RATE_LIMITS,
     });
     await server.start();
     lifecycle.onStop(() => server.stop());

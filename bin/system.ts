@@ -287,6 +287,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     marketData,
     logger,
     openOrderCheckSeconds: config.OPEN_ORDER_CHECK_SECONDS,
+    rateLimits: config.BROKER_RATE_LIMITS,
     onOutboxWritten: () => relay.wake(),
     onOutcome: (kind, state) => trading.tradingMetrics.submissions.inc({ kind, state }),
     onParked: (message) => {

@@ -40,6 +40,7 @@ export { createOutboxRelay, type OutboxRelay } from './outbox/outbox.ts';
 export { ORDER_REQUESTS_TOPIC, ensureOrderRequestsTopic } from './orders/order-request.schemas.ts';
 export { createRequestServer, REQUEST_SERVER_GROUP, type RequestServer } from './requests/request-server.ts';
 export { unsentSubmits } from './requests/unsent-submits.ts';
+export { brokerRateReadings } from './requests/broker-bucket.repository.ts';
 export { createExecutionConsumer, EXECUTIONS_GROUP, type ExecutionConsumer } from './executions/execution.consumer.ts';
 
 export const orderGatewayMigrations: ComponentMigrations = {

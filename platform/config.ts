@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
+import { brokerRateLimits } from './broker-rate-limits.ts';
 
 /**
  * The process environment of docs/configuration.md, read once at start with zod.
@@ -210,6 +211,7 @@ const envSchema = z.object({
     .optional(),
   BROKER_FAULTS: faultSpec.prefault(''),
   BROKER_LATENCY_MS: latencyRange.prefault('2-20'),
+  BROKER_RATE_LIMITS: brokerRateLimits.optional(),
   SIM_SEED: seed.optional(),
   COMMISSION_BPS: z.coerce.number().int('must be a whole number of basis points').min(0).max(10_000).default(10),
   // Silence after which a live order is looked up at its broker; fractions are for tests.

@@ -37,6 +37,8 @@ import {
   type CallFailure,
   type CallResult,
 } from './broker-call.rules.ts';
+import { BrokerThrottle } from './broker-throttle.ts';
+import type { RateLimit } from './rate-limit.rules.ts';
 import {
   advance,
   recoverAbandonedCall,
@@ -91,6 +93,8 @@ export interface RequestServerDependencies {
    * there (OPEN_ORDER_CHECK_SECONDS); also the grace before a lost request is driven again.
    */
   openOrderCheckSeconds?: number;
+  /** Outbound calls per broker (BROKER_RATE_LIMITS); a broker not in it is not limited. */
+  rateLimits?: ReadonlyMap<string, RateLimit>;
   /** Circuit breaker: open after this share of failing calls, probe again after resetMs. */
   breaker?: { errorThresholdPercentage?: number; resetMs?: number; volumeThreshold?: number };
   onOutboxWritten?: () => void;
@@ -131,6 +135,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
     errorFilter: (error: unknown) => error instanceof BrokerRejectedError,
   });
   const throughBreaker = <T>(work: () => Promise<T>): Promise<T> => breaker.fire(work) as Promise<T>;
+  const throttle = new BrokerThrottle(deps.rateLimits);
   breaker.on('open', () => deps.logger.warn('broker circuit open: pausing calls'));
   breaker.on('close', () => deps.logger.info('broker circuit closed: calls resume'));
 
@@ -156,14 +161,18 @@ export function createRequestServer(deps: RequestServerDependencies) {
     return clock ? { session: clock.session, now: clock.now } : null;
   }
 
-  /** Claims due rows and marks them in flight, in one short transaction; settles what needs no call. */
-  async function claim(limit = concurrency): Promise<Claimed[]> {
+  /**
+   * Claims due rows and marks them in flight, in one short transaction; settles what needs no call.
+   * A rate-limited broker's rows come with its tokens (`throttledMs`: when it has more).
+   */
+  async function claim(limit = concurrency): Promise<{ claimed: Claimed[]; throttledMs: number | null }> {
     const clock = await marketSession();
     let wroteOutbox = false;
     const claimed = await withTransaction(deps.pool, async (tx) => {
-      const rows = await submissionRepository.claimDue(tx, limit);
+      const due = await throttle.claimDue(tx, limit);
+      const sent = new Map<string, number>();
       const out: Claimed[] = [];
-      for (const row of rows) {
+      for (const row of due.rows) {
         const snapshot = recoverAbandonedCall(restoreSubmission(row.snapshot));
         const submit = row.kind === 'submit' ? (row.request as SubmitOrderMessage) : null;
         const decision = decideClaim({
@@ -179,7 +188,10 @@ export function createRequestServer(deps: RequestServerDependencies) {
           case 'send': {
             const next = advance(snapshot, { type: 'Send' });
             const version = await submissionRepository.save(tx, row, row.version, next, leaseMs);
-            if (version !== null) out.push({ row, snapshot: next, version, brokerOrderId: row.submit_broker_order_id });
+            if (version !== null) {
+              out.push({ row, snapshot: next, version, brokerOrderId: row.submit_broker_order_id });
+              sent.set(row.broker, (sent.get(row.broker) ?? 0) + 1);
+            }
             break;
           }
           case 'wait':
@@ -212,7 +224,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
           }
         }
       }
-      return out;
+      return { claimed: out, throttledMs: await throttle.settle(tx, due, sent) };
     });
     if (wroteOutbox) deps.onOutboxWritten?.();
     return claimed;
@@ -318,7 +330,13 @@ export function createRequestServer(deps: RequestServerDependencies) {
     const orders = await submissionRepository.ordersToCheck(deps.pool, orderIds);
     const recovered: Array<{ report: ExecutionReport; kind: RecoveredKind }> = [];
     const next: Array<{ orderId: string; delayMs: number }> = [];
+    // Each lookup is a call the broker counts: an order whose broker has no token now is asked soon.
+    const allowed = await lookupsWithinRate(orders);
     const checkOne = async (row: (typeof orders)[number]): Promise<void> => {
+      if (!allowed.has(row.id)) {
+        next.push({ orderId: row.id, delayMs: THROTTLED_CHECK_DELAY_MS });
+        return;
+      }
       const order: OrderUnderCheck = {
         status: row.status,
         type: row.type,
@@ -337,6 +355,8 @@ export function createRequestServer(deps: RequestServerDependencies) {
             'open-order check: the broker does not know a live order',
           );
         } else if (brokerIsAhead(order, found)) {
+          if ((await throttle.takeNow(deps.pool, row.broker, 1)) === 0)
+            throw new Error('no token to fetch its reports');
           const reports = await throughBreaker(() => deps.broker.getOrderReports(found.brokerOrderId));
           const missing = reportsToRecover(order, found.status, reports);
           recovered.push(...missing);
@@ -362,6 +382,17 @@ export function createRequestServer(deps: RequestServerDependencies) {
       );
     }
     await submissionRepository.scheduleNextChecks(deps.pool, next);
+  }
+
+  /** The orders whose broker gave a token for their lookup. */
+  async function lookupsWithinRate(orders: ReadonlyArray<{ id: string; broker: string }>): Promise<Set<string>> {
+    const allowed = new Set<string>();
+    for (const broker of new Set(orders.map((order) => order.broker))) {
+      const ofBroker = orders.filter((order) => order.broker === broker);
+      const tokens = await throttle.takeNow(deps.pool, broker, ofBroker.length);
+      for (const order of ofBroker.slice(0, tokens)) allowed.add(order.id);
+    }
+    return allowed;
   }
 
   /** One round of the open-order check; returns how many orders it asked about. */
@@ -412,9 +443,14 @@ export function createRequestServer(deps: RequestServerDependencies) {
   // A pipeline, not rounds: a slot freed by one answered call is refilled at once (it wakes the
   // dispatcher), so one slow call does not hold back the claims behind it.
   const inflight = new Set<Promise<void>>();
+  // Until then a broker's bucket has too few tokens to be worth a claim: each answered call wakes the
+  // dispatcher, and at a throttled broker's rate that would be a claim (a lock of its bucket) per call.
+  let throttledUntil = 0;
   const dispatcher = new WorkerLoop({
     work: async () => {
-      const claimed = await claim(concurrency - inflight.size);
+      const early = throttledUntil - Date.now();
+      if (early > 0) return early;
+      const { claimed, throttledMs } = await claim(concurrency - inflight.size);
       for (const item of claimed) {
         const task: Promise<void> = call(item)
           .then((result) => settle(item, result))
@@ -424,6 +460,13 @@ export function createRequestServer(deps: RequestServerDependencies) {
             dispatcher.wake();
           });
         inflight.add(task);
+      }
+      // A broker held back by its bucket: claim again when it has tokens. Capped, so that a slow rate
+      // does not hold back the work of brokers without a limit for long.
+      if (throttledMs !== null) {
+        const waitMs = Math.min(throttledMs, MAX_THROTTLED_WAIT_MS);
+        throttledUntil = Date.now() + waitMs;
+        return waitMs;
       }
       if (claimed.length > 0 && inflight.size < concurrency) return 0;
       return inflight.size > 0 ? 1_000 : await idleWait().catch(() => 500);
@@ -491,6 +534,12 @@ export function createRequestServer(deps: RequestServerDependencies) {
 }
 
 export type RequestServer = ReturnType<typeof createRequestServer>;
+
+/** The longest a dispatcher waits for a throttled broker's tokens before it claims again. */
+const MAX_THROTTLED_WAIT_MS = 100;
+
+/** An open-order check that its broker's bucket held back asks again after this long. */
+const THROTTLED_CHECK_DELAY_MS = 1_000;
 
 /** The sweeper's round failed in a step that logged why. */
 class SweepFailed extends Error {}

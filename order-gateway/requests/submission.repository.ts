@@ -13,8 +13,10 @@ import {
 } from './submission.machine.ts';
 import {
   CLAIM_DUE,
+  CLAIM_DUE_OF_BROKER,
   CLAIM_OPEN_ORDER_CHECKS,
   EARLIEST_DUE,
+  HAS_DUE_OF_BROKER,
   INSERT_SUBMISSION,
   LOCK_SUBMISSION,
   LOCK_SUBMIT_OF_ORDER,
@@ -39,6 +41,8 @@ export interface SubmissionRow {
   attempts: number;
   version: number;
   request_no: number;
+  /** The broker the request goes to. */
+  broker: string;
 }
 
 export interface DueSubmissionRow extends SubmissionRow {
@@ -63,6 +67,7 @@ export interface OrderToCheck {
   extended_hours: boolean;
   filled_quantity: string;
   exec_ids: string[];
+  broker: string;
 }
 
 /** SQL of the request server's tables (`broker_submissions`, `open_order_checks`); the caller's transaction or the pool. */
@@ -81,9 +86,22 @@ export const submissionRepository = {
     ]);
   },
 
-  async claimDue(q: Queryable, limit: number): Promise<DueSubmissionRow[]> {
-    const { rows } = await q.query<DueSubmissionRow>(CLAIM_DUE, [limit]);
+  /** Due work of the brokers without a rate limit, earliest due first. */
+  async claimDue(q: Queryable, limit: number, limitedBrokers: readonly string[] = []): Promise<DueSubmissionRow[]> {
+    const { rows } = await q.query<DueSubmissionRow>(CLAIM_DUE, [limit, limitedBrokers]);
     return rows;
+  },
+
+  /** Due work of one rate-limited broker, in the order of placement. */
+  async claimDueOfBroker(q: Queryable, broker: string, limit: number): Promise<DueSubmissionRow[]> {
+    if (limit <= 0) return [];
+    const { rows } = await q.query<DueSubmissionRow>(CLAIM_DUE_OF_BROKER, [limit, broker]);
+    return rows;
+  },
+
+  async hasDueOfBroker(q: Queryable, broker: string): Promise<boolean> {
+    const { rows } = await q.query<{ due: boolean }>(HAS_DUE_OF_BROKER, [broker]);
+    return rows[0]?.due ?? false;
   },
 
   async lock(q: Queryable, orderId: string, kind: SubmissionKind): Promise<SubmissionRow | null> {

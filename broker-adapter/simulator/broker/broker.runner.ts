@@ -39,6 +39,11 @@ export interface StartBrokerOptions {
   reorderHoldMs?: number;
   pushTimeoutMs?: number;
   realNow?: () => number;
+  /**
+   * Each authenticated call to the API as it arrives (its body parsed), before any simulated latency
+   * or fault: what the broker measures a caller's rate by (tests of the outbound rate limit).
+   */
+  onCall?: (call: { method: string; path: string; body: unknown; atMs: number }) => void;
 }
 
 export interface RunningBroker {
@@ -97,6 +102,12 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     ackTimeoutDelayMs: options.ackTimeoutDelayMs,
     realNow,
   });
+  const onCall = options.onCall;
+  if (onCall) {
+    app.addHook('preHandler', async (request) => {
+      onCall({ method: request.method, path: request.url, body: request.body, atMs: realNow() });
+    });
+  }
   const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
 
   const loop = (name: string, step: () => Promise<boolean>, idleMs: number) =>
