@@ -233,7 +233,7 @@ export interface SystemOptions {
   /** Broker call timeout of the request server, in ms: past it, the outcome is unknown. */
   brokerTimeoutMs?: number;
   /** Where the request server reaches the broker, given the broker's URL (tests put a faulty proxy there). */
-  requestServerBrokerUrl?: (brokerUrl: string) => string;
+  requestServerBrokerUrl?: (brokerUrl: string, broker: string) => string;
   metrics?: Registry;
   /** Ids of new accounts and orders; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
@@ -358,7 +358,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       name,
       client: options.requestServerBrokerUrl
         ? new BrokerClient({
-            baseUrl: options.requestServerBrokerUrl(running.url),
+            baseUrl: options.requestServerBrokerUrl(running.url, name),
             apiKey: config.BROKER_API_KEY,
             timeoutMs: options.brokerTimeoutMs ?? 2_000,
           })

@@ -29,7 +29,7 @@ export async function startTestSystem(
     broker?: Partial<StartBrokerOptions>;
     logger?: Logger;
     brokerTimeoutMs?: number;
-    requestServerBrokerUrl?: (brokerUrl: string) => string;
+    requestServerBrokerUrl?: (brokerUrl: string, broker: string) => string;
     /** The simulated brokers; one, `primary`, unless a test is about several. */
     brokers?: readonly string[];
   } = {},
