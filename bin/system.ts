@@ -15,6 +15,7 @@ import {
 import { createLedger, ledgerMigrations, type Ledger } from '../ledger/index.ts';
 import {
   brokerRoutes,
+  listBrokers,
   registerBrokerMetrics,
   cachedMarketData,
   operatorOf,
@@ -198,6 +199,7 @@ export async function composeTradingServer(
         operators: opsOperators(config),
         broker: brokerClient,
         brokerHealth: options.brokerHealth,
+        brokers: () => listBrokers(pool, brokerNames),
         consumerLag,
         authFailuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
       });
@@ -240,7 +242,8 @@ export interface SystemOptions {
   /** Told of every execution report the trading server has consumed (the session waits on it). */
   onReportApplied?: TradingServerDependencies['onReportApplied'];
   /**
-   * The simulated brokers, in order of preference (default: primary and secondary). The first keeps
+   * The simulated brokers, in order of preference (default: primary and secondary when `databaseUrl`
+   * is given, else primary alone, as before there were several). The first keeps
    * its books in the database's own schema; each other one in a schema of its own (sim_<name>), as a
    * separate broker would, which needs `databaseUrl`.
    */
@@ -288,7 +291,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
   await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 
-  const names = options.simulatedBrokers ?? SIMULATED_BROKERS;
+  // The other simulated brokers keep their books in schemas of the database's URL: without it, one.
+  const names = options.simulatedBrokers ?? (options.databaseUrl ? SIMULATED_BROKERS : [DEFAULT_BROKER]);
   const fillReceiver = createFillReceiverApp({
     bus,
     pool,

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brokerPushSecret, brokerReportsPath } from '../../broker-adapter/index.ts';
 import { signPush } from '../../broker-adapter/fill-receiver/push-signature.ts';
+import { opsSessions } from '../../order-gateway/index.ts';
 import { withSearchPath } from '../../platform/index.ts';
 import { BrokerProxy } from '../support/broker-proxy.ts';
 import { OPS_KEY, startTestSystem, type TestSystem } from '../support/system.ts';
@@ -59,7 +60,6 @@ describe('failover between two brokers', () => {
       brokers: ['primary', 'secondary'],
       // Only the primary is behind the proxy: it alone goes down.
       requestServerBrokerUrl: (url, broker) => (broker === 'primary' ? proxy.interpose(url) : url),
-      brokerTimeoutMs: 500,
       env: { OPEN_ORDER_CHECK_SECONDS: '1' },
     });
     ({ key } = await t.api.openAccount('1000000.00'));
@@ -96,9 +96,10 @@ describe('failover between two brokers', () => {
     const placed = await place(marketBuy);
     const filled = await t.api.waitForOrder<Order>(key, placed.id, (o) => o.status === 'filled');
     expect(filled.brokerId).toBe('primary');
-    expect((await brokers()).map((b) => [b.id, b.state, b.drained])).toEqual([
-      ['primary', 'healthy', false],
-      ['secondary', 'healthy', false],
+    // Degraded at most: a loaded test machine may slow answers, never stop them.
+    expect((await brokers()).map((b) => [b.id, b.state === 'down', b.drained])).toEqual([
+      ['primary', false, false],
+      ['secondary', false, false],
     ]);
   });
 
@@ -124,13 +125,18 @@ describe('failover between two brokers', () => {
       10_000,
     );
     expect(Date.now() - outageBegan).toBeLessThanOrEqual(10_000);
-    expect(await stateOf('secondary')).toBe('healthy');
+    expect(await stateOf('secondary')).not.toBe('down');
     expect((await (await fetch(`${t.system.url}/metrics`)).text()).split('\n')).toEqual(
       expect.arrayContaining([
         'trading_broker_health{broker="primary",state="down"} 1',
-        'trading_broker_health{broker="secondary",state="healthy"} 1',
+        'trading_broker_health{broker="secondary",state="down"} 0',
       ]),
     );
+
+    // And on the ops console's page of the day.
+    const cookie = `ops_session=${await opsSessions.open(t.db.pool, 'ops', 60)}`;
+    const today = await (await fetch(`${t.system.url}/ops`, { headers: { cookie } })).text();
+    expect(today).toContain('primary: <strong>down</strong>');
 
     // Orders placed during the outage are served by the secondary.
     const during = await Promise.all([place(marketBuy), place(marketBuy), place(restingBuy)]);
