@@ -180,6 +180,23 @@ describe('failover between two brokers', () => {
       expect(row.broker_id === 'primary' ? primaryBooks : secondaryBooks).toContain(row.id);
     }
     expect(secondaryBooks).toHaveLength(during.length);
+
+    // A replace goes to the order's broker, and the order that carries on lives there too.
+    const replaced = await t.api.request<Order & { replacedBy: string | null }>(
+      'PATCH',
+      `/v1/orders/${during[2].id}`,
+      key,
+      { quantity: '2' },
+    );
+    expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
+    const old = await t.api.waitForOrder<Order & { replacedBy: string | null }>(
+      key,
+      during[2].id,
+      (o) => o.status === 'replaced',
+    );
+    expect((await order(old.replacedBy!)).brokerId).toBe('secondary');
+    expect(await booksOf('sim_secondary')).toContain(old.replacedBy);
+    expect(await booksOf(null)).not.toContain(old.replacedBy);
   });
 
   it('ops drain a broker by hand: new orders go to the next, audited with the operator', async () => {
