@@ -18,6 +18,7 @@ import {
   EARLIEST_DUE,
   HAS_DUE_OF_BROKER,
   INSERT_SUBMISSION,
+  MOVE_TO_BROKER,
   LOCK_SUBMISSION,
   LOCK_SUBMIT_OF_ORDER,
   MARK_CHECKED_NOW,
@@ -49,6 +50,8 @@ export interface DueSubmissionRow extends SubmissionRow {
   order_status: OrderStatus | null;
   submit_state: SubmissionState | null;
   submit_broker_order_id: string | null;
+  /** The broker the order is bound to (for a replace: the old order's); null before routing. */
+  order_broker_id: string | null;
 }
 
 export interface OrderWithoutSubmission extends OrderTerms {
@@ -67,7 +70,7 @@ export interface OrderToCheck {
   extended_hours: boolean;
   filled_quantity: string;
   exec_ids: string[];
-  broker: string;
+  broker_id: string | null;
 }
 
 /** SQL of the request server's tables (`broker_submissions`, `open_order_checks`); the caller's transaction or the pool. */
@@ -113,6 +116,10 @@ export const submissionRepository = {
    * Stores the next snapshot if the row is still at `version` (compare-and-settle); returns the new
    * version, or null when someone else moved it on.
    */
+  async moveToBroker(q: Queryable, row: Pick<SubmissionRow, 'order_id' | 'kind'>, broker: string): Promise<void> {
+    await q.query(MOVE_TO_BROKER, [row.order_id, row.kind, broker]);
+  },
+
   async save(
     q: Queryable,
     row: Pick<SubmissionRow, 'order_id' | 'kind'>,
