@@ -15,6 +15,14 @@ in-process. Prints the trading URL, the ops key and an \`export\` line for a sec
 runs until SIGINT or SIGTERM. Variables: docs/configuration.md.
 `);
 const config = loadConfigOrExit();
+if (config.BROKERS) {
+  // npm start's brokers are simulated here and push to a fill receiver on a free port: brokers
+  // elsewhere could not reach it. BROKERS is for the components run on their own.
+  process.stderr.write(
+    'Invalid configuration: BROKERS is for components run on their own; npm start simulates its brokers (primary, secondary)\n',
+  );
+  process.exit(1);
+}
 const env = loadStartEnv();
 const logger = createLogger('order-routing', config.LOG_LEVEL);
 const clock =
@@ -36,6 +44,7 @@ await runProcess(
       clock,
       port: config.PORT,
       host: config.HOST,
+      databaseUrl: infrastructure.databaseUrl,
     });
     lifecycle.onStop(() => system.stop());
     // On embedded defaults, `npm run reconcile` in another terminal finds the broker by this file.
@@ -55,7 +64,9 @@ await runProcess(
       `Ops API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated; set OPS_API_KEY to fix it)' : ''}\n`,
     );
     process.stdout.write(
-      `Simulation seed: ${config.SIM_SEED}; market clock: ${clock.kind}; simulated broker: ${system.broker.url}\n`,
+      `Simulation seed: ${config.SIM_SEED}; market clock: ${clock.kind}; simulated brokers: ${system.brokers
+        .map(({ name, broker }) => `${name} ${broker.url}`)
+        .join(', ')}\n`,
     );
     process.stdout.write(
       `Bus: ${infrastructure.bus.kind}; database: ${config.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL in ./.data/pg'}\n`,

@@ -1,5 +1,6 @@
 import type { BrokerClient } from '../broker-adapter/index.ts';
 import type { Ledger } from '../ledger/index.ts';
+import type { BrokerView } from '../order-gateway/index.ts';
 import type { ConsumerLag, OpsOperator, Pool } from '../platform/index.ts';
 import type { Reconciler } from '../reconciler/index.ts';
 
@@ -18,6 +19,8 @@ export interface OpsConsoleOptions {
   broker?: Pick<BrokerClient, 'getOrderByClientOrderId' | 'getOrderReports'> | undefined;
   /** The request server's circuit breaker, when the request server runs in this process. */
   brokerHealth?: (() => BreakerState | null) | undefined;
+  /** Each broker's health and drain, in order of preference (GET /v1/ops/brokers). */
+  brokers?: (() => Promise<BrokerView[]>) | undefined;
   /** Consumer lag by group and topic, when the bus can tell. */
   consumerLag?: (() => Promise<ConsumerLag[]>) | undefined;
   /** Where `npm run session` wrote its report (its --report DIR; `session-report` by default). */

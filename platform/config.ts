@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
+import { brokerRateLimits } from './broker-rate-limits.ts';
 
 /**
  * The process environment of docs/configuration.md, read once at start with zod.
@@ -165,6 +166,78 @@ const opsApiKeys = z.string().transform((raw, ctx) => {
   return operators;
 });
 
+/** A broker this system routes to: its name (what orders, metrics and ops call it) and its API's base URL. */
+export interface BrokerEndpoint {
+  name: string;
+  url: string;
+}
+
+/** The broker a process without BROKERS knows (at BROKER_URL), and the first of `npm start`'s. */
+export const DEFAULT_BROKER = 'primary';
+/** The brokers `npm start` simulates, in order of preference. */
+export const SIMULATED_BROKERS = [DEFAULT_BROKER, 'secondary'] as const;
+
+export const BROKER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/**
+ * `name=url,name=url`, in order of preference. A name becomes part of metric labels, URL paths and
+ * variable names (BROKER_FAULTS_<NAME>), hence its narrow alphabet. Entries are named by position:
+ * a URL may carry credentials.
+ */
+const brokerList = z.string().transform((raw, ctx) => {
+  const brokers: BrokerEndpoint[] = [];
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const [index, entry] of entries.entries()) {
+    const at = `entry ${index + 1}`;
+    const equals = entry.indexOf('=');
+    const name = equals < 0 ? '' : entry.slice(0, equals).trim();
+    const url = equals < 0 ? '' : entry.slice(equals + 1).trim();
+    if (!BROKER_NAME.test(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${at} must be name=url, the name 1-32 characters of a-z 0-9 _ - starting with a letter`,
+      });
+      return z.NEVER;
+    }
+    if (!z.url({ protocol: /^https?$/ }).safeParse(url).success) {
+      ctx.addIssue({ code: 'custom', message: `${at} (${name}) needs an http:// or https:// URL` });
+      return z.NEVER;
+    }
+    if (brokers.some((other) => other.name === name)) {
+      ctx.addIssue({ code: 'custom', message: `${at}: the broker ${name} is named twice` });
+      return z.NEVER;
+    }
+    brokers.push({ name, url: url.replace(/\/+$/, '') });
+  }
+  if (brokers.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must list at least one name=url' });
+    return z.NEVER;
+  }
+  return brokers;
+});
+
+/**
+ * The brokers of a process that runs on its own: BROKERS, else the one broker at BROKER_URL,
+ * named `primary`, as before there were several.
+ */
+export function configuredBrokers(config: Pick<Config, 'BROKERS'>, brokerUrl: string): BrokerEndpoint[] {
+  return config.BROKERS ?? [{ name: DEFAULT_BROKER, url: brokerUrl }];
+}
+
+/**
+ * The seed of the simulated broker at `index` in order of preference. The first keeps SIM_SEED
+ * itself, so a seed's behaviour with one broker is unchanged; the others get their own stream
+ * (two brokers on one seed would fault and fill in lockstep).
+ */
+export function simulatedBrokerSeed(simSeed: number, index: number): number {
+  if (index === 0) return simSeed;
+  // A multiplicative hash (Knuth's) keeps derived seeds apart and within 31 bits.
+  return ((simSeed + index * 0x9e3779b1) >>> 0) % 2 ** 31 || 1;
+}
+
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 1200;
 export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 60;
 export const DEFAULT_MAX_OPEN_ORDERS = 1000;
@@ -203,6 +276,7 @@ const envSchema = z.object({
     .min(32, 'must be at least 32 characters')
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
     .optional(),
+  BROKERS: brokerList.optional(),
   BROKER_API_KEY: z
     .string()
     .min(16, 'must be at least 16 characters')
@@ -210,6 +284,7 @@ const envSchema = z.object({
     .optional(),
   BROKER_FAULTS: faultSpec.prefault(''),
   BROKER_LATENCY_MS: latencyRange.prefault('2-20'),
+  BROKER_RATE_LIMITS: brokerRateLimits.optional(),
   SIM_SEED: seed.optional(),
   COMMISSION_BPS: z.coerce.number().int('must be a whole number of basis points').min(0).max(10_000).default(10),
   // Silence after which a live order is looked up at its broker; fractions are for tests.

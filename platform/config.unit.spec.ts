@@ -1,6 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, ConfigError, faultSpec, latencyRange, loadConfig, opsOperators } from './config.ts';
+import {
+  CONFIG_VARIABLES,
+  ConfigError,
+  configuredBrokers,
+  faultSpec,
+  latencyRange,
+  loadConfig,
+  opsOperators,
+  SIMULATED_BROKERS,
+  simulatedBrokerSeed,
+} from './config.ts';
 
 function errorOf(env: Record<string, string>): ConfigError {
   try {
@@ -156,6 +166,58 @@ describe('configuration', () => {
     expect(errorOf({ OPS_API_KEY: 'sEcReT' }).message).not.toContain('sEcReT');
   });
 
+  describe('BROKERS', () => {
+    it('lists named brokers in order of preference', () => {
+      const config = loadConfig({ BROKERS: 'ibkr=https://api.example.com/v1/, alpaca_2=http://10.0.0.2:3200' });
+      expect(config.BROKERS).toEqual([
+        { name: 'ibkr', url: 'https://api.example.com/v1' },
+        { name: 'alpaca_2', url: 'http://10.0.0.2:3200' },
+      ]);
+      expect(configuredBrokers(config, 'http://127.0.0.1:3200')).toBe(config.BROKERS);
+    });
+
+    it('unset: a process on its own has the one broker at BROKER_URL, named primary', () => {
+      const config = loadConfig({});
+      expect(config.BROKERS).toBeUndefined();
+      expect(configuredBrokers(config, 'http://127.0.0.1:3200')).toEqual([
+        { name: 'primary', url: 'http://127.0.0.1:3200' },
+      ]);
+      expect(SIMULATED_BROKERS).toEqual(['primary', 'secondary']);
+    });
+
+    it.each([
+      ['no equals sign', 'primary', 'entry 1 must be name=url'],
+      ['an upper-case name', 'p=http://a:1,Second=http://b:2', 'entry 2 must be name=url'],
+      ['a name starting with a digit', '2nd=http://b:2', 'entry 1 must be name=url'],
+      ['a name too long', `${'a'.repeat(33)}=http://b:2`, 'entry 1 must be name=url'],
+      ['not a URL', 'primary=127.0.0.1:3200', 'entry 1 (primary) needs an http:// or https:// URL'],
+      ['another scheme', 'primary=http://a:1,backup=ftp://b', 'entry 2 (backup) needs an http:// or https:// URL'],
+      ['a name twice', 'a=http://a:1,b=http://b:1,a=http://c:1', 'entry 3: the broker a is named twice'],
+      ['nothing listed', ' , ', 'must list at least one name=url'],
+    ])('refuses %s in one line that names the entry', (_case, value, message) => {
+      const error = errorOf({ BROKERS: value });
+      expect(error.variable).toBe('BROKERS');
+      expect(error.message.startsWith(`Invalid configuration: BROKERS ${message}`)).toBe(true);
+    });
+
+    it('never echoes a URL, which may carry credentials', () => {
+      const error = errorOf({ BROKERS: 'primary=http://u:Zq7SECRET@a:1,secondary=ftp://u:Zq7SECRET@b' });
+      expect(error.message).not.toContain('Zq7SECRET');
+    });
+
+    it("derives each simulated broker's seed from SIM_SEED: the first keeps it, the others differ", () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: 999_999_999_999_999 }), (seed) => {
+          expect(simulatedBrokerSeed(seed, 0)).toBe(seed);
+          const second = simulatedBrokerSeed(seed, 1);
+          expect(second).toBe(simulatedBrokerSeed(seed, 1));
+          expect(Number.isInteger(second) && second > 0 && second < 2 ** 31).toBe(true);
+          expect(second).not.toBe(simulatedBrokerSeed(seed, 2));
+        }),
+      );
+    });
+  });
+
   it('treats an empty variable as unset', () => {
     const config = loadConfig({ PORT: '', KAFKA_BROKERS: '' });
     expect(config.PORT).toBe(3000);
@@ -192,6 +254,7 @@ describe('configuration', () => {
       ['BROKER_FAULTS', `duplicate=0.1,${MARKER}=0.2`],
       ['BROKER_FAULTS', `duplicate=${MARKER}`],
       ['BROKER_LATENCY_MS', MARKER],
+      ['BROKERS', `primary=http://u:${MARKER}@a:1,${MARKER}=x`],
       ['SIM_SEED', MARKER],
       ['PORT', MARKER],
       ['KAFKA_PARTITIONS', MARKER],

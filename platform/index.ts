@@ -21,3 +21,4 @@ export * from './cli-usage.ts';
 export * from './backoff.ts';
 export * from './worker-loop.ts';
 export * from './group-commit.ts';
+export * from './broker-rate-limits.ts';

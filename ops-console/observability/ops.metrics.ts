@@ -1,5 +1,10 @@
 import { Gauge, type Registry } from 'prom-client';
-import { liveOrdersByStatus, opsOverview, submissionsDueByState } from '../../order-gateway/index.ts';
+import {
+  brokerRateReadings,
+  liveOrdersByStatus,
+  opsOverview,
+  submissionsDueByState,
+} from '../../order-gateway/index.ts';
 import type { Pool } from '../../platform/index.ts';
 import type { Reconciler } from '../../reconciler/index.ts';
 import type { BreakerState, ConsumerLag } from '../console.types.ts';
@@ -73,6 +78,57 @@ export function registerOpsMetrics(registry: Registry, sources: OpsMetricsSource
       if (!open) return;
       this.reset();
       for (const row of open) this.set({ kind: row.kind }, row.count);
+    },
+  });
+  // The per-broker rate limits (BROKER_RATE_LIMITS): one bucket row per limited broker, shared by
+  // every request server, so these figures are the whole system's, whichever process is scraped.
+  new Gauge({
+    name: 'trading_broker_queued',
+    help: 'Requests waiting to be sent to a broker (submissions queued, not sent yet), by broker',
+    labelNames: ['broker'] as const,
+    registers: [registry],
+    async collect() {
+      const queued = await brokerRateReadings.queued(pool).catch(() => null);
+      if (!queued) return;
+      this.reset();
+      for (const row of queued) this.set({ broker: row.broker }, row.count);
+    },
+  });
+  const buckets = () => brokerRateReadings.buckets(pool).catch(() => null);
+  new Gauge({
+    name: 'trading_broker_rate_tokens',
+    help: "Tokens in a rate-limited broker's bucket now: calls that may go at once (0: its queue waits for the rate)",
+    labelNames: ['broker'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await buckets();
+      if (!rows) return;
+      this.reset();
+      for (const row of rows) this.set({ broker: row.broker }, row.tokens);
+    },
+  });
+  new Gauge({
+    name: 'trading_broker_rate_calls',
+    help: "Calls a rate-limited broker's bucket has paid for since it was made (only grows; rate() of it is the call rate)",
+    labelNames: ['broker'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await buckets();
+      if (!rows) return;
+      this.reset();
+      for (const row of rows) this.set({ broker: row.broker }, row.taken);
+    },
+  });
+  new Gauge({
+    name: 'trading_broker_rate_throttled_waits',
+    help: "Times a request server found a broker's queue held back by its bucket and waited (only grows)",
+    labelNames: ['broker'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await buckets();
+      if (!rows) return;
+      this.reset();
+      for (const row of rows) this.set({ broker: row.broker }, row.throttled);
     },
   });
   if (sources.brokerHealth) {

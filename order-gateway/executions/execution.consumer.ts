@@ -30,6 +30,7 @@ import {
   TOUCH_PARKED,
   UNPARK,
 } from './execution.sql.ts';
+import { refuseOtherBrokersReports } from './report-broker.ts';
 
 export const EXECUTIONS_GROUP = 'trading-server-executions';
 /** The dead letters' name for reports that failed in the parked-reports sweeper rather than on the topic. */
@@ -111,6 +112,7 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
   }
 
   async function applyReport(tx: PoolClient, report: ExecutionReport): Promise<Outcome> {
+    if ((await refuseOtherBrokersReports(tx, [report])).size > 0) return 'refused';
     // A savepoint per report: one refused report must not undo the batch's others.
     await tx.query('SAVEPOINT report');
     try {
@@ -162,10 +164,13 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
     }
     if (reports.length === 0) return;
     const outcomes = await withTransaction(deps.pool, async (tx) => {
+      // Before the savepoint: the slow path below checks each report again, and must find it recorded once.
+      const foreign = await refuseOtherBrokersReports(tx, reports);
       await tx.query('SAVEPOINT batch');
       try {
-        // Busts and corrects after the batch's fills: a trade and its bust may arrive in one batch.
-        const events = reports.filter((report) => !isTradeCorrection(report));
+        // Busts and corrects after the batch's fills: a trade and its bust may arrive in one batch. A
+        // report from another broker than its order's is refused, whatever it is.
+        const events = reports.filter((report) => !foreign.has(report) && !isTradeCorrection(report));
         const appliedEvents = await deps.orders.applyEvents(
           tx,
           events.map((report) => ({
@@ -176,9 +181,14 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
         );
         const corrected = new Map<ExecutionReport, Outcome>();
         for (const report of reports)
-          if (isTradeCorrection(report)) corrected.set(report, await applyCorrection(tx, report));
+          if (!foreign.has(report) && isTradeCorrection(report))
+            corrected.set(report, await applyCorrection(tx, report));
         const results: Outcome[] = [];
         for (const report of reports) {
+          if (foreign.has(report)) {
+            results.push('refused');
+            continue;
+          }
           const correctionOutcome = corrected.get(report);
           if (correctionOutcome) {
             results.push(correctionOutcome);
@@ -195,7 +205,7 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
         // Something in the batch is refused: find it by applying the reports one at a time.
         await tx.query('ROLLBACK TO SAVEPOINT batch');
         const results: Outcome[] = [];
-        for (const report of reports) results.push(await applyReport(tx, report));
+        for (const report of reports) results.push(foreign.has(report) ? 'refused' : await applyReport(tx, report));
         return results;
       }
     });

@@ -1,4 +1,3 @@
-import CircuitBreaker from 'opossum';
 import {
   BrokerRejectedError,
   BrokerUnavailableError,
@@ -7,6 +6,7 @@ import {
   type ExecutionReport,
 } from '../../broker-adapter/index.ts';
 import {
+  DEFAULT_BROKER,
   messageJson,
   withTransaction,
   WorkerLoop,
@@ -17,6 +17,9 @@ import {
   type Subscription,
 } from '../../platform/index.ts';
 import { guardAgainstPoison } from '../dead-letters/dead-letter.repository.ts';
+import { unbindOrder } from '../brokers/broker.repository.ts';
+import { BrokerSet, isBreakerOpen, type NamedBroker } from './broker-set.ts';
+import { brokerOfClaim, startHealthWatch } from './broker-routing.ts';
 import type { MarketData, Session } from '../market/market-data.ts';
 import type { OrderService } from '../orders/order.service.ts';
 import {
@@ -37,6 +40,8 @@ import {
   type CallFailure,
   type CallResult,
 } from './broker-call.rules.ts';
+import { BrokerThrottle } from './broker-throttle.ts';
+import type { RateLimit } from './rate-limit.rules.ts';
 import {
   advance,
   recoverAbandonedCall,
@@ -69,6 +74,8 @@ interface Claimed {
   version: number;
   /** Cancels: the broker's id of the order, from its acknowledged submit. */
   brokerOrderId: string | null;
+  /** The broker the order is bound to: every call of this row goes there. */
+  broker: string;
 }
 
 export type OpenOrderCheckOutcome = 'in_step' | 'recovered' | 'unknown_at_broker' | 'failed';
@@ -76,7 +83,10 @@ export type OpenOrderCheckOutcome = 'in_step' | 'recovered' | 'unknown_at_broker
 export interface RequestServerDependencies {
   pool: Pool;
   bus: Bus;
-  broker: BrokerClient;
+  /** The one broker of a system without BROKERS (named `primary`); `brokers` replaces it. */
+  broker?: BrokerClient;
+  /** The brokers, in order of preference (BROKERS). */
+  brokers?: readonly NamedBroker[];
   orders: OrderService;
   marketData: MarketData;
   logger: Logger;
@@ -91,6 +101,8 @@ export interface RequestServerDependencies {
    * there (OPEN_ORDER_CHECK_SECONDS); also the grace before a lost request is driven again.
    */
   openOrderCheckSeconds?: number;
+  /** Outbound calls per broker (BROKER_RATE_LIMITS); a broker not in it is not limited. */
+  rateLimits?: ReadonlyMap<string, RateLimit>;
   /** Circuit breaker: open after this share of failing calls, probe again after resetMs. */
   breaker?: { errorThresholdPercentage?: number; resetMs?: number; volumeThreshold?: number };
   onOutboxWritten?: () => void;
@@ -102,6 +114,8 @@ export interface RequestServerDependencies {
   onRedriven?: (kind: SubmissionKind) => void;
   /** An order request failing for a non-domain reason was parked in the dead letters. */
   onParked?: (message: BusMessage) => void;
+  /** How often each broker is probed and its health stored (ms). */
+  healthProbeMs?: number;
 }
 
 /**
@@ -121,18 +135,12 @@ export function createRequestServer(deps: RequestServerDependencies) {
   const sessionPollMs = deps.sessionPollMs ?? 500;
   const checkSeconds = deps.openOrderCheckSeconds ?? 5;
   const sweepMs = Math.max(50, Math.min(1_000, checkSeconds * 250));
-  const breaker = new CircuitBreaker(<T>(call: () => Promise<T>) => call(), {
-    timeout: false,
-    errorThresholdPercentage: deps.breaker?.errorThresholdPercentage ?? 50,
-    resetTimeout: deps.breaker?.resetMs ?? 2_000,
-    volumeThreshold: deps.breaker?.volumeThreshold ?? 5,
-    rollingCountTimeout: 5_000,
-    // The broker answering "no" is a working broker.
-    errorFilter: (error: unknown) => error instanceof BrokerRejectedError,
+  const brokers = new BrokerSet(deps.brokers ?? [{ name: DEFAULT_BROKER, client: deps.broker! }], {
+    logger: deps.logger,
+    breaker: deps.breaker,
   });
-  const throughBreaker = <T>(work: () => Promise<T>): Promise<T> => breaker.fire(work) as Promise<T>;
-  breaker.on('open', () => deps.logger.warn('broker circuit open: pausing calls'));
-  breaker.on('close', () => deps.logger.info('broker circuit closed: calls resume'));
+  const throttle = new BrokerThrottle(deps.rateLimits);
+  const healthWatch = startHealthWatch({ pool: deps.pool, brokers, logger: deps.logger, everyMs: deps.healthProbeMs });
 
   let subscription: Subscription | undefined;
 
@@ -156,14 +164,18 @@ export function createRequestServer(deps: RequestServerDependencies) {
     return clock ? { session: clock.session, now: clock.now } : null;
   }
 
-  /** Claims due rows and marks them in flight, in one short transaction; settles what needs no call. */
-  async function claim(limit = concurrency): Promise<Claimed[]> {
+  /**
+   * Claims due rows and marks them in flight, in one short transaction; settles what needs no call.
+   * A rate-limited broker's rows come with its tokens (`throttledMs`: when it has more).
+   */
+  async function claim(limit = concurrency): Promise<{ claimed: Claimed[]; throttledMs: number | null }> {
     const clock = await marketSession();
     let wroteOutbox = false;
     const claimed = await withTransaction(deps.pool, async (tx) => {
-      const rows = await submissionRepository.claimDue(tx, limit);
+      const due = await throttle.claimDue(tx, limit);
+      const sent = new Map<string, number>();
       const out: Claimed[] = [];
-      for (const row of rows) {
+      for (const row of due.rows) {
         const snapshot = recoverAbandonedCall(restoreSubmission(row.snapshot));
         const submit = row.kind === 'submit' ? (row.request as SubmitOrderMessage) : null;
         const decision = decideClaim({
@@ -177,9 +189,27 @@ export function createRequestServer(deps: RequestServerDependencies) {
         });
         switch (decision.type) {
           case 'send': {
+            const broker = await brokerOfClaim(tx, row, brokers);
+            if (broker === null) {
+              // No broker takes new orders (all down or drained): it waits unbound, as for its session.
+              await submissionRepository.save(tx, row, row.version, snapshot, sessionPollMs);
+              break;
+            }
+            if (broker !== row.broker) {
+              // Queued under another broker's name (a submit's broker is decided only now): it moves
+              // to its broker's queue, and goes out with that broker's token when the broker has a limit.
+              await submissionRepository.moveToBroker(tx, row, broker);
+              if (throttle.limitedBrokers.includes(broker)) {
+                await submissionRepository.save(tx, row, row.version, snapshot, 0);
+                break;
+              }
+            }
             const next = advance(snapshot, { type: 'Send' });
             const version = await submissionRepository.save(tx, row, row.version, next, leaseMs);
-            if (version !== null) out.push({ row, snapshot: next, version, brokerOrderId: row.submit_broker_order_id });
+            if (version !== null) {
+              out.push({ row, snapshot: next, version, brokerOrderId: row.submit_broker_order_id, broker });
+              sent.set(broker, (sent.get(broker) ?? 0) + 1);
+            }
             break;
           }
           case 'wait':
@@ -212,25 +242,26 @@ export function createRequestServer(deps: RequestServerDependencies) {
           }
         }
       }
-      return out;
+      return { claimed: out, throttledMs: await throttle.settle(tx, due, sent) };
     });
     if (wroteOutbox) deps.onOutboxWritten?.();
     return claimed;
   }
 
   /** The broker call for a claimed row, through the circuit breaker. */
-  async function call({ row, snapshot, brokerOrderId }: Claimed): Promise<CallResult> {
+  async function call({ row, snapshot, brokerOrderId, broker }: Claimed): Promise<CallResult> {
     const inquiry = submissionState(snapshot) === 'checking';
+    const throughBreaker = <T>(work: (client: BrokerClient) => Promise<T>): Promise<T> => brokers.fire(broker, work);
     try {
       if (row.kind === 'submit') {
         const request = row.request as SubmitOrderMessage;
         if (inquiry) {
-          const found = await throughBreaker(() => deps.broker.getOrderByClientOrderId(request.orderId));
+          const found = await throughBreaker((client) => client.getOrderByClientOrderId(request.orderId));
           if (!found) return { event: { type: 'NotFoundAtBroker' } };
           return answeredSubmit(found, 'FoundAtBroker');
         }
-        const order = await throughBreaker(() =>
-          deps.broker.submitOrder({
+        const order = await throughBreaker((client) =>
+          client.submitOrder({
             clientOrderId: request.orderId,
             account: request.accountId,
             symbol: request.symbol,
@@ -248,11 +279,11 @@ export function createRequestServer(deps: RequestServerDependencies) {
       if (row.kind === 'replace') {
         const request = row.request as ReplaceOrderMessage;
         if (inquiry) {
-          const found = await throughBreaker(() => deps.broker.getOrderByClientOrderId(request.newOrderId));
+          const found = await throughBreaker((client) => client.getOrderByClientOrderId(request.newOrderId));
           return found ? answeredReplace(found, true) : { event: { type: 'NotFoundAtBroker' } };
         }
-        const order = await throughBreaker(() =>
-          deps.broker.replaceOrder(brokerOrderId!, {
+        const order = await throughBreaker((client) =>
+          client.replaceOrder(brokerOrderId!, {
             clientOrderId: request.newOrderId,
             quantity: request.quantity,
             limitPrice: request.limitPrice,
@@ -261,7 +292,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
         );
         return answeredReplace(order, false);
       }
-      const canceled = await throughBreaker(() => deps.broker.cancelOrder(brokerOrderId!));
+      const canceled = await throughBreaker((client) => client.cancelOrder(brokerOrderId!));
       return answeredCancel(canceled, inquiry);
     } catch (error) {
       return failedCall(row.kind, inquiry, callFailure(error));
@@ -277,7 +308,13 @@ export function createRequestServer(deps: RequestServerDependencies) {
       if ('breakerOpen' in result) {
         // Not attempted: back to where it was, without counting the attempt.
         const back = recoverAbandonedCall(restoreSubmission(row.snapshot));
-        await submissionRepository.save(tx, row, claimed.version, back, deps.breaker?.resetMs ?? 2_000);
+        if (
+          (await submissionRepository.save(tx, row, claimed.version, back, deps.breaker?.resetMs ?? 2_000)) === null
+        ) {
+          return;
+        }
+        // A submit never sent anywhere is free to go to another broker (docs/architecture.md, "Several brokers").
+        if (row.kind === 'submit' && back.context.attempts === 0) await unbindOrder(tx, row.order_id, claimed.broker);
         return;
       }
       const next = advance(claimed.snapshot, result.event);
@@ -318,7 +355,16 @@ export function createRequestServer(deps: RequestServerDependencies) {
     const orders = await submissionRepository.ordersToCheck(deps.pool, orderIds);
     const recovered: Array<{ report: ExecutionReport; kind: RecoveredKind }> = [];
     const next: Array<{ orderId: string; delayMs: number }> = [];
+    // Each lookup is a call the broker counts: an order whose broker has no token now is asked soon.
+    // Orders stored before there were several brokers are at the preferred one.
+    const allowed = await lookupsWithinRate(
+      orders.map((order) => ({ id: order.id, broker: order.broker_id ?? brokers.preferred })),
+    );
     const checkOne = async (row: (typeof orders)[number]): Promise<void> => {
+      if (!allowed.has(row.id)) {
+        next.push({ orderId: row.id, delayMs: THROTTLED_CHECK_DELAY_MS });
+        return;
+      }
       const order: OrderUnderCheck = {
         status: row.status,
         type: row.type,
@@ -328,8 +374,10 @@ export function createRequestServer(deps: RequestServerDependencies) {
         execIds: row.exec_ids,
       };
       let outcome: OpenOrderCheckOutcome = 'in_step';
+      // Orders stored before there were several brokers are at the preferred one.
+      const broker = row.broker_id ?? brokers.preferred;
       try {
-        const found = await throughBreaker(() => deps.broker.getOrderByClientOrderId(row.id));
+        const found = await brokers.fire(broker, (client) => client.getOrderByClientOrderId(row.id));
         if (!found) {
           outcome = 'unknown_at_broker';
           deps.logger.warn(
@@ -337,8 +385,13 @@ export function createRequestServer(deps: RequestServerDependencies) {
             'open-order check: the broker does not know a live order',
           );
         } else if (brokerIsAhead(order, found)) {
-          const reports = await throughBreaker(() => deps.broker.getOrderReports(found.brokerOrderId));
-          const missing = reportsToRecover(order, found.status, reports);
+          if ((await throttle.takeNow(deps.pool, broker, 1)) === 0) throw new Error('no token to fetch its reports');
+          const reports = await brokers.fire(broker, (client) => client.getOrderReports(found.brokerOrderId));
+          // Marked with the broker they came from, as the fill receiver marks its pushes.
+          const missing = reportsToRecover(order, found.status, reports).map((recovered) => ({
+            ...recovered,
+            report: { ...recovered.report, broker },
+          }));
           recovered.push(...missing);
           if (missing.length > 0) outcome = 'recovered';
         }
@@ -362,6 +415,17 @@ export function createRequestServer(deps: RequestServerDependencies) {
       );
     }
     await submissionRepository.scheduleNextChecks(deps.pool, next);
+  }
+
+  /** The orders whose broker gave a token for their lookup. */
+  async function lookupsWithinRate(orders: ReadonlyArray<{ id: string; broker: string }>): Promise<Set<string>> {
+    const allowed = new Set<string>();
+    for (const broker of new Set(orders.map((order) => order.broker))) {
+      const ofBroker = orders.filter((order) => order.broker === broker);
+      const tokens = await throttle.takeNow(deps.pool, broker, ofBroker.length);
+      for (const order of ofBroker.slice(0, tokens)) allowed.add(order.id);
+    }
+    return allowed;
   }
 
   /** One round of the open-order check; returns how many orders it asked about. */
@@ -412,9 +476,14 @@ export function createRequestServer(deps: RequestServerDependencies) {
   // A pipeline, not rounds: a slot freed by one answered call is refilled at once (it wakes the
   // dispatcher), so one slow call does not hold back the claims behind it.
   const inflight = new Set<Promise<void>>();
+  // Until then a broker's bucket has too few tokens to be worth a claim: each answered call wakes the
+  // dispatcher, and at a throttled broker's rate that would be a claim (a lock of its bucket) per call.
+  let throttledUntil = 0;
   const dispatcher = new WorkerLoop({
     work: async () => {
-      const claimed = await claim(concurrency - inflight.size);
+      const early = throttledUntil - Date.now();
+      if (early > 0) return early;
+      const { claimed, throttledMs } = await claim(concurrency - inflight.size);
       for (const item of claimed) {
         const task: Promise<void> = call(item)
           .then((result) => settle(item, result))
@@ -424,6 +493,13 @@ export function createRequestServer(deps: RequestServerDependencies) {
             dispatcher.wake();
           });
         inflight.add(task);
+      }
+      // A broker held back by its bucket: claim again when it has tokens. Capped, so that a slow rate
+      // does not hold back the work of brokers without a limit for long.
+      if (throttledMs !== null) {
+        const waitMs = Math.min(throttledMs, MAX_THROTTLED_WAIT_MS);
+        throttledUntil = Date.now() + waitMs;
+        return waitMs;
       }
       if (claimed.length > 0 && inflight.size < concurrency) return 0;
       return inflight.size > 0 ? 1_000 : await idleWait().catch(() => 500);
@@ -461,7 +537,9 @@ export function createRequestServer(deps: RequestServerDependencies) {
 
   return {
     handleBatch,
-    breaker,
+    /** The preferred broker's circuit breaker (the console's gauge). */
+    breaker: brokers.breaker(),
+    brokers,
     checkOpenOrders,
     redriveLostRequests,
     async start() {
@@ -480,17 +558,24 @@ export function createRequestServer(deps: RequestServerDependencies) {
       });
       dispatcher.start();
       sweeper.start();
+      healthWatch.start();
     },
     async stop() {
-      await Promise.all([dispatcher.stop(), sweeper.stop()]);
+      await Promise.all([dispatcher.stop(), sweeper.stop(), healthWatch.stop()]);
       await Promise.all(inflight);
       await subscription?.stop();
-      breaker.shutdown();
+      brokers.shutdown();
     },
   };
 }
 
 export type RequestServer = ReturnType<typeof createRequestServer>;
+
+/** The longest a dispatcher waits for a throttled broker's tokens before it claims again. */
+const MAX_THROTTLED_WAIT_MS = 100;
+
+/** An open-order check that its broker's bucket held back asks again after this long. */
+const THROTTLED_CHECK_DELAY_MS = 1_000;
 
 /** The sweeper's round failed in a step that logged why. */
 class SweepFailed extends Error {}
@@ -501,6 +586,6 @@ function callFailure(error: unknown): CallFailure {
   if (error instanceof BrokerUnavailableError) {
     return { type: 'unavailable', reason: error.reason, message: error.message, retryAfterMs: error.retryAfterMs };
   }
-  if ((error as { code?: string }).code === 'EOPENBREAKER') return { type: 'breakerOpen' };
+  if (isBreakerOpen(error)) return { type: 'breakerOpen' };
   return { type: 'other', message: error instanceof Error ? error.message : String(error) };
 }

@@ -13,9 +13,12 @@ import {
 } from './submission.machine.ts';
 import {
   CLAIM_DUE,
+  CLAIM_DUE_OF_BROKER,
   CLAIM_OPEN_ORDER_CHECKS,
   EARLIEST_DUE,
+  HAS_DUE_OF_BROKER,
   INSERT_SUBMISSION,
+  MOVE_TO_BROKER,
   LOCK_SUBMISSION,
   LOCK_SUBMIT_OF_ORDER,
   MARK_CHECKED_NOW,
@@ -39,12 +42,16 @@ export interface SubmissionRow {
   attempts: number;
   version: number;
   request_no: number;
+  /** The broker the request goes to. */
+  broker: string;
 }
 
 export interface DueSubmissionRow extends SubmissionRow {
   order_status: OrderStatus | null;
   submit_state: SubmissionState | null;
   submit_broker_order_id: string | null;
+  /** The broker the order is bound to (for a replace: the old order's); null before routing. */
+  order_broker_id: string | null;
 }
 
 export interface OrderWithoutSubmission extends OrderTerms {
@@ -63,6 +70,7 @@ export interface OrderToCheck {
   extended_hours: boolean;
   filled_quantity: string;
   exec_ids: string[];
+  broker_id: string | null;
 }
 
 /** SQL of the request server's tables (`broker_submissions`, `open_order_checks`); the caller's transaction or the pool. */
@@ -81,9 +89,22 @@ export const submissionRepository = {
     ]);
   },
 
-  async claimDue(q: Queryable, limit: number): Promise<DueSubmissionRow[]> {
-    const { rows } = await q.query<DueSubmissionRow>(CLAIM_DUE, [limit]);
+  /** Due work of the brokers without a rate limit, earliest due first. */
+  async claimDue(q: Queryable, limit: number, limitedBrokers: readonly string[] = []): Promise<DueSubmissionRow[]> {
+    const { rows } = await q.query<DueSubmissionRow>(CLAIM_DUE, [limit, limitedBrokers]);
     return rows;
+  },
+
+  /** Due work of one rate-limited broker, in the order of placement. */
+  async claimDueOfBroker(q: Queryable, broker: string, limit: number): Promise<DueSubmissionRow[]> {
+    if (limit <= 0) return [];
+    const { rows } = await q.query<DueSubmissionRow>(CLAIM_DUE_OF_BROKER, [limit, broker]);
+    return rows;
+  },
+
+  async hasDueOfBroker(q: Queryable, broker: string): Promise<boolean> {
+    const { rows } = await q.query<{ due: boolean }>(HAS_DUE_OF_BROKER, [broker]);
+    return rows[0]?.due ?? false;
   },
 
   async lock(q: Queryable, orderId: string, kind: SubmissionKind): Promise<SubmissionRow | null> {
@@ -95,6 +116,10 @@ export const submissionRepository = {
    * Stores the next snapshot if the row is still at `version` (compare-and-settle); returns the new
    * version, or null when someone else moved it on.
    */
+  async moveToBroker(q: Queryable, row: Pick<SubmissionRow, 'order_id' | 'kind'>, broker: string): Promise<void> {
+    await q.query(MOVE_TO_BROKER, [row.order_id, row.kind, broker]);
+  },
+
   async save(
     q: Queryable,
     row: Pick<SubmissionRow, 'order_id' | 'kind'>,

@@ -4,33 +4,56 @@
  * message, or an older request arriving late, changes nothing.
  */
 export const INSERT_SUBMISSION = `
-  INSERT INTO broker_submissions AS s (order_id, kind, account_id, request, state, snapshot, machine_version, request_no)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+  INSERT INTO broker_submissions AS s
+    (order_id, kind, account_id, request, state, snapshot, machine_version, request_no, placed_seq, broker)
+  -- A cancel or replace goes to the order's broker; a submit not yet routed waits under the first
+  -- broker's name, and moves to its own broker's queue when it is routed (the claim).
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT o.seq FROM orders o WHERE o.id = $1),
+          coalesce((SELECT o.broker_id FROM orders o WHERE o.id = $1), 'primary'))
   ON CONFLICT (order_id, kind) DO UPDATE
-    SET request = EXCLUDED.request, state = EXCLUDED.state, snapshot = EXCLUDED.snapshot,
+    SET request = EXCLUDED.request, state = EXCLUDED.state, snapshot = EXCLUDED.snapshot, broker = EXCLUDED.broker,
         machine_version = EXCLUDED.machine_version, request_no = EXCLUDED.request_no, attempts = 0,
         next_attempt_at = now(), last_error = NULL, version = s.version + 1, updated_at = now()
     WHERE s.kind IN ('cancel', 'replace') AND s.request_no < EXCLUDED.request_no`;
 
 const SUBMISSION_COLUMNS = `
-  s.order_id, s.kind, s.account_id, s.request, s.state, s.snapshot, s.attempts, s.version, s.request_no`;
+  s.order_id, s.kind, s.account_id, s.request, s.state, s.snapshot, s.attempts, s.version, s.request_no, s.broker`;
 
 /**
  * Due work, claimed with SKIP LOCKED so that several request servers share it without overlap, with
  * what the claim decides on: the order's status, and for a cancel the state of the order's submit.
  */
-export const CLAIM_DUE = `
+function claimDue(filter: string, orderBy: string): string {
+  return `
   SELECT ${SUBMISSION_COLUMNS}, o.status AS order_status,
          sub.state AS submit_state,
          -- An order that is itself a replacement has no submit: the broker gave its id with the replace.
-         coalesce(sub.broker_order_id, o.broker_order_id) AS submit_broker_order_id
+         coalesce(sub.broker_order_id, o.broker_order_id) AS submit_broker_order_id,
+         o.broker_id AS order_broker_id
   FROM broker_submissions s
   LEFT JOIN orders o ON o.id = s.order_id
   LEFT JOIN broker_submissions sub ON s.kind <> 'submit' AND sub.order_id = s.order_id AND sub.kind = 'submit'
-  WHERE s.state IN ('queued', 'unknown', 'sending', 'checking') AND s.next_attempt_at <= now()
-  ORDER BY s.next_attempt_at
+  WHERE s.state IN ('queued', 'unknown', 'sending', 'checking') AND s.next_attempt_at <= now() ${filter}
+  ORDER BY ${orderBy}
   LIMIT $1
   FOR UPDATE OF s SKIP LOCKED`;
+}
+
+/** The due work of brokers without a rate limit ($2: the brokers with one), earliest due first. */
+export const CLAIM_DUE = claimDue('AND s.broker <> ALL($2::text[])', 's.next_attempt_at');
+
+/**
+ * The due work of one rate-limited broker ($2), in the order its orders were placed: its queue. A
+ * cancel or an inquiry of an order already at the broker comes before the orders placed after it.
+ */
+export const CLAIM_DUE_OF_BROKER = claimDue('AND s.broker = $2', 's.placed_seq');
+
+/** Whether a rate-limited broker ($1) has due work: a claim that could take nothing asks. */
+export const HAS_DUE_OF_BROKER = `
+  SELECT EXISTS (
+    SELECT 1 FROM broker_submissions s
+    WHERE s.broker = $1 AND s.state IN ('queued', 'unknown', 'sending', 'checking') AND s.next_attempt_at <= now()
+  ) AS due`;
 
 export const LOCK_SUBMISSION = `
   SELECT ${SUBMISSION_COLUMNS} FROM broker_submissions s WHERE s.order_id = $1 AND s.kind = $2 FOR UPDATE`;
@@ -119,7 +142,7 @@ export const CLAIM_OPEN_ORDER_CHECKS = `
  * kept aside as outside the order's terms (already alarmed and a break for ops: never sent again).
  */
 export const ORDERS_TO_CHECK = `
-  SELECT o.id, o.status, o.type, o.time_in_force, o.extended_hours, o.filled_quantity,
+  SELECT o.id, o.status, o.type, o.time_in_force, o.extended_hours, o.filled_quantity, o.broker_id,
          coalesce(array_agg(f.exec_id) FILTER (WHERE f.exec_id IS NOT NULL), '{}')
            || coalesce((SELECT array_agg(a.exec_id) FROM order_anomalies a
                         WHERE a.order_id = o.id AND a.kind = 'FILL_OUTSIDE_TERMS' AND a.exec_id IS NOT NULL), '{}')
@@ -139,3 +162,7 @@ export const MARK_CHECKED_NOW = `
   INSERT INTO open_order_checks (order_id, checked_at, next_check_at, checks)
   SELECT unnest($1::uuid[]), now(), now() + ($2::int * interval '1 millisecond'), 0
   ON CONFLICT (order_id) DO UPDATE SET checked_at = EXCLUDED.checked_at, next_check_at = EXCLUDED.next_check_at`;
+
+/** A submit routed to another broker than the one it was queued under moves to that broker's queue. */
+export const MOVE_TO_BROKER = `
+  UPDATE broker_submissions SET broker = $3 WHERE order_id = $1 AND kind = $2 AND broker <> $3`;

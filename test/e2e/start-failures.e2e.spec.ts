@@ -115,6 +115,8 @@ describe('a failing start says why in one line, and never echoes a secret', () =
     KAFKA_PARTITIONS: MARKER,
     BROKER_FAULTS: `duplicate=0.1,${MARKER}=0.2`,
     BROKER_LATENCY_MS: MARKER,
+    BROKER_RATE_LIMITS: `primary=200:50,secondary=${MARKER}`,
+    BROKERS: `primary=http://a:1,${MARKER}=http://b:2`,
     SIM_SEED: MARKER,
     PORT: MARKER,
     COMMISSION_BPS: MARKER,

@@ -39,6 +39,16 @@ export interface StartBrokerOptions {
   reorderHoldMs?: number;
   pushTimeoutMs?: number;
   realNow?: () => number;
+  /**
+   * Each authenticated call to the API as it arrives (its body parsed), before any simulated latency
+   * or fault: what the broker measures a caller's rate by (tests of the outbound rate limit).
+   */
+  onCall?: (call: { method: string; path: string; body: unknown; atMs: number }) => void;
+  /**
+   * The name the system knows this broker by: it pushes to that broker's path of the fill receiver,
+   * signed with that broker's key. Unset: the receiver's first path, signed with the secret itself.
+   */
+  pushAs?: string;
 }
 
 export interface RunningBroker {
@@ -53,7 +63,11 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
-import { REPORTS_PATH as FILL_RECEIVER_REPORTS_PATH } from '../../fill-receiver/fill-receiver.app.ts';
+import {
+  brokerReportsPath,
+  REPORTS_PATH as FILL_RECEIVER_REPORTS_PATH,
+} from '../../fill-receiver/fill-receiver.app.ts';
+import { brokerPushSecret } from '../../fill-receiver/push-signature.ts';
 
 /** The simulated broker as a service: HTTP API, matching loop and report pusher. */
 export async function startBroker(options: StartBrokerOptions): Promise<RunningBroker> {
@@ -84,9 +98,15 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   });
   const pusher = new ReportPusher({
     pool: options.pool,
-    url: new URL(FILL_RECEIVER_REPORTS_PATH, options.fillReceiverUrl).toString(),
+    url: new URL(
+      options.pushAs === undefined ? FILL_RECEIVER_REPORTS_PATH : brokerReportsPath(options.pushAs),
+      options.fillReceiverUrl,
+    ).toString(),
     logger,
-    secret: options.fillReceiverSecret,
+    secret:
+      options.pushAs === undefined
+        ? options.fillReceiverSecret
+        : brokerPushSecret(options.fillReceiverSecret, options.pushAs),
     timeoutMs: options.pushTimeoutMs,
     realNow,
     paused: (realMs) => faults.isOutage(realMs),
@@ -97,6 +117,12 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     ackTimeoutDelayMs: options.ackTimeoutDelayMs,
     realNow,
   });
+  const onCall = options.onCall;
+  if (onCall) {
+    app.addHook('preHandler', async (request) => {
+      onCall({ method: request.method, path: request.url, body: request.body, atMs: realNow() });
+    });
+  }
   const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
 
   const loop = (name: string, step: () => Promise<boolean>, idleMs: number) =>
