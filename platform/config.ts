@@ -50,9 +50,45 @@ export type FaultProbabilities = Record<FaultKind, number>;
 const noFaults = (): FaultProbabilities =>
   Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as FaultProbabilities;
 
-/** Parses `ack_timeout=0.05,duplicate=0.1`; shared by BROKER_FAULTS and `--faults`. */
-export const faultSpec = z.string().transform((raw, ctx) => {
-  const faults = noFaults();
+/** A span of the market's New York wall clock in minutes past midnight: `from` included, `to` not. */
+export interface ClockWindow {
+  from: number;
+  to: number;
+}
+
+/** A simulated broker's faults: a probability of each, and the windows of market time it is down. */
+export interface FaultSpec {
+  probabilities: FaultProbabilities;
+  /** `outage=HH:MM-HH:MM` (New York time of the market's clock, every day): down, whatever `outage`'s probability. */
+  outageWindows: ClockWindow[];
+}
+
+const CLOCK_WINDOW = /^\s*(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*$/;
+
+/** `09:30-09:47` as minutes past midnight; null when it is not a window within one day (24:00 may end one). */
+export function parseClockWindow(raw: string): ClockWindow | null {
+  const match = CLOCK_WINDOW.exec(raw);
+  if (!match) return null;
+  const [fromHour, fromMinute, toHour, toMinute] = match.slice(1).map(Number) as [number, number, number, number];
+  if (fromHour > 23 || fromMinute > 59 || toMinute > 59 || toHour > 24 || (toHour === 24 && toMinute > 0)) return null;
+  const window = { from: fromHour * 60 + fromMinute, to: toHour * 60 + toMinute };
+  return window.from < window.to ? window : null;
+}
+
+/** `09:30-09:47` again, for logs and reports. */
+export function formatClockWindow(window: ClockWindow): string {
+  const hhmm = (minutes: number) =>
+    `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+  return `${hhmm(window.from)}-${hhmm(window.to)}`;
+}
+
+/**
+ * Parses `ack_timeout=0.05,duplicate=0.1,outage=09:30-09:47`; shared by BROKER_FAULTS,
+ * BROKER_FAULTS_<NAME> and the session's `--faults` flags. `outage` takes a probability (per window
+ * of real time) or a window of market time, and may be given more than once.
+ */
+export const faultSpec = z.string().transform((raw, ctx): FaultSpec => {
+  const faults: FaultSpec = { probabilities: noFaults(), outageWindows: [] };
   for (const [i, part] of raw
     .split(',')
     .map((s) => s.trim())
@@ -66,12 +102,21 @@ export const faultSpec = z.string().transform((raw, ctx) => {
       });
       return z.NEVER;
     }
+    const window = name === 'outage' && rest.length === 0 && value !== undefined ? parseClockWindow(value) : null;
+    if (window) {
+      faults.outageWindows.push(window);
+      continue;
+    }
     const probability = Number(value);
     if (rest.length > 0 || value === undefined || value.trim() === '' || !(probability >= 0 && probability <= 1)) {
-      ctx.addIssue({ code: 'custom', message: `entry ${i + 1} (${name}) needs a probability between 0 and 1` });
+      const wanted =
+        name === 'outage'
+          ? 'a probability between 0 and 1, or a New York time window HH:MM-HH:MM that ends after it starts'
+          : 'a probability between 0 and 1';
+      ctx.addIssue({ code: 'custom', message: `entry ${i + 1} (${name}) needs ${wanted}` });
       return z.NEVER;
     }
-    faults[name as FaultKind] = probability;
+    faults.probabilities[name as FaultKind] = probability;
   }
   return faults;
 });

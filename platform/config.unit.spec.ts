@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, ConfigError, faultSpec, latencyRange, loadConfig, opsOperators } from './config.ts';
+import {
+  CONFIG_VARIABLES,
+  ConfigError,
+  faultSpec,
+  formatClockWindow,
+  latencyRange,
+  loadConfig,
+  opsOperators,
+  parseClockWindow,
+} from './config.ts';
 
 function errorOf(env: Record<string, string>): ConfigError {
   try {
@@ -29,7 +38,8 @@ describe('configuration', () => {
     expect(config.BROKER_API_KEY).toMatch(/^brk_[A-Za-z0-9_-]{32}$/);
     // Each start draws its own: two processes never share a generated secret by accident.
     expect(loadConfig({}).FILL_RECEIVER_SECRET).not.toBe(config.FILL_RECEIVER_SECRET);
-    expect(Object.values(config.BROKER_FAULTS).every((p) => p === 0)).toBe(true);
+    expect(Object.values(config.BROKER_FAULTS.probabilities).every((p) => p === 0)).toBe(true);
+    expect(config.BROKER_FAULTS.outageWindows).toEqual([]);
     expect(config).toMatchObject({ RATE_LIMIT_PER_MINUTE: 1200, AUTH_FAILURES_PER_MINUTE: 60, MAX_OPEN_ORDERS: 1000 });
     expect(opsOperators(config)).toEqual([{ name: 'ops', key: config.OPS_API_KEY }]);
   });
@@ -67,7 +77,7 @@ describe('configuration', () => {
       BROKER_API_KEY: 'a-broker-api-key-0123',
       generated: { opsApiKey: false, seed: false, fillReceiverSecret: false, brokerApiKey: false },
     });
-    expect(config.BROKER_FAULTS).toMatchObject({ ack_timeout: 0.05, duplicate: 0.1, reject: 0 });
+    expect(config.BROKER_FAULTS.probabilities).toMatchObject({ ack_timeout: 0.05, duplicate: 0.1, reject: 0 });
   });
 
   it.each([
@@ -85,6 +95,12 @@ describe('configuration', () => {
     ['BROKER_FAULTS', 'meteor=0.1'],
     ['BROKER_FAULTS', 'duplicate=1.5'],
     ['BROKER_FAULTS', 'duplicate'],
+    ['BROKER_FAULTS', 'outage=09:47-09:30'],
+    ['BROKER_FAULTS', 'outage=09:30-09:30'],
+    ['BROKER_FAULTS', 'outage=24:00-24:30'],
+    ['BROKER_FAULTS', 'outage=9:30-9:47'],
+    ['BROKER_FAULTS', 'outage=09:30'],
+    ['BROKER_FAULTS', 'reject=09:30-09:47'],
     ['BROKER_LATENCY_MS', '20-2'],
     ['BROKER_LATENCY_MS', 'fast'],
     ['SIM_SEED', '-1'],
@@ -154,8 +170,34 @@ describe('configuration', () => {
   });
 
   it('parses fault specs and latency ranges on their own, for the session flags', () => {
-    expect(faultSpec.parse('reject=1, partial=0.3').partial).toBe(0.3);
+    expect(faultSpec.parse('reject=1, partial=0.3').probabilities.partial).toBe(0.3);
     expect(latencyRange.parse('7')).toEqual({ min: 7, max: 7 });
+  });
+
+  it('reads an outage as a probability or as windows of New York market time, several of them allowed', () => {
+    expect(faultSpec.parse('outage=0.01')).toMatchObject({ probabilities: { outage: 0.01 }, outageWindows: [] });
+    const spec = faultSpec.parse('duplicate=0.1, outage=09:30-09:47,outage=0.2, outage=15:59-24:00');
+    expect(spec.probabilities).toMatchObject({ duplicate: 0.1, outage: 0.2 });
+    expect(spec.outageWindows).toEqual([
+      { from: 9 * 60 + 30, to: 9 * 60 + 47 },
+      { from: 15 * 60 + 59, to: 24 * 60 },
+    ]);
+    expect(spec.outageWindows.map(formatClockWindow)).toEqual(['09:30-09:47', '15:59-24:00']);
+    expect(errorOf({ BROKER_FAULTS: 'outage=09:47-09:30' }).message).toBe(
+      'Invalid configuration: BROKER_FAULTS entry 1 (outage) needs a probability between 0 and 1, or a New York time window HH:MM-HH:MM that ends after it starts',
+    );
+  });
+
+  it('parses every window of one day back to itself, and nothing that is not one', () => {
+    const hhmm = (minutes: number) =>
+      `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1439 }), fc.integer({ min: 0, max: 1440 }), (from, to) => {
+        const window = parseClockWindow(`${hhmm(from)}-${hhmm(to)}`);
+        expect(window).toEqual(from < to ? { from, to } : null);
+        if (window) expect(formatClockWindow(window)).toBe(`${hhmm(from)}-${hhmm(to)}`);
+      }),
+    );
   });
 
   describe('never echoes a value it refuses', () => {

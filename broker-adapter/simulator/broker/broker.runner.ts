@@ -62,7 +62,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const realNow = options.realNow ?? Date.now;
   const faults = new FaultPlan({
     seed: options.config.SIM_SEED,
-    probabilities: options.config.BROKER_FAULTS,
+    probabilities: options.config.BROKER_FAULTS.probabilities,
+    outageWindows: options.config.BROKER_FAULTS.outageWindows,
     latencyMs: options.config.BROKER_LATENCY_MS,
     outageWindowMs: options.outageWindowMs ?? 2_000,
   });
@@ -88,7 +89,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     secret: options.fillReceiverSecret,
     timeoutMs: options.pushTimeoutMs,
     realNow,
-    paused: (realMs) => faults.isOutage(realMs),
+    paused: (realMs) => faults.isOutage(realMs, clock.now()),
   });
   const app = createBrokerApp({
     service,
