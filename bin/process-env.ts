@@ -6,6 +6,8 @@ import {
   KafkaBus,
   loadConfigOrExit,
   migrate,
+  configuredBrokers,
+  type BrokerEndpoint,
   type Config,
   type Lifecycle,
 } from '../platform/index.ts';
@@ -20,6 +22,8 @@ const schema = z.object({
 
 export interface SeparateProcessEnv {
   BROKER_URL: string;
+  /** BROKERS, else the one broker at BROKER_URL, named `primary`. */
+  brokers: BrokerEndpoint[];
   DATABASE_URL: string;
   KAFKA_BROKERS: string[];
 }
@@ -42,6 +46,7 @@ export function loadSeparateProcessEnv(config: Config, env: NodeJS.ProcessEnv = 
     }
     return {
       BROKER_URL: parsed.data.BROKER_URL,
+      brokers: configuredBrokers(config, parsed.data.BROKER_URL),
       DATABASE_URL: config.DATABASE_URL,
       KAFKA_BROKERS: config.KAFKA_BROKERS,
     };

@@ -15,6 +15,14 @@ in-process. Prints the trading URL, the ops key and an \`export\` line for a sec
 runs until SIGINT or SIGTERM. Variables: docs/configuration.md.
 `);
 const config = loadConfigOrExit();
+if (config.BROKERS) {
+  // npm start's brokers are simulated here and push to a fill receiver on a free port: brokers
+  // elsewhere could not reach it. BROKERS is for the components run on their own.
+  process.stderr.write(
+    'Invalid configuration: BROKERS is for components run on their own; npm start simulates its brokers (primary, secondary)\n',
+  );
+  process.exit(1);
+}
 const env = loadStartEnv();
 const logger = createLogger('order-routing', config.LOG_LEVEL);
 const clock =

@@ -194,6 +194,78 @@ const opsApiKeys = z.string().transform((raw, ctx) => {
   return operators;
 });
 
+/** A broker this system routes to: its name (what orders, metrics and ops call it) and its API's base URL. */
+export interface BrokerEndpoint {
+  name: string;
+  url: string;
+}
+
+/** The broker a process without BROKERS knows (at BROKER_URL), and the first of `npm start`'s. */
+export const DEFAULT_BROKER = 'primary';
+/** The brokers `npm start` simulates, in order of preference. */
+export const SIMULATED_BROKERS = [DEFAULT_BROKER, 'secondary'] as const;
+
+export const BROKER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/**
+ * `name=url,name=url`, in order of preference. A name becomes part of metric labels, URL paths and
+ * variable names (BROKER_FAULTS_<NAME>), hence its narrow alphabet. Entries are named by position:
+ * a URL may carry credentials.
+ */
+const brokerList = z.string().transform((raw, ctx) => {
+  const brokers: BrokerEndpoint[] = [];
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const [index, entry] of entries.entries()) {
+    const at = `entry ${index + 1}`;
+    const equals = entry.indexOf('=');
+    const name = equals < 0 ? '' : entry.slice(0, equals).trim();
+    const url = equals < 0 ? '' : entry.slice(equals + 1).trim();
+    if (!BROKER_NAME.test(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${at} must be name=url, the name 1-32 characters of a-z 0-9 _ - starting with a letter`,
+      });
+      return z.NEVER;
+    }
+    if (!z.url({ protocol: /^https?$/ }).safeParse(url).success) {
+      ctx.addIssue({ code: 'custom', message: `${at} (${name}) needs an http:// or https:// URL` });
+      return z.NEVER;
+    }
+    if (brokers.some((other) => other.name === name)) {
+      ctx.addIssue({ code: 'custom', message: `${at}: the broker ${name} is named twice` });
+      return z.NEVER;
+    }
+    brokers.push({ name, url: url.replace(/\/+$/, '') });
+  }
+  if (brokers.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must list at least one name=url' });
+    return z.NEVER;
+  }
+  return brokers;
+});
+
+/**
+ * The brokers of a process that runs on its own: BROKERS, else the one broker at BROKER_URL,
+ * named `primary`, as before there were several.
+ */
+export function configuredBrokers(config: Pick<Config, 'BROKERS'>, brokerUrl: string): BrokerEndpoint[] {
+  return config.BROKERS ?? [{ name: DEFAULT_BROKER, url: brokerUrl }];
+}
+
+/**
+ * The seed of the simulated broker at `index` in order of preference. The first keeps SIM_SEED
+ * itself, so a seed's behaviour with one broker is unchanged; the others get their own stream
+ * (two brokers on one seed would fault and fill in lockstep).
+ */
+export function simulatedBrokerSeed(simSeed: number, index: number): number {
+  if (index === 0) return simSeed;
+  // A multiplicative hash (Knuth's) keeps derived seeds apart and within 31 bits.
+  return ((simSeed + index * 0x9e3779b1) >>> 0) % 2 ** 31 || 1;
+}
+
 export const DEFAULT_RATE_LIMIT_PER_MINUTE = 1200;
 export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 60;
 export const DEFAULT_MAX_OPEN_ORDERS = 1000;
@@ -232,6 +304,7 @@ const envSchema = z.object({
     .min(32, 'must be at least 32 characters')
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
     .optional(),
+  BROKERS: brokerList.optional(),
   BROKER_API_KEY: z
     .string()
     .min(16, 'must be at least 16 characters')
@@ -277,6 +350,11 @@ export type Config = Omit<
   /** What callers of the broker's API present; generated when unset (then only one process can know it). */
   BROKER_API_KEY: string;
   /**
+   * Faults of the simulated brokers that have their own (BROKER_FAULTS_<NAME>), by broker name; the
+   * others have BROKER_FAULTS (`faultsOf`).
+   */
+  brokerFaults: Readonly<Record<string, FaultSpec>>;
+  /**
    * Which values were generated here: the ops key and seed are printed at start; a generated secret
    * or broker key only works inside this process, so a component run alone refuses to start on one.
    */
@@ -320,6 +398,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     SIM_SEED: SIM_SEED ?? randomInt(1, 2 ** 31),
     FILL_RECEIVER_SECRET: FILL_RECEIVER_SECRET ?? randomBytes(32).toString('base64url'),
     BROKER_API_KEY: BROKER_API_KEY ?? `brk_${randomBytes(24).toString('base64url')}`,
+    brokerFaults: brokerFaultOverrides(env, rest.BROKERS?.map((broker) => broker.name) ?? SIMULATED_BROKERS),
     generated: {
       opsApiKey: OPS_API_KEY === undefined,
       seed: SIM_SEED === undefined,
@@ -327,6 +406,42 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       brokerApiKey: BROKER_API_KEY === undefined,
     },
   };
+}
+
+/** Where one simulated broker's own faults are read from: `BROKER_FAULTS_` and its name in capitals, `-` as `_`. */
+export function brokerFaultsVariable(name: string): string {
+  return `BROKER_FAULTS_${name.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/**
+ * Every BROKER_FAULTS_<NAME> in the environment, each for a broker this process knows (BROKERS, else
+ * the simulated `primary` and `secondary`): a variable for no such broker is a mistake worth stopping
+ * for, since its faults would silently not happen.
+ */
+function brokerFaultOverrides(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, FaultSpec> {
+  const byVariable = new Map(names.map((name) => [brokerFaultsVariable(name), name]));
+  const overrides: Record<string, FaultSpec> = {};
+  const variables = Object.keys(env)
+    .filter((key) => key.startsWith('BROKER_FAULTS_') && env[key] !== undefined && env[key] !== '')
+    .sort();
+  for (const variable of variables) {
+    const name = byVariable.get(variable);
+    if (name === undefined) {
+      throw new ConfigError(
+        variable,
+        `names no broker of this system (known: ${names.join(', ')}; the variable is BROKER_FAULTS_ and the name in capitals)`,
+      );
+    }
+    const parsed = faultSpec.safeParse(env[variable]);
+    if (!parsed.success) throw new ConfigError(variable, parsed.error.issues[0]!.message);
+    overrides[name] = parsed.data;
+  }
+  return overrides;
+}
+
+/** One simulated broker's faults: its own BROKER_FAULTS_<NAME>, else BROKER_FAULTS. */
+export function faultsOf(config: Pick<Config, 'BROKER_FAULTS' | 'brokerFaults'>, name: string): FaultSpec {
+  return config.brokerFaults[name] ?? config.BROKER_FAULTS;
 }
 
 /** Every operator and its key: OPS_API_KEY's operator first, then OPS_API_KEYS'. */

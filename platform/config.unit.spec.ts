@@ -3,12 +3,17 @@ import { describe, expect, it } from 'vitest';
 import {
   CONFIG_VARIABLES,
   ConfigError,
+  brokerFaultsVariable,
+  configuredBrokers,
+  faultsOf,
   faultSpec,
   formatClockWindow,
   latencyRange,
   loadConfig,
   opsOperators,
   parseClockWindow,
+  SIMULATED_BROKERS,
+  simulatedBrokerSeed,
 } from './config.ts';
 
 function errorOf(env: Record<string, string>): ConfigError {
@@ -163,6 +168,58 @@ describe('configuration', () => {
     expect(errorOf({ OPS_API_KEY: 'sEcReT' }).message).not.toContain('sEcReT');
   });
 
+  describe('BROKERS', () => {
+    it('lists named brokers in order of preference', () => {
+      const config = loadConfig({ BROKERS: 'ibkr=https://api.example.com/v1/, alpaca_2=http://10.0.0.2:3200' });
+      expect(config.BROKERS).toEqual([
+        { name: 'ibkr', url: 'https://api.example.com/v1' },
+        { name: 'alpaca_2', url: 'http://10.0.0.2:3200' },
+      ]);
+      expect(configuredBrokers(config, 'http://127.0.0.1:3200')).toBe(config.BROKERS);
+    });
+
+    it('unset: a process on its own has the one broker at BROKER_URL, named primary', () => {
+      const config = loadConfig({});
+      expect(config.BROKERS).toBeUndefined();
+      expect(configuredBrokers(config, 'http://127.0.0.1:3200')).toEqual([
+        { name: 'primary', url: 'http://127.0.0.1:3200' },
+      ]);
+      expect(SIMULATED_BROKERS).toEqual(['primary', 'secondary']);
+    });
+
+    it.each([
+      ['no equals sign', 'primary', 'entry 1 must be name=url'],
+      ['an upper-case name', 'p=http://a:1,Second=http://b:2', 'entry 2 must be name=url'],
+      ['a name starting with a digit', '2nd=http://b:2', 'entry 1 must be name=url'],
+      ['a name too long', `${'a'.repeat(33)}=http://b:2`, 'entry 1 must be name=url'],
+      ['not a URL', 'primary=127.0.0.1:3200', 'entry 1 (primary) needs an http:// or https:// URL'],
+      ['another scheme', 'primary=http://a:1,backup=ftp://b', 'entry 2 (backup) needs an http:// or https:// URL'],
+      ['a name twice', 'a=http://a:1,b=http://b:1,a=http://c:1', 'entry 3: the broker a is named twice'],
+      ['nothing listed', ' , ', 'must list at least one name=url'],
+    ])('refuses %s in one line that names the entry', (_case, value, message) => {
+      const error = errorOf({ BROKERS: value });
+      expect(error.variable).toBe('BROKERS');
+      expect(error.message.startsWith(`Invalid configuration: BROKERS ${message}`)).toBe(true);
+    });
+
+    it('never echoes a URL, which may carry credentials', () => {
+      const error = errorOf({ BROKERS: 'primary=http://u:Zq7SECRET@a:1,secondary=ftp://u:Zq7SECRET@b' });
+      expect(error.message).not.toContain('Zq7SECRET');
+    });
+
+    it("derives each simulated broker's seed from SIM_SEED: the first keeps it, the others differ", () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: 999_999_999_999_999 }), (seed) => {
+          expect(simulatedBrokerSeed(seed, 0)).toBe(seed);
+          const second = simulatedBrokerSeed(seed, 1);
+          expect(second).toBe(simulatedBrokerSeed(seed, 1));
+          expect(Number.isInteger(second) && second > 0 && second < 2 ** 31).toBe(true);
+          expect(second).not.toBe(simulatedBrokerSeed(seed, 2));
+        }),
+      );
+    });
+  });
+
   it('treats an empty variable as unset', () => {
     const config = loadConfig({ PORT: '', KAFKA_BROKERS: '' });
     expect(config.PORT).toBe(3000);
@@ -200,6 +257,43 @@ describe('configuration', () => {
     );
   });
 
+  describe('BROKER_FAULTS_<NAME>', () => {
+    it('gives one broker its own faults; the others keep BROKER_FAULTS', () => {
+      const config = loadConfig({
+        BROKER_FAULTS: 'duplicate=0.1',
+        BROKER_FAULTS_PRIMARY: 'outage=09:30-09:47',
+      });
+      expect(faultsOf(config, 'primary')).toEqual(faultSpec.parse('outage=09:30-09:47'));
+      expect(faultsOf(config, 'secondary')).toEqual(faultSpec.parse('duplicate=0.1'));
+      expect(faultsOf(loadConfig({}), 'primary')).toEqual(faultSpec.parse(''));
+    });
+
+    it('knows the brokers of BROKERS when it is set, a dash in a name written as an underscore', () => {
+      const config = loadConfig({
+        BROKERS: 'ibkr=http://127.0.0.1:1,alpaca-us=http://127.0.0.1:2',
+        BROKER_FAULTS_ALPACA_US: 'reject=1',
+        BROKER_FAULTS_IBKR: '',
+      });
+      expect(faultsOf(config, 'alpaca-us').probabilities.reject).toBe(1);
+      expect(faultsOf(config, 'ibkr').probabilities.reject).toBe(0);
+      expect(brokerFaultsVariable('alpaca-us')).toBe('BROKER_FAULTS_ALPACA_US');
+    });
+
+    it('refuses a broker it does not know, and a bad spec, in one line naming the variable', () => {
+      expect(errorOf({ BROKER_FAULTS_TERTIARY: 'reject=1' }).message).toBe(
+        'Invalid configuration: BROKER_FAULTS_TERTIARY names no broker of this system (known: primary, secondary; the variable is BROKER_FAULTS_ and the name in capitals)',
+      );
+      expect(errorOf({ BROKERS: 'ibkr=http://127.0.0.1:1', BROKER_FAULTS_PRIMARY: 'reject=1' }).variable).toBe(
+        'BROKER_FAULTS_PRIMARY',
+      );
+      expect(errorOf({ BROKER_FAULTS_SECONDARY: 'outage=09:47-09:30' }).message).toBe(
+        'Invalid configuration: BROKER_FAULTS_SECONDARY entry 1 (outage) needs a probability between 0 and 1, or a New York time window HH:MM-HH:MM that ends after it starts',
+      );
+      const secret = 'Zq7SECRETqZ';
+      expect(errorOf({ BROKER_FAULTS_PRIMARY: `duplicate=${secret}` }).message).not.toContain(secret);
+    });
+  });
+
   describe('never echoes a value it refuses', () => {
     const MARKER = 'Zq7SECRETqZ';
     const refusal = (variable: string, value: string): ConfigError | null => {
@@ -225,6 +319,7 @@ describe('configuration', () => {
       ['BROKER_FAULTS', `duplicate=0.1,${MARKER}=0.2`],
       ['BROKER_FAULTS', `duplicate=${MARKER}`],
       ['BROKER_LATENCY_MS', MARKER],
+      ['BROKERS', `primary=http://u:${MARKER}@a:1,${MARKER}=x`],
       ['SIM_SEED', MARKER],
       ['PORT', MARKER],
       ['KAFKA_PARTITIONS', MARKER],
