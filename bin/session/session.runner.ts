@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { BrokerUnavailableError, type InstrumentView } from '../../broker-adapter/index.ts';
 import { manualClock } from '../../broker-adapter/simulator/index.ts';
 import {
+  brokerFaultsVariable,
   createPool,
   createThrowawayDatabase,
   InProcessBus,
@@ -43,6 +44,8 @@ export interface SessionOptions {
   orders: number;
   /** As BROKER_FAULTS, e.g. `duplicate=0.1,drop_report=0.02`; already validated. */
   faults: string;
+  /** One simulated broker's faults by name, as BROKER_FAULTS_<NAME> (else `faults`); already validated. */
+  brokerFaults?: Record<string, string>;
   /** As BROKER_LATENCY_MS. */
   latency: string;
   /** The New York trading date the session plays. */
@@ -125,6 +128,9 @@ async function runDay(
     OPS_API_KEY: opsKey,
     SIM_SEED: String(options.seed),
     BROKER_FAULTS: options.faults,
+    ...Object.fromEntries(
+      Object.entries(options.brokerFaults ?? {}).map(([name, spec]) => [brokerFaultsVariable(name), spec]),
+    ),
     BROKER_LATENCY_MS: options.latency,
     KAFKA_PARTITIONS: '3',
     // The session's clients are the load itself: they must not be throttled, nor capped by a

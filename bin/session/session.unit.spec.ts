@@ -21,6 +21,7 @@ describe('session flags', () => {
       accounts: 3,
       orders: 50,
       faults: 'drop_report=0.1',
+      brokerFaults: { primary: 'drop_report=0.1', secondary: 'drop_report=0.1' },
       latency: '2-20',
       report: 'out',
       date: '2026-03-02',
@@ -36,6 +37,9 @@ describe('session flags', () => {
     [['--orders', 'many'], /--orders/],
     [['--faults', 'drop_report=2'], /probability between 0 and 1/],
     [['--faults', 'meteor=0.1'], /entry 1 names an unknown fault \(known: ack_timeout/],
+    [['--faults-primary', 'outage=09:47-09:30'], /--faults-primary.*HH:MM-HH:MM that ends after it starts/],
+    [['--faults-secondary', 'meteor=1'], /--faults-secondary.*unknown fault/],
+    [['--faults-tertiary', 'reject=1'], /unknown option '--faults-tertiary'/],
     [['--latency', '9-1'], /--latency/],
     [['--date', '2026-03-07'], /not a US trading day/],
     [['--date', '2026-02-30x'], /YYYY-MM-DD/],
@@ -55,6 +59,21 @@ describe('session flags', () => {
     expect(thrown).toBeInstanceOf(UsageError);
     expect((thrown as Error).message).toMatch(message);
     expect((thrown as Error).message).not.toContain('\n');
+  });
+
+  it('given --faults-<broker>, then that broker has its own faults and --faults applies to the others', () => {
+    expect(
+      parseSessionArgs(['--faults', 'duplicate=0.1', '--faults-primary', 'outage=09:30-09:47'], {})?.brokerFaults,
+    ).toEqual({ primary: 'outage=09:30-09:47', secondary: 'duplicate=0.1' });
+  });
+
+  it("given BROKER_FAULTS_<NAME>, then it is the default of that broker's flag, and checked as one", () => {
+    const env = { BROKER_FAULTS: 'reject=0.1', BROKER_FAULTS_SECONDARY: 'outage=13:00-13:05' };
+    expect(parseSessionArgs([], env)?.brokerFaults).toEqual({ primary: 'reject=0.1', secondary: 'outage=13:00-13:05' });
+    expect(parseSessionArgs(['--faults-secondary', 'partial=1'], env)?.brokerFaults.secondary).toBe('partial=1');
+    expect(() => parseSessionArgs([], { BROKER_FAULTS_PRIMARY: 'outage=25:00-26:00' })).toThrow(
+      /^BROKER_FAULTS_PRIMARY \(the default of --faults-primary\): entry 1 \(outage\)/,
+    );
   });
 
   it('given no seed flag, when SIM_SEED is set, then the seed comes from it', () => {
