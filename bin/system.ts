@@ -32,6 +32,7 @@ import {
 } from '../order-gateway/index.ts';
 import {
   createPool,
+  DEFAULT_BROKER,
   InProcessBus,
   KafkaBus,
   migrate,
@@ -139,7 +140,12 @@ export async function composeTradingServer(
   const consumerLag = bus.consumerLag ? () => bus.consumerLag!() : undefined;
   const reconciler = createReconciler({
     pool,
-    broker: brokerStatements({ baseUrl: options.brokerUrl, apiKey: config.BROKER_API_KEY }),
+    brokers: [
+      {
+        name: DEFAULT_BROKER,
+        statements: brokerStatements({ baseUrl: options.brokerUrl, apiKey: config.BROKER_API_KEY }),
+      },
+    ],
     ledger,
     bus,
     logger,

@@ -4,6 +4,7 @@ import { manualClock } from '../../broker-adapter/simulator/index.ts';
 import {
   brokerFaultsVariable,
   createPool,
+  DEFAULT_BROKER,
   createThrowawayDatabase,
   InProcessBus,
   KafkaBus,
@@ -225,7 +226,7 @@ async function runDay(
   // After the close: repair what the reconciler finds, settle, then look again without repairing.
   const reconcile = (options.reconciler ?? connectReconciler)({
     pool,
-    broker: system.brokerClient,
+    brokers: [{ name: DEFAULT_BROKER, statements: system.brokerClient }],
     ledger: system.ledger,
     bus,
     logger,
