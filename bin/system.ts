@@ -33,6 +33,7 @@ import {
 import {
   createPool,
   DEFAULT_BROKER,
+  faultsOf,
   InProcessBus,
   KafkaBus,
   migrate,
@@ -250,7 +251,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const fillReceiverUrl = await fillReceiver.listen({ port: 0, host: '127.0.0.1' });
   const broker = await startBroker({
     pool,
-    config,
+    // This process's simulated broker is the primary: BROKER_FAULTS_PRIMARY, else BROKER_FAULTS.
+    config: { ...config, BROKER_FAULTS: faultsOf(config, DEFAULT_BROKER) },
     fillReceiverUrl,
     fillReceiverSecret: config.FILL_RECEIVER_SECRET,
     apiKey: config.BROKER_API_KEY,

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { BrokerUnavailableError, type InstrumentView } from '../../broker-adapter/index.ts';
-import { manualClock } from '../../broker-adapter/simulator/index.ts';
+import { manualClock, type RunningBroker } from '../../broker-adapter/simulator/index.ts';
 import {
   brokerFaultsVariable,
   createPool,
-  DEFAULT_BROKER,
+  faultsOf,
+  formatClockWindow,
+  SIMULATED_BROKERS,
   createThrowawayDatabase,
   InProcessBus,
   KafkaBus,
@@ -16,6 +19,7 @@ import {
   type Pool,
 } from '../../platform/index.ts';
 import { allMigrations, startSystem, type RunningSystem } from '../system.ts';
+import { mergedStatements, startSecondaryBroker, type SessionBroker } from './session.brokers.ts';
 import { SessionClients, type ActionOutcome } from './session.clients.ts';
 import {
   checkAgainstStatements,
@@ -109,7 +113,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         })
       : new InProcessBus(3);
     cleanups.unshift(() => bus.close());
-    return await runDay(options, pool, bus, cleanups);
+    return await runDay(options, database.url, pool, bus, cleanups);
   } finally {
     for (const cleanup of cleanups) {
       await cleanup().catch((error: unknown) => logger.warn({ err: error }, 'session cleanup failed'));
@@ -119,6 +123,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
 
 async function runDay(
   options: SessionOptions,
+  databaseUrl: string,
   pool: Pool,
   bus: Bus,
   cleanups: Array<() => Promise<unknown>>,
@@ -143,6 +148,9 @@ async function runDay(
     // environment, else out of the way, so that a seed's breaks (repaired by reconciliation) stay the same.
     OPEN_ORDER_CHECK_SECONDS: process.env.OPEN_ORDER_CHECK_SECONDS || '3600',
   });
+  const outageWindows = Object.fromEntries(
+    SIMULATED_BROKERS.map((name) => [name, faultsOf(config, name).outageWindows]),
+  );
   const steps = planSession({
     seed: options.seed,
     accounts: options.accounts,
@@ -150,6 +158,10 @@ async function runDay(
     tradingDate: options.tradingDate,
     stepMinutes: options.stepMinutes,
     days: options.days ?? 1,
+    // A step where each outage starts (orders placed while the broker is down) and where it ends.
+    extraStepMinutes: Object.values(outageWindows)
+      .flat()
+      .flatMap((window) => [window.from, window.to]),
   });
   const clock = manualClock(steps[0]!.at);
   const reports = new ConsumedReports();
@@ -164,10 +176,41 @@ async function runDay(
     onReportApplied: (report) => reports.add(report.execId),
   });
   cleanups.unshift(() => system.stop());
-  const watcher = createQuietWatcher({ pool, broker: system.broker, reports, logger, signal: options.signal });
+  // The system's own simulated broker is the primary; the session adds the secondary beside it.
+  const brokers: SessionBroker[] = [
+    { name: SIMULATED_BROKERS[0], broker: system.broker, client: system.brokerClient },
+    await startSecondaryBroker({
+      name: SIMULATED_BROKERS[1],
+      index: 1,
+      config,
+      databaseUrl,
+      system,
+      clock,
+      logger,
+      cleanups,
+    }),
+  ];
+  const down = (broker: RunningBroker) => broker.faults.isOutage(Date.now(), clock.now());
+  const watcher = createQuietWatcher({
+    pool,
+    brokers: brokers.map((b) => b.broker),
+    isDown: down,
+    reports,
+    logger,
+    signal: options.signal,
+  });
   const finals = new FinalStatusWatch();
   const clients = new SessionClients(system.url, opsKey);
   const data = emptyData(options);
+  data.brokerFaults = Object.fromEntries(
+    brokers.map((b) => [b.name, options.brokerFaults?.[b.name] ?? options.faults]),
+  );
+  data.outageWindows = Object.fromEntries(
+    Object.entries(outageWindows).map(([name, windows]) => [name, windows.map(formatClockWindow)]),
+  );
+  for (const b of brokers) {
+    data.outageSteps[b.name] = steps.filter((s) => b.broker.faults.inOutageWindow(s.at)).map((s) => s.index);
+  }
   const progress = (phase: string, step: number, breaksOpen: number | null = null) =>
     options.onProgress?.({
       phase,
@@ -187,7 +230,7 @@ async function runDay(
     const setAt = Date.now();
     progress(step.session, step.index);
     const settledBefore = await watcher.waitQuiet(step.session);
-    const prices = await instrumentPrices(system);
+    const prices = await instrumentPrices(brokers.find((b) => !down(b.broker)) ?? brokers[0]!);
     for (const [symbol, price] of prices) data.prices.push({ at: step.at.toISOString(), symbol, price });
     await sleep(Math.max(0, setAt + MARKET_DATA_TTL_MS - Date.now()));
 
@@ -212,6 +255,13 @@ async function runDay(
       );
     }
     await finals.observe(pool);
+    const seen = await systemBrokerStates(system.url, opsKey);
+    if (seen && Object.keys(seen).length > 1) data.routes = true;
+    data.brokerHealth.push({
+      step: step.index,
+      at: step.at.toISOString(),
+      brokers: Object.fromEntries(brokers.map((b) => [b.name, { up: !down(b.broker), state: seen?.[b.name] ?? null }])),
+    });
     data.fillCount = (await pool.query<{ n: number }>(FILL_COUNT)).rows[0]!.n;
     data.throughput.push({
       wallSeconds: (Date.now() - dayStarted) / 1000,
@@ -226,7 +276,7 @@ async function runDay(
   // After the close: repair what the reconciler finds, settle, then look again without repairing.
   const reconcile = (options.reconciler ?? connectReconciler)({
     pool,
-    brokers: [{ name: DEFAULT_BROKER, statements: system.brokerClient }],
+    brokers: brokers.map((b) => ({ name: b.name, statements: b.client })),
     ledger: system.ledger,
     bus,
     logger,
@@ -244,7 +294,7 @@ async function runDay(
     ...finals.violations,
     ...(await checkOrderInvariants(pool)),
     ...(await checkLedger(pool)),
-    ...(await retryingUnavailable(() => checkAgainstStatements(pool, system.brokerClient, dates))),
+    ...(await retryingUnavailable(() => checkAgainstStatements(pool, mergedStatements(brokers), dates))),
     ...(await dayOrdersOpen(pool)),
     ...(await checkCancels(pool, data.cancelsAccepted)),
     ...(await checkNothingLeftWithoutReason(pool)),
@@ -264,6 +314,8 @@ async function runDay(
   }
   data.executionToLedgerMs = (await pool.query<{ ms: number }>(EXECUTION_TO_LEDGER)).rows.map((row) => row.ms);
   data.recoveredByOpenOrderCheck = await recoveredByOpenOrderCheck(system.url);
+  await servedByBroker(data, brokers, dates);
+  data.violations.push(...failoverViolations(data));
   progress('done', steps.length, data.breaksOpen.length);
   return { summary: buildSummary(data), data };
 }
@@ -275,7 +327,14 @@ function emptyData(options: SessionOptions): SessionData {
     tradingDates: tradingDates(options.tradingDate, options.days ?? 1),
     accounts: options.accounts,
     faults: options.faults,
+    brokerFaults: {},
     bus: options.kafkaBrokers?.length ? 'kafka' : 'in-process',
+    servedBy: {},
+    brokerFills: {},
+    brokerHealth: [],
+    outageWindows: {},
+    outageSteps: {},
+    routes: false,
     placed: [],
     refused: [],
     failed: [],
@@ -367,9 +426,58 @@ async function recoveredByOpenOrderCheck(url: string): Promise<number | null> {
   return samples.length === 0 ? null : samples.reduce((total, n) => total + n, 0);
 }
 
-/** Last prices straight from the broker: the trading server's cache may still hold the last step's. */
-async function instrumentPrices(system: RunningSystem): Promise<Map<string, string>> {
-  const instruments: InstrumentView[] = await retryingUnavailable(() => system.brokerClient.getInstruments());
+/** Which broker serves each order (its statements list it), and each broker's trades, over the dates played. */
+async function servedByBroker(data: SessionData, brokers: readonly SessionBroker[], dates: readonly string[]) {
+  for (const b of brokers) {
+    let fills = 0;
+    for (const date of dates) {
+      const { orders } = await retryingUnavailable(() => b.client.getStatement('orders', date));
+      for (const order of orders) data.servedBy[order.clientOrderId] ??= b.name;
+      const { executions } = await retryingUnavailable(() => b.client.getStatement('executions', date));
+      fills += executions.filter((e) => e.execType === 'trade').length;
+    }
+    data.brokerFills[b.name] = fills;
+  }
+}
+
+/** An order placed while a broker was down must be served by another, once the system routes between them. */
+function failoverViolations(data: SessionData): Violation[] {
+  if (!data.routes) return [];
+  const violations: Violation[] = [];
+  for (const [broker, steps] of Object.entries(data.outageSteps)) {
+    const during = new Set(steps);
+    for (const placed of data.placed) {
+      if (during.has(placed.step) && data.servedBy[placed.id] === broker) {
+        violations.push({
+          check: 'outage-failover',
+          message: `order ${placed.id} (${placed.label}) was placed while ${broker} was down and is at ${broker}`,
+        });
+      }
+    }
+  }
+  return violations;
+}
+
+/** Each broker's state as the system sees it (GET /v1/ops/brokers); null when the system does not expose it. */
+async function systemBrokerStates(url: string, opsKey: string): Promise<Record<string, string> | null> {
+  const response = await fetch(`${url}/v1/ops/brokers`, { headers: { authorization: `Bearer ${opsKey}` } });
+  if (!response.ok) {
+    await response.body?.cancel();
+    return null;
+  }
+  const parsed = BrokerStates.safeParse(await response.json());
+  if (!parsed.success) return null;
+  const list = Array.isArray(parsed.data) ? parsed.data : parsed.data.brokers;
+  return Object.fromEntries(list.map((b) => [b.id, b.state]));
+}
+
+const BrokerState = z.object({ id: z.string(), state: z.string() });
+/** GET /v1/ops/brokers: a list, or one under `brokers`. */
+const BrokerStates = z.union([z.array(BrokerState), z.object({ brokers: z.array(BrokerState) })]);
+
+/** Last prices straight from a broker that is up: the trading server's cache may still hold the last step's. */
+async function instrumentPrices(broker: SessionBroker): Promise<Map<string, string>> {
+  const instruments: InstrumentView[] = await retryingUnavailable(() => broker.client.getInstruments());
   return new Map(instruments.map((instrument) => [instrument.symbol, instrument.lastPrice]));
 }
 

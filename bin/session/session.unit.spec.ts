@@ -82,6 +82,23 @@ describe('session flags', () => {
 });
 
 describe('the day plan', () => {
+  it('given an outage window, when planned, then a step starts it and one ends it, each with its share of actions', () => {
+    const steps = planSession({
+      seed: 3,
+      accounts: 5,
+      orders: 200,
+      tradingDate: '2026-03-02',
+      stepMinutes: 120,
+      extraStepMinutes: [9 * 60 + 30, 9 * 60 + 47],
+    });
+    const times = steps.map((s) => s.at.toISOString());
+    expect(times).toContain('2026-03-02T14:30:00.000Z');
+    expect(times).toContain('2026-03-02T14:47:00.000Z');
+    expect([...times].sort()).toEqual(times);
+    expect(steps.find((s) => s.at.toISOString() === '2026-03-02T14:30:00.000Z')!.actions.length).toBeGreaterThan(0);
+    expect(plan(3).map((s) => s.at.toISOString())).not.toContain('2026-03-02T14:47:00.000Z');
+  });
+
   it('given one seed, when planned twice, then the plans are the same; another seed plans another day', () => {
     expect(plan(9)).toEqual(plan(9));
     expect(plan(10)).not.toEqual(plan(9));
@@ -168,6 +185,7 @@ describe('summary figures', () => {
         tradingDate: '2026-03-02',
         accounts: 1,
         faults: '<i>x</i>',
+        brokerFaults: { primary: '<b>y</b>' },
         bus: 'in-process',
         orders: 0,
         refused: 0,
@@ -196,6 +214,8 @@ describe('summary figures', () => {
         recoveredByOpenOrderCheckMeasured: false,
         settleTimeouts: 0,
         dayWallSeconds: 0,
+        byBroker: { '</script>': { orders: 0, fills: 0 } },
+        outage: { windows: {}, ordersPlaced: 0, servedBy: {}, failoverChecked: false },
       },
       charts: {
         symbols: ['</script>'],
@@ -205,6 +225,8 @@ describe('summary figures', () => {
         latency: { buckets: [], ack: [], firstFill: [] },
         breaks: { kinds: [], found: [], open: [] },
         throughput: [],
+        ordersByBroker: { steps: [], brokers: ['</script>'], counts: [[]] },
+        brokerHealth: { steps: [], brokers: [], up: [], state: [] },
       },
       echarts: 'var echarts = {};',
     });

@@ -32,6 +32,11 @@ export interface StartBrokerOptions {
   autoRun?: boolean;
   /** Prices from this instant on; default: the clock's now at start. */
   priceAnchor?: Date;
+  /**
+   * The seed of the price path; default SIM_SEED. Brokers on one market quote the same prices: a
+   * second simulated broker gets its own seed for faults and fills, and the market's for prices.
+   */
+  priceSeed?: number;
   volatilityScale?: number;
   replay?: ReadonlyMap<string, readonly string[]>;
   ackTimeoutDelayMs?: number | null;
@@ -68,7 +73,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
     outageWindowMs: options.outageWindowMs ?? 2_000,
   });
   const prices = new PricePath({
-    seed: options.config.SIM_SEED,
+    seed: options.priceSeed ?? options.config.SIM_SEED,
     anchor: options.priceAnchor ?? clock.now(),
     volatilityScale: options.volatilityScale,
     replay: options.replay,
