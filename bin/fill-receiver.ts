@@ -4,6 +4,7 @@ import {
   KafkaBus,
   createLogger,
   createPool,
+  DEFAULT_BROKER,
   loadConfigOrExit,
   migrate,
   runProcess,
@@ -49,7 +50,9 @@ await runProcess(
     const bus = new KafkaBus({ brokers: kafkaBrokers, clientId: 'fill-receiver', logger });
     lifecycle.onStop(() => bus.close());
     await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
-    const app = createFillReceiverApp({ bus, pool, logger, secret: config.FILL_RECEIVER_SECRET });
+    // Each broker of BROKERS pushes to its own path, signed with its own key; else the one broker, primary.
+    const brokers = config.BROKERS?.map(({ name }) => name) ?? [DEFAULT_BROKER];
+    const app = createFillReceiverApp({ bus, pool, logger, secret: config.FILL_RECEIVER_SECRET, brokers });
     lifecycle.onStop(() => app.close());
     const url = await app.listen({ port, host: config.HOST });
     process.stdout.write(`Fill receiver: ${url}\n`);

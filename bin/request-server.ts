@@ -19,7 +19,8 @@ answerUsage(`
 Usage: node bin/request-server.ts
 
 The request server on its own: consumes order-requests from Kafka and sends each order and cancel
-to the broker at BROKER_URL (default http://127.0.0.1:3200). Needs DATABASE_URL and KAFKA_BROKERS.
+to its broker: BROKERS (name=url,... in order of preference), else the one at BROKER_URL (default
+http://127.0.0.1:3200), named primary. Needs DATABASE_URL and KAFKA_BROKERS.
 Several may run: they share work through the database.
 `);
 const settings = separateProcessSettings('request-server');
@@ -30,8 +31,11 @@ await runProcess(
     await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
     // The open-order check republishes what the broker has and we lack on `executions`.
     await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
-    const broker = new BrokerClient({ baseUrl: env.BROKER_URL, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 });
-    const marketData = brokerMarketData(broker);
+    const brokers = env.brokers.map(({ name, url }) => ({
+      name,
+      client: new BrokerClient({ baseUrl: url, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 }),
+    }));
+    const marketData = brokerMarketData(...brokers.map(({ client }) => client));
     // The request server tells orders what the broker answered; the order service owns how.
     const orders = createOrderService({
       pool,
@@ -43,7 +47,7 @@ await runProcess(
     const server = createRequestServer({
       pool,
       bus,
-      broker,
+      brokers,
       orders,
       marketData,
       logger,
@@ -51,7 +55,9 @@ await runProcess(
     });
     await server.start();
     lifecycle.onStop(() => server.stop());
-    process.stdout.write(`Request server: sending to ${env.BROKER_URL}\n`);
+    process.stdout.write(
+      `Request server: sending to ${env.brokers.map(({ name, url }) => `${name} ${url}`).join(', ')}\n`,
+    );
   },
   { logger },
 );

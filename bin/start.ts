@@ -44,6 +44,7 @@ await runProcess(
       clock,
       port: config.PORT,
       host: config.HOST,
+      databaseUrl: infrastructure.databaseUrl,
     });
     lifecycle.onStop(() => system.stop());
     // On embedded defaults, `npm run reconcile` in another terminal finds the broker by this file.
@@ -63,7 +64,9 @@ await runProcess(
       `Ops API key: ${config.OPS_API_KEY}${config.generated.opsApiKey ? ' (generated; set OPS_API_KEY to fix it)' : ''}\n`,
     );
     process.stdout.write(
-      `Simulation seed: ${config.SIM_SEED}; market clock: ${clock.kind}; simulated broker: ${system.broker.url}\n`,
+      `Simulation seed: ${config.SIM_SEED}; market clock: ${clock.kind}; simulated brokers: ${system.brokers
+        .map(({ name, broker }) => `${name} ${broker.url}`)
+        .join(', ')}\n`,
     );
     process.stdout.write(
       `Bus: ${infrastructure.bus.kind}; database: ${config.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL in ./.data/pg'}\n`,

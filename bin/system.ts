@@ -14,6 +14,8 @@ import {
 } from '../broker-adapter/simulator/index.ts';
 import { createLedger, ledgerMigrations, type Ledger } from '../ledger/index.ts';
 import {
+  brokerRoutes,
+  registerBrokerMetrics,
   cachedMarketData,
   operatorOf,
   createRequestServer,
@@ -34,12 +36,16 @@ import {
   createPool,
   DEFAULT_BROKER,
   faultsOf,
+  SIMULATED_BROKERS,
+  simulatedBrokerSeed,
+  withSearchPath,
   InProcessBus,
   KafkaBus,
   migrate,
   opsOperators,
   startEmbeddedPostgres,
   type Bus,
+  type BrokerEndpoint,
   type ComponentMigrations,
   type Config,
   type Logger,
@@ -110,9 +116,26 @@ export async function startInfrastructure(
   };
 }
 
-/** Market data for the trading server, from the broker's public endpoints. */
-export function brokerMarketData(broker: BrokerClient): MarketData {
-  return cachedMarketData({ instruments: () => broker.getInstruments(), clock: () => broker.getClock() });
+/**
+ * Market data for the trading server, from the brokers' public endpoints: the first that answers, in
+ * order of preference, so that a broker's outage does not stop the market's clock for the others.
+ */
+export function brokerMarketData(...brokers: BrokerClient[]): MarketData {
+  const firstAnswer = async <T>(ask: (broker: BrokerClient) => Promise<T>): Promise<T> => {
+    let failure: unknown;
+    for (const broker of brokers) {
+      try {
+        return await ask(broker);
+      } catch (error) {
+        failure = error;
+      }
+    }
+    throw failure;
+  };
+  return cachedMarketData({
+    instruments: () => firstAnswer((broker) => broker.getInstruments()),
+    clock: () => firstAnswer((broker) => broker.getClock()),
+  });
 }
 
 /**
@@ -127,26 +150,31 @@ export async function composeTradingServer(
     logger: Logger;
     brokerUrl: string;
     brokerClient?: BrokerClient;
+    /** Every broker, in order of preference (the first is brokerClient's): market data fails over. */
+    brokerClients?: readonly BrokerClient[];
+    /** The names of the brokers orders are routed to (GET /v1/ops/brokers, the health gauge). */
+    brokerNames?: readonly string[];
+    /** Every broker's name and URL: the reconciler reads each one's statements (default: `brokerUrl`, the first name). */
+    brokerEndpoints?: readonly BrokerEndpoint[];
     /** The request server's circuit breaker, when it runs in this process (null: not known here). */
     brokerHealth?: () => BreakerState | null;
   } & Pick<TradingServerDependencies, 'metrics' | 'newId' | 'onReportApplied'>,
 ): Promise<{ trading: TradingServer; reconciler: Reconciler; marketData: MarketData }> {
   const { config, pool, bus, logger } = options;
+  const brokerNames = options.brokerNames ?? [DEFAULT_BROKER];
   const brokerClient =
     options.brokerClient ??
     new BrokerClient({ baseUrl: options.brokerUrl, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 });
-  const marketData = brokerMarketData(brokerClient);
+  const marketData = brokerMarketData(brokerClient, ...(options.brokerClients ?? []).slice(1));
   const ledger = createLedger({ commissionBps: config.COMMISSION_BPS });
   // The lag of the groups that consume in this process (every one of them under npm start).
   const consumerLag = bus.consumerLag ? () => bus.consumerLag!() : undefined;
   const reconciler = createReconciler({
     pool,
-    brokers: [
-      {
-        name: DEFAULT_BROKER,
-        statements: brokerStatements({ baseUrl: options.brokerUrl, apiKey: config.BROKER_API_KEY }),
-      },
-    ],
+    brokers: (options.brokerEndpoints ?? [{ name: brokerNames[0]!, url: options.brokerUrl }]).map((endpoint) => ({
+      name: endpoint.name,
+      statements: brokerStatements({ baseUrl: endpoint.url, apiKey: config.BROKER_API_KEY }),
+    })),
     ledger,
     bus,
     logger,
@@ -169,6 +197,7 @@ export async function composeTradingServer(
     extraErrorCodes: RECONCILER_ERRORS,
     registerOpsRoutes: async (app, requireOps, audit) => {
       await app.register(reconciliationRoutes, { requireOps, reconciler, audit, operatorOf });
+      await app.register(brokerRoutes, { requireOps, pool, brokers: brokerNames });
       await app.register(opsConsole, {
         pool,
         ledger,
@@ -181,6 +210,7 @@ export async function composeTradingServer(
       });
     },
   });
+  registerBrokerMetrics(trading.metrics, { pool, brokers: brokerNames });
   registerOpsMetrics(trading.metrics, {
     pool,
     reconciler,
@@ -210,12 +240,27 @@ export interface SystemOptions {
   /** Broker call timeout of the request server, in ms: past it, the outcome is unknown. */
   brokerTimeoutMs?: number;
   /** Where the request server reaches the broker, given the broker's URL (tests put a faulty proxy there). */
-  requestServerBrokerUrl?: (brokerUrl: string) => string;
+  requestServerBrokerUrl?: (brokerUrl: string, broker: string) => string;
   metrics?: Registry;
   /** Ids of new accounts and orders; random UUIDs unless a simulation needs them reproducible. */
   newId?: () => string;
   /** Told of every execution report the trading server has consumed (the session waits on it). */
   onReportApplied?: TradingServerDependencies['onReportApplied'];
+  /**
+   * The simulated brokers, in order of preference (default: primary and secondary). The first keeps
+   * its books in the database's own schema; each other one in a schema of its own (sim_<name>), as a
+   * separate broker would, which needs `databaseUrl`.
+   */
+  simulatedBrokers?: readonly string[];
+  /** The database `pool` is on: the other simulated brokers' schemas are made there. */
+  databaseUrl?: string;
+}
+
+/** One simulated broker of the system, by the name orders and metrics know it by. */
+export interface SimulatedBroker {
+  name: string;
+  broker: RunningBroker;
+  client: BrokerClient;
 }
 
 export interface RunningSystem {
@@ -225,8 +270,11 @@ export interface RunningSystem {
   app: App;
   ledger: Ledger;
   orders: OrderService;
+  /** The preferred broker (the first of `brokers`). */
   broker: RunningBroker;
   brokerClient: BrokerClient;
+  /** Every simulated broker, in order of preference. */
+  brokers: SimulatedBroker[];
   relay: OutboxRelay;
   requestServer: RequestServer;
   executionConsumer: ExecutionConsumer;
@@ -247,24 +295,58 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
   await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 
-  const fillReceiver = createFillReceiverApp({ bus, pool, logger, secret: config.FILL_RECEIVER_SECRET, metrics });
-  const fillReceiverUrl = await fillReceiver.listen({ port: 0, host: '127.0.0.1' });
-  const broker = await startBroker({
+  const names = options.simulatedBrokers ?? SIMULATED_BROKERS;
+  const fillReceiver = createFillReceiverApp({
+    bus,
     pool,
-    // This process's simulated broker is the primary: BROKER_FAULTS_PRIMARY, else BROKER_FAULTS.
-    config: { ...config, BROKER_FAULTS: faultsOf(config, DEFAULT_BROKER) },
-    fillReceiverUrl,
-    fillReceiverSecret: config.FILL_RECEIVER_SECRET,
-    apiKey: config.BROKER_API_KEY,
     logger,
-    ...options.broker,
-    clock: options.clock ?? options.broker?.clock,
+    secret: config.FILL_RECEIVER_SECRET,
+    metrics,
+    brokers: names,
   });
-  const brokerClient = new BrokerClient({
-    baseUrl: broker.url,
-    apiKey: config.BROKER_API_KEY,
-    timeoutMs: options.brokerTimeoutMs ?? 2_000,
-  });
+  const fillReceiverUrl = await fillReceiver.listen({ port: 0, host: '127.0.0.1' });
+  const brokers: SimulatedBroker[] = [];
+  const brokerPools: Pool[] = [];
+  const stopBrokers = async () => {
+    for (const { broker } of brokers) await broker.close();
+    for (const brokerPool of brokerPools) await brokerPool.end();
+  };
+  try {
+    for (const [index, name] of names.entries()) {
+      const brokerPool = index === 0 ? pool : await simulatedBrokerPool(options, name);
+      if (brokerPool !== pool) brokerPools.push(brokerPool);
+      const broker = await startBroker({
+        pool: brokerPool,
+        // Each broker its own faults (BROKER_FAULTS_<NAME>, else BROKER_FAULTS) and seed for them;
+        // one market: the same prices at every broker.
+        config: {
+          ...config,
+          BROKER_FAULTS: faultsOf(config, name),
+          SIM_SEED: simulatedBrokerSeed(config.SIM_SEED, index),
+        },
+        priceSeed: config.SIM_SEED,
+        fillReceiverUrl,
+        fillReceiverSecret: config.FILL_RECEIVER_SECRET,
+        apiKey: config.BROKER_API_KEY,
+        logger: logger.child({ broker: name }),
+        ...options.broker,
+        clock: options.clock ?? options.broker?.clock,
+        // The first pushes where a broker pushed before there were several; the others to their own path.
+        ...(index === 0 ? {} : { pushAs: name }),
+      });
+      const client = new BrokerClient({
+        baseUrl: broker.url,
+        apiKey: config.BROKER_API_KEY,
+        timeoutMs: options.brokerTimeoutMs ?? 2_000,
+      });
+      brokers.push({ name, broker, client });
+    }
+  } catch (error) {
+    await stopBrokers();
+    await fillReceiver.close();
+    throw error;
+  }
+  const { broker, client: brokerClient } = brokers[0]!;
   // The request server is made after the trading server (it needs its order service); the console
   // asks for its circuit breaker only when a page or a scrape does.
   const late: { breaker?: { opened: boolean; halfOpen: boolean } } = {};
@@ -274,6 +356,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     bus,
     logger,
     brokerClient,
+    brokerClients: brokers.map((b) => b.client),
+    brokerNames: names,
+    brokerEndpoints: brokers.map((b) => ({ name: b.name, url: b.broker.url })),
     brokerUrl: broker.url,
     brokerHealth: () => (late.breaker ? breakerState(late.breaker) : null),
     metrics,
@@ -284,13 +369,16 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const requestServer = createRequestServer({
     pool,
     bus,
-    broker: options.requestServerBrokerUrl
-      ? new BrokerClient({
-          baseUrl: options.requestServerBrokerUrl(broker.url),
-          apiKey: config.BROKER_API_KEY,
-          timeoutMs: options.brokerTimeoutMs ?? 2_000,
-        })
-      : brokerClient,
+    brokers: brokers.map(({ name, client, broker: running }) => ({
+      name,
+      client: options.requestServerBrokerUrl
+        ? new BrokerClient({
+            baseUrl: options.requestServerBrokerUrl(running.url, name),
+            apiKey: config.BROKER_API_KEY,
+            timeoutMs: options.brokerTimeoutMs ?? 2_000,
+          })
+        : client,
+    })),
     orders,
     marketData,
     logger,
@@ -322,6 +410,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     orders,
     broker,
     brokerClient,
+    brokers,
     relay,
     requestServer,
     executionConsumer,
@@ -329,9 +418,21 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     stop: async () => {
       await app.close();
       await requestServer.stop();
-      await broker.close();
+      await stopBrokers();
       await fillReceiver.close();
       await trading.stop();
     },
   };
+}
+
+/**
+ * The books of a simulated broker other than the first: a schema of its own in the same database, so
+ * two simulated brokers share no table (each is the outside world, with its own orders and sequence).
+ */
+async function simulatedBrokerPool(options: SystemOptions, name: string): Promise<Pool> {
+  if (!options.databaseUrl) throw new Error(`simulated broker ${name} needs the database's URL (databaseUrl)`);
+  const schema = `sim_${name.replaceAll('-', '_')}`;
+  const url = withSearchPath(options.databaseUrl, schema);
+  await migrate(url, [brokerAdapterMigrations], options.logger, { schema });
+  return createPool(url, { name: `sim-broker-${name}`, max: 5, logger: options.logger });
 }

@@ -1,4 +1,4 @@
-import { ensureExecutionsTopic } from '../broker-adapter/index.ts';
+import { BrokerClient, ensureExecutionsTopic } from '../broker-adapter/index.ts';
 import { ensureOrderRequestsTopic } from '../order-gateway/index.ts';
 import { answerUsage, runProcess } from '../platform/index.ts';
 import { connectSeparateProcess, separateProcessSettings } from './process-env.ts';
@@ -12,8 +12,8 @@ answerUsage(`
 Usage: node bin/trading-server.ts
 
 The trading server on its own: the HTTP API on HOST:PORT, the outbox relay and the execution
-consumer. Needs DATABASE_URL and KAFKA_BROKERS (shared with the other processes) and BROKER_URL
-(the simulated broker, default http://127.0.0.1:3200). Run as many as you like.
+consumer. Needs DATABASE_URL and KAFKA_BROKERS (shared with the other processes) and BROKERS
+(name=url,...), else BROKER_URL (one broker, primary, default http://127.0.0.1:3200). Run as many as you like.
 `);
 const settings = separateProcessSettings('trading-server');
 const { config, env, logger } = settings;
@@ -23,7 +23,18 @@ await runProcess(
     await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
     await ensureOrderRequestsTopic(bus, config.KAFKA_PARTITIONS);
 
-    const { trading: server } = await composeTradingServer({ config, pool, bus, logger, brokerUrl: env.BROKER_URL });
+    const { trading: server } = await composeTradingServer({
+      config,
+      pool,
+      bus,
+      logger,
+      brokerUrl: env.brokers[0]!.url,
+      brokerClients: env.brokers.map(
+        ({ url }) => new BrokerClient({ baseUrl: url, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 }),
+      ),
+      brokerNames: env.brokers.map(({ name }) => name),
+      brokerEndpoints: env.brokers,
+    });
     await server.start();
     lifecycle.onStop(() => server.stop());
     const url = await server.app.listen({ port: config.PORT, host: config.HOST });

@@ -46,7 +46,13 @@ export {
 } from './client/broker-client.ts';
 
 // The fill receiver.
-export { createFillReceiverApp, REPORTS_PATH, type FillReceiverDeps } from './fill-receiver/fill-receiver.app.ts';
+export {
+  brokerReportsPath,
+  createFillReceiverApp,
+  REPORTS_PATH,
+  type FillReceiverDeps,
+} from './fill-receiver/fill-receiver.app.ts';
+export { brokerPushSecret } from './fill-receiver/push-signature.ts';
 export { openSequenceGaps, allSequenceGaps, type SequenceGap } from './fill-receiver/fill-receiver.repository.ts';
 
 // The US market's calendar: a fact of the market that our side plans by (market hours, day-order

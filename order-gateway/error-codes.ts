@@ -21,6 +21,8 @@ export const ACCOUNT_ERRORS = { ACCOUNT_NOT_FOUND: 404, API_KEY_NOT_FOUND: 404 }
 export const MARKET_ERRORS = { MARKET_DATA_UNAVAILABLE: 503 } as const;
 /** The dead letters' replay (`dead-letters/dead-letter.repository.ts`). */
 export const PARKED_MESSAGE_ERRORS = { PARKED_MESSAGE_NOT_FOUND: 404, PARKED_MESSAGE_ALREADY_REPLAYED: 409 } as const;
+/** The brokers' ops routes (`brokers/brokers.routes.ts`). */
+export const BROKER_ERRORS = { BROKER_NOT_FOUND: 404 } as const;
 
 /**
  * Every code the trading API's own routes can answer with, and its HTTP status. The OpenAPI
@@ -32,6 +34,7 @@ export const TRADING_API_ERRORS: Readonly<Record<string, number>> = {
   ...ACCOUNT_ERRORS,
   ...MARKET_ERRORS,
   ...PARKED_MESSAGE_ERRORS,
+  ...BROKER_ERRORS,
   ...LEDGER_ERRORS,
 };
 

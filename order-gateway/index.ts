@@ -40,6 +40,12 @@ export { createOutboxRelay, type OutboxRelay } from './outbox/outbox.ts';
 export { ORDER_REQUESTS_TOPIC, ensureOrderRequestsTopic } from './orders/order-request.schemas.ts';
 export { createRequestServer, REQUEST_SERVER_GROUP, type RequestServer } from './requests/request-server.ts';
 export { unsentSubmits } from './requests/unsent-submits.ts';
+export type { NamedBroker } from './requests/broker-set.ts';
+export { BROKER_STATES, type BrokerState } from './brokers/broker-health.rules.ts';
+export { brokerRoutes, listBrokers } from './brokers/brokers.routes.ts';
+export type { BrokerView } from './brokers/broker.schemas.ts';
+export { registerBrokerMetrics } from './brokers/broker.metrics.ts';
+export { REPORT_FROM_OTHER_BROKER } from './executions/report-broker.ts';
 export { createExecutionConsumer, EXECUTIONS_GROUP, type ExecutionConsumer } from './executions/execution.consumer.ts';
 
 export const orderGatewayMigrations: ComponentMigrations = {

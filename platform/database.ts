@@ -11,6 +11,13 @@ export type Queryable = pg.Pool | pg.PoolClient;
 pg.types.setTypeParser(1700, (value) => value);
 pg.types.setTypeParser(20, (value) => value);
 
+/** The same database, with `schema` first on the search path of every connection. */
+export function withSearchPath(connectionString: string, schema: string): string {
+  const url = new URL(connectionString);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
+
 export function createPool(
   connectionString: string,
   options: { max?: number; name?: string; logger?: Logger } = {},

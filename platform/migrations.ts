@@ -16,6 +16,8 @@ export async function migrate(
   databaseUrl: string,
   components: readonly ComponentMigrations[],
   logger?: Logger,
+  /** A schema of their own (created if need be), e.g. for a second simulated broker in the same database. */
+  options: { schema?: string } = {},
 ): Promise<void> {
   for (const { component, dir } of components) {
     // A component without tables yet has no migrations folder in git (git keeps no empty folders).
@@ -28,6 +30,7 @@ export async function migrate(
       count: Infinity,
       singleTransaction: true,
       advisoryLockMode: 'wait',
+      ...(options.schema ? { schema: options.schema, createSchema: true } : {}),
       logger: logger
         ? {
             debug: (m: string) => logger.debug({ component }, m),

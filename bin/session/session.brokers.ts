@@ -1,77 +1,9 @@
-import { BrokerClient, type StatementKind, type Statements } from '../../broker-adapter/index.ts';
-import { startBroker, type RunningBroker, type SimClock } from '../../broker-adapter/simulator/index.ts';
-import {
-  createPool,
-  createThrowawayDatabase,
-  dec,
-  faultsOf,
-  formatCash,
-  formatQuantity,
-  migrate,
-  simulatedBrokerSeed,
-  withDatabase,
-  type Config,
-  type Logger,
-} from '../../platform/index.ts';
-import { allMigrations, type RunningSystem } from '../system.ts';
+import type { BrokerClient, StatementKind, Statements } from '../../broker-adapter/index.ts';
+import { dec, formatCash, formatQuantity } from '../../platform/index.ts';
+import type { SimulatedBroker } from '../system.ts';
 
-/** One of the session's simulated brokers: the broker itself, and a client of its API. */
-export interface SessionBroker {
-  name: string;
-  broker: RunningBroker;
-  client: BrokerClient;
-}
-
-/**
- * The second simulated broker, `secondary`: its own books on a database of its own (a broker elsewhere
- * keeps its own), its own seed and faults (BROKER_FAULTS_SECONDARY, else BROKER_FAULTS), on the
- * session's clock, pushing to the system's fill receiver. The system's own broker is `primary`.
- */
-export async function startSecondaryBroker(options: {
-  name: string;
-  index: number;
-  config: Config;
-  databaseUrl: string;
-  system: RunningSystem;
-  clock: SimClock;
-  logger: Logger;
-  cleanups: Array<() => Promise<unknown>>;
-}): Promise<SessionBroker> {
-  const { config } = options;
-  const database = await createThrowawayDatabase({
-    prefix: `session_${options.name}`,
-    serverUrl: withDatabase(options.databaseUrl, 'postgres'),
-    logger: options.logger,
-  });
-  options.cleanups.unshift(() => database.drop());
-  await migrate(database.url, allMigrations, options.logger);
-  const pool = createPool(database.url, { name: `session-${options.name}`, max: 5 });
-  options.cleanups.unshift(() => pool.end());
-  const broker = await startBroker({
-    pool,
-    config: {
-      BROKER_FAULTS: faultsOf(config, options.name),
-      BROKER_LATENCY_MS: config.BROKER_LATENCY_MS,
-      SIM_SEED: simulatedBrokerSeed(config.SIM_SEED, options.index),
-    },
-    fillReceiverUrl: options.system.fillReceiverUrl,
-    fillReceiverSecret: config.FILL_RECEIVER_SECRET,
-    apiKey: config.BROKER_API_KEY,
-    clock: options.clock,
-    logger: options.logger,
-    autoRun: false,
-    ackTimeoutDelayMs: 3_000,
-    // One market: the primary's prices from the same instant, whatever this broker's own seed.
-    priceSeed: config.SIM_SEED,
-    priceAnchor: options.clock.now(),
-  });
-  options.cleanups.unshift(() => broker.close());
-  return {
-    name: options.name,
-    broker,
-    client: new BrokerClient({ baseUrl: broker.url, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 }),
-  };
-}
+/** One of the system's simulated brokers, as the session drives them. */
+export type SessionBroker = SimulatedBroker;
 
 /**
  * Every broker's statements as one broker's: orders and executions side by side (each order is at one

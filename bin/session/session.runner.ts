@@ -19,7 +19,7 @@ import {
   type Pool,
 } from '../../platform/index.ts';
 import { allMigrations, startSystem, type RunningSystem } from '../system.ts';
-import { mergedStatements, startSecondaryBroker, type SessionBroker } from './session.brokers.ts';
+import { mergedStatements, type SessionBroker } from './session.brokers.ts';
 import { SessionClients, type ActionOutcome } from './session.clients.ts';
 import {
   checkAgainstStatements,
@@ -174,22 +174,11 @@ async function runDay(
     broker: { autoRun: false, ackTimeoutDelayMs: 3_000 },
     newId: seededIds(options.seed),
     onReportApplied: (report) => reports.add(report.execId),
+    databaseUrl,
   });
   cleanups.unshift(() => system.stop());
-  // The system's own simulated broker is the primary; the session adds the secondary beside it.
-  const brokers: SessionBroker[] = [
-    { name: SIMULATED_BROKERS[0], broker: system.broker, client: system.brokerClient },
-    await startSecondaryBroker({
-      name: SIMULATED_BROKERS[1],
-      index: 1,
-      config,
-      databaseUrl,
-      system,
-      clock,
-      logger,
-      cleanups,
-    }),
-  ];
+  // The system's simulated brokers, primary and secondary, in order of preference.
+  const brokers: readonly SessionBroker[] = system.brokers;
   const down = (broker: RunningBroker) => broker.faults.isOutage(Date.now(), clock.now());
   const watcher = createQuietWatcher({
     pool,
@@ -230,6 +219,9 @@ async function runDay(
     const setAt = Date.now();
     progress(step.session, step.index);
     const settledBefore = await watcher.waitQuiet(step.session);
+    // A stepped clock jumps into an outage in no time; the system notices a dead broker in seconds
+    // of wall time. The step's clients act once it has (bounded), as they would a few seconds in.
+    for (const b of brokers.filter((b) => down(b.broker))) await seenDown(system.url, opsKey, b.name);
     const prices = await instrumentPrices(brokers.find((b) => !down(b.broker)) ?? brokers[0]!);
     for (const [symbol, price] of prices) data.prices.push({ at: step.at.toISOString(), symbol, price });
     await sleep(Math.max(0, setAt + MARKET_DATA_TTL_MS - Date.now()));
@@ -456,6 +448,16 @@ function failoverViolations(data: SessionData): Violation[] {
     }
   }
   return violations;
+}
+
+/** Waits (at most `timeoutMs`) until the system sees `broker` down; at once when it does not say. */
+async function seenDown(url: string, opsKey: string, broker: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = await systemBrokerStates(url, opsKey);
+    if (!states || states[broker] === undefined || states[broker] === 'down' || Date.now() > deadline) return;
+    await sleep(100);
+  }
 }
 
 /** Each broker's state as the system sees it (GET /v1/ops/brokers); null when the system does not expose it. */

@@ -103,6 +103,14 @@ export const ExecutionReport = z
     refExecId: id.nullish(),
     transactTime: z.iso.datetime({ offset: false }),
     sequence: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+    /**
+     * The broker it came from, as our side marked it (the fill receiver by the push's path and
+     * signature, the open-order check by whom it asked); a broker's own push never sets it.
+     */
+    broker: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,31}$/)
+      .optional(),
   })
   .superRefine((report, ctx) => {
     // zod runs this even when a field failed above; the cross-field rules need every field valid.

@@ -8,6 +8,7 @@ import { EXECUTIONS_TOPIC, ExecutionReport } from '../executions/execution-repor
 import { registerErrorHandler } from '../http/error-handler.ts';
 import { recordReceived } from './fill-receiver.repository.ts';
 import {
+  brokerPushSecret,
   checkSignatureHeaders,
   REFUSAL_REASONS,
   SIGNATURE_HEADER,
@@ -28,9 +29,20 @@ export interface FillReceiverDeps {
   now?: () => number;
   /** Defaults to `executions`; tests use their own topic. */
   topic?: string;
+  /**
+   * The brokers whose pushes it takes at `/v1/brokers/{name}/execution-reports`, each signed with its
+   * own key (brokerPushSecret). REPORTS_PATH is the first one's, signed with the secret itself, as
+   * before there were several brokers. Default: one broker, `primary`.
+   */
+  brokers?: readonly string[];
 }
 
 export const REPORTS_PATH = '/v1/execution-reports';
+
+/** Where the named broker pushes its reports. */
+export function brokerReportsPath(broker: string): string {
+  return `/v1/brokers/${broker}/execution-reports`;
+}
 /** Reports per pushed batch, at most; the body limit leaves room for that many. */
 export const MAX_BATCH = 1_000;
 
@@ -48,6 +60,7 @@ export interface BatchResult {
  */
 export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
   const { bus, pool, logger, secret } = deps;
+  const brokers = deps.brokers ?? ['primary'];
   const topic = deps.topic ?? EXECUTIONS_TOPIC;
   const now = deps.now ?? Date.now;
   const metrics = deps.metrics ?? new Registry();
@@ -78,20 +91,29 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
   void app.register(async (reports) => {
     reports.removeAllContentTypeParsers();
     reports.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    reports.post(REPORTS_PATH, {
-      // Headers alone settle an unsigned, malformed or stale push, before its body is read.
-      onRequest: async (request, reply) => {
-        const refusal = checkSignatureHeaders(request.headers, now());
-        if (refusal) return refuse(request, reply, refusal);
-      },
-      preHandler: async (request, reply) => {
-        const { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature } = request.headers;
-        if (!signatureMatches(secret, timestamp as string, signature as string, rawBody(request))) {
-          return refuse(request, reply, 'mismatch');
-        }
-      },
-      handler: takeReports,
-    });
+    // Each broker has its path and its key: a report is marked with the broker whose key signed it.
+    // REPORTS_PATH is the first broker's, signed with the secret itself, as before there were several.
+    const keys = new Map(brokers.map((broker) => [broker, brokerPushSecret(secret, broker)]));
+    const brokerOf = (request: FastifyRequest): string => (request.params as { broker?: string }).broker ?? brokers[0]!;
+    for (const path of [REPORTS_PATH, brokerReportsPath(':broker')]) {
+      reports.post(path, {
+        // Headers alone settle an unsigned, malformed or stale push, before its body is read.
+        onRequest: async (request, reply) => {
+          const refusal = checkSignatureHeaders(request.headers, now());
+          if (refusal) return refuse(request, reply, refusal);
+        },
+        preHandler: async (request, reply) => {
+          const { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature } = request.headers;
+          const named = (request.params as { broker?: string }).broker;
+          // An unknown broker has no key: nothing it signs can match.
+          const key = named === undefined ? secret : keys.get(named);
+          if (!key || !signatureMatches(key, timestamp as string, signature as string, rawBody(request))) {
+            return refuse(request, reply, 'mismatch');
+          }
+        },
+        handler: (request, reply) => takeReports(request, reply, brokerOf(request)),
+      });
+    }
   });
 
   /**
@@ -100,7 +122,7 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
    * malformed report is `refused` (it will never be accepted, so the broker sets it aside) and the
    * others are on the bus. If the bus fails, nothing in the batch is acknowledged.
    */
-  async function takeReports(request: FastifyRequest, reply: FastifyReply) {
+  async function takeReports(request: FastifyRequest, reply: FastifyReply, broker: string) {
     let body: unknown;
     try {
       body = JSON.parse(rawBody(request).toString('utf8'));
@@ -128,7 +150,8 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
       for (const item of body as unknown[]) {
         const parsed = ExecutionReport.safeParse(item);
         if (parsed.success) {
-          accepted.push(parsed.data);
+          // Our mark, whatever the body says: only the signature tells which broker sent it.
+          accepted.push({ ...parsed.data, broker });
           results.push({ execId: parsed.data.execId, status: 'accepted' });
         } else {
           const details = issuesOf(parsed.error);
@@ -136,7 +159,7 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
           results.push({ execId: execIdOf(item), status: 'refused', details });
         }
       }
-      if (!(await publish(accepted))) return busUnavailable(reply);
+      if (!(await publish(accepted, broker))) return busUnavailable(reply);
       return reply.status(200).send({ results });
     }
     const parsed = ExecutionReport.safeParse(body);
@@ -147,12 +170,12 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
         .status(400)
         .send({ error: { code: 'VALIDATION_FAILED', message: 'malformed execution report', details } });
     }
-    if (!(await publish([parsed.data]))) return busUnavailable(reply);
+    if (!(await publish([{ ...parsed.data, broker }], broker))) return busUnavailable(reply);
     return reply.status(200).send({ ok: true, execId: parsed.data.execId });
   }
 
   /** True once the bus holds every report (then they are recorded as received); false if it failed. */
-  async function publish(reports: readonly ExecutionReport[]): Promise<boolean> {
+  async function publish(reports: readonly ExecutionReport[], broker: string): Promise<boolean> {
     if (reports.length === 0) return true;
     try {
       await bus.publish(
@@ -167,7 +190,7 @@ export function createFillReceiverApp(deps: FillReceiverDeps): FastifyInstance {
       return false;
     }
     // After the bus: a failure here only costs a redelivery, which consumers dedupe by execId.
-    await recordReceived(pool, reports);
+    await recordReceived(pool, reports, broker);
     return true;
   }
 

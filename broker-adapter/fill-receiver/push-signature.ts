@@ -23,6 +23,15 @@ const SIGNATURE_FORMAT = /^sha256=[0-9a-f]{64}$/;
 export const REFUSAL_REASONS = ['unsigned', 'malformed', 'stale', 'future', 'mismatch'] as const;
 export type PushRefusal = (typeof REFUSAL_REASONS)[number];
 
+/**
+ * The key one named broker signs its pushes with: derived from FILL_RECEIVER_SECRET and its name, so
+ * the receiver needs one secret for all brokers while no broker can sign as another (each is given
+ * its own derived key, and the key of one says nothing of the others').
+ */
+export function brokerPushSecret(secret: string, broker: string): string {
+  return createHmac('sha256', secret).update(`broker-push:${broker}`, 'utf8').digest('base64url');
+}
+
 function mac(secret: string, timestamp: string, body: Uint8Array): Buffer {
   return createHmac('sha256', secret).update(`${timestamp}.`, 'utf8').update(body).digest();
 }

@@ -29,6 +29,7 @@ import {
   TOUCH_PARKED,
   UNPARK,
 } from './execution.sql.ts';
+import { refuseOtherBrokersReports } from './report-broker.ts';
 
 export const EXECUTIONS_GROUP = 'trading-server-executions';
 /** The dead letters' name for reports that failed in the parked-reports sweeper rather than on the topic. */
@@ -87,6 +88,7 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
   }
 
   async function applyReport(tx: PoolClient, report: ExecutionReport): Promise<Outcome> {
+    if ((await refuseOtherBrokersReports(tx, [report])).size > 0) return 'refused';
     if (isTradeCorrection(report)) return holdForOps(tx, report);
     // A savepoint per report: one refused report must not undo the batch's others.
     await tx.query('SAVEPOINT report');
@@ -134,11 +136,16 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
     }
     if (reports.length === 0) return;
     const outcomes = await withTransaction(deps.pool, async (tx) => {
+      // Before the savepoint: the slow path below checks each report again, and must find it recorded once.
+      const foreign = await refuseOtherBrokersReports(tx, reports);
       await tx.query('SAVEPOINT batch');
       try {
         // Corrections are held in place, in the same transaction as the batch's other reports.
         const held = new Map<ExecutionReport, Outcome>();
-        for (const report of reports) if (isTradeCorrection(report)) held.set(report, await holdForOps(tx, report));
+        for (const report of foreign) held.set(report, 'refused');
+        for (const report of reports) {
+          if (!foreign.has(report) && isTradeCorrection(report)) held.set(report, await holdForOps(tx, report));
+        }
         const events = reports.filter((report) => !held.has(report));
         const appliedEvents = await deps.orders.applyEvents(
           tx,
@@ -166,7 +173,7 @@ export function createExecutionConsumer(deps: ExecutionConsumerDependencies) {
         // Something in the batch is refused: find it by applying the reports one at a time.
         await tx.query('ROLLBACK TO SAVEPOINT batch');
         const results: Outcome[] = [];
-        for (const report of reports) results.push(await applyReport(tx, report));
+        for (const report of reports) results.push(foreign.has(report) ? 'refused' : await applyReport(tx, report));
         return results;
       }
     });

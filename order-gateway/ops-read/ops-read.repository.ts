@@ -2,6 +2,7 @@ import type { Queryable } from '../../platform/index.ts';
 import { listAnomalies } from '../anomalies/anomaly.repository.ts';
 import type { AnomalyView } from '../anomalies/anomaly.schemas.ts';
 import { TRADE_CORRECTION_FOR_OPS } from '../executions/execution-report.rules.ts';
+import { REPORT_FROM_OTHER_BROKER } from '../executions/report-broker.ts';
 import { withFills, type OrderRow } from '../orders/order.repository.ts';
 import type { OrderStatus } from '../orders/order.machine.ts';
 import type { OrderView } from '../orders/order.schemas.ts';
@@ -15,6 +16,7 @@ export const ALARM_KINDS = [
   'REJECTED_AFTER_FILL',
   'FILL_OUTSIDE_TERMS',
   TRADE_CORRECTION_FOR_OPS,
+  REPORT_FROM_OTHER_BROKER,
 ];
 
 /** A submission is stuck once it has been due this long and no request server has moved it. */

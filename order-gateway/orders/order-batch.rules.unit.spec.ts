@@ -41,6 +41,7 @@ function anOrderRow(overrides: Partial<OrderRow> = {}): OrderRow {
     updated_at: new Date(at),
     replaces: null,
     replaced_by: null,
+    broker_id: null,
     ...overrides,
   };
 }

@@ -45,6 +45,8 @@ export interface OrderRow {
   /** The order this one replaced, and the one that replaced it (PATCH /v1/orders/{id}). */
   replaces: string | null;
   replaced_by: string | null;
+  /** The broker it was routed to, for life; null before the request server sent it. */
+  broker_id: string | null;
 }
 
 export interface FillRow {

@@ -87,6 +87,8 @@ export const OrderSchema = z
     replaces: z.string().nullable(),
     /** The order that replaced this one (status `replaced`), or null. */
     replacedBy: z.string().nullable(),
+    /** The broker it was routed to (BROKERS), for life; null before it was sent. */
+    brokerId: z.string().nullable(),
     fills: z.array(FillSchema),
     createdAt: z.string(),
     updatedAt: z.string(),

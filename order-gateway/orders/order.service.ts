@@ -640,6 +640,7 @@ export function toView(row: OrderRow, fills: readonly FillRow[]): OrderView {
     lastRejection: row.snapshot.context.lastRejection ?? null,
     replaces: row.replaces,
     replacedBy: row.replaced_by,
+    brokerId: row.broker_id,
     fills: fills.map((fill) => ({
       execId: fill.exec_id,
       quantity: formatQuantity(dec(fill.quantity)),

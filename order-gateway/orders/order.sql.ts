@@ -2,7 +2,7 @@ export const ORDER_COLUMNS = `
   id, seq, account_id, client_order_id, request_hash, symbol, side, type, quantity, limit_price, worst_price,
   time_in_force, extended_hours, status, filled_quantity, filled_notional, commission, reject_reason,
   broker_order_id, broker_accepted_at, machine_version, snapshot, version, created_at, updated_at, replaces,
-  replaced_by`;
+  replaced_by, broker_id`;
 
 /** A duplicate (account, clientOrderId) inserts nothing: the unique key settles races, not a read. */
 export const INSERT_ORDER_IF_NEW = `
@@ -49,8 +49,10 @@ export const UPDATE_ORDER_STATE = `
 export const INSERT_REPLACEMENT = `
   INSERT INTO orders (id, account_id, client_order_id, request_hash, symbol, side, type, quantity, limit_price,
     worst_price, time_in_force, extended_hours, status, machine_version, snapshot, broker_order_id,
-    broker_accepted_at, replaces)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+    broker_accepted_at, replaces, broker_id)
+  -- It lives at the broker that replaced the old order: the same broker, for life.
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+    (SELECT broker_id FROM orders WHERE id = $18))
   ON CONFLICT (account_id, client_order_id) DO NOTHING
   RETURNING ${ORDER_COLUMNS}`;
 

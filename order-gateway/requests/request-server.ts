@@ -1,4 +1,3 @@
-import CircuitBreaker from 'opossum';
 import {
   BrokerRejectedError,
   BrokerUnavailableError,
@@ -7,6 +6,7 @@ import {
   type ExecutionReport,
 } from '../../broker-adapter/index.ts';
 import {
+  DEFAULT_BROKER,
   messageJson,
   withTransaction,
   WorkerLoop,
@@ -17,6 +17,9 @@ import {
   type Subscription,
 } from '../../platform/index.ts';
 import { guardAgainstPoison } from '../dead-letters/dead-letter.repository.ts';
+import { unbindOrder } from '../brokers/broker.repository.ts';
+import { BrokerSet, isBreakerOpen, type NamedBroker } from './broker-set.ts';
+import { brokerOfClaim, startHealthWatch } from './broker-routing.ts';
 import type { MarketData, Session } from '../market/market-data.ts';
 import type { OrderService } from '../orders/order.service.ts';
 import {
@@ -69,6 +72,8 @@ interface Claimed {
   version: number;
   /** Cancels: the broker's id of the order, from its acknowledged submit. */
   brokerOrderId: string | null;
+  /** The broker the order is bound to: every call of this row goes there. */
+  broker: string;
 }
 
 export type OpenOrderCheckOutcome = 'in_step' | 'recovered' | 'unknown_at_broker' | 'failed';
@@ -76,7 +81,10 @@ export type OpenOrderCheckOutcome = 'in_step' | 'recovered' | 'unknown_at_broker
 export interface RequestServerDependencies {
   pool: Pool;
   bus: Bus;
-  broker: BrokerClient;
+  /** The one broker of a system without BROKERS (named `primary`); `brokers` replaces it. */
+  broker?: BrokerClient;
+  /** The brokers, in order of preference (BROKERS). */
+  brokers?: readonly NamedBroker[];
   orders: OrderService;
   marketData: MarketData;
   logger: Logger;
@@ -102,6 +110,8 @@ export interface RequestServerDependencies {
   onRedriven?: (kind: SubmissionKind) => void;
   /** An order request failing for a non-domain reason was parked in the dead letters. */
   onParked?: (message: BusMessage) => void;
+  /** How often each broker is probed and its health stored (ms). */
+  healthProbeMs?: number;
 }
 
 /**
@@ -121,18 +131,11 @@ export function createRequestServer(deps: RequestServerDependencies) {
   const sessionPollMs = deps.sessionPollMs ?? 500;
   const checkSeconds = deps.openOrderCheckSeconds ?? 5;
   const sweepMs = Math.max(50, Math.min(1_000, checkSeconds * 250));
-  const breaker = new CircuitBreaker(<T>(call: () => Promise<T>) => call(), {
-    timeout: false,
-    errorThresholdPercentage: deps.breaker?.errorThresholdPercentage ?? 50,
-    resetTimeout: deps.breaker?.resetMs ?? 2_000,
-    volumeThreshold: deps.breaker?.volumeThreshold ?? 5,
-    rollingCountTimeout: 5_000,
-    // The broker answering "no" is a working broker.
-    errorFilter: (error: unknown) => error instanceof BrokerRejectedError,
+  const brokers = new BrokerSet(deps.brokers ?? [{ name: DEFAULT_BROKER, client: deps.broker! }], {
+    logger: deps.logger,
+    breaker: deps.breaker,
   });
-  const throughBreaker = <T>(work: () => Promise<T>): Promise<T> => breaker.fire(work) as Promise<T>;
-  breaker.on('open', () => deps.logger.warn('broker circuit open: pausing calls'));
-  breaker.on('close', () => deps.logger.info('broker circuit closed: calls resume'));
+  const healthWatch = startHealthWatch({ pool: deps.pool, brokers, logger: deps.logger, everyMs: deps.healthProbeMs });
 
   let subscription: Subscription | undefined;
 
@@ -177,9 +180,17 @@ export function createRequestServer(deps: RequestServerDependencies) {
         });
         switch (decision.type) {
           case 'send': {
+            const broker = await brokerOfClaim(tx, row, brokers);
+            if (broker === null) {
+              // No broker takes new orders (all down or drained): it waits unbound, as for its session.
+              await submissionRepository.save(tx, row, row.version, snapshot, sessionPollMs);
+              break;
+            }
             const next = advance(snapshot, { type: 'Send' });
             const version = await submissionRepository.save(tx, row, row.version, next, leaseMs);
-            if (version !== null) out.push({ row, snapshot: next, version, brokerOrderId: row.submit_broker_order_id });
+            if (version !== null) {
+              out.push({ row, snapshot: next, version, brokerOrderId: row.submit_broker_order_id, broker });
+            }
             break;
           }
           case 'wait':
@@ -219,18 +230,19 @@ export function createRequestServer(deps: RequestServerDependencies) {
   }
 
   /** The broker call for a claimed row, through the circuit breaker. */
-  async function call({ row, snapshot, brokerOrderId }: Claimed): Promise<CallResult> {
+  async function call({ row, snapshot, brokerOrderId, broker }: Claimed): Promise<CallResult> {
     const inquiry = submissionState(snapshot) === 'checking';
+    const throughBreaker = <T>(work: (client: BrokerClient) => Promise<T>): Promise<T> => brokers.fire(broker, work);
     try {
       if (row.kind === 'submit') {
         const request = row.request as SubmitOrderMessage;
         if (inquiry) {
-          const found = await throughBreaker(() => deps.broker.getOrderByClientOrderId(request.orderId));
+          const found = await throughBreaker((client) => client.getOrderByClientOrderId(request.orderId));
           if (!found) return { event: { type: 'NotFoundAtBroker' } };
           return answeredSubmit(found, 'FoundAtBroker');
         }
-        const order = await throughBreaker(() =>
-          deps.broker.submitOrder({
+        const order = await throughBreaker((client) =>
+          client.submitOrder({
             clientOrderId: request.orderId,
             account: request.accountId,
             symbol: request.symbol,
@@ -248,11 +260,11 @@ export function createRequestServer(deps: RequestServerDependencies) {
       if (row.kind === 'replace') {
         const request = row.request as ReplaceOrderMessage;
         if (inquiry) {
-          const found = await throughBreaker(() => deps.broker.getOrderByClientOrderId(request.newOrderId));
+          const found = await throughBreaker((client) => client.getOrderByClientOrderId(request.newOrderId));
           return found ? answeredReplace(found, true) : { event: { type: 'NotFoundAtBroker' } };
         }
-        const order = await throughBreaker(() =>
-          deps.broker.replaceOrder(brokerOrderId!, {
+        const order = await throughBreaker((client) =>
+          client.replaceOrder(brokerOrderId!, {
             clientOrderId: request.newOrderId,
             quantity: request.quantity,
             limitPrice: request.limitPrice,
@@ -261,7 +273,7 @@ export function createRequestServer(deps: RequestServerDependencies) {
         );
         return answeredReplace(order, false);
       }
-      const canceled = await throughBreaker(() => deps.broker.cancelOrder(brokerOrderId!));
+      const canceled = await throughBreaker((client) => client.cancelOrder(brokerOrderId!));
       return answeredCancel(canceled, inquiry);
     } catch (error) {
       return failedCall(row.kind, inquiry, callFailure(error));
@@ -277,7 +289,13 @@ export function createRequestServer(deps: RequestServerDependencies) {
       if ('breakerOpen' in result) {
         // Not attempted: back to where it was, without counting the attempt.
         const back = recoverAbandonedCall(restoreSubmission(row.snapshot));
-        await submissionRepository.save(tx, row, claimed.version, back, deps.breaker?.resetMs ?? 2_000);
+        if (
+          (await submissionRepository.save(tx, row, claimed.version, back, deps.breaker?.resetMs ?? 2_000)) === null
+        ) {
+          return;
+        }
+        // A submit never sent anywhere is free to go to another broker (docs/architecture.md, "Several brokers").
+        if (row.kind === 'submit' && back.context.attempts === 0) await unbindOrder(tx, row.order_id, claimed.broker);
         return;
       }
       const next = advance(claimed.snapshot, result.event);
@@ -328,8 +346,10 @@ export function createRequestServer(deps: RequestServerDependencies) {
         execIds: row.exec_ids,
       };
       let outcome: OpenOrderCheckOutcome = 'in_step';
+      // Orders stored before there were several brokers are at the preferred one.
+      const broker = row.broker_id ?? brokers.preferred;
       try {
-        const found = await throughBreaker(() => deps.broker.getOrderByClientOrderId(row.id));
+        const found = await brokers.fire(broker, (client) => client.getOrderByClientOrderId(row.id));
         if (!found) {
           outcome = 'unknown_at_broker';
           deps.logger.warn(
@@ -337,8 +357,12 @@ export function createRequestServer(deps: RequestServerDependencies) {
             'open-order check: the broker does not know a live order',
           );
         } else if (brokerIsAhead(order, found)) {
-          const reports = await throughBreaker(() => deps.broker.getOrderReports(found.brokerOrderId));
-          const missing = reportsToRecover(order, found.status, reports);
+          const reports = await brokers.fire(broker, (client) => client.getOrderReports(found.brokerOrderId));
+          // Marked with the broker they came from, as the fill receiver marks its pushes.
+          const missing = reportsToRecover(order, found.status, reports).map((recovered) => ({
+            ...recovered,
+            report: { ...recovered.report, broker },
+          }));
           recovered.push(...missing);
           if (missing.length > 0) outcome = 'recovered';
         }
@@ -461,7 +485,9 @@ export function createRequestServer(deps: RequestServerDependencies) {
 
   return {
     handleBatch,
-    breaker,
+    /** The preferred broker's circuit breaker (the console's gauge). */
+    breaker: brokers.breaker(),
+    brokers,
     checkOpenOrders,
     redriveLostRequests,
     async start() {
@@ -480,12 +506,13 @@ export function createRequestServer(deps: RequestServerDependencies) {
       });
       dispatcher.start();
       sweeper.start();
+      healthWatch.start();
     },
     async stop() {
-      await Promise.all([dispatcher.stop(), sweeper.stop()]);
+      await Promise.all([dispatcher.stop(), sweeper.stop(), healthWatch.stop()]);
       await Promise.all(inflight);
       await subscription?.stop();
-      breaker.shutdown();
+      brokers.shutdown();
     },
   };
 }
@@ -501,6 +528,6 @@ function callFailure(error: unknown): CallFailure {
   if (error instanceof BrokerUnavailableError) {
     return { type: 'unavailable', reason: error.reason, message: error.message, retryAfterMs: error.retryAfterMs };
   }
-  if ((error as { code?: string }).code === 'EOPENBREAKER') return { type: 'breakerOpen' };
+  if (isBreakerOpen(error)) return { type: 'breakerOpen' };
   return { type: 'other', message: error instanceof Error ? error.message : String(error) };
 }

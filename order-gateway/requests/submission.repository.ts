@@ -45,6 +45,8 @@ export interface DueSubmissionRow extends SubmissionRow {
   order_status: OrderStatus | null;
   submit_state: SubmissionState | null;
   submit_broker_order_id: string | null;
+  /** The broker the order is bound to (for a replace: the old order's); null before routing. */
+  order_broker_id: string | null;
 }
 
 export interface OrderWithoutSubmission extends OrderTerms {
@@ -63,6 +65,7 @@ export interface OrderToCheck {
   extended_hours: boolean;
   filled_quantity: string;
   exec_ids: string[];
+  broker_id: string | null;
 }
 
 /** SQL of the request server's tables (`broker_submissions`, `open_order_checks`); the caller's transaction or the pool. */

@@ -23,7 +23,8 @@ export const CLAIM_DUE = `
   SELECT ${SUBMISSION_COLUMNS}, o.status AS order_status,
          sub.state AS submit_state,
          -- An order that is itself a replacement has no submit: the broker gave its id with the replace.
-         coalesce(sub.broker_order_id, o.broker_order_id) AS submit_broker_order_id
+         coalesce(sub.broker_order_id, o.broker_order_id) AS submit_broker_order_id,
+         o.broker_id AS order_broker_id
   FROM broker_submissions s
   LEFT JOIN orders o ON o.id = s.order_id
   LEFT JOIN broker_submissions sub ON s.kind <> 'submit' AND sub.order_id = s.order_id AND sub.kind = 'submit'
@@ -119,7 +120,7 @@ export const CLAIM_OPEN_ORDER_CHECKS = `
  * kept aside as outside the order's terms (already alarmed and a break for ops: never sent again).
  */
 export const ORDERS_TO_CHECK = `
-  SELECT o.id, o.status, o.type, o.time_in_force, o.extended_hours, o.filled_quantity,
+  SELECT o.id, o.status, o.type, o.time_in_force, o.extended_hours, o.filled_quantity, o.broker_id,
          coalesce(array_agg(f.exec_id) FILTER (WHERE f.exec_id IS NOT NULL), '{}')
            || coalesce((SELECT array_agg(a.exec_id) FROM order_anomalies a
                         WHERE a.order_id = o.id AND a.kind = 'FILL_OUTSIDE_TERMS' AND a.exec_id IS NOT NULL), '{}')

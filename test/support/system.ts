@@ -29,7 +29,9 @@ export async function startTestSystem(
     broker?: Partial<StartBrokerOptions>;
     logger?: Logger;
     brokerTimeoutMs?: number;
-    requestServerBrokerUrl?: (brokerUrl: string) => string;
+    requestServerBrokerUrl?: (brokerUrl: string, broker: string) => string;
+    /** The simulated brokers; one, `primary`, unless a test is about several. */
+    brokers?: readonly string[];
   } = {},
 ): Promise<TestSystem> {
   const db = await createTestDatabase();
@@ -54,6 +56,8 @@ export async function startTestSystem(
     broker: { tickMs: 20, pushIntervalMs: 10, ...options.broker },
     brokerTimeoutMs: options.brokerTimeoutMs,
     requestServerBrokerUrl: options.requestServerBrokerUrl,
+    simulatedBrokers: options.brokers ?? ['primary'],
+    databaseUrl: db.url,
   });
   return {
     system,

@@ -44,6 +44,11 @@ export interface StartBrokerOptions {
   reorderHoldMs?: number;
   pushTimeoutMs?: number;
   realNow?: () => number;
+  /**
+   * The name the system knows this broker by: it pushes to that broker's path of the fill receiver,
+   * signed with that broker's key. Unset: the receiver's first path, signed with the secret itself.
+   */
+  pushAs?: string;
 }
 
 export interface RunningBroker {
@@ -58,7 +63,11 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
-import { REPORTS_PATH as FILL_RECEIVER_REPORTS_PATH } from '../../fill-receiver/fill-receiver.app.ts';
+import {
+  brokerReportsPath,
+  REPORTS_PATH as FILL_RECEIVER_REPORTS_PATH,
+} from '../../fill-receiver/fill-receiver.app.ts';
+import { brokerPushSecret } from '../../fill-receiver/push-signature.ts';
 
 /** The simulated broker as a service: HTTP API, matching loop and report pusher. */
 export async function startBroker(options: StartBrokerOptions): Promise<RunningBroker> {
@@ -89,9 +98,15 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   });
   const pusher = new ReportPusher({
     pool: options.pool,
-    url: new URL(FILL_RECEIVER_REPORTS_PATH, options.fillReceiverUrl).toString(),
+    url: new URL(
+      options.pushAs === undefined ? FILL_RECEIVER_REPORTS_PATH : brokerReportsPath(options.pushAs),
+      options.fillReceiverUrl,
+    ).toString(),
     logger,
-    secret: options.fillReceiverSecret,
+    secret:
+      options.pushAs === undefined
+        ? options.fillReceiverSecret
+        : brokerPushSecret(options.fillReceiverSecret, options.pushAs),
     timeoutMs: options.pushTimeoutMs,
     realNow,
     paused: (realMs) => faults.isOutage(realMs, clock.now()),
