@@ -183,8 +183,19 @@ describe('the primary down at the open', () => {
     expect(Object.keys(data.servedBy).length).toBe(
       summary.byBroker.primary!.orders + summary.byBroker.secondary!.orders,
     );
-    // Once the system routes (it lists its brokers), an order placed in the outage at the primary is a violation.
-    expect(summary.violations.filter((v) => v.check === 'outage-failover')).toEqual([]);
+  });
+
+  it('serves every order placed during the outage at the secondary, and shows each broker over the day', () => {
+    const { summary, data } = result;
+    // The system routes (it lists both brokers), so an order of the outage at the primary would be a violation.
+    expect(summary.outage.failoverChecked).toBe(true);
+    expect(summary.outage.servedBy.primary).toBeUndefined();
+    expect(summary.outage.servedBy.secondary).toBeGreaterThan(0);
+    expect(summary.byBroker.primary!.orders).toBeGreaterThan(0);
+    // The system saw the primary down at 09:30 and healthy again by the close.
+    const at0930 = data.brokerHealth.find((h) => h.at === '2026-03-02T14:30:00.000Z')!;
+    expect(at0930.brokers.primary!.state).toBe('down');
+    expect(data.brokerHealth.at(-1)!.brokers.primary!.state).not.toBe('down');
   });
 });
 
