@@ -47,7 +47,12 @@ await runProcess(
     await migrate(databaseUrl, [brokerAdapterMigrations], logger);
     const pool = createPool(databaseUrl, { name: 'fill-receiver' });
     lifecycle.onStop(() => pool.end());
-    const bus = new KafkaBus({ brokers: kafkaBrokers, clientId: 'fill-receiver', logger });
+    const bus = new KafkaBus({
+      brokers: kafkaBrokers,
+      clientId: 'fill-receiver',
+      logger,
+      namespace: config.KAFKA_NAMESPACE,
+    });
     lifecycle.onStop(() => bus.close());
     await ensureExecutionsTopic(bus, config.KAFKA_PARTITIONS);
     // Each broker of BROKERS pushes to its own path, signed with its own key; else the one broker, primary.

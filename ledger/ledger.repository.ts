@@ -76,6 +76,16 @@ export async function findBalances(
   return rows.map(balanceFromRow);
 }
 
+export async function findAccountsWithBalances(
+  q: Queryable,
+  accountIds: readonly string[],
+): Promise<Map<string, { kind: string; balances: Balance[] }>> {
+  const { rows } = await q.query<{ id: string; kind: string; balances: BalanceRow[] }>(
+    named('ledger_accounts_with_balances', sql.selectAccountsWithBalances, [accountIds]),
+  );
+  return new Map(rows.map((row) => [row.id, { kind: row.kind, balances: row.balances.map((b) => balanceFromRow(b)) }]));
+}
+
 export async function moneyReferenceExists(
   q: Queryable,
   accountId: string,
@@ -170,6 +180,14 @@ export class Books {
     }
     return slot.balance;
   };
+
+  /** Every balance of the account these books hold, as they are in memory now. */
+  balancesOfAccount(accountId: string): Balance[] {
+    return [...this.balances.values()]
+      .map((slot) => slot.balance)
+      .filter((balance) => balance.accountId === accountId)
+      .map((balance) => ({ ...balance }));
+  }
 
   hold(holdId: string): HoldState | undefined {
     return this.holds.get(holdId)?.hold;

@@ -74,6 +74,15 @@ SELECT (SELECT count(*) FROM updated)::int AS updated, (SELECT count(*) FROM ins
 
 export const selectAccount = `SELECT id, kind FROM ledger_accounts WHERE id = $1`;
 
+// Accounts with every balance of theirs, in one round trip (the event log reads them on every change).
+export const selectAccountsWithBalances = `
+SELECT a.id, a.kind,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'account_id', b.account_id, 'asset', b.asset, 'available', b.available::text,
+                 'held', b.held::text, 'cost_basis', b.cost_basis::text, 'version', b.version::text)), '[]')
+          FROM ledger_balances b WHERE b.account_id = a.id) AS balances
+  FROM ledger_accounts a WHERE a.id = ANY($1::text[])`;
+
 export const selectBalances = `
 SELECT account_id, asset, available, held, cost_basis, version
   FROM ledger_balances WHERE account_id = ANY($1::text[])`;

@@ -7,6 +7,7 @@ import {
   releasePostings,
   settleFillPostings,
   withdrawalPostings,
+  type Balance,
   type HoldState,
 } from './ledger.postings.ts';
 import * as repository from './ledger.repository.ts';
@@ -33,9 +34,44 @@ import type {
   FillSettlement,
   FillToSettle,
   Hold,
+  HoldToPlace,
   Ledger,
   LedgerTotals,
+  PlacedHold,
 } from './ledger.types.ts';
+
+type CheckedHold = HoldToPlace & { quantity: Decimal; worstPrice: Decimal };
+
+function checkHold(input: HoldToPlace): CheckedHold {
+  return {
+    holdId: checkIdentifier(input.holdId, 'holdId'),
+    accountId: checkIdentifier(input.accountId, 'accountId', 'INVALID_ACCOUNT_ID'),
+    side: checkSide(input.side),
+    symbol: checkSymbol(input.symbol),
+    quantity: checkQuantity(input.quantity),
+    worstPrice: checkPrice(input.worstPrice, 'worstPrice'),
+    ...(input.clampToAvailable === undefined ? {} : { clampToAvailable: input.clampToAvailable }),
+  };
+}
+
+/** docs/api.md's account: cash, and every position the account still has (held shares included). */
+function accountBalancesOf(accountId: string, balances: readonly Balance[]): AccountBalances {
+  const cash = balances.find((b) => b.asset === CASH_ASSET);
+  const positions = balances
+    .filter((b) => b.asset !== CASH_ASSET && !b.available.plus(b.held).isZero())
+    .sort((a, b) => (a.asset < b.asset ? -1 : 1))
+    .map((b) => {
+      const quantity = b.available.plus(b.held);
+      return {
+        symbol: b.asset,
+        quantity,
+        available: b.available,
+        held: b.held,
+        averageCost: b.costBasis.dividedBy(quantity).toDecimalPlaces(4),
+      };
+    });
+  return { accountId, cash: cashOf(cash?.available ?? ZERO, cash?.held ?? ZERO), positions } satisfies AccountBalances;
+}
 
 /**
  * Every operation runs in the caller's transaction, so an order and its hold, or an execution and
@@ -65,6 +101,57 @@ export function createLedger(options: { commissionBps: number }): Ledger {
     books.record(kind, accountId, reference, postings);
     await books.flush();
     return cashOf(cash.available, cash.held);
+  }
+
+  /** A checked hold decided on the books' balances and recorded in them (written at their flush). */
+  function holdInBooks(books: Books, input: CheckedHold): Hold {
+    const { holdId, accountId, side, symbol, quantity, worstPrice } = input;
+    const existing = books.hold(holdId);
+    if (existing) {
+      const same =
+        existing.accountId === accountId &&
+        existing.side === side &&
+        existing.symbol === symbol &&
+        existing.orderQuantity.eq(quantity) &&
+        existing.worstPrice.eq(worstPrice);
+      if (!same) throw new LedgerError('HOLD_CONFLICT', 'a hold with this id exists with other terms', { holdId });
+      return toHold(existing);
+    }
+    const asset = holdAsset(side, symbol);
+    const required = side === 'buy' ? costOf(quantity.times(worstPrice), bps) : quantity;
+    const balance = books.balanceOf(accountId, asset);
+    // A replacement the broker already made cannot be refused: it holds what there is, and a fill
+    // beyond it takes the rest from available (or is refused and alarmed), as after any release.
+    const amount = input.clampToAvailable ? Decimal.min(required, balance.available) : required;
+    const postings = holdPostings(balance, side, amount);
+    const hold: HoldState = {
+      id: holdId,
+      accountId,
+      side,
+      symbol,
+      asset,
+      orderQuantity: quantity,
+      worstPrice,
+      originalAmount: amount,
+      amount,
+      progress: NO_PROGRESS,
+    };
+    books.record('hold', accountId, holdId, postings);
+    books.putHold(hold, true);
+    return toHold(hold);
+  }
+
+  async function getAccounts(q: Queryable, accountIds: readonly string[]): Promise<Map<string, AccountBalances>> {
+    const ids = [...new Set(accountIds.map((id) => checkIdentifier(id, 'accountId', 'INVALID_ACCOUNT_ID')))];
+    const found = await repository.findAccountsWithBalances(q, ids);
+    const result = new Map<string, AccountBalances>();
+    for (const id of ids) {
+      const account = found.get(id);
+      if (account?.kind !== 'customer')
+        throw new LedgerError('UNKNOWN_ACCOUNT', `unknown account ${id}`, { accountId: id });
+      result.set(id, accountBalancesOf(id, account.balances));
+    }
+    return result;
   }
 
   async function settleFills(
@@ -126,47 +213,41 @@ export function createLedger(options: { commissionBps: number }): Ledger {
     withdraw: (tx, input) => moveMoney(tx, 'withdrawal', input),
 
     async placeHold(tx, input) {
-      const holdId = checkIdentifier(input.holdId, 'holdId');
-      const accountId = checkIdentifier(input.accountId, 'accountId', 'INVALID_ACCOUNT_ID');
-      const side = checkSide(input.side);
-      const symbol = checkSymbol(input.symbol);
-      const quantity = checkQuantity(input.quantity);
-      const worstPrice = checkPrice(input.worstPrice, 'worstPrice');
-      const books = await Books.open(tx, { accountIds: [accountId], holdIds: [holdId] });
-      const existing = books.hold(holdId);
-      if (existing) {
-        const same =
-          existing.accountId === accountId &&
-          existing.side === side &&
-          existing.symbol === symbol &&
-          existing.orderQuantity.eq(quantity) &&
-          existing.worstPrice.eq(worstPrice);
-        if (!same) throw new LedgerError('HOLD_CONFLICT', 'a hold with this id exists with other terms', { holdId });
-        return toHold(existing);
-      }
-      const asset = holdAsset(side, symbol);
-      const required = side === 'buy' ? costOf(quantity.times(worstPrice), bps) : quantity;
-      const balance = books.balanceOf(accountId, asset);
-      // A replacement the broker already made cannot be refused: it holds what there is, and a fill
-      // beyond it takes the rest from available (or is refused and alarmed), as after any release.
-      const amount = input.clampToAvailable ? Decimal.min(required, balance.available) : required;
-      const postings = holdPostings(balance, side, amount);
-      const hold: HoldState = {
-        id: holdId,
-        accountId,
-        side,
-        symbol,
-        asset,
-        orderQuantity: quantity,
-        worstPrice,
-        originalAmount: amount,
-        amount,
-        progress: NO_PROGRESS,
-      };
-      books.record('hold', accountId, holdId, postings);
-      books.putHold(hold, true);
+      const hold = checkHold(input);
+      const books = await Books.open(tx, { accountIds: [hold.accountId], holdIds: [hold.holdId] });
+      const placed = holdInBooks(books, hold);
       await books.flush();
-      return toHold(hold);
+      return placed;
+    },
+
+    async placeHolds(tx, inputs) {
+      const checked = inputs.map((input) => {
+        try {
+          return checkHold(input);
+        } catch (error) {
+          if (error instanceof LedgerError) return error;
+          throw error;
+        }
+      });
+      const valid = checked.filter((c): c is CheckedHold => !(c instanceof LedgerError));
+      if (valid.length === 0) return checked.map((c) => ({ refused: c as LedgerError }));
+      const books = await Books.open(tx, {
+        accountIds: valid.map((c) => c.accountId),
+        holdIds: valid.map((c) => c.holdId),
+      });
+      const placed = checked.map((c): PlacedHold => {
+        if (c instanceof LedgerError) return { refused: c };
+        try {
+          // The pure core refuses before it changes anything in memory: a refusal leaves the books as they were.
+          const hold = holdInBooks(books, c);
+          return { hold, balances: accountBalancesOf(c.accountId, books.balancesOfAccount(c.accountId)) };
+        } catch (error) {
+          if (error instanceof LedgerError) return { refused: error };
+          throw error;
+        }
+      });
+      await books.flush();
+      return placed;
     },
 
     async reserveForReplace(tx, input) {
@@ -222,29 +303,10 @@ export function createLedger(options: { commissionBps: number }): Ledger {
 
     async getAccount(q, accountId) {
       const id = checkIdentifier(accountId, 'accountId', 'INVALID_ACCOUNT_ID');
-      if ((await repository.accountKind(q, id)) !== 'customer')
-        throw new LedgerError('UNKNOWN_ACCOUNT', `unknown account ${id}`, { accountId: id });
-      const balances = await repository.findBalances(q, [id]);
-      const cash = balances.find((b) => b.asset === CASH_ASSET);
-      const positions = balances
-        .filter((b) => b.asset !== CASH_ASSET && !b.available.plus(b.held).isZero())
-        .sort((a, b) => (a.asset < b.asset ? -1 : 1))
-        .map((b) => {
-          const quantity = b.available.plus(b.held);
-          return {
-            symbol: b.asset,
-            quantity,
-            available: b.available,
-            held: b.held,
-            averageCost: b.costBasis.dividedBy(quantity).toDecimalPlaces(4),
-          };
-        });
-      return {
-        accountId: id,
-        cash: cashOf(cash?.available ?? ZERO, cash?.held ?? ZERO),
-        positions,
-      } satisfies AccountBalances;
+      return (await getAccounts(q, [id])).get(id)!;
     },
+
+    getAccounts,
 
     async getHold(q, holdId) {
       const id = checkIdentifier(holdId, 'holdId');

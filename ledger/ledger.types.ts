@@ -1,3 +1,4 @@
+import type { LedgerError } from './ledger.errors.ts';
 import type { Decimal, Queryable } from '../platform/index.ts';
 
 export interface CashBalance {
@@ -22,6 +23,19 @@ export interface AccountBalances {
   cash: CashBalance;
   positions: PositionBalance[];
 }
+
+export interface HoldToPlace {
+  holdId: string;
+  accountId: string;
+  side: 'buy' | 'sell';
+  symbol: string;
+  quantity: Decimal;
+  worstPrice: Decimal;
+  /** Hold what is available when that is less than the order needs, instead of refusing. */
+  clampToAvailable?: boolean;
+}
+
+export type PlacedHold = { hold: Hold; balances: AccountBalances } | { refused: LedgerError };
 
 export interface Hold {
   holdId: string;
@@ -97,19 +111,13 @@ export interface Ledger {
   /** Refused beyond the available cash. */
   withdraw(tx: Queryable, input: { accountId: string; amount: Decimal; reference: string }): Promise<CashBalance>;
   /** Reserves for an order. Buy: cash for worst-case cost + commission; sell: the shares. Idempotent on holdId with the same terms. */
-  placeHold(
-    tx: Queryable,
-    input: {
-      holdId: string;
-      accountId: string;
-      side: 'buy' | 'sell';
-      symbol: string;
-      quantity: Decimal;
-      worstPrice: Decimal;
-      /** Hold what is available when that is less than the order needs, instead of refusing. */
-      clampToAvailable?: boolean;
-    },
-  ): Promise<Hold>;
+  placeHold(tx: Queryable, input: HoldToPlace): Promise<Hold>;
+  /**
+   * Several holds with one set of locks and one write, each decided in turn on the balances the ones
+   * before it left: a refused hold (its LedgerError) changes nothing and does not stop the others.
+   * Each placed hold comes with its account's balances just after it. An unknown account refuses all.
+   */
+  placeHolds(tx: Queryable, inputs: readonly HoldToPlace[]): Promise<PlacedHold[]>;
   /**
    * While a replace is pending the order holds the larger of its old and new needs: this adds a hold
    * (`holdId`) for what the new terms (`quantity` left at `worstPrice`) need beyond what `baseHoldId`
@@ -134,6 +142,8 @@ export interface Ledger {
     options?: { thenRelease?: readonly string[] },
   ): Promise<FillSettlement[]>;
   getAccount(q: Queryable, accountId: string): Promise<AccountBalances>;
+  /** Several customer accounts' balances in one round trip; an unknown or non-customer account is refused. */
+  getAccounts(q: Queryable, accountIds: readonly string[]): Promise<Map<string, AccountBalances>>;
   getHold(q: Queryable, holdId: string): Promise<Hold>;
   /** Sum over customer accounts per asset, and the counter-accounts' balances: for reconciliation. */
   totals(q: Queryable): Promise<LedgerTotals>;

@@ -20,3 +20,4 @@ export * from './process-lifecycle.ts';
 export * from './cli-usage.ts';
 export * from './backoff.ts';
 export * from './worker-loop.ts';
+export * from './group-commit.ts';

@@ -2,19 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { alwaysOpenClock } from '../../broker-adapter/simulator/index.ts';
 import {
   createPool,
   createThrowawayDatabase,
-  KafkaBus,
-  loadConfig,
   migrate,
   provisionKafka,
   silentLogger,
   type Pool,
   type RunningKafka,
 } from '../../platform/index.ts';
-import { allMigrations, startSystem, type RunningSystem } from '../system.ts';
+import { allMigrations } from '../system.ts';
 import {
   COUNT_ORDERS,
   FILLS_IN_WINDOW,
@@ -30,17 +27,21 @@ import {
 import { bareInsertCeiling, emptyRouteCeiling, kafkaRoundTripCeiling } from './ceilings.ts';
 import { connectEventClients } from './event-clients.ts';
 import { closedLoop, percentiles, postJson, round, sampleMemory, type Percentiles } from './measure.ts';
-import { printReport, STAGES, type E2eReport, type PhaseResult, type Stage } from './report.ts';
+import { infrastructureCpu, PROCESS_NAMES, startProcesses, type RunningProcesses } from './processes.ts';
+import type { ProcessStats } from './query-counter.ts';
+import { printReport, STAGES, type E2eReport, type PhaseCost, type PhaseResult, type Stage } from './report.ts';
 
 /*
- * The whole system in this process (simulated broker at zero latency, fill receiver, request server,
- * trading server) on its own PostgreSQL and Kafka. BENCH_CLIENTS clients place market orders over
- * HTTP, each as soon as its last one was answered, for BENCH_SECONDS; then the run waits for every
- * order to be filled. The same is done once per history size in BENCH_HISTORY (orders already in the
- * database, generated with generate_series), and the ceilings are measured alongside.
+ * The whole system as separate processes (processes.ts: simulated broker at zero latency, fill
+ * receiver, request server, trading server) on its own PostgreSQL and Kafka. BENCH_CLIENTS clients
+ * place market orders over HTTP, each as soon as its last one was answered, for BENCH_SECONDS; then
+ * the run waits for every order to be filled. The same is done once per history size in
+ * BENCH_HISTORY (orders already in the database, generated with generate_series) and client count in
+ * BENCH_CLIENTS, and the ceilings are measured alongside (at the first client count).
  */
 
-const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
+const CLIENT_COUNTS = (process.env.BENCH_CLIENTS ?? '8').split(',').map(Number);
+const CLIENTS = CLIENT_COUNTS[0]!;
 // Server-Sent Events clients following the phase's accounts while it runs (issue 15 asks for 1000).
 const SSE_CLIENTS = Number(process.env.BENCH_SSE_CLIENTS ?? 0);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -55,20 +56,19 @@ const RESULTS = process.env.BENCH_RESULTS ?? join('bench-results', 'latest.json'
 export async function runE2eBenchmark(): Promise<void> {
   if (
     HISTORY.some((n) => !Number.isInteger(n) || n < 0) ||
-    !(CLIENTS > 0) ||
+    CLIENT_COUNTS.some((n) => !Number.isInteger(n) || n <= 0) ||
     !(SECONDS > 0) ||
     !Number.isInteger(SSE_CLIENTS) ||
     SSE_CLIENTS < 0
   ) {
     throw new Error(
-      'BENCH_HISTORY must be a comma-separated list of whole numbers; BENCH_CLIENTS and BENCH_SECONDS positive; BENCH_SSE_CLIENTS a whole number',
+      'BENCH_HISTORY and BENCH_CLIENTS must be comma-separated lists of whole numbers (clients positive); BENCH_SECONDS positive; BENCH_SSE_CLIENTS a whole number',
     );
   }
   const loadBefore = loadavg();
   let kafka: RunningKafka | undefined;
   let pool: Pool | undefined;
-  let bus: KafkaBus | undefined;
-  let system: RunningSystem | undefined;
+  let system: RunningProcesses | undefined;
   // A database of its own, dropped at the end: a DATABASE_URL's data is never touched.
   const database = await createThrowawayDatabase({ prefix: 'e2e_bench', serverUrl: process.env.DATABASE_URL });
   const url = database.url;
@@ -80,29 +80,15 @@ export async function runE2eBenchmark(): Promise<void> {
     await migrate(url, allMigrations, silentLogger);
     pool = createPool(url, { name: 'e2e-bench', max: 20 });
     const namespace = `bench-${randomUUID().slice(0, 8)}`;
-    // The benchmark measures how fast the system goes, so its clients must not be throttled.
-    const config = loadConfig({
-      OPS_API_KEY: OPS_KEY,
-      SIM_SEED: '7',
-      BROKER_LATENCY_MS: '0',
-      KAFKA_PARTITIONS: '3',
-      RATE_LIMIT_PER_MINUTE: '1000000',
-      MAX_OPEN_ORDERS: '1000000',
-    });
-    bus = new KafkaBus({ brokers: kafka.brokers, clientId: 'bench', logger: silentLogger, namespace });
-    system = await startSystem({
-      config,
-      logger: silentLogger,
-      pool,
-      bus,
-      clock: alwaysOpenClock(),
-      broker: { tickMs: 20, pushIntervalMs: 10 },
-    });
+    system = await startProcesses({ databaseUrl: url, kafkaBrokers: kafka.brokers, namespace, opsKey: OPS_KEY });
+    const infrastructure = await infrastructureCpu(pool, kafka.brokers);
 
     const phases: PhaseResult[] = [];
-    for (const [index, size] of HISTORY.entries()) {
+    let index = 0;
+    for (const size of HISTORY) {
       await growHistory(pool, size);
-      phases.push(await runPhase(system, pool, index, size));
+      for (const clients of CLIENT_COUNTS)
+        phases.push(await runPhase(system, pool, infrastructure, index++, size, clients));
     }
 
     const ceilingPool = createPool(url, { name: 'e2e-bench-ceiling', max: CLIENTS });
@@ -150,7 +136,6 @@ export async function runE2eBenchmark(): Promise<void> {
     process.stdout.write(`e2e: results written to ${RESULTS}\n`);
   } finally {
     await system?.stop().catch(() => undefined);
-    await bus?.close().catch(() => undefined);
     await pool?.end().catch(() => undefined);
     await kafka?.stop().catch(() => undefined);
     await database.drop();
@@ -185,10 +170,17 @@ function orderRequest(clientOrderId: string) {
   return { clientOrderId, symbol: 'AAPL', side: 'buy', type: 'market', quantity: '1', timeInForce: 'day' };
 }
 
-async function runPhase(system: RunningSystem, pool: Pool, index: number, historySize: number): Promise<PhaseResult> {
+async function runPhase(
+  system: RunningProcesses,
+  pool: Pool,
+  infrastructure: Awaited<ReturnType<typeof infrastructureCpu>>,
+  index: number,
+  historySize: number,
+  clientCount: number,
+): Promise<PhaseResult> {
   // Fresh accounts per phase, one per client, each with far more cash than it can spend.
   const clients = await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
+    Array.from({ length: clientCount }, async () => {
       const created = await postJson(
         `${system.url}/v1/ops/accounts`,
         { name: 'bench' },
@@ -216,7 +208,9 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
         )
       : null;
   const memory = sampleMemory();
-  const load = await closedLoop(CLIENTS, SECONDS, async (worker, timed) => {
+  const costBefore = await costSnapshot(system, infrastructure);
+  let accepted = 0;
+  const load = await closedLoop(clientCount, SECONDS, async (worker, timed) => {
     const client = clients[worker]!;
     const clientOrderId = `${timed ? prefix : `w${index}-`}${worker}-${client.next++}`;
     const at = Date.now();
@@ -224,6 +218,7 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
       authorization: `Bearer ${client.key}`,
     });
     if (answer.status !== 201) return false;
+    accepted++;
     if (timed) sentAt.set(clientOrderId, at);
     return true;
   });
@@ -236,6 +231,7 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const drainMs = Date.now() - drainStarted;
+  const cost = phaseCost(costBefore, await costSnapshot(system, infrastructure), accepted);
   const peak = memory.stop();
   // The last events of the drain may still be on their way: a moment for them before counting.
   if (streams) await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -265,6 +261,7 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
   const windowSeconds = (load.endedAt - load.startedAt) / 1000;
   return {
     historyOrders: historySize,
+    clients: clientCount,
     placed: { count: load.completed, failed: load.failed, perSecond: round(load.rate) },
     filledPerSecond: round(window.rows[0]!.filled / windowSeconds),
     settledPerSecond: round(window.rows[0]!.settled / windowSeconds),
@@ -284,10 +281,73 @@ async function runPhase(system: RunningSystem, pool: Pool, index: number, histor
       Percentiles
     >,
     memory: peak,
+    cost,
     ...(events ? { eventStreams: events } : {}),
   };
 }
 
 function navigatorCpus(): number {
   return globalThis.navigator?.hardwareConcurrency ?? 0;
+}
+
+interface CostSnapshot {
+  at: number;
+  processes: Record<string, ProcessStats>;
+  benchCpuMs: number;
+  postgresMs: number | null;
+  kafkaMs: number | null;
+}
+
+async function costSnapshot(
+  system: RunningProcesses,
+  infrastructure: Awaited<ReturnType<typeof infrastructureCpu>>,
+): Promise<CostSnapshot> {
+  const cpu = process.cpuUsage();
+  return {
+    at: performance.now(),
+    processes: await system.stats(),
+    benchCpuMs: (cpu.user + cpu.system) / 1000,
+    ...infrastructure(),
+  };
+}
+
+/**
+ * What the phase cost each process, from the first request (warm-up included) to the last fill: CPU
+ * as a share of one core, and SQL round trips and the time spent waiting for them per order placed.
+ */
+function phaseCost(before: CostSnapshot, after: CostSnapshot, orders: number): PhaseCost {
+  const wallMs = after.at - before.at;
+  const share = (ms: number | null, was: number | null) =>
+    ms === null || was === null ? null : round((ms - was) / wallMs);
+  const perOrder = (n: number) => round(n / Math.max(1, orders));
+  const processes = PROCESS_NAMES.map((name) => {
+    const now = after.processes[name]!;
+    const was = before.processes[name]!;
+    const statements = Object.entries(now.queries).map(([statement, stats]) => {
+      const earlier = was.queries[statement] ?? { count: 0, waitMs: 0 };
+      return { statement, count: stats.count - earlier.count, waitMs: stats.waitMs - earlier.waitMs };
+    });
+    const trips = statements.reduce((sum, s) => sum + s.count, 0);
+    const waitMs = statements.reduce((sum, s) => sum + s.waitMs, 0);
+    return {
+      name,
+      cpuCores: share(now.cpuMs, was.cpuMs)!,
+      sqlPerOrder: perOrder(trips),
+      sqlWaitMsPerOrder: perOrder(waitMs),
+      eventLoopDelayP99Ms: round(now.eventLoopDelayP99Ms),
+      topStatements: statements
+        .filter((s) => s.count > 0)
+        .sort((a, b) => b.count - a.count)
+        .slice(0, 14)
+        .map((s) => ({ statement: s.statement, perOrder: perOrder(s.count), waitMsPerOrder: perOrder(s.waitMs) })),
+    };
+  });
+  return {
+    orders,
+    seconds: round(wallMs / 1000),
+    processes,
+    benchClientsCpuCores: share(after.benchCpuMs, before.benchCpuMs)!,
+    postgresCpuCores: share(after.postgresMs, before.postgresMs),
+    kafkaCpuCores: share(after.kafkaMs, before.kafkaMs),
+  };
 }

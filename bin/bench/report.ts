@@ -6,8 +6,26 @@ import { markdownTable } from 'markdown-table';
 export const STAGES = ['committed', 'relayed', 'queued', 'acknowledged', 'executed', 'received', 'filled'] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** What a phase cost each process of the system, and PostgreSQL and Kafka (cores: CPU time over wall time). */
+export interface PhaseCost {
+  orders: number;
+  seconds: number;
+  processes: {
+    name: string;
+    cpuCores: number;
+    sqlPerOrder: number;
+    sqlWaitMsPerOrder: number;
+    eventLoopDelayP99Ms: number;
+    topStatements: { statement: string; perOrder: number; waitMsPerOrder: number }[];
+  }[];
+  benchClientsCpuCores: number;
+  postgresCpuCores: number | null;
+  kafkaCpuCores: number | null;
+}
+
 export interface PhaseResult {
   historyOrders: number;
+  clients: number;
   placed: { count: number; failed: number; perSecond: number };
   filledPerSecond: number;
   settledPerSecond: number;
@@ -17,6 +35,7 @@ export interface PhaseResult {
   latencyMs: { httpAnswer: Percentiles; brokerAcknowledged: Percentiles; filledInLedger: Percentiles };
   stagesMs: Record<Stage, Percentiles>;
   memory: { maxRssMb: number; maxHeapUsedMb: number; samples: number };
+  cost: PhaseCost;
   /** BENCH_SSE_CLIENTS streams following the phase's accounts (the memory above includes them). */
   eventStreams?: EventClientsResult;
 }
@@ -52,7 +71,7 @@ export function printReport(report: E2eReport): void {
   const ratio = (value: number, ceiling: number) => (ceiling > 0 ? (value / ceiling).toFixed(3) : 'n/a');
   const rows: string[][] = [];
   for (const phase of report.phases) {
-    const h = `${phase.historyOrders.toLocaleString('en-US')} orders`;
+    const h = phaseName(phase);
     rows.push(
       [
         h,
@@ -97,7 +116,12 @@ export function printReport(report: E2eReport): void {
         `p50 ${ratio(phase.latencyMs.filledInLedger.p50, ceilings.kafkaRoundTrip.latencyMs.p50)}x Kafka round trip`,
       ],
       [h, 'unfilled after drain / drain', `${phase.unfilledAfterDrain} / ${phase.drainSeconds} s`, ''],
-      [h, 'memory peak (this process)', `rss ${phase.memory.maxRssMb} MB, heap ${phase.memory.maxHeapUsedMb} MB`, ''],
+      [
+        h,
+        'memory peak (benchmark clients)',
+        `rss ${phase.memory.maxRssMb} MB, heap ${phase.memory.maxHeapUsedMb} MB`,
+        '',
+      ],
     );
     if (phase.eventStreams) {
       const streams = phase.eventStreams;
@@ -114,12 +138,7 @@ export function printReport(report: E2eReport): void {
   }
   rows.push(
     ...report.phases.flatMap((phase) =>
-      STAGES.map((stage) => [
-        `${phase.historyOrders.toLocaleString('en-US')} orders`,
-        `stage: ${stage}`,
-        ms(phase.stagesMs[stage]),
-        STAGE_MEANING[stage],
-      ]),
+      STAGES.map((stage) => [phaseName(phase), `stage: ${stage}`, ms(phase.stagesMs[stage]), STAGE_MEANING[stage]]),
     ),
     ['ceiling', 'bare one-row INSERT transactions', `${ceilings.bareInsert.rate}/s`, ms(ceilings.bareInsert.latencyMs)],
     ['ceiling', 'fastify empty route over HTTP', `${ceilings.emptyRoute.rate}/s`, ms(ceilings.emptyRoute.latencyMs)],
@@ -130,7 +149,8 @@ export function printReport(report: E2eReport): void {
       ms(ceilings.kafkaRoundTrip.latencyMs),
     ],
   );
-  out(`${markdownTable([['history', 'measurement', 'figure', 'vs ceiling'], ...rows])}\n`);
+  out(`${markdownTable([['phase', 'measurement', 'figure', 'vs ceiling'], ...rows])}\n`);
+  printCosts(report.phases, out);
   if (report.phases.length >= 2) {
     const first = report.phases[0]!;
     const last = report.phases[report.phases.length - 1]!;
@@ -139,6 +159,49 @@ export function printReport(report: E2eReport): void {
         `placing ${ratio(first.placed.perSecond, last.placed.perSecond)}x, settling ${ratio(first.settledPerSecond, last.settledPerSecond)}x (1.0 = flat)\n`,
     );
   }
+}
+
+function phaseName(phase: PhaseResult): string {
+  return `${phase.historyOrders.toLocaleString('en-US')} orders, ${phase.clients} clients`;
+}
+
+/** Where each phase's time went: CPU per process (in cores), SQL round trips and their wait per order placed. */
+function printCosts(phases: readonly PhaseResult[], out: (text: string) => void): void {
+  const cores = (value: number | null) => (value === null ? 'n/a' : value.toFixed(2));
+  const rows: string[][] = [];
+  for (const phase of phases) {
+    const { cost } = phase;
+    for (const p of cost.processes) {
+      rows.push([
+        phaseName(phase),
+        p.name,
+        cores(p.cpuCores),
+        String(p.sqlPerOrder),
+        String(p.sqlWaitMsPerOrder),
+        String(p.eventLoopDelayP99Ms),
+      ]);
+    }
+    rows.push(
+      [phaseName(phase), 'benchmark clients', cores(cost.benchClientsCpuCores), '', '', ''],
+      [phaseName(phase), 'PostgreSQL', cores(cost.postgresCpuCores), '', '', ''],
+      [phaseName(phase), 'Kafka', cores(cost.kafkaCpuCores), '', '', ''],
+    );
+  }
+  out(
+    `e2e: cost per phase, from its first request to its last fill (CPU in cores of ${phases[0]?.cost.seconds ?? 0} s or so; SQL per order placed)\n`,
+  );
+  out(
+    `${markdownTable([['phase', 'process', 'CPU (cores)', 'SQL round trips / order', 'SQL wait ms / order', 'event loop p99 ms'], ...rows])}\n`,
+  );
+  const first = phases[0];
+  if (!first) return;
+  const statements: string[][] = [];
+  for (const p of first.cost.processes) {
+    for (const s of p.topStatements)
+      statements.push([p.name, s.statement, String(s.perOrder), String(s.waitMsPerOrder)]);
+  }
+  out(`e2e: SQL statements per order placed, ${phaseName(first)}\n`);
+  out(`${markdownTable([['process', 'statement', 'per order', 'wait ms / order'], ...statements])}\n`);
 }
 
 function ms(p: Percentiles): string {

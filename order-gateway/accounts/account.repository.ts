@@ -1,5 +1,5 @@
 import type { Queryable } from '../../platform/index.ts';
-import { ACCOUNT_EXISTS, INSERT_ACCOUNT, LOCK_ACCOUNT } from './account.sql.ts';
+import { ACCOUNT_EXISTS, INSERT_ACCOUNT, LOCK_ACCOUNT, LOCK_ACCOUNTS } from './account.sql.ts';
 
 export function createAccountRepository(pool: Queryable) {
   return {
@@ -17,6 +17,11 @@ export function createAccountRepository(pool: Queryable) {
 export async function lockAccount(tx: Queryable, accountId: string): Promise<boolean> {
   const { rowCount } = await tx.query(LOCK_ACCOUNT, [accountId]);
   return (rowCount ?? 0) > 0;
+}
+
+/** lockAccount for several accounts at once, taken in id order. */
+export async function lockAccounts(tx: Queryable, accountIds: readonly string[]): Promise<void> {
+  await tx.query({ name: 'gateway_lock_accounts', text: LOCK_ACCOUNTS, values: [accountIds] });
 }
 
 export type AccountRepository = ReturnType<typeof createAccountRepository>;

@@ -19,6 +19,8 @@ export interface EventStreamOptions {
 
 /** The reason in a `cut_off` event's data: the client did not read fast enough. */
 export const SLOW_CLIENT = 'SLOW_CLIENT';
+/** The reason in a `cut_off` event's data: the key that opened the stream was revoked. */
+export const KEY_REVOKED = 'KEY_REVOKED';
 
 /**
  * One Server-Sent Events connection. The database is the only queue: on each wake-up the stream reads
@@ -40,6 +42,7 @@ export class EventStream {
   private readonly options: EventStreamOptions;
   private readonly logger: FastifyBaseLogger;
   private readonly onEnd: (stream: EventStream, cutOff: boolean) => void;
+  private readonly authorized: () => Promise<boolean>;
 
   constructor(input: {
     res: ServerResponse;
@@ -48,6 +51,8 @@ export class EventStream {
     options: EventStreamOptions;
     logger: FastifyBaseLogger;
     onEnd: (stream: EventStream, cutOff: boolean) => void;
+    /** Whether the key that opened the stream still holds: asked before each read. */
+    authorized?: () => Promise<boolean>;
   }) {
     this.res = input.res;
     this.lastSeq = input.since;
@@ -55,6 +60,7 @@ export class EventStream {
     this.options = input.options;
     this.logger = input.logger;
     this.onEnd = input.onEnd;
+    this.authorized = input.authorized ?? (async () => true);
     this.pageSize = input.options.pageSize ?? 200;
     this.res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -103,7 +109,11 @@ export class EventStream {
         this.pending = false;
         for (;;) {
           if (this.closed) return;
-          if (this.res.writableNeedDrain && !(await this.drained())) return this.cutOff();
+          if (this.res.writableNeedDrain && !(await this.drained())) return this.cutOff(SLOW_CLIENT);
+          if (this.closed) return;
+          // A key revoked while its stream is open gets no further event (the key lookup is cached,
+          // so this costs no query on most reads).
+          if (!(await this.authorized())) return this.cutOff(KEY_REVOKED);
           if (this.closed) return;
           const page = await this.read(this.lastSeq, this.pageSize);
           if (this.closed) return;
@@ -111,7 +121,7 @@ export class EventStream {
             this.res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
             this.lastSeq = event.seq;
           }
-          if (this.res.writableLength > this.options.maxBufferBytes) return this.cutOff();
+          if (this.res.writableLength > this.options.maxBufferBytes) return this.cutOff(SLOW_CLIENT);
           if (page.length < this.pageSize) break;
         }
       } while (this.pending);
@@ -135,20 +145,26 @@ export class EventStream {
     });
   }
 
-  private cutOff(): void {
+  private cutOff(reason: typeof SLOW_CLIENT | typeof KEY_REVOKED): void {
     if (this.closed) return;
     const data = {
-      reason: SLOW_CLIENT,
+      reason,
       lastSeq: this.lastSeq,
-      message: `the client did not read its events fast enough; reconnect with Last-Event-ID: ${this.lastSeq}`,
+      message:
+        reason === SLOW_CLIENT
+          ? `the client did not read its events fast enough; reconnect with Last-Event-ID: ${this.lastSeq}`
+          : 'the API key of this stream was revoked; reconnect with a live key',
     };
     // No `id:` line: the client's Last-Event-ID stays the last event it received.
     this.res.end(`event: cut_off\ndata: ${JSON.stringify(data)}\n\n`);
     const grace = setTimeout(() => this.res.destroy(), this.options.cutOffGraceMs ?? 30_000);
     grace.unref();
     this.res.once('close', () => clearTimeout(grace));
-    this.logger.warn({ lastSeq: this.lastSeq }, 'event stream: slow client cut off');
-    this.finish(true);
+    this.logger.warn(
+      { lastSeq: this.lastSeq, reason },
+      reason === SLOW_CLIENT ? 'event stream: slow client cut off' : 'event stream: key revoked, stream ended',
+    );
+    this.finish(reason === SLOW_CLIENT);
   }
 
   private finish(cutOff: boolean): void {

@@ -334,6 +334,42 @@ describe('account events', () => {
     expect(order.id).toBeTruthy();
   });
 
+  it('ends an open stream whose key is revoked, before it sends another event', async () => {
+    const alice = await anAccount();
+    await place(alice);
+    const issued = (
+      await app.inject({ method: 'POST', url: `/v1/ops/accounts/${alice.accountId}/keys`, headers: ops })
+    ).json<{ keyId: string; apiKey: string }>();
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(
+      `GET /v1/events HTTP/1.0\r\nHost: x\r\nAccept: text/event-stream\r\nAuthorization: Bearer ${issued.apiKey}\r\n\r\n`,
+    );
+    const deadline = Date.now() + 10_000;
+    while (!/^id: 1$/m.test(received)) {
+      if (Date.now() > deadline) throw new Error(`the stream never sent its first event: ${received}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const revoked = await app.inject({
+      method: 'DELETE',
+      url: `/v1/ops/accounts/${alice.accountId}/keys/${issued.keyId}`,
+      headers: ops,
+    });
+    expect(revoked.statusCode).toBe(204);
+    // A new event on the account wakes the stream: it must not be sent on the revoked key.
+    await place(alice);
+    await closed;
+    expect([...received.matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]))).toEqual([1]);
+    const lastEvent = received.trimEnd().split('\n\n').at(-1)!;
+    expect(lastEvent).toMatch(/^event: cut_off\ndata: /);
+    expect(JSON.parse(lastEvent.split('data: ')[1]!)).toMatchObject({ reason: 'KEY_REVOKED', lastSeq: 1 });
+    // The key that was not revoked still reads both events.
+    expect((await allPages(alice.headers)).map((event) => (event as { seq: number }).seq)).toEqual([1, 2]);
+  });
+
   it('streams alarms and parked messages to the operations side, not ignored duplicates', async () => {
     const alice = await anAccount();
     const order = await place(alice, '1');

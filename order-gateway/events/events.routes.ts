@@ -56,6 +56,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDependencies> = async
       read,
       options: deps.stream,
       logger: deps.logger,
+      authorized: () => deps.auth.stillAuthorized(request),
       onEnd: (ended, cutOff) => {
         unsubscribe();
         open.delete(ended);

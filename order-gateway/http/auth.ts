@@ -142,6 +142,17 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions) {
     requireOps: async (request: FastifyRequest, reply: FastifyReply) => {
       if (request.principal?.kind !== 'ops') return unauthorized(reply);
     },
+    /**
+     * Whether the key a request was authenticated with still holds: a long-lived response (an event
+     * stream) asks again, so a key revoked while it is open stops being served.
+     */
+    stillAuthorized: async (request: FastifyRequest): Promise<boolean> => {
+      const before = request.principal;
+      if (!before) return false;
+      const now = await authenticate(request, before.kind);
+      if (now?.kind === 'client' && before.kind === 'client') return now.keyId === before.keyId;
+      return now?.kind === before.kind;
+    },
   };
 }
 

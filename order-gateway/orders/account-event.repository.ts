@@ -1,6 +1,6 @@
 import type { Queryable } from '../../platform/index.ts';
 import type { AccountEventBody, AccountEventType } from './account-event.schemas.ts';
-import { EVENTS_AFTER, INSERT_EVENTS, NOTIFY_ACCOUNTS, TAKE_EVENT_NUMBERS } from './account-event.sql.ts';
+import { APPEND_EVENTS, EVENTS_AFTER } from './account-event.sql.ts';
 
 /** The PostgreSQL channel the writers notify on at commit (payload `accountId:lastSeq`). */
 export const ACCOUNT_EVENTS_CHANNEL = 'account_events';
@@ -22,28 +22,18 @@ export async function appendAccountEvents(
   events: readonly NewAccountEvent[],
 ): Promise<AccountEventBody[]> {
   if (events.length === 0) return [];
-  const counts = new Map<string, number>();
-  for (const event of events) counts.set(event.accountId, (counts.get(event.accountId) ?? 0) + 1);
-  const { rows } = await tx.query<{ account_id: string; last_seq: string }>(TAKE_EVENT_NUMBERS, [
-    [...counts.keys()],
-    [...counts.values()],
-  ]);
-  const nextSeq = new Map(rows.map((row) => [row.account_id, Number(row.last_seq) - counts.get(row.account_id)! + 1]));
-  const written = events.map((event) => {
-    const seq = nextSeq.get(event.accountId)!;
-    nextSeq.set(event.accountId, seq + 1);
-    return { ...event.body, seq };
+  const { rows } = await tx.query<{ n: number; seq: string }>({
+    name: 'append_account_events',
+    text: APPEND_EVENTS,
+    values: [
+      events.map((event) => event.accountId),
+      events.map((event) => event.type),
+      events.map((event) => event.body.order.id),
+      events.map((event) => event.body.at),
+      events.map((event) => JSON.stringify(event.body)),
+    ],
   });
-  await tx.query(INSERT_EVENTS, [
-    events.map((event) => event.accountId),
-    written.map((body) => body.seq),
-    written.map((body) => body.type),
-    written.map((body) => body.order.id),
-    written.map((body) => body.at),
-    written.map((body) => JSON.stringify(body)),
-  ]);
-  await tx.query(NOTIFY_ACCOUNTS, [rows.map((row) => `${row.account_id}:${row.last_seq}`)]);
-  return written;
+  return rows.map((row) => ({ ...events[row.n - 1]!.body, seq: Number(row.seq) }));
 }
 
 /** The account's events after `since`, oldest first. */

@@ -2,6 +2,10 @@ import type { Queryable } from '../../platform/index.ts';
 import type { OrderContext, OrderStateValue, OrderStatus } from './order.machine.ts';
 import {
   COUNT_OPEN_ORDERS,
+  COUNT_OPEN_ORDERS_OF_ACCOUNTS,
+  DELETE_REFUSED_ORDERS,
+  INSERT_ORDERS_IF_NEW,
+  ORDERS_BY_CLIENT_ORDER_IDS,
   FILLS_OF_ORDERS,
   INSERT_ANOMALIES,
   INSERT_FILLS,
@@ -131,6 +135,42 @@ export const orderRepository = {
   async insertIfNew(q: Queryable, order: NewOrder): Promise<OrderRow | null> {
     const { rows } = await q.query<OrderRow>(INSERT_ORDER_IF_NEW, newOrderParams(order));
     return rows[0] ?? null;
+  },
+
+  /** New orders in one statement; returns the rows inserted (a duplicate clientOrderId inserts nothing). */
+  async insertManyIfNew(q: Queryable, orders: readonly NewOrder[]): Promise<OrderRow[]> {
+    const params = orders.map(newOrderParams);
+    const { rows } = await q.query<OrderRow>({
+      name: 'orders_insert_many_if_new',
+      text: INSERT_ORDERS_IF_NEW,
+      values: params[0]!.map((_, column) => params.map((row) => row[column])),
+    });
+    return rows;
+  },
+
+  async deleteRefused(q: Queryable, orderIds: readonly string[]): Promise<void> {
+    if (orderIds.length > 0) await q.query(DELETE_REFUSED_ORDERS, [orderIds]);
+  },
+
+  /** Open orders of each account, each counted up to its `upTo`. */
+  async countOpenOfAccounts(q: Queryable, accounts: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    const { rows } = await q.query<{ account_id: string; open: number }>({
+      name: 'orders_count_open_of_accounts',
+      text: COUNT_OPEN_ORDERS_OF_ACCOUNTS,
+      values: [[...accounts.keys()], [...accounts.values()]],
+    });
+    return new Map(rows.map((row) => [row.account_id, row.open]));
+  },
+
+  async byClientOrderIds(
+    q: Queryable,
+    keys: readonly { accountId: string; clientOrderId: string }[],
+  ): Promise<OrderWithFills[]> {
+    const { rows } = await q.query<OrderRow & { fills: FillJson[] }>(ORDERS_BY_CLIENT_ORDER_IDS, [
+      keys.map((key) => key.accountId),
+      keys.map((key) => key.clientOrderId),
+    ]);
+    return rows.map(withFills);
   },
 
   /** Open orders of the account, counted up to `upTo`. */

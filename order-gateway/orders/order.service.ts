@@ -4,6 +4,10 @@ import type { AccountBalances, Ledger } from '../../ledger/index.ts';
 import {
   dec,
   DEFAULT_MAX_OPEN_ORDERS,
+  GroupCommit,
+  isDependencyUnavailable,
+  type Decimal,
+  type ItemOutcome,
   formatCash,
   formatQuantity,
   withTransaction,
@@ -11,9 +15,9 @@ import {
   type Pool,
   type PoolClient,
 } from '../../platform/index.ts';
-import { lockAccount } from '../accounts/account.repository.ts';
+import { lockAccounts } from '../accounts/account.repository.ts';
 import type { MarketData } from '../market/market-data.ts';
-import { addToOutbox } from '../outbox/outbox.ts';
+import { addManyToOutbox, addToOutbox } from '../outbox/outbox.ts';
 import { accountEventTypeOf, type OrderStateForEvents } from './account-event.rules.ts';
 import { appendAccountEvents, type NewAccountEvent } from './account-event.repository.ts';
 import type { AccountEventBody } from './account-event.schemas.ts';
@@ -45,7 +49,7 @@ import {
   type OrderSnapshot,
   type Replacement,
 } from './order.machine.ts';
-import { orderRepository, type FillRow, type OrderRow } from './order.repository.ts';
+import { orderRepository, type FillRow, type NewOrder, type OrderRow } from './order.repository.ts';
 import { checkOrderRules, requestFingerprint, worstPrice } from './order.rules.ts';
 import type { OrderView, PlaceOrderRequest, ReplaceOrderRequest } from './order.schemas.ts';
 import { replaceFingerprint, replaceRefusal, replacementTerms } from './order-replace.rules.ts';
@@ -73,6 +77,21 @@ export interface OrderServiceDependencies {
   unsentSubmits: UnsentSubmits;
   /** Open orders per account (MAX_OPEN_ORDERS); a placement beyond it is refused. */
   maxOpenOrders?: number | undefined;
+  /** Group commit of placements: the most in one transaction (64), and transactions at once (2). */
+  placementBatch?: { maxBatch: number; concurrency: number };
+}
+
+/** A placement checked and priced, ready for its batch's transaction. */
+interface Placement {
+  order: NewOrder;
+  worst: Decimal;
+  message: SubmitOrderMessage;
+}
+
+type Placed = { created: boolean; row: OrderRow; fills: FillRow[] };
+
+function placementKey(accountId: string, clientOrderId: string): string {
+  return `${accountId}\u0000${clientOrderId}`;
 }
 
 /**
@@ -90,6 +109,17 @@ export function createOrderService(deps: OrderServiceDependencies) {
   const { pool, ledger } = deps;
   const maxOpenOrders = deps.maxOpenOrders ?? DEFAULT_MAX_OPEN_ORDERS;
 
+  // Placements that arrive together share one transaction (platform/group-commit.ts); each is still
+  // answered, refused and made idempotent on its own.
+  const placements = new GroupCommit<Placement, Placed>({
+    maxBatch: deps.placementBatch?.maxBatch ?? 64,
+    concurrency: deps.placementBatch?.concurrency ?? 2,
+    run: placeTogether,
+  });
+  // A clientOrderId being placed, per account: a repeat waits for it, so that one batch never holds
+  // the same key twice, and then answers as a replay.
+  const placing = new Map<string, Promise<unknown>>();
+
   async function placeOrder(
     accountId: string,
     request: PlaceOrderRequest,
@@ -104,18 +134,16 @@ export function createOrderService(deps: OrderServiceDependencies) {
 
     const worst = worstPrice(request, dec(instrument.lastPrice));
     const expiresAt = request.timeInForce === 'day' ? await dayOrderEnd(request.extendedHours) : null;
-    const requestHash = requestFingerprint(request);
     const orderId = (deps.newId ?? randomUUID)();
     const quantity = formatQuantity(dec(request.quantity));
     const limitPrice = request.limitPrice === undefined ? null : dec(request.limitPrice).toFixed();
     const snapshot = newOrderSnapshot(quantity);
-
-    const result = await withTransaction(pool, async (tx) => {
-      const inserted = await orderRepository.insertIfNew(tx, {
+    const placement: Placement = {
+      order: {
         id: orderId,
         accountId,
         clientOrderId: request.clientOrderId,
-        requestHash,
+        requestHash: requestFingerprint(request),
         symbol: request.symbol,
         side: request.side,
         type: request.type,
@@ -127,36 +155,9 @@ export function createOrderService(deps: OrderServiceDependencies) {
         status: orderStatus(snapshot),
         machineVersion: ORDER_MACHINE_VERSION,
         snapshot: persistOrderSnapshot(snapshot),
-      });
-      if (!inserted) {
-        const existing = await orderRepository.byClientOrderId(tx, accountId, request.clientOrderId);
-        if (!existing) throw new ConcurrentUpdate('the order with this clientOrderId vanished');
-        if (existing.request_hash !== requestHash) {
-          throw new OrderError('IDEMPOTENCY_CONFLICT', 'clientOrderId was already used for a different order', {
-            clientOrderId: request.clientOrderId,
-            orderId: existing.id,
-          });
-        }
-        return { created: false, row: existing, fills: existing.fills };
-      }
-      // Counted under the account's lock, after this order's insert: placements of one account
-      // queue here, each sees every one committed before it, so the last place is taken only once.
-      await lockAccount(tx, accountId);
-      const open = await orderRepository.countOpen(tx, accountId, maxOpenOrders + 1);
-      if (open > maxOpenOrders) {
-        throw new OrderError('TOO_MANY_OPEN_ORDERS', `the account already has ${maxOpenOrders} open orders`, {
-          maxOpenOrders,
-        });
-      }
-      await ledger.placeHold(tx, {
-        holdId: orderId,
-        accountId,
-        side: request.side,
-        symbol: request.symbol,
-        quantity: dec(quantity),
-        worstPrice: worst,
-      });
-      const message: SubmitOrderMessage = {
+      },
+      worst,
+      message: {
         type: 'SubmitOrder',
         orderId,
         accountId,
@@ -169,17 +170,172 @@ export function createOrderService(deps: OrderServiceDependencies) {
         timeInForce: request.timeInForce,
         extendedHours: request.extendedHours,
         expiresAt,
-      };
-      await addToOutbox(tx, { topic: ORDER_REQUESTS_TOPIC, key: accountId, payload: message });
-      const balances = await ledger.getAccount(tx, accountId);
-      await appendAccountEvents(tx, [
-        { accountId, type: 'accepted', body: eventBody('accepted', toView(inserted, []), balances) },
-      ]);
-      return { created: true, row: inserted, fills: [] as FillRow[] };
+      },
+    };
+    const key = placementKey(accountId, request.clientOrderId);
+    for (let earlier = placing.get(key); earlier; earlier = placing.get(key)) await earlier.catch(() => undefined);
+    const placed = placements.submit(placement);
+    placing.set(key, placed);
+    try {
+      const result = await placed;
+      // A new order has no fills yet; a replay answers with the order as it is now, fills included.
+      return { created: result.created, order: toView(result.row, result.fills) };
+    } finally {
+      if (placing.get(key) === placed) placing.delete(key);
+    }
+  }
+
+  /**
+   * A batch whose transaction fails for a reason of its own (a statement one placement made fail)
+   * is placed again one by one, so that only that placement gets the error; PostgreSQL being away is
+   * every placement's answer as it is, since each alone would only wait for it again.
+   */
+  async function placeTogether(batch: readonly Placement[]): Promise<ItemOutcome<Placed>[]> {
+    try {
+      return await placeBatch(batch);
+    } catch (error) {
+      if (batch.length === 1 || isDependencyUnavailable(error)) throw error;
+      deps.logger.warn(
+        { err: error, placements: batch.length },
+        'a batch of placements failed; placing them one by one',
+      );
+      return Promise.all(
+        batch.map((placement) =>
+          placeBatch([placement]).then(
+            ([outcome]) => outcome!,
+            (alone: unknown): ItemOutcome<Placed> => ({ ok: false, error: alone }),
+          ),
+        ),
+      );
+    }
+  }
+
+  /**
+   * One transaction for a batch of placements, each decided as if placed alone one after another:
+   * the orders are inserted together (the unique key settles repeats and races, as for one), the
+   * accounts locked, their open orders counted and the holds placed in batch order, so each sees the
+   * ones before it; a refused placement's order is deleted again and the others go on. Then the
+   * accepted ones' requests go to the outbox and their events to the log, each in one statement.
+   */
+  async function placeBatch(batch: readonly Placement[]): Promise<ItemOutcome<Placed>[]> {
+    const outcomes = await withTransaction(pool, async (tx) => {
+      const results: Array<ItemOutcome<Placed> | undefined> = batch.map(() => undefined);
+      const inserted = new Map(
+        (
+          await orderRepository.insertManyIfNew(
+            tx,
+            batch.map((p) => p.order),
+          )
+        ).map((row) => [row.id, row]),
+      );
+      const replays = batch.flatMap((p, i) => (inserted.has(p.order.id) ? [] : [i]));
+      if (replays.length > 0) {
+        const existing = await orderRepository.byClientOrderIds(
+          tx,
+          replays.map((i) => ({ accountId: batch[i]!.order.accountId, clientOrderId: batch[i]!.order.clientOrderId })),
+        );
+        const byKey = new Map(existing.map((row) => [placementKey(row.account_id, row.client_order_id), row]));
+        for (const i of replays) {
+          const { order } = batch[i]!;
+          const row = byKey.get(placementKey(order.accountId, order.clientOrderId));
+          if (!row) throw new ConcurrentUpdate('the order with this clientOrderId vanished');
+          results[i] =
+            row.request_hash === order.requestHash
+              ? { ok: true, value: { created: false, row, fills: row.fills } }
+              : {
+                  ok: false,
+                  error: new OrderError(
+                    'IDEMPOTENCY_CONFLICT',
+                    'clientOrderId was already used for a different order',
+                    {
+                      clientOrderId: order.clientOrderId,
+                      orderId: row.id,
+                    },
+                  ),
+                };
+        }
+      }
+      const fresh = batch.flatMap((p, i) => (inserted.has(p.order.id) ? [i] : []));
+      if (fresh.length === 0) return results.map((result) => result!);
+
+      // Counted under the accounts' locks, after this batch's inserts: placements of one account
+      // queue here, each sees every one committed before it, so the last place is taken only once.
+      const newOfAccount = new Map<string, number>();
+      for (const i of fresh) {
+        const accountId = batch[i]!.order.accountId;
+        newOfAccount.set(accountId, (newOfAccount.get(accountId) ?? 0) + 1);
+      }
+      await lockAccounts(tx, [...newOfAccount.keys()]);
+      const counted = await orderRepository.countOpenOfAccounts(
+        tx,
+        new Map([...newOfAccount].map(([accountId, n]) => [accountId, maxOpenOrders + n + 1])),
+      );
+      // The open orders each account had before this batch; its placements then take places in turn.
+      const open = new Map([...newOfAccount].map(([accountId, n]) => [accountId, counted.get(accountId)! - n]));
+      const allowed: number[] = [];
+      for (const i of fresh) {
+        const accountId = batch[i]!.order.accountId;
+        const before = open.get(accountId)!;
+        if (before + 1 > maxOpenOrders) {
+          results[i] = {
+            ok: false,
+            error: new OrderError('TOO_MANY_OPEN_ORDERS', `the account already has ${maxOpenOrders} open orders`, {
+              maxOpenOrders,
+            }),
+          };
+        } else {
+          open.set(accountId, before + 1);
+          allowed.push(i);
+        }
+      }
+      const holds =
+        allowed.length === 0
+          ? []
+          : await ledger.placeHolds(
+              tx,
+              allowed.map((i) => {
+                const { order, worst } = batch[i]!;
+                return {
+                  holdId: order.id,
+                  accountId: order.accountId,
+                  side: order.side,
+                  symbol: order.symbol,
+                  quantity: dec(order.quantity),
+                  worstPrice: worst,
+                };
+              }),
+            );
+      const accepted: { i: number; row: OrderRow; balances: AccountBalances }[] = [];
+      holds.forEach((hold, k) => {
+        const i = allowed[k]!;
+        if ('refused' in hold) results[i] = { ok: false, error: hold.refused };
+        else accepted.push({ i, row: inserted.get(batch[i]!.order.id)!, balances: hold.balances });
+      });
+      await orderRepository.deleteRefused(
+        tx,
+        fresh.filter((i) => results[i] !== undefined).map((i) => batch[i]!.order.id),
+      );
+      await addManyToOutbox(
+        tx,
+        accepted.map(({ i }) => ({
+          topic: ORDER_REQUESTS_TOPIC,
+          key: batch[i]!.order.accountId,
+          payload: batch[i]!.message,
+        })),
+      );
+      await appendAccountEvents(
+        tx,
+        accepted.map(({ row, balances }) => ({
+          accountId: row.account_id,
+          type: 'accepted' as const,
+          body: eventBody('accepted', toView(row, []), balances),
+        })),
+      );
+      for (const { i, row } of accepted) results[i] = { ok: true, value: { created: true, row, fills: [] } };
+      return results.map((result) => result!);
     });
-    if (result.created) deps.onOutboxWritten?.();
-    // A new order has no fills yet; a replay answers with the order as it is now, fills included.
-    return { created: result.created, order: toView(result.row, result.fills) };
+    if (outcomes.some((outcome) => outcome.ok && outcome.value.created)) deps.onOutboxWritten?.();
+    return outcomes;
   }
 
   /**
@@ -387,9 +543,10 @@ export function createOrderService(deps: OrderServiceDependencies) {
     });
     if (typed.length === 0) return [];
     const fills = await orderRepository.fillsOf(tx, [...new Set(typed.map((step) => step.row.id))]);
-    const balances = new Map<string, AccountBalances>();
-    for (const accountId of new Set(typed.map((step) => step.row.account_id)))
-      balances.set(accountId, await ledger.getAccount(tx, accountId));
+    const balances = await ledger.getAccounts(
+      tx,
+      typed.map((step) => step.row.account_id),
+    );
     const now = new Date();
     return typed.map(({ row, after, execId, type }) => {
       const applied = new Set(after.context.execIds);

@@ -13,6 +13,21 @@ export const INSERT_ORDER_IF_NEW = `
   RETURNING ${ORDER_COLUMNS}`;
 
 /**
+ * Several new orders in one statement (a group commit's placements), in the order given; a duplicate
+ * (account, clientOrderId) inserts nothing, as one by one.
+ */
+export const INSERT_ORDERS_IF_NEW = `
+  INSERT INTO orders (id, account_id, client_order_id, request_hash, symbol, side, type, quantity, limit_price,
+    worst_price, time_in_force, extended_hours, status, machine_version, snapshot)
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::numeric[], $9::numeric[], $10::numeric[], $11::text[], $12::boolean[], $13::text[], $14::text[], $15::jsonb[])
+  ON CONFLICT (account_id, client_order_id) DO NOTHING
+  RETURNING ${ORDER_COLUMNS}`;
+
+/** Orders a group commit's placement refused: they were inserted in its transaction, and nothing else refers to them. */
+export const DELETE_REFUSED_ORDERS = `DELETE FROM orders WHERE id = ANY($1::uuid[]) AND status = 'pending_new'`;
+
+/**
  * An order's fills as one JSON column of the order's own row: one statement reads the order and its
  * fills from one snapshot, so the body never shows a filledQuantity its fills do not add up to.
  * Decimals travel as text: a JSON number would come back as a float.
@@ -25,6 +40,10 @@ export const FILLS_OF_ROW = `
 
 export const ORDER_BY_CLIENT_ORDER_ID = `
   SELECT ${ORDER_COLUMNS}, ${FILLS_OF_ROW} FROM orders WHERE account_id = $1 AND client_order_id = $2`;
+
+export const ORDERS_BY_CLIENT_ORDER_IDS = `
+  SELECT ${ORDER_COLUMNS}, ${FILLS_OF_ROW} FROM orders
+  WHERE (account_id, client_order_id) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))`;
 
 export const ORDER_OF_ACCOUNT = `
   SELECT ${ORDER_COLUMNS}, ${FILLS_OF_ROW} FROM orders WHERE id = $1 AND account_id = $2`;
@@ -77,6 +96,14 @@ export const COUNT_OPEN_ORDERS = `
   SELECT count(*)::int AS open FROM (
     SELECT 1 FROM orders WHERE account_id = $1 AND ${OPEN_STATUSES} LIMIT $2
   ) open_orders`;
+
+/** COUNT_OPEN_ORDERS for several accounts at once, each counted up to its own cap. */
+export const COUNT_OPEN_ORDERS_OF_ACCOUNTS = `
+  SELECT wanted.account_id::text, (
+    SELECT count(*)::int FROM (
+      SELECT 1 FROM orders WHERE account_id = wanted.account_id AND ${OPEN_STATUSES} LIMIT wanted.up_to
+    ) open_orders) AS open
+  FROM unnest($1::uuid[], $2::int[]) AS wanted(account_id, up_to)`;
 
 export const FILLS_OF_ORDERS = `
   SELECT exec_id, order_id, quantity, price, commission, executed_at FROM order_fills

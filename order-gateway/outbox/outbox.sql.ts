@@ -1,3 +1,9 @@
+// In the order given: for one key that is the order its messages must leave in.
+export const INSERT_OUTBOX_MANY = `
+  INSERT INTO outbox (topic, message_key, payload)
+  SELECT topic, message_key, payload FROM unnest($1::text[], $2::text[], $3::jsonb[]) WITH ORDINALITY
+    AS m(topic, message_key, payload, n) ORDER BY n`;
+
 export const INSERT_OUTBOX = `
   INSERT INTO outbox (topic, message_key, payload) VALUES ($1, $2, $3)`;
 

@@ -1,6 +1,13 @@
 import type { Bus, Logger, Pool, Queryable } from '../../platform/index.ts';
 import { withTransaction, WorkerLoop } from '../../platform/index.ts';
-import { INSERT_OUTBOX, MARK_SENT, PRUNE_SENT, TRY_RELAY_LOCK, UNSENT_BATCH } from './outbox.sql.ts';
+import {
+  INSERT_OUTBOX,
+  INSERT_OUTBOX_MANY,
+  MARK_SENT,
+  PRUNE_SENT,
+  TRY_RELAY_LOCK,
+  UNSENT_BATCH,
+} from './outbox.sql.ts';
 
 /** Writes a message in the caller's transaction: it leaves only if that transaction commits. */
 export async function addToOutbox(
@@ -8,6 +15,19 @@ export async function addToOutbox(
   message: { topic: string; key: string; payload: unknown },
 ): Promise<void> {
   await tx.query(INSERT_OUTBOX, [message.topic, message.key, JSON.stringify(message.payload)]);
+}
+
+/** addToOutbox for several messages in one statement, in the order given. */
+export async function addManyToOutbox(
+  tx: Queryable,
+  messages: readonly { topic: string; key: string; payload: unknown }[],
+): Promise<void> {
+  if (messages.length === 0) return;
+  await tx.query({
+    name: 'outbox_insert_many',
+    text: INSERT_OUTBOX_MANY,
+    values: [messages.map((m) => m.topic), messages.map((m) => m.key), messages.map((m) => JSON.stringify(m.payload))],
+  });
 }
 
 /**
