@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { createLedger } from '../ledger/index.ts';
 import {
   ConfigError,
+  configuredBrokers,
+  DEFAULT_BROKER,
   createLogger,
   createPool,
   isDomainError,
@@ -123,7 +125,10 @@ async function main({ onStop }: Lifecycle): Promise<number> {
   await migrate(database.url, allMigrations, logger);
   const reconciler = createReconciler({
     pool,
-    broker: brokerStatements({ baseUrl: brokerUrl, apiKey: brokerApiKey }),
+    // Every broker orders are routed to: BROKERS, else the one at BROKER_URL (or npm start's).
+    brokers: (started ? [{ name: DEFAULT_BROKER, url: brokerUrl }] : configuredBrokers(config, brokerUrl)).map(
+      (broker) => ({ name: broker.name, statements: brokerStatements({ baseUrl: broker.url, apiKey: brokerApiKey }) }),
+    ),
     ledger: createLedger({ commissionBps: config.COMMISSION_BPS }),
     bus: options.repair ? bus : undefined,
     logger,

@@ -14,7 +14,15 @@ let cli: CliOptions | null;
 let config: ReturnType<typeof loadConfig>;
 try {
   cli = parseSessionArgs(process.argv.slice(2));
-  config = loadConfig({ ...process.env, SIM_SEED: undefined, BROKER_FAULTS: undefined, BROKER_LATENCY_MS: undefined });
+  // The simulated brokers' settings come from the flags (whose defaults are these variables).
+  const brokerVariables = Object.keys(process.env).filter((key) => key.startsWith('BROKER_FAULTS_'));
+  config = loadConfig({
+    ...process.env,
+    ...Object.fromEntries(brokerVariables.map((key) => [key, undefined])),
+    SIM_SEED: undefined,
+    BROKER_FAULTS: undefined,
+    BROKER_LATENCY_MS: undefined,
+  });
 } catch (error) {
   if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`session: ${error.message}\n`);
@@ -58,6 +66,7 @@ await runCommand(
         accounts: cli.accounts,
         orders: cli.orders,
         faults: cli.faults,
+        brokerFaults: cli.brokerFaults,
         latency: cli.latency,
         tradingDate: cli.date,
         stepMinutes: cli.stepMinutes,

@@ -35,16 +35,18 @@ import {
 } from '../order-gateway/index.ts';
 import {
   createPool,
+  DEFAULT_BROKER,
+  faultsOf,
   SIMULATED_BROKERS,
   simulatedBrokerSeed,
   withSearchPath,
   InProcessBus,
   KafkaBus,
   migrate,
-  DEFAULT_BROKER,
   opsOperators,
   startEmbeddedPostgres,
   type Bus,
+  type BrokerEndpoint,
   type ComponentMigrations,
   type Config,
   type Logger,
@@ -153,6 +155,8 @@ export async function composeTradingServer(
     brokerClients?: readonly BrokerClient[];
     /** The names of the brokers orders are routed to (GET /v1/ops/brokers, the health gauge). */
     brokerNames?: readonly string[];
+    /** Every broker's name and URL: the reconciler reads each one's statements (default: `brokerUrl`, the first name). */
+    brokerEndpoints?: readonly BrokerEndpoint[];
     /** The request server's circuit breaker, when it runs in this process (null: not known here). */
     brokerHealth?: () => BreakerState | null;
   } & Pick<TradingServerDependencies, 'metrics' | 'newId' | 'onReportApplied'>,
@@ -168,7 +172,10 @@ export async function composeTradingServer(
   const consumerLag = bus.consumerLag ? () => bus.consumerLag!() : undefined;
   const reconciler = createReconciler({
     pool,
-    broker: brokerStatements({ baseUrl: options.brokerUrl, apiKey: config.BROKER_API_KEY }),
+    brokers: (options.brokerEndpoints ?? [{ name: brokerNames[0]!, url: options.brokerUrl }]).map((endpoint) => ({
+      name: endpoint.name,
+      statements: brokerStatements({ baseUrl: endpoint.url, apiKey: config.BROKER_API_KEY }),
+    })),
     ledger,
     bus,
     logger,
@@ -314,7 +321,14 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       if (brokerPool !== pool) brokerPools.push(brokerPool);
       const broker = await startBroker({
         pool: brokerPool,
-        config: { ...config, SIM_SEED: simulatedBrokerSeed(config.SIM_SEED, index) },
+        // Each broker its own faults (BROKER_FAULTS_<NAME>, else BROKER_FAULTS) and seed for them;
+        // one market: the same prices at every broker.
+        config: {
+          ...config,
+          BROKER_FAULTS: faultsOf(config, name),
+          SIM_SEED: simulatedBrokerSeed(config.SIM_SEED, index),
+        },
+        priceSeed: config.SIM_SEED,
         fillReceiverUrl,
         fillReceiverSecret: config.FILL_RECEIVER_SECRET,
         apiKey: config.BROKER_API_KEY,
@@ -348,6 +362,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     brokerClient,
     brokerClients: brokers.map((b) => b.client),
     brokerNames: names,
+    brokerEndpoints: brokers.map((b) => ({ name: b.name, url: b.broker.url })),
     brokerUrl: broker.url,
     brokerHealth: () => (late.breaker ? breakerState(late.breaker) : null),
     metrics,

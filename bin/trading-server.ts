@@ -33,6 +33,7 @@ await runProcess(
         ({ url }) => new BrokerClient({ baseUrl: url, apiKey: config.BROKER_API_KEY, timeoutMs: 2_000 }),
       ),
       brokerNames: env.brokers.map(({ name }) => name),
+      brokerEndpoints: env.brokers,
     });
     await server.start();
     lifecycle.onStop(() => server.stop());

@@ -32,7 +32,7 @@ describe('ops console pages', () => {
       ledger: createLedger({ commissionBps: 10 }),
       reconciler: createReconciler({
         pool: db.pool,
-        broker: { getStatement: () => Promise.reject(new Error('no broker here')) },
+        brokers: [{ name: 'primary', statements: { getStatement: () => Promise.reject(new Error('no broker here')) } }],
         ledger: createLedger({ commissionBps: 10 }),
       }),
       operators: [{ name: 'ops', key: 'ops_console_int_key_0123456789' }],

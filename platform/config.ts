@@ -51,17 +51,49 @@ export type FaultProbabilities = Record<FaultKind, number>;
 const noFaults = (): FaultProbabilities =>
   Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as FaultProbabilities;
 
-/** A fault keyed on the broker's clock, not a probability: `bust_after=HH:MM` (New York time). */
-export interface BustFault {
-  /** The broker busts every trade it made at or after this time of its day, some time after. */
-  bust_after?: string;
+/** A span of the market's New York wall clock in minutes past midnight: `from` included, `to` not. */
+export interface ClockWindow {
+  from: number;
+  to: number;
 }
-export type BrokerFaults = FaultProbabilities & BustFault;
+
+/** A simulated broker's faults: a probability of each, and the windows of market time it is down. */
+export interface FaultSpec {
+  probabilities: FaultProbabilities;
+  /** `outage=HH:MM-HH:MM` (New York time of the market's clock, every day): down, whatever `outage`'s probability. */
+  outageWindows: ClockWindow[];
+  /** `bust_after=HH:MM` (New York time): the broker busts every trade it made at or after it, some time after. */
+  bustAfter: string | null;
+}
+
 const NEW_YORK_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 
-/** Parses `ack_timeout=0.05,duplicate=0.1`; shared by BROKER_FAULTS and `--faults`. */
-export const faultSpec = z.string().transform((raw, ctx) => {
-  const faults: BrokerFaults = noFaults();
+const CLOCK_WINDOW = /^\s*(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})\s*$/;
+
+/** `09:30-09:47` as minutes past midnight; null when it is not a window within one day (24:00 may end one). */
+export function parseClockWindow(raw: string): ClockWindow | null {
+  const match = CLOCK_WINDOW.exec(raw);
+  if (!match) return null;
+  const [fromHour, fromMinute, toHour, toMinute] = match.slice(1).map(Number) as [number, number, number, number];
+  if (fromHour > 23 || fromMinute > 59 || toMinute > 59 || toHour > 24 || (toHour === 24 && toMinute > 0)) return null;
+  const window = { from: fromHour * 60 + fromMinute, to: toHour * 60 + toMinute };
+  return window.from < window.to ? window : null;
+}
+
+/** `09:30-09:47` again, for logs and reports. */
+export function formatClockWindow(window: ClockWindow): string {
+  const hhmm = (minutes: number) =>
+    `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+  return `${hhmm(window.from)}-${hhmm(window.to)}`;
+}
+
+/**
+ * Parses `ack_timeout=0.05,duplicate=0.1,outage=09:30-09:47,bust_after=13:00`; shared by BROKER_FAULTS,
+ * BROKER_FAULTS_<NAME> and the session's `--faults` flags. `outage` takes a probability (per window
+ * of real time) or a window of market time, and may be given more than once.
+ */
+export const faultSpec = z.string().transform((raw, ctx): FaultSpec => {
+  const faults: FaultSpec = { probabilities: noFaults(), outageWindows: [], bustAfter: null };
   for (const [i, part] of raw
     .split(',')
     .map((s) => s.trim())
@@ -73,7 +105,7 @@ export const faultSpec = z.string().transform((raw, ctx) => {
         ctx.addIssue({ code: 'custom', message: `entry ${i + 1} (bust_after) needs a New York time HH:MM` });
         return z.NEVER;
       }
-      faults.bust_after = value!.trim();
+      faults.bustAfter = value!.trim();
       continue;
     }
     if (!(FAULT_KINDS as readonly string[]).includes(name ?? '')) {
@@ -83,12 +115,21 @@ export const faultSpec = z.string().transform((raw, ctx) => {
       });
       return z.NEVER;
     }
+    const window = name === 'outage' && rest.length === 0 && value !== undefined ? parseClockWindow(value) : null;
+    if (window) {
+      faults.outageWindows.push(window);
+      continue;
+    }
     const probability = Number(value);
     if (rest.length > 0 || value === undefined || value.trim() === '' || !(probability >= 0 && probability <= 1)) {
-      ctx.addIssue({ code: 'custom', message: `entry ${i + 1} (${name}) needs a probability between 0 and 1` });
+      const wanted =
+        name === 'outage'
+          ? 'a probability between 0 and 1, or a New York time window HH:MM-HH:MM that ends after it starts'
+          : 'a probability between 0 and 1';
+      ctx.addIssue({ code: 'custom', message: `entry ${i + 1} (${name}) needs ${wanted}` });
       return z.NEVER;
     }
-    faults[name as FaultKind] = probability;
+    faults.probabilities[name as FaultKind] = probability;
   }
   return faults;
 });
@@ -323,6 +364,11 @@ export type Config = Omit<
   /** What callers of the broker's API present; generated when unset (then only one process can know it). */
   BROKER_API_KEY: string;
   /**
+   * Faults of the simulated brokers that have their own (BROKER_FAULTS_<NAME>), by broker name; the
+   * others have BROKER_FAULTS (`faultsOf`).
+   */
+  brokerFaults: Readonly<Record<string, FaultSpec>>;
+  /**
    * Which values were generated here: the ops key and seed are printed at start; a generated secret
    * or broker key only works inside this process, so a component run alone refuses to start on one.
    */
@@ -366,6 +412,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     SIM_SEED: SIM_SEED ?? randomInt(1, 2 ** 31),
     FILL_RECEIVER_SECRET: FILL_RECEIVER_SECRET ?? randomBytes(32).toString('base64url'),
     BROKER_API_KEY: BROKER_API_KEY ?? `brk_${randomBytes(24).toString('base64url')}`,
+    brokerFaults: brokerFaultOverrides(env, rest.BROKERS?.map((broker) => broker.name) ?? SIMULATED_BROKERS),
     generated: {
       opsApiKey: OPS_API_KEY === undefined,
       seed: SIM_SEED === undefined,
@@ -373,6 +420,42 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       brokerApiKey: BROKER_API_KEY === undefined,
     },
   };
+}
+
+/** Where one simulated broker's own faults are read from: `BROKER_FAULTS_` and its name in capitals, `-` as `_`. */
+export function brokerFaultsVariable(name: string): string {
+  return `BROKER_FAULTS_${name.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/**
+ * Every BROKER_FAULTS_<NAME> in the environment, each for a broker this process knows (BROKERS, else
+ * the simulated `primary` and `secondary`): a variable for no such broker is a mistake worth stopping
+ * for, since its faults would silently not happen.
+ */
+function brokerFaultOverrides(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, FaultSpec> {
+  const byVariable = new Map(names.map((name) => [brokerFaultsVariable(name), name]));
+  const overrides: Record<string, FaultSpec> = {};
+  const variables = Object.keys(env)
+    .filter((key) => key.startsWith('BROKER_FAULTS_') && env[key] !== undefined && env[key] !== '')
+    .sort();
+  for (const variable of variables) {
+    const name = byVariable.get(variable);
+    if (name === undefined) {
+      throw new ConfigError(
+        variable,
+        `names no broker of this system (known: ${names.join(', ')}; the variable is BROKER_FAULTS_ and the name in capitals)`,
+      );
+    }
+    const parsed = faultSpec.safeParse(env[variable]);
+    if (!parsed.success) throw new ConfigError(variable, parsed.error.issues[0]!.message);
+    overrides[name] = parsed.data;
+  }
+  return overrides;
+}
+
+/** One simulated broker's faults: its own BROKER_FAULTS_<NAME>, else BROKER_FAULTS. */
+export function faultsOf(config: Pick<Config, 'BROKER_FAULTS' | 'brokerFaults'>, name: string): FaultSpec {
+  return config.brokerFaults[name] ?? config.BROKER_FAULTS;
 }
 
 /** Every operator and its key: OPS_API_KEY's operator first, then OPS_API_KEYS'. */

@@ -3,11 +3,15 @@ import { describe, expect, it } from 'vitest';
 import {
   CONFIG_VARIABLES,
   ConfigError,
+  brokerFaultsVariable,
   configuredBrokers,
+  faultsOf,
   faultSpec,
+  formatClockWindow,
   latencyRange,
   loadConfig,
   opsOperators,
+  parseClockWindow,
   SIMULATED_BROKERS,
   simulatedBrokerSeed,
 } from './config.ts';
@@ -39,7 +43,8 @@ describe('configuration', () => {
     expect(config.BROKER_API_KEY).toMatch(/^brk_[A-Za-z0-9_-]{32}$/);
     // Each start draws its own: two processes never share a generated secret by accident.
     expect(loadConfig({}).FILL_RECEIVER_SECRET).not.toBe(config.FILL_RECEIVER_SECRET);
-    expect(Object.values(config.BROKER_FAULTS).every((p) => p === 0)).toBe(true);
+    expect(Object.values(config.BROKER_FAULTS.probabilities).every((p) => p === 0)).toBe(true);
+    expect(config.BROKER_FAULTS.outageWindows).toEqual([]);
     expect(config).toMatchObject({ RATE_LIMIT_PER_MINUTE: 1200, AUTH_FAILURES_PER_MINUTE: 60, MAX_OPEN_ORDERS: 1000 });
     expect(opsOperators(config)).toEqual([{ name: 'ops', key: config.OPS_API_KEY }]);
   });
@@ -77,13 +82,13 @@ describe('configuration', () => {
       BROKER_API_KEY: 'a-broker-api-key-0123',
       generated: { opsApiKey: false, seed: false, fillReceiverSecret: false, brokerApiKey: false },
     });
-    expect(config.BROKER_FAULTS).toMatchObject({ ack_timeout: 0.05, duplicate: 0.1, reject: 0 });
+    expect(config.BROKER_FAULTS.probabilities).toMatchObject({ ack_timeout: 0.05, duplicate: 0.1, reject: 0 });
   });
 
   it('reads bust_after=HH:MM (New York time) beside the probabilities', () => {
     const config = loadConfig({ BROKER_FAULTS: 'duplicate=0.1,bust_after=14:05' });
-    expect(config.BROKER_FAULTS).toMatchObject({ duplicate: 0.1, bust_after: '14:05' });
-    expect(loadConfig({}).BROKER_FAULTS.bust_after).toBeUndefined();
+    expect(config.BROKER_FAULTS).toMatchObject({ probabilities: { duplicate: 0.1 }, bustAfter: '14:05' });
+    expect(loadConfig({}).BROKER_FAULTS.bustAfter).toBeNull();
   });
 
   it.each([
@@ -104,6 +109,12 @@ describe('configuration', () => {
     ['BROKER_FAULTS', 'bust_after=25:00'],
     ['BROKER_FAULTS', 'bust_after=9:30'],
     ['BROKER_FAULTS', 'bust_after=0.5'],
+    ['BROKER_FAULTS', 'outage=09:47-09:30'],
+    ['BROKER_FAULTS', 'outage=09:30-09:30'],
+    ['BROKER_FAULTS', 'outage=24:00-24:30'],
+    ['BROKER_FAULTS', 'outage=9:30-9:47'],
+    ['BROKER_FAULTS', 'outage=09:30'],
+    ['BROKER_FAULTS', 'reject=09:30-09:47'],
     ['BROKER_LATENCY_MS', '20-2'],
     ['BROKER_LATENCY_MS', 'fast'],
     ['SIM_SEED', '-1'],
@@ -225,8 +236,71 @@ describe('configuration', () => {
   });
 
   it('parses fault specs and latency ranges on their own, for the session flags', () => {
-    expect(faultSpec.parse('reject=1, partial=0.3').partial).toBe(0.3);
+    expect(faultSpec.parse('reject=1, partial=0.3').probabilities.partial).toBe(0.3);
     expect(latencyRange.parse('7')).toEqual({ min: 7, max: 7 });
+  });
+
+  it('reads an outage as a probability or as windows of New York market time, several of them allowed', () => {
+    expect(faultSpec.parse('outage=0.01')).toMatchObject({ probabilities: { outage: 0.01 }, outageWindows: [] });
+    const spec = faultSpec.parse('duplicate=0.1, outage=09:30-09:47,outage=0.2, outage=15:59-24:00');
+    expect(spec.probabilities).toMatchObject({ duplicate: 0.1, outage: 0.2 });
+    expect(spec.outageWindows).toEqual([
+      { from: 9 * 60 + 30, to: 9 * 60 + 47 },
+      { from: 15 * 60 + 59, to: 24 * 60 },
+    ]);
+    expect(spec.outageWindows.map(formatClockWindow)).toEqual(['09:30-09:47', '15:59-24:00']);
+    expect(errorOf({ BROKER_FAULTS: 'outage=09:47-09:30' }).message).toBe(
+      'Invalid configuration: BROKER_FAULTS entry 1 (outage) needs a probability between 0 and 1, or a New York time window HH:MM-HH:MM that ends after it starts',
+    );
+  });
+
+  it('parses every window of one day back to itself, and nothing that is not one', () => {
+    const hhmm = (minutes: number) =>
+      `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1439 }), fc.integer({ min: 0, max: 1440 }), (from, to) => {
+        const window = parseClockWindow(`${hhmm(from)}-${hhmm(to)}`);
+        expect(window).toEqual(from < to ? { from, to } : null);
+        if (window) expect(formatClockWindow(window)).toBe(`${hhmm(from)}-${hhmm(to)}`);
+      }),
+    );
+  });
+
+  describe('BROKER_FAULTS_<NAME>', () => {
+    it('gives one broker its own faults; the others keep BROKER_FAULTS', () => {
+      const config = loadConfig({
+        BROKER_FAULTS: 'duplicate=0.1',
+        BROKER_FAULTS_PRIMARY: 'outage=09:30-09:47',
+      });
+      expect(faultsOf(config, 'primary')).toEqual(faultSpec.parse('outage=09:30-09:47'));
+      expect(faultsOf(config, 'secondary')).toEqual(faultSpec.parse('duplicate=0.1'));
+      expect(faultsOf(loadConfig({}), 'primary')).toEqual(faultSpec.parse(''));
+    });
+
+    it('knows the brokers of BROKERS when it is set, a dash in a name written as an underscore', () => {
+      const config = loadConfig({
+        BROKERS: 'ibkr=http://127.0.0.1:1,alpaca-us=http://127.0.0.1:2',
+        BROKER_FAULTS_ALPACA_US: 'reject=1',
+        BROKER_FAULTS_IBKR: '',
+      });
+      expect(faultsOf(config, 'alpaca-us').probabilities.reject).toBe(1);
+      expect(faultsOf(config, 'ibkr').probabilities.reject).toBe(0);
+      expect(brokerFaultsVariable('alpaca-us')).toBe('BROKER_FAULTS_ALPACA_US');
+    });
+
+    it('refuses a broker it does not know, and a bad spec, in one line naming the variable', () => {
+      expect(errorOf({ BROKER_FAULTS_TERTIARY: 'reject=1' }).message).toBe(
+        'Invalid configuration: BROKER_FAULTS_TERTIARY names no broker of this system (known: primary, secondary; the variable is BROKER_FAULTS_ and the name in capitals)',
+      );
+      expect(errorOf({ BROKERS: 'ibkr=http://127.0.0.1:1', BROKER_FAULTS_PRIMARY: 'reject=1' }).variable).toBe(
+        'BROKER_FAULTS_PRIMARY',
+      );
+      expect(errorOf({ BROKER_FAULTS_SECONDARY: 'outage=09:47-09:30' }).message).toBe(
+        'Invalid configuration: BROKER_FAULTS_SECONDARY entry 1 (outage) needs a probability between 0 and 1, or a New York time window HH:MM-HH:MM that ends after it starts',
+      );
+      const secret = 'Zq7SECRETqZ';
+      expect(errorOf({ BROKER_FAULTS_PRIMARY: `duplicate=${secret}` }).message).not.toContain(secret);
+    });
   });
 
   describe('never echoes a value it refuses', () => {

@@ -11,6 +11,7 @@ export {
   createReconciler,
   type Reconciler,
   type ReconcilerDependencies,
+  type NamedStatementSource,
   type ReconcileProgress,
   type ReconcilePhase,
 } from './runs/reconciler.ts';

@@ -148,7 +148,7 @@ async function ingestReports(pool: Pool, count: number): Promise<number> {
         sequence: i + 1,
       });
     }
-    await repo.stageExecutions(pool, runId, reports);
+    await repo.stageExecutions(pool, runId, 'primary', reports);
   }
   await repo.clearStaging(pool, runId);
   return count;

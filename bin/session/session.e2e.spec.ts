@@ -105,7 +105,8 @@ describe('a simulated session on real PostgreSQL and Kafka', () => {
       });
       await page.goto(pathToFileURL(reportPath).toString(), { waitUntil: 'load' });
       const charts = await page.locator('.chart').count();
-      expect(charts).toBe(4 + new Set(dropped.data.prices.map((p) => p.symbol)).size);
+      // Status, latency, breaks, throughput, orders by broker, broker health, and a price chart per symbol.
+      expect(charts).toBe(6 + new Set(dropped.data.prices.map((p) => p.symbol)).size);
       expect(await page.evaluate('window.sessionChartsDrawn')).toBe(charts);
       expect(await page.locator('.chart canvas').count()).toBeGreaterThanOrEqual(charts);
       expect(errors).toEqual([]);
@@ -166,6 +167,56 @@ describe('a bust day (bust_after)', () => {
     expect(summary.busts).toBeLessThan(summary.fills);
     expect(summary.bustedAccounts).toBe(new Set(data.busts.map((bust) => bust.accountId)).size);
     expect(data.busts.every((bust) => bust.state === 'busted' && bust.execId === `${bust.refExecId}.bust`)).toBe(true);
+  });
+});
+
+/**
+ * The primary broker down for the first 17 minutes of the open (09:30-09:47 New York, on the market
+ * clock): a step at 09:30 places orders while it is down, one at 09:47 finds it back.
+ */
+describe('the primary down at the open', () => {
+  let result: SessionResult;
+  beforeAll(async () => {
+    result = await runSession(
+      short({ seed: 17, faults: 'partial=0.3', brokerFaults: { primary: 'outage=09:30-09:47,partial=0.3' } }),
+    );
+  }, 170_000);
+
+  it('plays the outage at the open: the primary down at 09:30 alone, the secondary up throughout', () => {
+    const { summary, data } = result;
+    expect(summary.brokerFaults).toEqual({ primary: 'outage=09:30-09:47,partial=0.3', secondary: 'partial=0.3' });
+    expect(summary.outage.windows).toEqual({ primary: ['09:30-09:47'], secondary: [] });
+    const downAt = (name: string) => data.brokerHealth.filter((h) => !h.brokers[name]!.up).map((h) => h.at);
+    expect(downAt('primary')).toEqual(['2026-03-02T14:30:00.000Z']);
+    expect(downAt('secondary')).toEqual([]);
+    expect(data.brokerHealth.map((h) => h.at)).toContain('2026-03-02T14:47:00.000Z');
+    expect(summary.outage.ordersPlaced).toBeGreaterThan(0);
+  });
+
+  it('loses nothing: every order served by one broker, 0 open breaks, 0 violations', () => {
+    const { summary, data } = result;
+    expect(summary.breaksOpen).toBe(0);
+    expect(summary.violations).toEqual([]);
+    expect(Object.keys(summary.byBroker)).toEqual(['primary', 'secondary']);
+    // Fills: ours (after repair) are exactly the brokers' trades, whichever broker made them.
+    expect(summary.byBroker.primary!.fills + summary.byBroker.secondary!.fills).toBe(summary.fills);
+    // Each order reached at most one broker; the statements list no order twice.
+    expect(Object.keys(data.servedBy).length).toBe(
+      summary.byBroker.primary!.orders + summary.byBroker.secondary!.orders,
+    );
+  });
+
+  it('serves every order placed during the outage at the secondary, and shows each broker over the day', () => {
+    const { summary, data } = result;
+    // The system routes (it lists both brokers), so an order of the outage at the primary would be a violation.
+    expect(summary.outage.failoverChecked).toBe(true);
+    expect(summary.outage.servedBy.primary).toBeUndefined();
+    expect(summary.outage.servedBy.secondary).toBeGreaterThan(0);
+    expect(summary.byBroker.primary!.orders).toBeGreaterThan(0);
+    // The system saw the primary down at 09:30 and healthy again by the close.
+    const at0930 = data.brokerHealth.find((h) => h.at === '2026-03-02T14:30:00.000Z')!;
+    expect(at0930.brokers.primary!.state).toBe('down');
+    expect(data.brokerHealth.at(-1)!.brokers.primary!.state).not.toBe('down');
   });
 });
 

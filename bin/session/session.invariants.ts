@@ -59,12 +59,13 @@ export async function checkOrderInvariants(pool: Pool): Promise<Violation[]> {
 }
 
 /**
- * Our books against the broker's statements of the trading dates played: every day's orders and
+ * Our books against the broker's statements of the trading dates played (several brokers: their
+ * statements merged, `mergedStatements`): every day's orders and
  * executions, and the positions and cash as of the last day (the broker's are cumulative).
  */
 export async function checkAgainstStatements(
   pool: Pool,
-  broker: BrokerClient,
+  broker: Pick<BrokerClient, 'getStatement'>,
   dates: readonly string[],
 ): Promise<Violation[]> {
   const violations: Violation[] = [];

@@ -1,13 +1,15 @@
 import { randomInt } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { isTradingDay } from '../../broker-adapter/index.ts';
-import { faultSpec, latencyRange } from '../../platform/index.ts';
+import { brokerFaultsVariable, faultSpec, latencyRange, SIMULATED_BROKERS } from '../../platform/index.ts';
 
 export interface CliOptions {
   seed: number;
   accounts: number;
   orders: number;
   faults: string;
+  /** Each simulated broker's faults (`--faults-<broker>`, else BROKER_FAULTS_<NAME>, else `--faults`). */
+  brokerFaults: Record<string, string>;
   latency: string;
   report: string;
   date: string;
@@ -71,6 +73,12 @@ export function parseSessionArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       env.BROKER_FAULTS ?? '',
     )
     .option(
+      '--faults-primary <spec>',
+      "the primary broker's faults instead of --faults, e.g. outage=09:30-09:47 (New York time: down for the first 17 minutes of the open)",
+      withSchema(faultSpec),
+    )
+    .option('--faults-secondary <spec>', "the secondary broker's faults instead of --faults", withSchema(faultSpec))
+    .option(
       '--latency <ms>',
       'simulated broker latency "min-max" ms, as BROKER_LATENCY_MS',
       withSchema(latencyRange),
@@ -97,8 +105,31 @@ export function parseSessionArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     }
     throw error;
   }
-  const options = program.opts<Omit<CliOptions, 'seed'> & { seed?: number }>();
+  const { faultsPrimary, faultsSecondary, ...options } = program.opts<
+    Omit<CliOptions, 'seed' | 'brokerFaults'> & { seed?: number; faultsPrimary?: string; faultsSecondary?: string }
+  >();
+  const flags: Record<(typeof SIMULATED_BROKERS)[number], string | undefined> = {
+    primary: faultsPrimary,
+    secondary: faultsSecondary,
+  };
+  const brokerFaults: Record<string, string> = {};
+  for (const name of SIMULATED_BROKERS) {
+    const variable = brokerFaultsVariable(name);
+    const spec = flags[name] ?? (env[variable] || undefined);
+    // A flag was checked as it was read; a default from the environment is checked here.
+    if (flags[name] === undefined && spec !== undefined && !faultSpec.safeParse(spec).success) {
+      throw new UsageError(
+        `${variable} (the default of --faults-${name}): ${faultSpec.safeParse(spec).error!.issues[0]!.message}`,
+      );
+    }
+    brokerFaults[name] = spec ?? options.faults;
+  }
+  if (!faultSpec.safeParse(options.faults).success) {
+    throw new UsageError(
+      `BROKER_FAULTS (the default of --faults): ${faultSpec.safeParse(options.faults).error!.issues[0]!.message}`,
+    );
+  }
   const envSeed = env.SIM_SEED && /^\d{1,15}$/.test(env.SIM_SEED) ? Number(env.SIM_SEED) : undefined;
   if (options.report.trim() === '') throw new UsageError("option '--report <dir>' must not be empty");
-  return { ...options, seed: options.seed ?? envSeed ?? randomInt(1, 1_000_000) };
+  return { ...options, brokerFaults, seed: options.seed ?? envSeed ?? randomInt(1, 1_000_000) };
 }

@@ -78,6 +78,11 @@ export interface PlanOptions {
   stepMinutes: number;
   /** Consecutive trading days, from `tradingDate`; the weekends and holidays between them are played too. */
   days?: number;
+  /**
+   * More steps each day, at these New York times (minutes past midnight): where a broker's outage
+   * window starts and ends, so that orders are placed while it is down and again once it is back.
+   */
+  extraStepMinutes?: readonly number[];
 }
 
 /** `count` consecutive trading dates from `first` (a trading date itself). */
@@ -95,6 +100,8 @@ function nextDate(date: string): string {
 
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'TSLA', 'AMZN', 'GOOGL', 'META', 'PNNY'] as const;
 const DAY_MINUTES = 16 * 60;
+/** 04:00 New York, where each day's steps start. */
+const PRE_OPEN_MINUTE = 4 * 60;
 /** Share of the day's actions per session: most trading happens in regular hours. */
 const SESSION_SHARE: Record<'pre' | 'regular' | 'post', number> = { pre: 0.12, regular: 0.76, post: 0.12 };
 
@@ -126,7 +133,12 @@ type AddStep = (at: Date, session: Session) => PlannedStep;
 function planDay(options: PlanOptions, date: string, random: () => number, pick: Pick, addStep: AddStep): PlannedStep {
   const start = preMarketOpen(date);
   const steps: PlannedStep[] = [];
-  for (let minute = 0; minute <= DAY_MINUTES; minute += options.stepMinutes) {
+  const minutes = new Set<number>();
+  for (let minute = 0; minute <= DAY_MINUTES; minute += options.stepMinutes) minutes.add(minute);
+  for (const extra of options.extraStepMinutes ?? []) {
+    if (extra - PRE_OPEN_MINUTE > 0 && extra - PRE_OPEN_MINUTE < DAY_MINUTES) minutes.add(extra - PRE_OPEN_MINUTE);
+  }
+  for (const minute of [...minutes].sort((a, b) => a - b)) {
     const at = new Date(start.getTime() + minute * 60_000);
     steps.push(addStep(at, minute === DAY_MINUTES ? 'closed' : sessionAt(at)));
   }

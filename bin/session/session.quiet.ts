@@ -39,7 +39,14 @@ export class ConsumedReports {
  */
 export function createQuietWatcher(deps: {
   pool: Pool;
-  broker: RunningBroker;
+  /** Every simulated broker: each is driven, and each one's deliveries awaited while it is up. */
+  brokers: readonly RunningBroker[];
+  /**
+   * Whether a broker is down now (its outage): what waits for it cannot settle until it is back, so
+   * its deliveries and the broker calls due are not waited for while any broker is down (the step
+   * after the outage settles them).
+   */
+  isDown?: (broker: RunningBroker) => boolean;
   reports: ConsumedReports;
   logger: Logger;
   timeoutMs?: number;
@@ -57,14 +64,17 @@ export function createQuietWatcher(deps: {
   }
 
   async function busyParts(session: Session): Promise<string[]> {
-    const [outbox, submissions, transit, received, parked, deliveries] = await Promise.all([
+    const up = deps.brokers.filter((broker) => !(deps.isDown?.(broker) ?? false));
+    const outage = up.length < deps.brokers.length;
+    const [outbox, submissions, transit, received, parked, pending] = await Promise.all([
       count(UNSENT_OUTBOX),
-      count(BUSY_SUBMISSIONS, [session]),
-      count(REQUESTS_IN_TRANSIT),
+      outage ? 0 : count(BUSY_SUBMISSIONS, [session]),
+      outage ? 0 : count(REQUESTS_IN_TRANSIT),
       count(RECEIVED_REPORTS),
       count(PARKED_REPORTS),
-      deps.broker.pendingDeliveries(),
+      Promise.all(up.map((broker) => broker.pendingDeliveries())),
     ]);
+    const deliveries = pending.reduce((total, n) => total + n, 0);
     const busy: string[] = [];
     if (outbox > 0) busy.push(`${outbox} outbox messages unsent`);
     if (submissions > 0) busy.push(`${submissions} broker calls due`);
@@ -83,12 +93,16 @@ export function createQuietWatcher(deps: {
       let stillRounds = 0;
       for (;;) {
         deps.signal?.throwIfAborted();
-        const reports = await deps.broker.tick();
+        let reports = 0;
+        let delivered = 0;
+        for (const broker of deps.brokers) {
+          reports += await broker.tick();
+          delivered += (await broker.pushDue()).delivered;
+        }
         ticks++;
-        const pushed = await deps.broker.pushDue();
         const busy = await busyParts(session);
         // Two still rounds in a row: a report consumed in the last round may have caused more work.
-        if (reports === 0 && pushed.delivered === 0 && busy.length === 0) {
+        if (reports === 0 && delivered === 0 && busy.length === 0) {
           if (++stillRounds >= 2) return { ticks, timedOut: false, busy };
         } else {
           stillRounds = 0;

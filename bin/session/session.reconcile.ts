@@ -1,7 +1,6 @@
-import type { BrokerClient } from '../../broker-adapter/index.ts';
 import type { Ledger } from '../../ledger/index.ts';
 import type { Bus, Logger, Pool } from '../../platform/index.ts';
-import { createReconciler, type Break, type Run } from '../../reconciler/index.ts';
+import { createReconciler, type Break, type NamedStatementSource, type Run } from '../../reconciler/index.ts';
 
 export type SessionBreak = Break;
 export type ReconciliationRun = Run;
@@ -11,7 +10,8 @@ export type Reconcile = (date: string, repair: boolean) => Promise<Reconciliatio
 
 export interface ReconcilerDeps {
   pool: Pool;
-  broker: BrokerClient;
+  /** Every simulated broker, by name, with the statements it serves. */
+  brokers: readonly NamedStatementSource[];
   ledger: Ledger;
   bus: Bus;
   logger: Logger;
@@ -21,7 +21,7 @@ export interface ReconcilerDeps {
 export function connectReconciler(deps: ReconcilerDeps): Reconcile {
   const reconciler = createReconciler({
     pool: deps.pool,
-    broker: deps.broker,
+    brokers: deps.brokers,
     ledger: deps.ledger,
     bus: deps.bus,
     logger: deps.logger,

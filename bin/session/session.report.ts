@@ -27,6 +27,7 @@ export function buildSummary(data: SessionData): SessionSummary {
     tradingDates: data.tradingDates,
     accounts: data.accounts,
     faults: data.faults,
+    brokerFaults: data.brokerFaults,
     bus: data.bus,
     orders: data.placed.length,
     refused: data.refused.length,
@@ -57,6 +58,28 @@ export function buildSummary(data: SessionData): SessionSummary {
     dayWallSeconds: Math.round(data.dayWallSeconds * 10) / 10,
     busts: data.busts.filter((bust) => bust.state === 'busted').length,
     bustedAccounts: new Set(data.busts.map((bust) => bust.accountId)).size,
+    byBroker: Object.fromEntries(
+      Object.keys(data.brokerFaults).map((name) => [
+        name,
+        {
+          orders: Object.values(data.servedBy).filter((broker) => broker === name).length,
+          fills: data.brokerFills[name] ?? 0,
+        },
+      ]),
+    ),
+    outage: outageSummary(data),
+  };
+}
+
+/** The orders placed while a broker was down, by the broker that served them ('none': never sent). */
+function outageSummary(data: SessionData): SessionSummary['outage'] {
+  const steps = new Set(Object.values(data.outageSteps).flat());
+  const placed = data.placed.filter((p) => steps.has(p.step));
+  return {
+    windows: data.outageWindows,
+    ordersPlaced: placed.length,
+    servedBy: countBy(placed, (p) => data.servedBy[p.id] ?? 'none'),
+    failoverChecked: data.routes,
   };
 }
 
@@ -136,5 +159,34 @@ export function chartData(data: SessionData): ChartData {
     },
     throughput,
     busts: data.busts,
+    ...brokerCharts(data),
+  };
+}
+
+const STATE_VALUE: Record<string, number> = { healthy: 2, degraded: 1, down: 0 };
+
+function brokerCharts(data: SessionData): Pick<ChartData, 'ordersByBroker' | 'brokerHealth'> {
+  const brokers = Object.keys(data.brokerFaults);
+  const steps = data.brokerHealth.map((h) => h.at);
+  const stepIndex = new Map(data.brokerHealth.map((h, i) => [h.step, i]));
+  const counts = brokers.map(() => steps.map(() => 0));
+  for (const placed of data.placed) {
+    const broker = brokers.indexOf(data.servedBy[placed.id] ?? '');
+    const step = stepIndex.get(placed.step);
+    if (broker >= 0 && step !== undefined) counts[broker]![step]!++;
+  }
+  return {
+    ordersByBroker: { steps, brokers, counts },
+    brokerHealth: {
+      steps,
+      brokers,
+      up: brokers.map((name) => data.brokerHealth.map((h) => (h.brokers[name]?.up ? 1 : 0))),
+      state: brokers.map((name) =>
+        data.brokerHealth.map((h) => {
+          const state = h.brokers[name]?.state;
+          return state ? (STATE_VALUE[state] ?? null) : null;
+        }),
+      ),
+    },
   };
 }

@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { BrokerUnavailableError, type InstrumentView } from '../../broker-adapter/index.ts';
-import { manualClock } from '../../broker-adapter/simulator/index.ts';
+import { manualClock, type RunningBroker } from '../../broker-adapter/simulator/index.ts';
 import {
+  brokerFaultsVariable,
   createPool,
+  faultsOf,
+  formatClockWindow,
+  SIMULATED_BROKERS,
   createThrowawayDatabase,
   InProcessBus,
   KafkaBus,
@@ -14,6 +19,7 @@ import {
   type Pool,
 } from '../../platform/index.ts';
 import { allMigrations, startSystem, type RunningSystem } from '../system.ts';
+import { mergedStatements, type SessionBroker } from './session.brokers.ts';
 import { SessionClients, type ActionOutcome } from './session.clients.ts';
 import {
   checkAgainstStatements,
@@ -44,6 +50,8 @@ export interface SessionOptions {
   orders: number;
   /** As BROKER_FAULTS, e.g. `duplicate=0.1,drop_report=0.02`; already validated. */
   faults: string;
+  /** One simulated broker's faults by name, as BROKER_FAULTS_<NAME> (else `faults`); already validated. */
+  brokerFaults?: Record<string, string>;
   /** As BROKER_LATENCY_MS. */
   latency: string;
   /** The New York trading date the session plays. */
@@ -106,7 +114,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         })
       : new InProcessBus(3);
     cleanups.unshift(() => bus.close());
-    return await runDay(options, pool, bus, cleanups);
+    return await runDay(options, database.url, pool, bus, cleanups);
   } finally {
     for (const cleanup of cleanups) {
       await cleanup().catch((error: unknown) => logger.warn({ err: error }, 'session cleanup failed'));
@@ -116,6 +124,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
 
 async function runDay(
   options: SessionOptions,
+  databaseUrl: string,
   pool: Pool,
   bus: Bus,
   cleanups: Array<() => Promise<unknown>>,
@@ -126,6 +135,9 @@ async function runDay(
     OPS_API_KEY: opsKey,
     SIM_SEED: String(options.seed),
     BROKER_FAULTS: options.faults,
+    ...Object.fromEntries(
+      Object.entries(options.brokerFaults ?? {}).map(([name, spec]) => [brokerFaultsVariable(name), spec]),
+    ),
     BROKER_LATENCY_MS: options.latency,
     KAFKA_PARTITIONS: '3',
     // The session's clients are the load itself: they must not be throttled, nor capped by a
@@ -137,6 +149,9 @@ async function runDay(
     // environment, else out of the way, so that a seed's breaks (repaired by reconciliation) stay the same.
     OPEN_ORDER_CHECK_SECONDS: process.env.OPEN_ORDER_CHECK_SECONDS || '3600',
   });
+  const outageWindows = Object.fromEntries(
+    SIMULATED_BROKERS.map((name) => [name, faultsOf(config, name).outageWindows]),
+  );
   const steps = planSession({
     seed: options.seed,
     accounts: options.accounts,
@@ -144,6 +159,10 @@ async function runDay(
     tradingDate: options.tradingDate,
     stepMinutes: options.stepMinutes,
     days: options.days ?? 1,
+    // A step where each outage starts (orders placed while the broker is down) and where it ends.
+    extraStepMinutes: Object.values(outageWindows)
+      .flat()
+      .flatMap((window) => [window.from, window.to]),
   });
   const clock = manualClock(steps[0]!.at);
   const reports = new ConsumedReports();
@@ -156,12 +175,32 @@ async function runDay(
     broker: { autoRun: false, ackTimeoutDelayMs: 3_000 },
     newId: seededIds(options.seed),
     onReportApplied: (report) => reports.add(report.execId),
+    databaseUrl,
   });
   cleanups.unshift(() => system.stop());
-  const watcher = createQuietWatcher({ pool, broker: system.broker, reports, logger, signal: options.signal });
+  // The system's simulated brokers, primary and secondary, in order of preference.
+  const brokers: readonly SessionBroker[] = system.brokers;
+  const down = (broker: RunningBroker) => broker.faults.isOutage(Date.now(), clock.now());
+  const watcher = createQuietWatcher({
+    pool,
+    brokers: brokers.map((b) => b.broker),
+    isDown: down,
+    reports,
+    logger,
+    signal: options.signal,
+  });
   const finals = new FinalStatusWatch();
   const clients = new SessionClients(system.url, opsKey);
   const data = emptyData(options);
+  data.brokerFaults = Object.fromEntries(
+    brokers.map((b) => [b.name, options.brokerFaults?.[b.name] ?? options.faults]),
+  );
+  data.outageWindows = Object.fromEntries(
+    Object.entries(outageWindows).map(([name, windows]) => [name, windows.map(formatClockWindow)]),
+  );
+  for (const b of brokers) {
+    data.outageSteps[b.name] = steps.filter((s) => b.broker.faults.inOutageWindow(s.at)).map((s) => s.index);
+  }
   const progress = (phase: string, step: number, breaksOpen: number | null = null) =>
     options.onProgress?.({
       phase,
@@ -181,7 +220,10 @@ async function runDay(
     const setAt = Date.now();
     progress(step.session, step.index);
     const settledBefore = await watcher.waitQuiet(step.session);
-    const prices = await instrumentPrices(system);
+    // A stepped clock jumps into an outage in no time; the system notices a dead broker in seconds
+    // of wall time. The step's clients act once it has (bounded), as they would a few seconds in.
+    for (const b of brokers.filter((b) => down(b.broker))) await seenDown(system.url, opsKey, b.name);
+    const prices = await instrumentPrices(brokers.find((b) => !down(b.broker)) ?? brokers[0]!);
     for (const [symbol, price] of prices) data.prices.push({ at: step.at.toISOString(), symbol, price });
     await sleep(Math.max(0, setAt + MARKET_DATA_TTL_MS - Date.now()));
 
@@ -206,6 +248,13 @@ async function runDay(
       );
     }
     await finals.observe(pool);
+    const seen = await systemBrokerStates(system.url, opsKey);
+    if (seen && Object.keys(seen).length > 1) data.routes = true;
+    data.brokerHealth.push({
+      step: step.index,
+      at: step.at.toISOString(),
+      brokers: Object.fromEntries(brokers.map((b) => [b.name, { up: !down(b.broker), state: seen?.[b.name] ?? null }])),
+    });
     data.fillCount = (await pool.query<{ n: number }>(FILL_COUNT)).rows[0]!.n;
     data.throughput.push({
       wallSeconds: (Date.now() - dayStarted) / 1000,
@@ -220,7 +269,7 @@ async function runDay(
   // After the close: repair what the reconciler finds, settle, then look again without repairing.
   const reconcile = (options.reconciler ?? connectReconciler)({
     pool,
-    broker: system.brokerClient,
+    brokers: brokers.map((b) => ({ name: b.name, statements: b.client })),
     ledger: system.ledger,
     bus,
     logger,
@@ -238,7 +287,7 @@ async function runDay(
     ...finals.violations,
     ...(await checkOrderInvariants(pool)),
     ...(await checkLedger(pool)),
-    ...(await retryingUnavailable(() => checkAgainstStatements(pool, system.brokerClient, dates))),
+    ...(await retryingUnavailable(() => checkAgainstStatements(pool, mergedStatements(brokers), dates))),
     ...(await dayOrdersOpen(pool)),
     ...(await checkCancels(pool, data.cancelsAccepted)),
     ...(await checkNothingLeftWithoutReason(pool)),
@@ -259,6 +308,8 @@ async function runDay(
   }
   data.executionToLedgerMs = (await pool.query<{ ms: number }>(EXECUTION_TO_LEDGER)).rows.map((row) => row.ms);
   data.recoveredByOpenOrderCheck = await recoveredByOpenOrderCheck(system.url);
+  await servedByBroker(data, brokers, dates);
+  data.violations.push(...failoverViolations(data));
   progress('done', steps.length, data.breaksOpen.length);
   return { summary: buildSummary(data), data };
 }
@@ -270,7 +321,14 @@ function emptyData(options: SessionOptions): SessionData {
     tradingDates: tradingDates(options.tradingDate, options.days ?? 1),
     accounts: options.accounts,
     faults: options.faults,
+    brokerFaults: {},
     bus: options.kafkaBrokers?.length ? 'kafka' : 'in-process',
+    servedBy: {},
+    brokerFills: {},
+    brokerHealth: [],
+    outageWindows: {},
+    outageSteps: {},
+    routes: false,
     placed: [],
     refused: [],
     failed: [],
@@ -363,9 +421,68 @@ async function recoveredByOpenOrderCheck(url: string): Promise<number | null> {
   return samples.length === 0 ? null : samples.reduce((total, n) => total + n, 0);
 }
 
-/** Last prices straight from the broker: the trading server's cache may still hold the last step's. */
-async function instrumentPrices(system: RunningSystem): Promise<Map<string, string>> {
-  const instruments: InstrumentView[] = await retryingUnavailable(() => system.brokerClient.getInstruments());
+/** Which broker serves each order (its statements list it), and each broker's trades, over the dates played. */
+async function servedByBroker(data: SessionData, brokers: readonly SessionBroker[], dates: readonly string[]) {
+  for (const b of brokers) {
+    let fills = 0;
+    for (const date of dates) {
+      const { orders } = await retryingUnavailable(() => b.client.getStatement('orders', date));
+      for (const order of orders) data.servedBy[order.clientOrderId] ??= b.name;
+      const { executions } = await retryingUnavailable(() => b.client.getStatement('executions', date));
+      fills += executions.filter((e) => e.execType === 'trade').length;
+    }
+    data.brokerFills[b.name] = fills;
+  }
+}
+
+/** An order placed while a broker was down must be served by another, once the system routes between them. */
+function failoverViolations(data: SessionData): Violation[] {
+  if (!data.routes) return [];
+  const violations: Violation[] = [];
+  for (const [broker, steps] of Object.entries(data.outageSteps)) {
+    const during = new Set(steps);
+    for (const placed of data.placed) {
+      if (during.has(placed.step) && data.servedBy[placed.id] === broker) {
+        violations.push({
+          check: 'outage-failover',
+          message: `order ${placed.id} (${placed.label}) was placed while ${broker} was down and is at ${broker}`,
+        });
+      }
+    }
+  }
+  return violations;
+}
+
+/** Waits (at most `timeoutMs`) until the system sees `broker` down; at once when it does not say. */
+async function seenDown(url: string, opsKey: string, broker: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = await systemBrokerStates(url, opsKey);
+    if (!states || states[broker] === undefined || states[broker] === 'down' || Date.now() > deadline) return;
+    await sleep(100);
+  }
+}
+
+/** Each broker's state as the system sees it (GET /v1/ops/brokers); null when the system does not expose it. */
+async function systemBrokerStates(url: string, opsKey: string): Promise<Record<string, string> | null> {
+  const response = await fetch(`${url}/v1/ops/brokers`, { headers: { authorization: `Bearer ${opsKey}` } });
+  if (!response.ok) {
+    await response.body?.cancel();
+    return null;
+  }
+  const parsed = BrokerStates.safeParse(await response.json());
+  if (!parsed.success) return null;
+  const list = Array.isArray(parsed.data) ? parsed.data : parsed.data.brokers;
+  return Object.fromEntries(list.map((b) => [b.id, b.state]));
+}
+
+const BrokerState = z.object({ id: z.string(), state: z.string() });
+/** GET /v1/ops/brokers: a list, or one under `brokers`. */
+const BrokerStates = z.union([z.array(BrokerState), z.object({ brokers: z.array(BrokerState) })]);
+
+/** Last prices straight from a broker that is up: the trading server's cache may still hold the last step's. */
+async function instrumentPrices(broker: SessionBroker): Promise<Map<string, string>> {
+  const instruments: InstrumentView[] = await retryingUnavailable(() => broker.client.getInstruments());
   return new Map(instruments.map((instrument) => [instrument.symbol, instrument.lastPrice]));
 }
 

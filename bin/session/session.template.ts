@@ -16,6 +16,26 @@ export function renderReportHtml(input: { summary: SessionSummary; charts: Chart
     ['seed', summary.seed],
     ['trading dates', summary.tradingDates.join(', ')],
     ['faults', summary.faults || 'none'],
+    [
+      'faults by broker',
+      Object.entries(summary.brokerFaults)
+        .map(([name, faults]) => `${name}: ${faults || 'none'}`)
+        .join('; '),
+    ],
+    [
+      'orders / fills by broker',
+      Object.entries(summary.byBroker)
+        .map(([name, b]) => `${name} ${b.orders} / ${b.fills}`)
+        .join(', '),
+    ],
+    [
+      'orders placed while a broker was down, by the broker that served them',
+      summary.outage.ordersPlaced === 0
+        ? 'none'
+        : `${summary.outage.ordersPlaced}: ${Object.entries(summary.outage.servedBy)
+            .map(([name, n]) => `${name} ${n}`)
+            .join(', ')}${summary.outage.failoverChecked ? '' : ' (failover not checked: the system does not route)'}`,
+    ],
     ['bus', summary.bus],
     ['accounts', summary.accounts],
     ['orders accepted', summary.orders],
@@ -88,6 +108,8 @@ ${busts ? `<section><h2>Trades busted or corrected by the broker, by account</h2
 <section><h2>Latency from placement (wall ms)</h2><div class="chart" id="latency"></div></section>
 <section><h2>Reconciliation breaks</h2><div class="chart" id="breaks"></div></section>
 <section><h2>Throughput over the day (per wall second, by clock step)</h2><div class="chart" id="throughput"></div></section>
+<section><h2>Orders placed per clock step, by the broker that served them</h2><div class="chart" id="orders-by-broker"></div></section>
+<section><h2>Broker health after each clock step (up/down by its faults; the system's view: 2 healthy, 1 degraded, 0 down)</h2><div class="chart" id="broker-health"></div></section>
 <script>${input.echarts.replace(/<\/script/gi, '<\\/script')}</script>
 <script>
 const charts = ${embed(charts)};
@@ -137,6 +159,24 @@ draw('throughput', {
     { name: 'orders/s', type: 'line', data: charts.throughput.map((p) => p.ordersPerSecond) },
     { name: 'fills/s', type: 'line', data: charts.throughput.map((p) => p.fillsPerSecond) },
   ],
+});
+draw('orders-by-broker', {
+  legend: { data: charts.ordersByBroker.brokers },
+  xAxis: { type: 'time' }, yAxis: { type: 'value', name: 'orders' },
+  series: charts.ordersByBroker.brokers.map((name, i) => ({
+    name, type: 'bar', stack: 'orders',
+    data: charts.ordersByBroker.steps.map((at, step) => [at, charts.ordersByBroker.counts[i][step]]),
+  })),
+});
+draw('broker-health', {
+  legend: {},
+  xAxis: { type: 'time' }, yAxis: { type: 'value', min: 0, max: 2, interval: 1 },
+  series: charts.brokerHealth.brokers.flatMap((name, i) => [
+    { name: name + ' up', type: 'line', step: 'end',
+      data: charts.brokerHealth.steps.map((at, step) => [at, charts.brokerHealth.up[i][step]]) },
+    { name: name + ' (system)', type: 'line', step: 'end', lineStyle: { type: 'dashed' }, connectNulls: false,
+      data: charts.brokerHealth.steps.map((at, step) => [at, charts.brokerHealth.state[i][step]]) },
+  ]),
 });
 </script>
 </body>

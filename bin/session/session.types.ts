@@ -10,7 +10,20 @@ export interface SessionData {
   tradingDates: string[];
   accounts: number;
   faults: string;
+  /** Each simulated broker's faults, in order of preference. */
+  brokerFaults: Record<string, string>;
   bus: 'kafka' | 'in-process';
+  /** Which broker serves each order: the one whose statements list it (none: it never reached a broker). */
+  servedBy: Record<string, string>;
+  /** Trades in each broker's executions statements. */
+  brokerFills: Record<string, number>;
+  /** After each step: each broker up or down by its faults, and its state as the system sees it (null: not exposed). */
+  brokerHealth: { step: number; at: string; brokers: Record<string, { up: boolean; state: string | null }> }[];
+  /** Each broker's outage windows (`HH:MM-HH:MM`, New York), and the steps played inside one. */
+  outageWindows: Record<string, string[]>;
+  outageSteps: Record<string, number[]>;
+  /** Whether the system routes between brokers (it lists them on GET /v1/ops/brokers): failover is checked then. */
+  routes: boolean;
   placed: { id: string; label: string; step: number }[];
   refused: { code: string; label: string }[];
   failed: { status: number; detail: string; label: string }[];
@@ -62,6 +75,8 @@ export interface SessionSummary {
   tradingDates: string[];
   accounts: number;
   faults: string;
+  /** Each simulated broker's faults (`--faults-<broker>`, else `--faults`). */
+  brokerFaults: Record<string, string>;
   bus: string;
   /** Orders the trading API accepted (201). */
   orders: number;
@@ -103,6 +118,19 @@ export interface SessionSummary {
   /** Fills the broker busted (the `bust_after` fault), applied to our books; and the accounts they touched. */
   busts: number;
   bustedAccounts: number;
+  /** Orders each broker served (its statements list them) and the trades it made. */
+  byBroker: Record<string, { orders: number; fills: number }>;
+  /**
+   * The brokers' outage windows and the orders placed while one was down, by the broker that served
+   * them; `failoverChecked`: the system routes, so an order served by the broker that was down is a
+   * violation (`outage-failover`).
+   */
+  outage: {
+    windows: Record<string, string[]>;
+    ordersPlaced: number;
+    servedBy: Record<string, number>;
+    failoverChecked: boolean;
+  };
 }
 
 /** What the page's charts plot, already shaped for them. */
@@ -116,4 +144,8 @@ export interface ChartData {
   throughput: { wallSeconds: number; simTime: string; ordersPerSecond: number; fillsPerSecond: number }[];
   /** The busted and corrected trades, listed on the page. */
   busts: BustedTrade[];
+  /** Orders placed at each step, by the broker that served them (`counts[broker][step]`). */
+  ordersByBroker: { steps: string[]; brokers: string[]; counts: number[][] };
+  /** Each broker after each step: up (1) or down (0) by its faults; its state as the system saw it (2 healthy, 1 degraded, 0 down, null unknown). */
+  brokerHealth: { steps: string[]; brokers: string[]; up: number[][]; state: (number | null)[][] };
 }

@@ -21,6 +21,7 @@ describe('session flags', () => {
       accounts: 3,
       orders: 50,
       faults: 'drop_report=0.1',
+      brokerFaults: { primary: 'drop_report=0.1', secondary: 'drop_report=0.1' },
       latency: '2-20',
       report: 'out',
       date: '2026-03-02',
@@ -36,6 +37,9 @@ describe('session flags', () => {
     [['--orders', 'many'], /--orders/],
     [['--faults', 'drop_report=2'], /probability between 0 and 1/],
     [['--faults', 'meteor=0.1'], /entry 1 names an unknown fault \(known: ack_timeout/],
+    [['--faults-primary', 'outage=09:47-09:30'], /--faults-primary.*HH:MM-HH:MM that ends after it starts/],
+    [['--faults-secondary', 'meteor=1'], /--faults-secondary.*unknown fault/],
+    [['--faults-tertiary', 'reject=1'], /unknown option '--faults-tertiary'/],
     [['--latency', '9-1'], /--latency/],
     [['--date', '2026-03-07'], /not a US trading day/],
     [['--date', '2026-02-30x'], /YYYY-MM-DD/],
@@ -57,12 +61,44 @@ describe('session flags', () => {
     expect((thrown as Error).message).not.toContain('\n');
   });
 
+  it('given --faults-<broker>, then that broker has its own faults and --faults applies to the others', () => {
+    expect(
+      parseSessionArgs(['--faults', 'duplicate=0.1', '--faults-primary', 'outage=09:30-09:47'], {})?.brokerFaults,
+    ).toEqual({ primary: 'outage=09:30-09:47', secondary: 'duplicate=0.1' });
+  });
+
+  it("given BROKER_FAULTS_<NAME>, then it is the default of that broker's flag, and checked as one", () => {
+    const env = { BROKER_FAULTS: 'reject=0.1', BROKER_FAULTS_SECONDARY: 'outage=13:00-13:05' };
+    expect(parseSessionArgs([], env)?.brokerFaults).toEqual({ primary: 'reject=0.1', secondary: 'outage=13:00-13:05' });
+    expect(parseSessionArgs(['--faults-secondary', 'partial=1'], env)?.brokerFaults.secondary).toBe('partial=1');
+    expect(() => parseSessionArgs([], { BROKER_FAULTS_PRIMARY: 'outage=25:00-26:00' })).toThrow(
+      /^BROKER_FAULTS_PRIMARY \(the default of --faults-primary\): entry 1 \(outage\)/,
+    );
+  });
+
   it('given no seed flag, when SIM_SEED is set, then the seed comes from it', () => {
     expect(parseSessionArgs([], { SIM_SEED: '77' })?.seed).toBe(77);
   });
 });
 
 describe('the day plan', () => {
+  it('given an outage window, when planned, then a step starts it and one ends it, each with its share of actions', () => {
+    const steps = planSession({
+      seed: 3,
+      accounts: 5,
+      orders: 200,
+      tradingDate: '2026-03-02',
+      stepMinutes: 120,
+      extraStepMinutes: [9 * 60 + 30, 9 * 60 + 47],
+    });
+    const times = steps.map((s) => s.at.toISOString());
+    expect(times).toContain('2026-03-02T14:30:00.000Z');
+    expect(times).toContain('2026-03-02T14:47:00.000Z');
+    expect([...times].sort()).toEqual(times);
+    expect(steps.find((s) => s.at.toISOString() === '2026-03-02T14:30:00.000Z')!.actions.length).toBeGreaterThan(0);
+    expect(plan(3).map((s) => s.at.toISOString())).not.toContain('2026-03-02T14:47:00.000Z');
+  });
+
   it('given one seed, when planned twice, then the plans are the same; another seed plans another day', () => {
     expect(plan(9)).toEqual(plan(9));
     expect(plan(10)).not.toEqual(plan(9));
@@ -149,6 +185,7 @@ describe('summary figures', () => {
         tradingDate: '2026-03-02',
         accounts: 1,
         faults: '<i>x</i>',
+        brokerFaults: { primary: '<b>y</b>' },
         bus: 'in-process',
         orders: 0,
         refused: 0,
@@ -179,6 +216,8 @@ describe('summary figures', () => {
         dayWallSeconds: 0,
         busts: 1,
         bustedAccounts: 1,
+        byBroker: { '</script>': { orders: 0, fills: 0 } },
+        outage: { windows: {}, ordersPlaced: 0, servedBy: {}, failoverChecked: false },
       },
       charts: {
         symbols: ['</script>'],
@@ -201,6 +240,8 @@ describe('summary figures', () => {
             price: '1',
           },
         ],
+        ordersByBroker: { steps: [], brokers: ['</script>'], counts: [[]] },
+        brokerHealth: { steps: [], brokers: [], up: [], state: [] },
       },
       echarts: 'var echarts = {};',
     });

@@ -153,6 +153,12 @@ export function isTradingDay(date: string): boolean {
   return dow !== 0 && dow !== 6 && !nyseHolidays(year).has(date);
 }
 
+/** Minutes past midnight on New York's wall clock at an instant (0–1439). */
+export function newYorkMinuteOfDay(instant: Date): number {
+  const w = wallClock(instant);
+  return w.hour * 60 + w.minute;
+}
+
 export function sessionAt(instant: Date): Session {
   const w = wallClock(instant);
   if (!isTradingDay(isoDate(w.year, w.month, w.day))) return 'closed';

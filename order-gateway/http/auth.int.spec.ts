@@ -29,7 +29,12 @@ describe('authentication, API keys and operators', () => {
     // broker is unreachable, which only a run that got past authentication would notice.
     const reconciler = createReconciler({
       pool: db.pool,
-      broker: brokerStatements({ baseUrl: 'http://127.0.0.1:9', apiKey: 'unused-broker-key', timeoutMs: 500 }),
+      brokers: [
+        {
+          name: 'primary',
+          statements: brokerStatements({ baseUrl: 'http://127.0.0.1:9', apiKey: 'unused-broker-key', timeoutMs: 500 }),
+        },
+      ],
       ledger: createLedger({ commissionBps: 10 }),
       logger: silentLogger,
     });

@@ -11,6 +11,8 @@ const CSV_COLUMNS = [
   'expected',
   'actual',
   'resolution',
+  // Last, so the columns of files read before there were several brokers keep their places.
+  'broker',
 ] as const;
 
 const csvField = (value: string | null) => {
@@ -25,7 +27,19 @@ export function runAsCsv(run: Run): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const b of run.breaks) {
     lines.push(
-      [run.id, run.date, run.status, b.kind, b.symbol, b.orderId, b.execId, b.expected, b.actual, b.resolution]
+      [
+        run.id,
+        run.date,
+        run.status,
+        b.kind,
+        b.symbol,
+        b.orderId,
+        b.execId,
+        b.expected,
+        b.actual,
+        b.resolution,
+        b.broker,
+      ]
         .map(csvField)
         .join(','),
     );
@@ -43,9 +57,10 @@ export function runAsTable(run: Run): string {
     `breaks ${run.breaks.length}, open ${open}`,
   ];
   if (run.breaks.length === 0) return `${head.join('\n')}\n`;
-  const header = ['kind', 'symbol', 'order', 'execution', 'expected (broker)', 'actual (ours)', 'resolution'];
+  const header = ['kind', 'broker', 'symbol', 'order', 'execution', 'expected (broker)', 'actual (ours)', 'resolution'];
   const rows = run.breaks.map((b) => [
     b.kind,
+    b.broker ?? 'all',
     b.symbol ?? '',
     b.orderId ?? '',
     b.execId ?? '',

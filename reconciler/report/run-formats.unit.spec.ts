@@ -12,6 +12,7 @@ const aRun = (breaks: Run['breaks'] = []): Run => ({
 const aBreak = (overrides: Partial<Run['breaks'][number]> = {}): Run['breaks'][number] => ({
   id: '1',
   kind: 'MISSING_EXECUTION',
+  broker: 'primary',
   symbol: 'AAPL',
   orderId: 'o-1',
   execId: 'e-1',
@@ -27,12 +28,13 @@ describe('run formats', () => {
     const csv = runAsCsv(
       aRun([
         aBreak({ resolution: 'open: "check", then fix' }),
-        aBreak({ kind: 'CASH_MISMATCH', expected: '-561.75', symbol: null }),
+        aBreak({ kind: 'CASH_MISMATCH', expected: '-561.75', symbol: null, broker: null }),
       ]),
     );
     const lines = csv.trimEnd().split('\r\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toBe('runId,date,status,kind,symbol,orderId,execId,expected,actual,resolution');
+    expect(lines[0]).toBe('runId,date,status,kind,symbol,orderId,execId,expected,actual,resolution,broker');
+    expect(lines[1]).toMatch(/,primary$/);
     expect(lines[1]).toContain('"open: ""check"", then fix"');
     expect(lines[2]).toContain(",'-561.75,");
   });

@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tradingDateOf } from '../../broker-adapter/index.ts';
 import { checkLedgerInvariants } from '../../ledger/index.ts';
 import { isDomainError } from '../../platform/index.ts';
+import type { BrokerClient } from '../../broker-adapter/index.ts';
+import { startAnotherBroker } from '../../test/support/another-broker.ts';
+import { BrokerProxy } from '../../test/support/broker-proxy.ts';
 import { startTestSystem, type TestSystem } from '../../test/support/system.ts';
 import {
   brokerStatements,
@@ -97,7 +100,12 @@ describe('reconciliation when the broker dropped the fill reports', () => {
     t = await startTestSystem({ env: { BROKER_FAULTS: 'drop_report=1', OPEN_ORDER_CHECK_SECONDS: '3600' } });
     reconciler = createReconciler({
       pool: t.db.pool,
-      broker: brokerStatements({ baseUrl: t.system.broker.url, apiKey: t.config.BROKER_API_KEY }),
+      brokers: [
+        {
+          name: 'primary',
+          statements: brokerStatements({ baseUrl: t.system.broker.url, apiKey: t.config.BROKER_API_KEY }),
+        },
+      ],
       ledger: t.system.ledger,
       bus: t.bus,
       repairWaitMs: 20_000,
@@ -114,7 +122,7 @@ describe('reconciliation when the broker dropped the fill reports', () => {
     expect(found.status).toBe('breaks');
     expect(kinds(found)).toEqual(['CASH_MISMATCH', 'MISSING_EXECUTION', 'ORDER_STATUS_MISMATCH', 'POSITION_MISMATCH']);
     const missing = found.breaks.find((b) => b.kind === 'MISSING_EXECUTION')!;
-    expect(missing).toMatchObject({ symbol: 'AAPL', orderId, actual: null });
+    expect(missing).toMatchObject({ broker: 'primary', symbol: 'AAPL', orderId, actual: null });
     expect(missing.expected).toMatch(/^buy 3 AAPL @ /);
     expect(missing.resolution).toMatch(/^open: .*repair/);
     expect(found.breaks.find((b) => b.kind === 'ORDER_STATUS_MISMATCH')).toMatchObject({
@@ -123,6 +131,7 @@ describe('reconciliation when the broker dropped the fill reports', () => {
       actual: 'new, filled 0',
     });
     expect(found.breaks.find((b) => b.kind === 'POSITION_MISMATCH')).toMatchObject({
+      broker: null,
       symbol: 'AAPL',
       expected: '3',
       actual: '0',
@@ -174,6 +183,142 @@ describe('reconciliation when the broker dropped the fill reports', () => {
   });
 });
 
+describe('reconciliation across two brokers', () => {
+  // A proxy in front of the request server stands in for routing here: each order goes to the broker
+  // the test points it at, as routing would send it to the preferred healthy one.
+  const proxy = new BrokerProxy();
+  let t: TestSystem;
+  let secondary: Awaited<ReturnType<typeof startAnotherBroker>>;
+  let reconciler: Reconciler;
+  let key: string;
+  let date: string;
+
+  async function placeAt(
+    at: { getStatement: BrokerClient['getStatement'] },
+    clientOrderId: string,
+    side: 'buy' | 'sell',
+    quantity: string,
+  ): Promise<string> {
+    const placed = await t.api.request<Order>('POST', '/v1/orders', key, {
+      clientOrderId,
+      symbol: 'AAPL',
+      side,
+      type: 'market',
+      quantity,
+    });
+    expect(placed.status).toBe(201);
+    await waitFor('the broker to fill the order', async () => {
+      const { orders } = await at.getStatement('orders', date);
+      return orders.find((o) => o.clientOrderId === placed.body.id && o.status === 'filled');
+    });
+    return placed.body.id;
+  }
+
+  beforeAll(async () => {
+    await proxy.listen();
+    t = await startTestSystem({ env: { OPEN_ORDER_CHECK_SECONDS: '3600' }, requestServerBrokerUrl: proxy.interpose });
+    secondary = await startAnotherBroker(t);
+    reconciler = createReconciler({
+      pool: t.db.pool,
+      brokers: [
+        { name: 'primary', statements: t.system.brokerClient },
+        {
+          name: 'secondary',
+          statements: brokerStatements({ baseUrl: secondary.broker.url, apiKey: t.config.BROKER_API_KEY }),
+        },
+      ],
+      ledger: t.system.ledger,
+      bus: t.bus,
+      repairWaitMs: 20_000,
+    });
+    key = (await t.api.openAccount('10000.00')).key;
+    date = await today(t);
+    // One account trades at both: it buys 5 at the primary, then sells 2 at the secondary.
+    const buyId = await placeAt(t.system.brokerClient, 'both-buy', 'buy', '5');
+    await t.api.waitForOrder<Order>(key, buyId, (o) => o.status === 'filled');
+    proxy.retarget(secondary.broker.url);
+    const sellId = await placeAt(secondary.client, 'both-sell', 'sell', '2');
+    await t.api.waitForOrder<Order>(key, sellId, (o) => o.status === 'filled');
+  });
+  afterAll(async () => {
+    await t.stop();
+    await secondary.stop();
+    await proxy.close();
+  });
+
+  it('is clean when an account trades at both: positions and cash reconcile as their sum', async () => {
+    // Each broker alone disagrees with our books (3 AAPL): the primary holds 5, the secondary -2.
+    const held = async (client: { getStatement: BrokerClient['getStatement'] }) =>
+      (await client.getStatement('positions', date)).positions.find((p) => p.symbol === 'AAPL')?.quantity;
+    expect(await held(t.system.brokerClient)).toBe('5');
+    expect(await held(secondary.client)).toBe('-2');
+    const clean = await reconciler.run(date);
+    expect(clean).toMatchObject({ status: 'clean', breaks: [], checked: { orders: 2, executions: 2, positions: 1 } });
+  });
+
+  it('names the broker of a break at one broker only, and repairs it from that broker', async () => {
+    // The secondary now drops every report: a fill there reaches us only through its statements.
+    secondary.broker.faults.settings.probabilities.drop_report = 1;
+    const lostId = await placeAt(secondary.client, 'lost-sell', 'sell', '1');
+    await t.api.waitForOrder<Order>(key, lostId, (o) => o.status === 'new');
+    const found = await reconciler.run(date);
+    expect(found.status).toBe('breaks');
+    const byKind = Object.fromEntries(found.breaks.map((b) => [b.kind, b]));
+    expect(Object.keys(byKind).sort()).toEqual([
+      'CASH_MISMATCH',
+      'MISSING_EXECUTION',
+      'ORDER_STATUS_MISMATCH',
+      'POSITION_MISMATCH',
+    ]);
+    expect(byKind.MISSING_EXECUTION).toMatchObject({ broker: 'secondary', orderId: lostId, actual: null });
+    expect(byKind.ORDER_STATUS_MISMATCH).toMatchObject({
+      broker: 'secondary',
+      orderId: lostId,
+      expected: 'filled, filled 1',
+      actual: 'new, filled 0',
+    });
+    // The sum breaks, and shows each broker's share of it; no break is laid at the primary.
+    expect(byKind.POSITION_MISMATCH).toMatchObject({
+      broker: null,
+      expected: '2 (primary 5, secondary -3)',
+      actual: '3',
+    });
+    expect(byKind.CASH_MISMATCH!.broker).toBeNull();
+    expect(byKind.CASH_MISMATCH!.expected).toMatch(/^-?\d+\.\d{2} \(primary -\d+\.\d{2}, secondary \d+\.\d{2}\)$/);
+    expect(found.breaks.filter((b) => b.broker === 'primary')).toEqual([]);
+    const listed = await reconciler.listBreaks({ runId: found.id, status: 'open', broker: 'secondary', limit: 50 });
+    expect(listed.breaks.map((b) => b.kind).sort()).toEqual(['MISSING_EXECUTION', 'ORDER_STATUS_MISMATCH']);
+
+    const repaired = await reconciler.run(date, { repair: true });
+    expect(repaired.status).toBe('repaired');
+    await t.api.waitForOrder<Order>(key, lostId, (o) => o.status === 'filled');
+    expect(await reconciler.run(date)).toMatchObject({ status: 'clean', breaks: [] });
+    expect(await checkLedgerInvariants(t.db.pool)).toEqual([]);
+  });
+
+  it('names both brokers when an order is listed by two of them (an order must never exist at two)', async () => {
+    const { rows } = await t.db.pool.query<{ order_id: string }>(
+      "SELECT order_id::text FROM order_gateway_orders WHERE client_order_id = 'both-sell'",
+    );
+    const orderId = rows[0]!.order_id;
+    // Sent to the primary as well, by hand: what routing must never do.
+    await t.system.brokerClient.submitOrder({
+      clientOrderId: orderId,
+      account: 'twice',
+      symbol: 'AAPL',
+      side: 'sell',
+      type: 'market',
+      quantity: '2',
+      timeInForce: 'day',
+      extendedHours: false,
+    });
+    const found = await reconciler.run(date);
+    const twice = found.breaks.filter((b) => b.kind === 'ORDER_STATUS_MISMATCH' && b.orderId === orderId);
+    expect(twice.map((b) => b.broker).sort()).toEqual(['primary', 'secondary']);
+    for (const b of twice) expect(b.expected).toMatch(/listed by another broker too$/);
+  });
+});
+
 describe('reconciliation of books tampered with, and of an order we never placed', () => {
   let t: TestSystem;
   let reconciler: Reconciler;
@@ -186,7 +331,7 @@ describe('reconciliation of books tampered with, and of an order we never placed
     // The JSON statements only (BrokerClient has no stream): the other way a run reads the broker.
     reconciler = createReconciler({
       pool: t.db.pool,
-      broker: t.system.brokerClient,
+      brokers: [{ name: 'primary', statements: t.system.brokerClient }],
       ledger: t.system.ledger,
       bus: t.bus,
       repairWaitMs: 3_000,
@@ -244,6 +389,7 @@ describe('reconciliation of books tampered with, and of an order we never placed
       const result = await reconciler.run(date);
       expect(kinds(result)).toEqual(['UNKNOWN_EXECUTION']);
       expect(result.breaks[0]).toMatchObject({
+        broker: null,
         execId: 'phantom-1',
         orderId: buyId,
         expected: null,
@@ -423,7 +569,7 @@ describe('the executions statement as a stream', () => {
     try {
       const reconciler = createReconciler({
         pool: t.db.pool,
-        broker: brokerStatements({ baseUrl: url, apiKey: t.config.BROKER_API_KEY }),
+        brokers: [{ name: 'primary', statements: brokerStatements({ baseUrl: url, apiKey: t.config.BROKER_API_KEY }) }],
         ledger: t.system.ledger,
       });
       await expect(reconciler.run(date)).rejects.toMatchObject({

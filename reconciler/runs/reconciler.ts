@@ -14,6 +14,8 @@ import * as repo from './reconciliation.repository.ts';
 import {
   BREAK_KINDS,
   compareBalances,
+  sumAcrossBrokers,
+  withBrokerShares,
   ledgerAsOf,
   OPEN_RESOLUTIONS,
   operatorResolution,
@@ -24,9 +26,16 @@ import {
 } from './reconciliation.rules.ts';
 import type { Break, BreakDetail, Run, RunSummary } from './reconciliation.schemas.ts';
 
+/** One broker's statements, by the name its orders and breaks carry. */
+export interface NamedStatementSource {
+  name: string;
+  statements: StatementSource;
+}
+
 export interface ReconcilerDependencies {
   pool: Pool;
-  broker: StatementSource;
+  /** Every broker orders are routed to: each one's statements are read, and compared as one. */
+  brokers: readonly NamedStatementSource[];
   ledger: Pick<Ledger, 'totals'>;
   /** Needed only to repair: missing executions travel the `executions` topic like live ones. */
   bus?: Bus | undefined;
@@ -69,6 +78,7 @@ export interface Reconciler {
     runId?: string | undefined;
     status: 'open' | 'closed' | 'all';
     kind?: string | undefined;
+    broker?: string | undefined;
     limit: number;
     after?: string | undefined;
   }): Promise<{ breaks: BreakDetail[]; next: string | null }>;
@@ -100,23 +110,31 @@ function decodeRunCursor(cursor: string): { startedAt: string; id: string } | nu
 }
 
 export function createReconciler(deps: ReconcilerDependencies): Reconciler {
-  const { pool, broker } = deps;
+  const { pool, brokers } = deps;
   const logger = deps.logger ?? silentLogger;
   const chunkSize = deps.chunkSize ?? 5_000;
   const repairWaitMs = deps.repairWaitMs ?? 30_000;
 
-  async function statement<K extends StatementKind>(kind: K, date: string): Promise<Statements[K]> {
-    return asDomainError(kind, () => broker.getStatement(kind, date));
+  async function statement<K extends StatementKind>(
+    broker: NamedStatementSource,
+    kind: K,
+    date: string,
+  ): Promise<Statements[K]> {
+    return asDomainError(broker, kind, () => broker.statements.getStatement(kind, date));
   }
 
-  async function asDomainError<T>(kind: StatementKind, read: () => Promise<T>): Promise<T> {
+  async function asDomainError<T>(
+    broker: NamedStatementSource,
+    kind: StatementKind,
+    read: () => Promise<T>,
+  ): Promise<T> {
     try {
       return await read();
     } catch (error) {
       if (error instanceof BrokerUnavailableError || error instanceof BrokerRejectedError) {
         throw new DomainError(
           'BROKER_UNAVAILABLE',
-          `the broker's ${kind} statement could not be read: ${error.message}`,
+          `the broker ${broker.name}'s ${kind} statement could not be read: ${error.message}`,
           {
             httpStatus: 503,
           },
@@ -138,17 +156,23 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
   }
 
   /** Streams the executions statement into staging when the source can; either way a chunk at a time. */
-  async function stageExecutions(runId: string, date: string, progress: (done: number) => void): Promise<number> {
-    if (!broker.executionChunks) {
-      const { executions } = await statement('executions', date);
-      await stage(executions, (chunk) => repo.stageExecutions(pool, runId, chunk), progress);
+  async function stageExecutions(
+    runId: string,
+    broker: NamedStatementSource,
+    date: string,
+    progress: (done: number) => void,
+  ): Promise<number> {
+    const source = broker.statements;
+    if (!source.executionChunks) {
+      const { executions } = await statement(broker, 'executions', date);
+      await stage(executions, (chunk) => repo.stageExecutions(pool, runId, broker.name, chunk), progress);
       return executions.length;
     }
-    const chunks = broker.executionChunks(date, chunkSize);
-    return asDomainError('executions', async () => {
+    const chunks = source.executionChunks(date, chunkSize);
+    return asDomainError(broker, 'executions', async () => {
       let done = 0;
       for await (const chunk of chunks) {
-        await repo.stageExecutions(pool, runId, chunk);
+        await repo.stageExecutions(pool, runId, broker.name, chunk);
         done += chunk.length;
         progress(done);
       }
@@ -163,9 +187,14 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
     resolutions: Record<BreakKind, string>,
   ): Promise<number> {
     await repo.compareStaged(pool, runId, date, pass, resolutions);
-    const [positions, cash, { totals, later }] = await Promise.all([
-      statement('positions', date),
-      statement('cash', date),
+    const [statements, { totals, later }] = await Promise.all([
+      Promise.all(
+        brokers.map(async (broker) => ({
+          broker: broker.name,
+          positions: (await statement(broker, 'positions', date)).positions,
+          cash: (await statement(broker, 'cash', date)).balance,
+        })),
+      ),
       // One snapshot, so no fill lands between the totals and what is taken back out of them.
       withTransaction(
         pool,
@@ -184,13 +213,14 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
       },
       later,
     );
+    const omnibus = sumAcrossBrokers(statements);
     const balances = compareBalances({
-      brokerPositions: positions.positions,
+      brokerPositions: omnibus.positions,
       customerShares: asOf.customerShares,
-      brokerCash: cash.balance,
+      brokerCash: omnibus.cash,
       ledgerOmnibusCash: asOf.omnibusCash,
     });
-    await repo.insertBalanceBreaks(pool, runId, balances.breaks, pass, resolutions);
+    await repo.insertBalanceBreaks(pool, runId, withBrokerShares(balances.breaks, statements), pass, resolutions);
     return balances.positionsChecked;
   }
 
@@ -232,11 +262,14 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
    * republished for.
    */
   async function republishDroppedCloses(runId: string, bus: Bus): Promise<string[]> {
-    if (!broker.getOrderReports) return [];
     const orders = await repo.closedAtBrokerNotHere(pool, runId);
     const republished: string[] = [];
     for (const order of orders) {
-      const reports = await asDomainError('orders', () => broker.getOrderReports!(order.brokerOrderId));
+      // The order's own broker replays it: its ids mean nothing at another.
+      const broker = brokers.find((b) => b.name === order.broker);
+      if (!broker?.statements.getOrderReports) continue;
+      const source = broker.statements;
+      const reports = await asDomainError(broker, 'orders', () => source.getOrderReports!(order.brokerOrderId));
       const closing = reports.filter(
         (report) =>
           report.execType === 'canceled' ||
@@ -273,13 +306,21 @@ export function createReconciler(deps: ReconcilerDependencies): Reconciler {
       const runId = randomUUID();
       await repo.insertRun(pool, runId, date, repair);
       try {
-        const staged = await stageExecutions(runId, date, (done) => onProgress({ phase: 'stage', done, total: 0 }));
-        const orders = await statement('orders', date);
-        await stage(
-          orders.orders,
-          (chunk) => repo.stageOrders(pool, runId, chunk),
-          (done) => onProgress({ phase: 'stage', done: staged + done, total: staged + orders.orders.length }),
-        );
+        let staged = 0;
+        for (const broker of brokers) {
+          const before = staged;
+          staged += await stageExecutions(runId, broker, date, (done) =>
+            onProgress({ phase: 'stage', done: before + done, total: 0 }),
+          );
+          const { orders } = await statement(broker, 'orders', date);
+          const total = staged + orders.length;
+          await stage(
+            orders,
+            (chunk) => repo.stageOrders(pool, runId, broker.name, chunk),
+            (done) => onProgress({ phase: 'stage', done: staged + done, total }),
+          );
+          staged = total;
+        }
         onProgress({ phase: 'compare', done: 0, total: 1 });
         const positionsChecked = await check(runId, date, 1, OPEN_RESOLUTIONS);
         onProgress({ phase: 'compare', done: 1, total: 1 });

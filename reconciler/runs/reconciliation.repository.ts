@@ -14,11 +14,13 @@ export async function insertRun(db: Queryable, id: string, date: string, repair:
 export async function stageExecutions(
   db: Queryable,
   runId: string,
+  broker: string,
   reports: readonly ExecutionReport[],
 ): Promise<void> {
   if (reports.length === 0) return;
   await db.query(sql.STAGE_EXECUTIONS, [
     runId,
+    broker,
     reports.map((r) => r.execId),
     reports.map((r) => r.clientOrderId),
     reports.map((r) => r.account),
@@ -31,10 +33,16 @@ export async function stageExecutions(
   ]);
 }
 
-export async function stageOrders(db: Queryable, runId: string, orders: readonly BrokerOrder[]): Promise<void> {
+export async function stageOrders(
+  db: Queryable,
+  runId: string,
+  broker: string,
+  orders: readonly BrokerOrder[],
+): Promise<void> {
   if (orders.length === 0) return;
   await db.query(sql.STAGE_ORDERS, [
     runId,
+    broker,
     orders.map((o) => o.clientOrderId),
     orders.map((o) => o.brokerOrderId),
     orders.map((o) => o.symbol),
@@ -201,6 +209,7 @@ export async function loadRun(db: Queryable, runId: string): Promise<StoredRun |
 interface BreakRow {
   id: string;
   kind: Break['kind'];
+  broker: string | null;
   symbol: string | null;
   order_id: string | null;
   exec_id: string | null;
@@ -214,6 +223,7 @@ function toBreak(b: BreakRow): Break {
   return {
     id: b.id,
     kind: b.kind,
+    broker: b.broker,
     symbol: b.symbol,
     orderId: b.order_id,
     execId: b.exec_id,
@@ -254,11 +264,12 @@ export async function loadTimeline(
 export async function closedAtBrokerNotHere(
   db: Queryable,
   runId: string,
-): Promise<{ brokerOrderId: string; orderId: string }[]> {
-  const { rows } = await db.query<{ broker_order_id: string; client_order_id: string }>(sql.CLOSED_AT_BROKER_NOT_HERE, [
-    runId,
-  ]);
-  return rows.map((row) => ({ brokerOrderId: row.broker_order_id, orderId: row.client_order_id }));
+): Promise<{ broker: string; brokerOrderId: string; orderId: string }[]> {
+  const { rows } = await db.query<{ broker: string; broker_order_id: string; client_order_id: string }>(
+    sql.CLOSED_AT_BROKER_NOT_HERE,
+    [runId],
+  );
+  return rows.map((row) => ({ broker: row.broker, brokerOrderId: row.broker_order_id, orderId: row.client_order_id }));
 }
 
 export async function countOrdersStillDifferent(
@@ -351,6 +362,7 @@ export async function listBreaks(
     runId?: string | undefined;
     open?: boolean | undefined;
     kind?: string | undefined;
+    broker?: string | undefined;
     after?: string | undefined;
     limit: number;
   },
@@ -361,6 +373,7 @@ export async function listBreaks(
     query.kind ?? null,
     query.after ?? null,
     query.limit + 1,
+    query.broker ?? null,
   ]);
   const page = rows.slice(0, query.limit);
   return {

@@ -66,6 +66,50 @@ export function compareBalances(input: {
   return { breaks, positionsChecked: symbols.length };
 }
 
+/** One broker's balance statements of a date: its omnibus positions and its net trade cash. */
+export interface BrokerBalances {
+  broker: string;
+  positions: readonly { symbol: string; quantity: string }[];
+  cash: string;
+}
+
+/**
+ * Every broker's positions and cash as one omnibus account. Our books are one per account, a broker's
+ * per account at that broker: an account that bought at one broker and sold at another holds the
+ * difference, which only the sum shows (each broker alone would break, falsely).
+ */
+export function sumAcrossBrokers(brokers: readonly BrokerBalances[]): {
+  positions: { symbol: string; quantity: string }[];
+  cash: string;
+} {
+  const positions = new Map<string, Decimal>();
+  let cash = dec('0');
+  for (const broker of brokers) {
+    for (const p of broker.positions) positions.set(p.symbol, (positions.get(p.symbol) ?? dec('0')).plus(p.quantity));
+    cash = cash.plus(broker.cash);
+  }
+  return {
+    positions: [...positions].map(([symbol, quantity]) => ({ symbol, quantity: formatQuantity(quantity) })),
+    cash: formatCash(cash),
+  };
+}
+
+/**
+ * A balance break's broker side with each broker's share, when there are several: `10 (primary 4,
+ * secondary 6)`, so an operator sees where the difference may sit.
+ */
+export function withBrokerShares(breaks: readonly BalanceBreak[], brokers: readonly BrokerBalances[]): BalanceBreak[] {
+  if (brokers.length < 2) return [...breaks];
+  return breaks.map((b) => {
+    const shares = brokers.map((broker) =>
+      b.kind === 'CASH_MISMATCH'
+        ? `${broker.broker} ${formatCash(dec(broker.cash))}`
+        : `${broker.broker} ${formatQuantity(dec(broker.positions.find((p) => p.symbol === b.symbol)?.quantity ?? '0'))}`,
+    );
+    return { ...b, expected: `${b.expected} (${shares.join(', ')})` };
+  });
+}
+
 /**
  * The ledger as it stood at the end of a past date: what the fills after it moved, taken back out.
  * Only fills move customers' share totals and the omnibus account (holds move shares between

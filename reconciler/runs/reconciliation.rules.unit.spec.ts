@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dec } from '../../platform/index.ts';
-import { compareBalances, ledgerAsOf, runStatus } from './reconciliation.rules.ts';
+import fc from 'fast-check';
+import { compareBalances, ledgerAsOf, runStatus, sumAcrossBrokers, withBrokerShares } from './reconciliation.rules.ts';
 
 const balances = (overrides: Partial<Parameters<typeof compareBalances>[0]> = {}) => ({
   brokerPositions: [{ symbol: 'AAPL', quantity: '3' }],
@@ -79,5 +80,72 @@ describe('the ledger as of a past date', () => {
   it('given no later fills, when taken back out, then nothing changes', () => {
     const now = { customerShares: { AAPL: dec('5') }, omnibusCash: dec('1.00') };
     expect(ledgerAsOf(now, [])).toEqual(now);
+  });
+});
+
+describe('several brokers', () => {
+  const primary = { broker: 'primary', positions: [{ symbol: 'AAPL', quantity: '5' }], cash: '-935.00' };
+  const secondary = { broker: 'secondary', positions: [{ symbol: 'AAPL', quantity: '-2' }], cash: '376.40' };
+
+  it('given an account that bought at one broker and sold at another, when summed, then there is no break', () => {
+    const omnibus = sumAcrossBrokers([primary, secondary]);
+    expect(omnibus).toEqual({ positions: [{ symbol: 'AAPL', quantity: '3' }], cash: '-558.60' });
+    const result = compareBalances({
+      brokerPositions: omnibus.positions,
+      customerShares: { AAPL: dec('3') },
+      brokerCash: omnibus.cash,
+      ledgerOmnibusCash: dec('558.60'),
+    });
+    expect(result.breaks).toEqual([]);
+    // Either broker alone would break.
+    expect(
+      compareBalances({ ...balances(), brokerPositions: primary.positions, customerShares: { AAPL: dec('3') } }).breaks,
+    ).not.toEqual([]);
+  });
+
+  it("given a break of the sum, then each broker's share is shown beside it, and nothing is added for one broker", () => {
+    const breaks = [
+      { kind: 'POSITION_MISMATCH' as const, symbol: 'AAPL', expected: '3', actual: '4' },
+      { kind: 'CASH_MISMATCH' as const, symbol: null, expected: '-558.60', actual: '-600.00' },
+    ];
+    expect(withBrokerShares(breaks, [primary, secondary]).map((b) => b.expected)).toEqual([
+      '3 (primary 5, secondary -2)',
+      '-558.60 (primary -935.00, secondary 376.40)',
+    ]);
+    expect(withBrokerShares(breaks, [primary])).toEqual(breaks);
+  });
+
+  it('property: the sum does not depend on how the trades are spread over the brokers', () => {
+    const move = fc.record({
+      broker: fc.integer({ min: 0, max: 2 }),
+      symbol: fc.constantFrom('AAPL', 'MSFT'),
+      quantity: fc.integer({ min: -1_000_000, max: 1_000_000 }),
+      cents: fc.integer({ min: -10_000_000, max: 10_000_000 }),
+    });
+    fc.assert(
+      fc.property(fc.array(move, { maxLength: 30 }), (moves) => {
+        const spread = [0, 1, 2].map((i) => ({
+          broker: `b${i}`,
+          positions: ['AAPL', 'MSFT'].map((symbol) => ({
+            symbol,
+            quantity: String(
+              moves.filter((m) => m.broker === i && m.symbol === symbol).reduce((n, m) => n + m.quantity, 0) / 1000,
+            ),
+          })),
+          cash: (moves.filter((m) => m.broker === i).reduce((n, m) => n + m.cents, 0) / 100).toFixed(2),
+        }));
+        const atOne = [
+          {
+            broker: 'one',
+            positions: ['AAPL', 'MSFT'].map((symbol) => ({
+              symbol,
+              quantity: String(moves.filter((m) => m.symbol === symbol).reduce((n, m) => n + m.quantity, 0) / 1000),
+            })),
+            cash: (moves.reduce((n, m) => n + m.cents, 0) / 100).toFixed(2),
+          },
+        ];
+        expect(sumAcrossBrokers(spread)).toEqual(sumAcrossBrokers(atOne));
+      }),
+    );
   });
 });

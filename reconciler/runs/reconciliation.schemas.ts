@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BROKER_NAME } from '../../platform/index.ts';
 import { BREAK_KINDS } from './reconciliation.rules.ts';
 
 /** A run as docs/api.md shows it. `expected` is the broker's side, `actual` ours. */
@@ -7,6 +8,8 @@ export const BreakSchema = z
     /** What `POST /v1/ops/breaks/{id}/resolve` takes. */
     id: z.string(),
     kind: z.enum(BREAK_KINDS),
+    /** The broker whose statement it was found in; null for positions and cash (the sum across brokers) and for an execution no broker lists. */
+    broker: z.string().nullable(),
     symbol: z.string().nullable(),
     orderId: z.string().nullable(),
     execId: z.string().nullable(),
@@ -83,6 +86,7 @@ export const ListBreaksQuery = z
     runId: z.uuid('runId must be a run id').optional(),
     status: z.enum(['open', 'closed', 'all']).default('open'),
     kind: z.enum(BREAK_KINDS).optional(),
+    broker: z.string().regex(BROKER_NAME, 'broker is a broker name').optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
     after: z
       .string()

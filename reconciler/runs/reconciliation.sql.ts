@@ -1,6 +1,7 @@
 // SQL of the reconciler. Every comparison is one set-based statement over the staged statement and
 // the order gateway's published views, so a day's size costs the database a join, not a loop here.
-// $1 is always the run id.
+// $1 is always the run id. Each broker's statements are staged with its name; the comparisons run over
+// all of them at once, since an order is at one broker and our books are one.
 
 export const ROOM_FOR_JOINS = `SET LOCAL work_mem = '128MB'`;
 
@@ -8,15 +9,16 @@ export const INSERT_RUN = `INSERT INTO reconciliation_runs (id, trade_date, repa
 
 export const STAGE_EXECUTIONS = `
   INSERT INTO reconciliation_staged_executions
-    (run_id, exec_id, client_order_id, account, symbol, side, quantity, price, transact_time, report)
-  SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[], $8::numeric[],
-                           $9::timestamptz[], $10::jsonb[])
+    (run_id, broker, exec_id, client_order_id, account, symbol, side, quantity, price, transact_time, report)
+  SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::numeric[], $9::numeric[],
+                               $10::timestamptz[], $11::jsonb[])
   ON CONFLICT (run_id, exec_id) DO NOTHING`;
 
 export const STAGE_ORDERS = `
-  INSERT INTO reconciliation_staged_orders (run_id, client_order_id, broker_order_id, symbol, status, cumulative_quantity)
-  SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[])
-  ON CONFLICT (run_id, client_order_id) DO NOTHING`;
+  INSERT INTO reconciliation_staged_orders
+    (run_id, broker, client_order_id, broker_order_id, symbol, status, cumulative_quantity)
+  SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[])
+  ON CONFLICT (run_id, client_order_id, broker) DO NOTHING`;
 
 const fill = (alias: string, orderId: string) =>
   `${alias}.side || ' ' || trim_scale(${alias}.quantity)::text || ' ' || ${alias}.symbol || ' @ ' || trim_scale(${alias}.price)::text || ' on order ' || ${orderId}`;
@@ -36,13 +38,15 @@ const OUR_FILLS_OF_DATE = `SELECT * FROM order_gateway_fills WHERE ${OF_DATE}`;
 // $2 date, $3 pass (1|2), $4 resolutions by kind (jsonb).
 // One full join of the broker's executions with ours finds all three execution kinds in a single pass
 // over each side. Ours are the fills of the date plus any fill the broker lists (so a fill we dated
-// otherwise is compared, not reported missing).
+// otherwise is compared, not reported missing). A break names the broker that listed the execution;
+// one that no broker lists (UNKNOWN_EXECUTION) names none.
 export const FIND_EXECUTION_BREAKS = `
-  INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
-  SELECT $1::uuid, kind, symbol, order_id, exec_id, expected, actual, $4::jsonb ->> kind, $3::smallint
+  INSERT INTO reconciliation_breaks
+    (run_id, kind, broker, symbol, order_id, exec_id, expected, actual, resolution, found_in)
+  SELECT $1::uuid, kind, broker, symbol, order_id, exec_id, expected, actual, $4::jsonb ->> kind, $3::smallint
   FROM (
     SELECT CASE WHEN f.exec_id IS NULL THEN 'MISSING_EXECUTION' WHEN s.exec_id IS NULL THEN 'UNKNOWN_EXECUTION'
-                ELSE 'EXECUTION_MISMATCH' END AS kind,
+                ELSE 'EXECUTION_MISMATCH' END AS kind, s.broker,
            COALESCE(s.symbol, f.symbol) AS symbol, COALESCE(s.client_order_id, f.order_id::text) AS order_id,
            COALESCE(s.exec_id, f.exec_id) AS exec_id,
            ${fill('s', 's.client_order_id')} AS expected, ${fill('f', 'f.order_id::text')} AS actual
@@ -63,8 +67,11 @@ export const FIND_EXECUTION_BREAKS = `
 // Fills of the date (on the broker's clock) that the order gateway refused as outside their order's
 // terms, unless an operator has already decided them: each is open until then, whatever the repair.
 export const FIND_EXECUTION_ANOMALIES = `
-  INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
-  SELECT $1::uuid, 'EXECUTION_ANOMALY', a.symbol, a.order_id::text, a.exec_id, a.detail,
+  INSERT INTO reconciliation_breaks
+    (run_id, kind, broker, symbol, order_id, exec_id, expected, actual, resolution, found_in)
+  SELECT $1::uuid, 'EXECUTION_ANOMALY',
+         (SELECT s.broker FROM reconciliation_staged_executions s WHERE s.run_id = $1 AND s.exec_id = a.exec_id),
+         a.symbol, a.order_id::text, a.exec_id, a.detail,
          'not applied: the order and the ledger are unchanged', $4::jsonb ->> 'EXECUTION_ANOMALY', $3::smallint
   FROM order_gateway_execution_anomalies a
   WHERE (a.executed_at AT TIME ZONE 'America/New_York')::date = $2::date
@@ -78,19 +85,27 @@ const ourOrder = `g.status || ', filled ' || trim_scale(g.filled_quantity)::text
 // orders of the day that the broker acknowledged but does not list: one full join. "Of the day" is the
 // order's trade date on the broker's clock (when the broker took it), never the date we created it: an
 // order placed after the close is traded, and listed by the broker, on the next trading day.
+// The brokers' lists are one list: an order is at the broker it was routed to, and listed by it alone;
+// one listed by two brokers is a break at each (an order must never exist at two).
 export const FIND_ORDER_MISMATCHES = `
-  INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
-  SELECT $1::uuid, 'ORDER_STATUS_MISMATCH', COALESCE(o.symbol, g.symbol), COALESCE(o.client_order_id, g.key), NULL,
-         CASE WHEN o.client_order_id IS NULL THEN 'no such order' ELSE ${brokerOrder} END,
+  INSERT INTO reconciliation_breaks
+    (run_id, kind, broker, symbol, order_id, exec_id, expected, actual, resolution, found_in)
+  SELECT $1::uuid, 'ORDER_STATUS_MISMATCH', o.broker, COALESCE(o.symbol, g.symbol), COALESCE(o.client_order_id, g.key),
+         NULL,
+         CASE WHEN o.client_order_id IS NULL THEN 'no such order'
+              WHEN o.listings > 1 THEN ${brokerOrder} || ', and listed by another broker too'
+              ELSE ${brokerOrder} END,
          CASE WHEN g.key IS NULL THEN 'no such order' ELSE ${ourOrder} END,
          $4::jsonb ->> 'ORDER_STATUS_MISMATCH', $3::smallint
-  FROM (SELECT * FROM reconciliation_staged_orders WHERE run_id = $1) o
+  FROM (SELECT *, count(*) OVER (PARTITION BY client_order_id) AS listings
+        FROM reconciliation_staged_orders WHERE run_id = $1) o
   FULL JOIN (
     SELECT *, order_id::text AS key FROM order_gateway_orders
     WHERE (broker_order_id IS NOT NULL AND trade_date = $2::date)
        OR order_id::text IN (SELECT client_order_id FROM reconciliation_staged_orders WHERE run_id = $1)
   ) g ON g.key = o.client_order_id
-  WHERE o.client_order_id IS NULL OR g.key IS NULL OR g.status <> o.status OR g.filled_quantity <> o.cumulative_quantity`;
+  WHERE o.client_order_id IS NULL OR g.key IS NULL OR g.status <> o.status OR g.filled_quantity <> o.cumulative_quantity
+     OR o.listings > 1`;
 
 // What our fills after the date $1 (New York) did to the ledger, per symbol: customers' shares (signed,
 // buys positive) and omnibus USD (buys positive). Cash per order as the ledger posts it: the rounded
@@ -110,11 +125,12 @@ export const FILLS_AFTER_DATE = `
          sum(CASE side WHEN 'buy' THEN later_cash ELSE -later_cash END)::text AS omnibus_cash
   FROM per_order GROUP BY symbol`;
 
+// Positions and cash reconcile as the sum across brokers: their breaks name no broker.
 export const INSERT_BREAK = `
-  INSERT INTO reconciliation_breaks (run_id, kind, symbol, order_id, exec_id, expected, actual, resolution, found_in)
-  VALUES ($1, $2, $3, NULL, NULL, $4, $5, $6, $7)`;
+  INSERT INTO reconciliation_breaks (run_id, kind, broker, symbol, order_id, exec_id, expected, actual, resolution, found_in)
+  VALUES ($1, $2, NULL, $3, NULL, NULL, $4, $5, $6, $7)`;
 
-const sameBreak = `b2.kind = b1.kind AND b2.symbol IS NOT DISTINCT FROM b1.symbol
+const sameBreak = `b2.kind = b1.kind AND b2.broker IS NOT DISTINCT FROM b1.broker AND b2.symbol IS NOT DISTINCT FROM b1.symbol
   AND b2.order_id IS NOT DISTINCT FROM b1.order_id AND b2.exec_id IS NOT DISTINCT FROM b1.exec_id`;
 
 // After a repair: what the recheck no longer finds was fixed ($2: resolutions of repaired breaks by
@@ -183,7 +199,7 @@ export const SELECT_RUN = `
          failure, started_at, finished_at
   FROM reconciliation_runs WHERE id = $1`;
 
-const BREAK_COLUMNS = `id::text, kind, symbol, order_id, exec_id, expected, actual, resolution, open`;
+const BREAK_COLUMNS = `id::text, kind, broker, symbol, order_id, exec_id, expected, actual, resolution, open`;
 
 export const SELECT_BREAKS = `
   SELECT ${BREAK_COLUMNS}
@@ -204,8 +220,8 @@ export const SELECT_TIMELINE = `
 // quantity differs from ours: a dropped closing report, or a dropped bust or correct, which the
 // broker's replay of the order's reports can bring back.
 export const CLOSED_AT_BROKER_NOT_HERE = `
-  SELECT s.broker_order_id, s.client_order_id FROM reconciliation_breaks b
-  JOIN reconciliation_staged_orders s ON s.run_id = b.run_id AND s.client_order_id = b.order_id
+  SELECT s.broker, s.broker_order_id, s.client_order_id FROM reconciliation_breaks b
+  JOIN reconciliation_staged_orders s ON s.run_id = b.run_id AND s.client_order_id = b.order_id AND s.broker = b.broker
   WHERE b.run_id = $1 AND b.found_in = 1 AND b.kind = 'ORDER_STATUS_MISMATCH'
     AND (s.status IN ('canceled', 'expired', 'rejected')
          OR EXISTS (SELECT 1 FROM order_gateway_orders o
@@ -234,15 +250,16 @@ export const LIST_RUNS = `
 export const RUN_SUMMARY = `SELECT ${RUN_SUMMARY_COLUMNS} FROM reconciliation_runs r WHERE r.id = $1`;
 
 const BREAK_DETAIL_COLUMNS = `
-  b.id::text, b.kind, b.symbol, b.order_id, b.exec_id, b.expected, b.actual, b.resolution, b.open,
+  b.id::text, b.kind, b.broker, b.symbol, b.order_id, b.exec_id, b.expected, b.actual, b.resolution, b.open,
   b.run_id, to_char(r.trade_date, 'YYYY-MM-DD') AS date, b.found_in, b.resolved_at, b.resolved_by, b.note`;
 
-// $1 run id or null, $2 open or null, $3 kind or null, $4 cursor (id) or null, $5 limit.
+// $1 run id or null, $2 open or null, $3 kind or null, $4 cursor (id) or null, $5 limit, $6 broker or null.
 export const LIST_BREAKS = `
   SELECT ${BREAK_DETAIL_COLUMNS}
   FROM reconciliation_breaks b JOIN reconciliation_runs r ON r.id = b.run_id
   WHERE ($1::uuid IS NULL OR b.run_id = $1) AND ($2::boolean IS NULL OR b.open = $2)
     AND ($3::text IS NULL OR b.kind = $3) AND ($4::bigint IS NULL OR b.id < $4)
+    AND ($6::text IS NULL OR b.broker = $6)
   ORDER BY b.id DESC LIMIT $5`;
 
 export const BREAK_DETAIL = `

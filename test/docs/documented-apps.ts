@@ -42,7 +42,7 @@ export async function buildDocumentedApps(): Promise<DocumentedApps> {
     prices: new PricePath({ seed: 1, anchor: new Date() }),
     faults: new FaultPlan({
       seed: 1,
-      probabilities: config.BROKER_FAULTS,
+      probabilities: config.BROKER_FAULTS.probabilities,
       latencyMs: { min: 0, max: 0 },
       outageWindowMs: 2_000,
     }),

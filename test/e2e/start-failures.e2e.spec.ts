@@ -114,6 +114,9 @@ describe('a failing start says why in one line, and never echoes a secret', () =
     KAFKA_NAMESPACE: `${MARKER}/`,
     KAFKA_PARTITIONS: MARKER,
     BROKER_FAULTS: `duplicate=0.1,${MARKER}=0.2`,
+    // One broker's faults: a bad spec, and a broker this system does not have.
+    BROKER_FAULTS_PRIMARY: `outage=09:30-${MARKER}`,
+    BROKER_FAULTS_NOSUCHBROKER: 'reject=1',
     BROKER_LATENCY_MS: MARKER,
     BROKER_RATE_LIMITS: `primary=200:50,secondary=${MARKER}`,
     BROKERS: `primary=http://a:1,${MARKER}=http://b:2`,

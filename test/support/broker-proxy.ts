@@ -52,6 +52,11 @@ export class BrokerProxy {
     return this.url;
   };
 
+  /** Sends the calls from now on to another broker: a stand-in for routing, where a test needs one. */
+  retarget(brokerUrl: string): void {
+    this.target = brokerUrl;
+  }
+
   callsTo(method: string, pathPart: string): ProxiedCall[] {
     return this.calls.filter((call) => call.method === method && call.path.includes(pathPart));
   }

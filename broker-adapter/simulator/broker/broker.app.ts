@@ -54,7 +54,7 @@ export function createBrokerApp(deps: BrokerAppDeps): FastifyInstance {
     }
     const latency = faults.latencyMs(calls++);
     if (latency > 0) await sleep(latency);
-    if (faults.isOutage(realNow())) {
+    if (faults.isOutage(realNow(), service.deps.clock.now())) {
       return reply
         .status(503)
         .header('retry-after', '1')

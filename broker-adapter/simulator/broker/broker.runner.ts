@@ -32,6 +32,11 @@ export interface StartBrokerOptions {
   autoRun?: boolean;
   /** Prices from this instant on; default: the clock's now at start. */
   priceAnchor?: Date;
+  /**
+   * The seed of the price path; default SIM_SEED. Brokers on one market quote the same prices: a
+   * second simulated broker gets its own seed for faults and fills, and the market's for prices.
+   */
+  priceSeed?: number;
   volatilityScale?: number;
   replay?: ReadonlyMap<string, readonly string[]>;
   ackTimeoutDelayMs?: number | null;
@@ -76,13 +81,14 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
   const realNow = options.realNow ?? Date.now;
   const faults = new FaultPlan({
     seed: options.config.SIM_SEED,
-    probabilities: options.config.BROKER_FAULTS,
-    bustAfter: options.config.BROKER_FAULTS.bust_after ?? null,
+    probabilities: options.config.BROKER_FAULTS.probabilities,
+    outageWindows: options.config.BROKER_FAULTS.outageWindows,
+    bustAfter: options.config.BROKER_FAULTS.bustAfter,
     latencyMs: options.config.BROKER_LATENCY_MS,
     outageWindowMs: options.outageWindowMs ?? 2_000,
   });
   const prices = new PricePath({
-    seed: options.config.SIM_SEED,
+    seed: options.priceSeed ?? options.config.SIM_SEED,
     anchor: options.priceAnchor ?? clock.now(),
     volatilityScale: options.volatilityScale,
     replay: options.replay,
@@ -109,7 +115,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<RunningB
         : brokerPushSecret(options.fillReceiverSecret, options.pushAs),
     timeoutMs: options.pushTimeoutMs,
     realNow,
-    paused: (realMs) => faults.isOutage(realMs),
+    paused: (realMs) => faults.isOutage(realMs, clock.now()),
   });
   const app = createBrokerApp({
     service,

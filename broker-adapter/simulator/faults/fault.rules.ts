@@ -1,4 +1,5 @@
-import type { FaultProbabilities } from '../../../platform/config.ts';
+import type { ClockWindow, FaultProbabilities } from '../../../platform/config.ts';
+import { newYorkMinuteOfDay } from '../../market-calendar/calendar.rules.ts';
 import { unitFloat } from '../market/random.domain.ts';
 
 export interface FaultSettings {
@@ -9,6 +10,11 @@ export interface FaultSettings {
   outageWindowMs: number;
   /** `bust_after=HH:MM`: the broker busts every trade it made at or after this New York time. */
   bustAfter?: string | null;
+  /**
+   * Windows of the market's New York wall clock in which the broker is down, every day: an outage
+   * that lands on a chosen moment of the trading day (the open) rather than at random.
+   */
+  outageWindows?: readonly ClockWindow[];
 }
 
 /** How long after a trade the broker's desk busts it (`bust_after`), on the simulated clock. */
@@ -60,9 +66,20 @@ export class FaultPlan {
     return this.hit('reorder', clientOrderId, reportIndex);
   }
 
-  /** Whether the broker's API is down (503) at a real instant. */
-  isOutage(realMs: number): boolean {
-    return this.hit('outage', Math.floor(realMs / this.settings.outageWindowMs));
+  /**
+   * Whether the broker's API is down (503, nothing pushed): by chance at a real instant, or because
+   * the market's clock reads a time inside one of the outage windows.
+   */
+  isOutage(realMs: number, marketAt?: Date): boolean {
+    return this.inOutageWindow(marketAt) || this.hit('outage', Math.floor(realMs / this.settings.outageWindowMs));
+  }
+
+  /** Whether the market's clock at `marketAt` is inside an `outage=HH:MM-HH:MM` window. */
+  inOutageWindow(marketAt: Date | undefined): boolean {
+    const windows = this.settings.outageWindows ?? [];
+    if (marketAt === undefined || windows.length === 0) return false;
+    const minute = newYorkMinuteOfDay(marketAt);
+    return windows.some((window) => minute >= window.from && minute < window.to);
   }
 
   /**

@@ -148,6 +148,35 @@ describe('outage', () => {
   });
 });
 
+describe('outage window', () => {
+  it('is down (503, nothing made, nothing pushed) from 09:30 to 09:47 New York on the market clock, and up around it', async () => {
+    const open = new Date('2026-11-24T14:30:00Z'); // 09:30 New York (EST)
+    const h = await start({
+      outageWindows: [{ from: 9 * 60 + 30, to: 9 * 60 + 47 }],
+      start: new Date(open.getTime() - 60_000),
+    });
+    // 09:29: up; an order placed now (it waits for the open) has its acknowledgement owed.
+    expect((await h.client.submitOrder(anOrderRequest({ clientOrderId: 'before' }))).status).toBe('new');
+    h.clock.set(open);
+    const error = await h.client.submitOrder(anOrderRequest({ clientOrderId: 'during' })).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'BrokerUnavailableError', reason: 'server_error', status: 503 });
+    await expect(h.client.getOrderByClientOrderId('before')).rejects.toBeInstanceOf(BrokerUnavailableError);
+    expect(await h.broker.pushDue()).toEqual({ delivered: 0, failed: false });
+    expect(h.receiver!.received).toEqual([]);
+    // 09:46:59 still down, whatever real time does.
+    h.advanceRealTime(3_600_000);
+    h.clock.set(new Date(open.getTime() + 17 * 60_000 - 1_000));
+    await expect(h.client.getClock()).rejects.toBeInstanceOf(BrokerUnavailableError);
+    const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM broker_orders');
+    expect(rows[0]!.n).toBe(1);
+    // 09:47: up again; what was owed is pushed, the order refused during the outage was never made.
+    h.clock.set(new Date(open.getTime() + 17 * 60_000));
+    await h.pushAll();
+    expect(h.receiver!.received.map((r) => [r.clientOrderId, r.execType])).toEqual([['before', 'new']]);
+    expect(await h.client.getOrderByClientOrderId('during')).toBeNull();
+  });
+});
+
 describe('latency', () => {
   it('delays answers: a caller with less patience than the latency sees an unknown outcome', async () => {
     const latent = await start({ latencyMs: { min: 400, max: 400 } });

@@ -1,5 +1,5 @@
 import Fastify from 'fastify';
-import { FAULT_KINDS, type FaultProbabilities, type Pool } from '../../../platform/index.ts';
+import { FAULT_KINDS, type ClockWindow, type FaultProbabilities, type Pool } from '../../../platform/index.ts';
 import { startBroker, type RunningBroker, type StartBrokerOptions } from '../broker/broker.runner.ts';
 import { BrokerClient } from '../../client/broker-client.ts';
 import type { ExecutionReport } from '../../executions/execution-report.schemas.ts';
@@ -59,6 +59,8 @@ export async function captureReceiver() {
 
 export interface HarnessOptions extends Partial<Omit<StartBrokerOptions, 'pool' | 'config' | 'clock'>> {
   faults?: Partial<FaultProbabilities>;
+  /** `outage=HH:MM-HH:MM` windows of the market clock, in minutes past midnight New York. */
+  outageWindows?: ClockWindow[];
   seed?: number;
   start?: Date;
   latencyMs?: { min: number; max: number };
@@ -80,7 +82,7 @@ export async function aBroker(pool: Pool, options: HarnessOptions = {}) {
     pool,
     clock,
     config: {
-      BROKER_FAULTS: faults,
+      BROKER_FAULTS: { probabilities: faults, outageWindows: options.outageWindows ?? [], bustAfter: null },
       BROKER_LATENCY_MS: options.latencyMs ?? { min: 0, max: 0 },
       SIM_SEED: options.seed ?? 1,
     },
