@@ -343,6 +343,39 @@ describe('ledger on real PostgreSQL', () => {
     await expect(db.pool.query(`DELETE FROM ledger_postings`)).rejects.toMatchObject({ code: '23001' });
   });
 
+  it('the database refuses a posting that names no entry or no account, and an account postings name going away', async () => {
+    const accountId = await aFundedAccount(db.pool, ledger, '10.00');
+    const before = await journalSize();
+    // Balanced postings, so only the reference check can refuse them.
+    const postTo = (entry: string, account: string) =>
+      withTransaction(db.pool, async (t) => {
+        const { rows } = await t.query<{ id: string }>(
+          `INSERT INTO ledger_entries (id, kind, account_id, reference) VALUES (gen_random_uuid(), 'deposit', $1, 'ref-check')
+           RETURNING id`,
+          [accountId],
+        );
+        await t.query(
+          `INSERT INTO ledger_postings (entry_id, account_id, asset, bucket, amount)
+           VALUES ($1, $2, 'USD', 'available', 5), ($1, 'firm:external', 'USD', 'available', -5)`,
+          [entry === 'real' ? rows[0]!.id : entry, account],
+        );
+      });
+    await expect(postTo('00000000-0000-4000-8000-000000000000', accountId)).rejects.toMatchObject({ code: '23503' });
+    await expect(postTo('real', 'no-such-account')).rejects.toMatchObject({ code: '23503' });
+    expect(await journalSize()).toBe(before);
+
+    // firm:external has the deposit's posting but, unlike a customer, no entry, balance or hold that a foreign key keeps.
+    await expect(db.pool.query(`DELETE FROM ledger_accounts WHERE id = 'firm:external'`)).rejects.toMatchObject({
+      code: '23001',
+    });
+    await expect(
+      db.pool.query(`UPDATE ledger_accounts SET id = 'firm:elsewhere' WHERE id = 'firm:external'`),
+    ).rejects.toMatchObject({ code: '23001' });
+    await expect(db.pool.query(`TRUNCATE ledger_accounts CASCADE`)).rejects.toMatchObject({ code: '23001' });
+    const { rows } = await db.pool.query(`SELECT 1 FROM ledger_accounts WHERE id = 'firm:external'`);
+    expect(rows).toHaveLength(1);
+  });
+
   it('checkLedgerInvariants finds a balance row that disagrees with its postings', async () => {
     const accountId = await aFundedAccount(db.pool, ledger, '10.00');
     await db.pool.query(

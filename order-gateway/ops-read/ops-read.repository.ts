@@ -6,7 +6,7 @@ import { REPORT_FROM_OTHER_BROKER } from '../executions/report-broker.ts';
 import { withFills, type OrderRow } from '../orders/order.repository.ts';
 import type { OrderStatus } from '../orders/order.machine.ts';
 import type { OrderView } from '../orders/order.schemas.ts';
-import { toView } from '../orders/order.service.ts';
+import { toView } from '../orders/order.view.ts';
 import { SHORT_AFTER_BUST } from '../orders/trade-correction.service.ts';
 import * as sql from './ops-read.sql.ts';
 

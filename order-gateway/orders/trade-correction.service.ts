@@ -3,7 +3,7 @@ import { dec, formatCash, formatQuantity, type Logger, type PoolClient } from '.
 import { appendAccountEvents } from './account-event.repository.ts';
 import { persistOrderSnapshot, restoreOrderSnapshot } from './order.machine.ts';
 import { orderRepository, type FillRow, type OrderRow } from './order.repository.ts';
-import { eventBody, toView } from './order.service.ts';
+import { eventBody, toView } from './order.view.ts';
 import { decideTradeCorrection, type FillOnRecord, type TradeCorrection } from './trade-correction.rules.ts';
 
 /** The alarm of a bust that left a customer short (shares already sold) or owing cash (its sale's cash spent). */

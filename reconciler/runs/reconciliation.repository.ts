@@ -63,13 +63,37 @@ export async function compareStaged(
   pass: 1 | 2,
   resolutions: Record<BreakKind, string>,
 ): Promise<void> {
+  // The timeline only reads, so it is counted on a connection of its own beside the comparisons (in
+  // READ COMMITTED each statement took its own snapshot anyway): a day costs the longer of the two, not
+  // their sum. Asked for before the transaction's connection, so even a pool of one cannot deadlock.
+  const timeline = pass === 1 ? countTimeline(pool, runId, date) : Promise.resolve(null);
+  void timeline.catch(() => undefined); // awaited below; a failed transaction must not leave it unhandled
   await withTransaction(pool, async (tx) => {
     await tx.query(sql.ROOM_FOR_JOINS);
     const params = [runId, date, pass, JSON.stringify(resolutions)];
     await tx.query(sql.FIND_EXECUTION_BREAKS, params);
     await tx.query(sql.FIND_ORDER_MISMATCHES, params);
     await tx.query(sql.FIND_EXECUTION_ANOMALIES, params);
-    if (pass === 1) await tx.query(sql.STORE_TIMELINE, [runId, date]);
+    const buckets = await timeline;
+    if (buckets) {
+      await tx.query(sql.INSERT_TIMELINE, [
+        runId,
+        buckets.map((b) => b.bucket),
+        buckets.map((b) => b.broker_count),
+        buckets.map((b) => b.our_count),
+      ]);
+    }
+  });
+}
+
+async function countTimeline(pool: Pool, runId: string, date: string) {
+  return withTransaction(pool, async (tx) => {
+    await tx.query(sql.ROOM_FOR_JOINS);
+    const { rows } = await tx.query<{ bucket: Date; broker_count: number; our_count: number }>(sql.COUNT_TIMELINE, [
+      runId,
+      date,
+    ]);
+    return rows;
   });
 }
 
