@@ -26,6 +26,18 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
+      {
+        // Long runs under load (minutes each), apart from `npm test`: `npm run test:load`.
+        test: {
+          name: 'load',
+          include: ['**/*.load.spec.ts'],
+          exclude: ignore,
+          globalSetup: ['./test/support/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          maxWorkers: 1,
+        },
+      },
     ],
   },
 });
